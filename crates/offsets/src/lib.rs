@@ -1,0 +1,1 @@
+//! Offset translation and consumer-group sync.

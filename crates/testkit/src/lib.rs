@@ -1,0 +1,18 @@
+//! Test support for kreplicate. Nothing here ships in the product.
+//!
+//! - [`tansu`]: real Tansu brokers on free 127.0.0.1 ports, killed by pid on drop.
+//! - [`certs`]: a private CA and leaf certificates generated at test time.
+//! - [`scram_server`], [`front`]: a TLS + SASL/SCRAM-terminating front that forwards to a broker
+//!   (Tansu 0.6 has neither working TLS nor a SCRAM user store).
+//! - [`fault_proxy`]: a TCP proxy that drops, stalls, slows or half-opens connections on demand.
+//! - [`fake_broker`]: a scriptable broker for APIs and errors a real broker cannot give on demand.
+//! - [`python`]: runs the confluent-kafka helper scripts (an independent librdkafka peer).
+
+pub mod certs;
+pub mod fake_broker;
+pub mod fault_proxy;
+pub mod front;
+pub mod ports;
+pub mod python;
+pub mod scram_server;
+pub mod tansu;

@@ -1,0 +1,105 @@
+//! Errors of the connection layer: transport, TLS, SASL, framing, per-request timeouts.
+//!
+//! Every variant names the broker (`host:port`) so a log line alone says where it happened.
+
+use std::time::Duration;
+
+/// Why talking to one broker failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// TCP connect failed (refused, unreachable, DNS).
+    #[error("cannot connect to broker {broker}: {source}")]
+    Connect {
+        broker: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TLS configuration itself is unusable (bad PEM, no certificate in it, ...).
+    #[error("invalid TLS configuration: {0}")]
+    TlsConfig(String),
+    /// The TLS handshake failed: unknown CA, wrong hostname, protocol mismatch.
+    #[error("TLS handshake with broker {broker} failed: {message}")]
+    Tls { broker: String, message: String },
+    /// The broker does not offer the SASL mechanism we are configured for.
+    #[error("broker {broker} does not offer SASL mechanism {mechanism} (it offers: {offered})")]
+    MechanismNotOffered {
+        broker: String,
+        mechanism: String,
+        offered: String,
+    },
+    /// Credentials were rejected, or the server's proof did not verify.
+    #[error("SASL {mechanism} authentication to broker {broker} failed: {message}")]
+    Auth {
+        broker: String,
+        mechanism: String,
+        message: String,
+    },
+    /// Credentials could not be obtained (e.g. an unreadable secret file).
+    #[error("cannot load credentials for broker {broker}: {message}")]
+    Credentials { broker: String, message: String },
+    /// Reading or writing the socket failed after connecting.
+    #[error("I/O error with broker {broker}: {source}")]
+    Io {
+        broker: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The connection is closed (by the peer, or because an earlier error broke it).
+    #[error("connection to broker {broker} is closed{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    Closed {
+        broker: String,
+        reason: Option<String>,
+    },
+    /// No response arrived within the request timeout.
+    #[error("{api} request to broker {broker} timed out after {timeout:?}")]
+    Timeout {
+        broker: String,
+        api: &'static str,
+        timeout: Duration,
+    },
+    /// A frame could not be parsed: bad length, undecodable header or body.
+    #[error("malformed {api} response from broker {broker}: {message}")]
+    Malformed {
+        broker: String,
+        api: &'static str,
+        message: String,
+    },
+    /// A request could not be encoded (a bug or an out-of-range field).
+    #[error("cannot encode {api} request for broker {broker}: {message}")]
+    Encode {
+        broker: String,
+        api: &'static str,
+        message: String,
+    },
+    /// The broker does not support any version of an API we need in common with us.
+    #[error("broker {broker} does not support {api} in a version we speak (we speak v{our_min}..=v{our_max}, it offers {offered})")]
+    UnsupportedVersion {
+        broker: String,
+        api: &'static str,
+        our_min: i16,
+        our_max: i16,
+        offered: String,
+    },
+}
+
+impl ConnectionError {
+    /// True when retrying on a fresh connection may succeed. Auth, TLS and configuration
+    /// failures are not retriable: retrying a wrong password or a wrong CA only hides it.
+    pub fn is_retriable(&self) -> bool {
+        matches!(
+            self,
+            ConnectionError::Connect { .. }
+                | ConnectionError::Io { .. }
+                | ConnectionError::Closed { .. }
+                | ConnectionError::Timeout { .. }
+        )
+    }
+
+    /// True for authentication failures (counted by the `AuthError` metric).
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self,
+            ConnectionError::Auth { .. } | ConnectionError::MechanismNotOffered { .. }
+        )
+    }
+}

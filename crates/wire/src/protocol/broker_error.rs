@@ -1,0 +1,150 @@
+//! A Kafka error code from a broker response, with where it happened.
+
+use std::fmt;
+
+use kafka_protocol::error::ResponseError;
+
+/// An error code a broker returned, with the API and — where the response says — the topic and
+/// partition. Whether it is retriable follows the Kafka protocol's own classification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerError {
+    pub api: &'static str,
+    pub code: i16,
+    pub broker: Option<String>,
+    pub topic: Option<String>,
+    pub partition: Option<i32>,
+    /// The broker's own error message, when the response carries one.
+    pub message: Option<String>,
+}
+
+impl BrokerError {
+    /// `None` when `code` is 0 (no error).
+    pub fn from_code(api: &'static str, code: i16) -> Option<Self> {
+        (code != 0).then(|| BrokerError::new(api, code))
+    }
+
+    /// An error with `code` (callers have checked that it is not 0).
+    pub fn new(api: &'static str, code: i16) -> Self {
+        BrokerError {
+            api,
+            code,
+            broker: None,
+            topic: None,
+            partition: None,
+            message: None,
+        }
+    }
+
+    pub fn with_broker(mut self, broker: impl Into<String>) -> Self {
+        self.broker = Some(broker.into());
+        self
+    }
+
+    pub fn with_topic(mut self, topic: impl Into<String>) -> Self {
+        self.topic = Some(topic.into());
+        self
+    }
+
+    pub fn with_partition(mut self, topic: impl Into<String>, partition: i32) -> Self {
+        self.topic = Some(topic.into());
+        self.partition = Some(partition);
+        self
+    }
+
+    pub fn with_message(mut self, message: Option<impl Into<String>>) -> Self {
+        self.message = message.map(Into::into).filter(|m: &String| !m.is_empty());
+        self
+    }
+
+    /// The protocol's classification of the code.
+    pub fn kind(&self) -> ResponseError {
+        ResponseError::try_from_code(self.code).unwrap_or(ResponseError::Unknown(0))
+    }
+
+    /// Retriable per the Kafka protocol (leader moves, coordinator loading, timeouts...).
+    pub fn is_retriable(&self) -> bool {
+        self.kind().is_retriable()
+    }
+
+    /// Errors after which cached metadata (leaders, coordinators) must be refreshed.
+    pub fn invalidates_metadata(&self) -> bool {
+        matches!(
+            self.kind(),
+            ResponseError::NotLeaderOrFollower
+                | ResponseError::UnknownTopicOrPartition
+                | ResponseError::LeaderNotAvailable
+                | ResponseError::FencedLeaderEpoch
+                | ResponseError::UnknownLeaderEpoch
+                | ResponseError::NotCoordinator
+                | ResponseError::CoordinatorNotAvailable
+                | ResponseError::BrokerNotAvailable
+                | ResponseError::ReplicaNotAvailable
+                | ResponseError::NotController
+                | ResponseError::KafkaStorageError
+                | ResponseError::UnknownTopicId
+        )
+    }
+
+    /// Authentication or authorization failures (never retried, counted as auth errors).
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self.kind(),
+            ResponseError::SaslAuthenticationFailed
+                | ResponseError::TopicAuthorizationFailed
+                | ResponseError::GroupAuthorizationFailed
+                | ResponseError::ClusterAuthorizationFailed
+                | ResponseError::TransactionalIdAuthorizationFailed
+        )
+    }
+}
+
+impl fmt::Display for BrokerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed", self.api)?;
+        if let Some(b) = &self.broker {
+            write!(f, " on broker {b}")?;
+        }
+        match (&self.topic, self.partition) {
+            (Some(t), Some(p)) => write!(f, " for {t}-{p}")?,
+            (Some(t), None) => write!(f, " for topic {t}")?,
+            _ => {}
+        }
+        write!(f, ": {:?} (code {})", self.kind(), self.code)?;
+        if let Some(m) = &self.message {
+            write!(f, ": {m}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BrokerError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_where_and_what() {
+        let e = BrokerError::from_code("Fetch", 6)
+            .unwrap()
+            .with_broker("127.0.0.1:9092")
+            .with_partition("orders", 2);
+        assert_eq!(
+            e.to_string(),
+            "Fetch failed on broker 127.0.0.1:9092 for orders-2: NotLeaderOrFollower (code 6)"
+        );
+        assert!(e.is_retriable() && e.invalidates_metadata());
+        assert!(BrokerError::from_code("Fetch", 0).is_none());
+    }
+
+    #[test]
+    fn classifies_fatal_and_auth_codes() {
+        let e = BrokerError::from_code("Produce", 29).unwrap();
+        assert!(!e.is_retriable() && e.is_auth());
+        let e = BrokerError::from_code("Produce", 10).unwrap(); // MESSAGE_TOO_LARGE
+        assert!(!e.is_retriable());
+        let e = BrokerError::from_code("Produce", 9999).unwrap();
+        assert!(!e.is_retriable());
+        assert!(e.to_string().contains("code 9999"));
+    }
+}

@@ -1,0 +1,149 @@
+//! ApiVersions negotiation: each request uses the highest version that both we and the broker
+//! support.
+//!
+//! "We" is narrower than what `kafka-protocol` can encode: a few newer versions change meaning
+//! (Fetch v13+, Produce v13+, OffsetCommit/OffsetFetch v10+ address topics by id instead of by
+//! name), and we only speak versions whose fields our callers fill in correctly.
+
+use std::collections::HashMap;
+
+use kafka_protocol::messages::ApiKey;
+
+use super::api::api_name;
+
+/// `(api key, min, max)` for every API this client sends.
+pub const OUR_VERSIONS: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 11),
+    (ApiKey::Fetch, 4, 12),
+    (ApiKey::ListOffsets, 1, 8),
+    (ApiKey::Metadata, 1, 12),
+    (ApiKey::OffsetCommit, 2, 9),
+    (ApiKey::OffsetFetch, 1, 7),
+    (ApiKey::FindCoordinator, 0, 3),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::DescribeGroups, 0, 5),
+    (ApiKey::ListGroups, 0, 4),
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::ApiVersions, 0, 3),
+    (ApiKey::CreateTopics, 2, 7),
+    (ApiKey::DeleteTopics, 1, 5),
+    (ApiKey::DeleteRecords, 0, 2),
+    (ApiKey::InitProducerId, 0, 4),
+    (ApiKey::DescribeAcls, 1, 3),
+    (ApiKey::CreateAcls, 1, 3),
+    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::SaslAuthenticate, 0, 2),
+    (ApiKey::CreatePartitions, 0, 3),
+    (ApiKey::DeleteGroups, 0, 2),
+    (ApiKey::IncrementalAlterConfigs, 0, 1),
+    (ApiKey::DescribeCluster, 0, 1),
+];
+
+/// Our supported range for `key`, if we send it at all.
+pub fn our_range(key: i16) -> Option<(i16, i16)> {
+    OUR_VERSIONS
+        .iter()
+        .find(|(k, _, _)| *k as i16 == key)
+        .map(|(_, min, max)| (*min, *max))
+}
+
+/// What one broker advertised in its ApiVersions response.
+#[derive(Debug, Clone, Default)]
+pub struct ApiVersionTable {
+    ranges: HashMap<i16, (i16, i16)>,
+}
+
+/// Why no version could be chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoCommonVersion {
+    pub api: &'static str,
+    pub our_min: i16,
+    pub our_max: i16,
+    /// What the broker offers, e.g. "v0..=v3" or "nothing".
+    pub offered: String,
+}
+
+impl ApiVersionTable {
+    /// Builds the table from `(api_key, min, max)` triples as the broker sent them.
+    pub fn new(advertised: impl IntoIterator<Item = (i16, i16, i16)>) -> Self {
+        Self {
+            ranges: advertised
+                .into_iter()
+                .map(|(k, min, max)| (k, (min, max)))
+                .collect(),
+        }
+    }
+
+    /// The broker's range for `key`, if it advertised it.
+    pub fn broker_range(&self, key: i16) -> Option<(i16, i16)> {
+        self.ranges.get(&key).copied()
+    }
+
+    /// Whether the broker advertises `key` at all (e.g. Tansu lacks CreatePartitions).
+    pub fn supports(&self, key: ApiKey) -> bool {
+        self.ranges.contains_key(&(key as i16))
+    }
+
+    /// The highest version of `key` both sides support.
+    pub fn choose(&self, key: i16) -> Result<i16, NoCommonVersion> {
+        let (our_min, our_max) = our_range(key).unwrap_or((0, 0));
+        let api = api_name(key);
+        let Some((broker_min, broker_max)) = self.broker_range(key) else {
+            return Err(NoCommonVersion {
+                api,
+                our_min,
+                our_max,
+                offered: "nothing (the API is not advertised)".into(),
+            });
+        };
+        let max = our_max.min(broker_max);
+        let min = our_min.max(broker_min);
+        if max < min {
+            return Err(NoCommonVersion {
+                api,
+                our_min,
+                our_max,
+                offered: format!("v{broker_min}..=v{broker_max}"),
+            });
+        }
+        Ok(max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chooses_highest_common_version() {
+        let t = ApiVersionTable::new([(1, 0, 17), (0, 0, 9), (37, 0, 1)]);
+        assert_eq!(t.choose(1), Ok(12)); // capped by us
+        assert_eq!(t.choose(0), Ok(9)); // capped by the broker
+        assert_eq!(t.choose(37), Ok(1));
+    }
+
+    #[test]
+    fn reports_missing_and_disjoint_ranges() {
+        let t = ApiVersionTable::new([(0, 0, 2)]);
+        let e = t.choose(0).unwrap_err();
+        assert_eq!((e.api, e.our_min, e.our_max), ("Produce", 3, 11));
+        assert_eq!(e.offered, "v0..=v2");
+        let e = t.choose(37).unwrap_err();
+        assert_eq!(e.api, "CreatePartitions");
+        assert!(e.offered.contains("not advertised"));
+    }
+
+    #[test]
+    fn our_ranges_are_encodable_by_kafka_protocol() {
+        for (key, min, max) in OUR_VERSIONS {
+            let valid = key.valid_versions();
+            assert!(
+                valid.min <= *min && *max <= valid.max,
+                "{key:?}: ours {min}..={max}, kafka-protocol {valid:?}"
+            );
+        }
+    }
+}
