@@ -14,3 +14,5 @@ pub mod codec;
 pub mod connection;
 pub mod frame;
 pub mod protocol;
+pub mod sasl;
+pub mod transport;

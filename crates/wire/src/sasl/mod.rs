@@ -17,7 +17,7 @@ mod scram;
 
 pub use error::SaslError;
 pub use plain::PlainClient;
-pub use scram::{ScramClient, ScramSha256, ScramSha512};
+pub use scram::{ScramClient, ScramHash, ScramSha256, ScramSha512};
 
 use std::fmt;
 

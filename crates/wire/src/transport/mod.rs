@@ -1,0 +1,24 @@
+//! Byte streams to a broker: plain TCP or TLS (rustls with the ring provider).
+//!
+//! - [`TlsConfig`]: what the user configures (CA, client certificate, hostname checking).
+//! - [`TlsConnector`]: a prepared rustls client config. Building one parses PEM and sets up a
+//!   verifier, so it is built once per client and shared; [`connect`] keeps a small cache keyed
+//!   by the configuration so callers that only hold a `TlsConfig` still reuse it.
+//! - [`Stream`]: the connected socket, plain or TLS, with `TCP_NODELAY` set.
+//!
+//! There is no fallback to plaintext: when TLS is configured and the handshake fails, the
+//! connection fails with [`ConnectionError::Tls`](crate::connection::ConnectionError::Tls) saying what went wrong.
+
+mod address;
+mod connect;
+mod handshake_error;
+mod no_hostname_verifier;
+mod stream;
+mod tls_config;
+mod tls_connector;
+
+pub use address::split_host_port;
+pub use connect::{connect, connect_with};
+pub use stream::Stream;
+pub use tls_config::TlsConfig;
+pub use tls_connector::TlsConnector;

@@ -1,0 +1,320 @@
+//! A prepared rustls client configuration, built once per client and shared by its connections.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+use super::handshake_error::describe_handshake_error;
+use super::no_hostname_verifier::NoHostnameVerifier;
+use super::tls_config::TlsConfig;
+use crate::connection::ConnectionError;
+
+/// Distinct TLS configurations kept by [`TlsConnector::cached`]. A process talks to a handful of
+/// clusters; past this the cache is emptied rather than grown.
+const CACHE_CAPACITY: usize = 32;
+
+/// A ready-to-use TLS client configuration. Cloning shares it.
+#[derive(Clone)]
+pub struct TlsConnector {
+    connector: tokio_rustls::TlsConnector,
+    config: Arc<ClientConfig>,
+    server_name: Option<String>,
+    verify_hostname: bool,
+}
+
+impl fmt::Debug for TlsConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConnector")
+            .field("server_name", &self.server_name)
+            .field("verify_hostname", &self.verify_hostname)
+            .field(
+                "client_auth",
+                &self.config.client_auth_cert_resolver.has_certs(),
+            )
+            .finish()
+    }
+}
+
+impl TlsConnector {
+    /// Builds the rustls configuration: trust roots, optional client certificate, hostname
+    /// policy. Always the ring provider, never the process-wide default, so another crate
+    /// installing a different default cannot change what we accept.
+    pub fn new(config: &TlsConfig) -> Result<Self, ConnectionError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let roots = Arc::new(root_store(config.ca_pem.as_deref())?);
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ConnectionError::TlsConfig(format!("TLS protocol versions: {e}")))?;
+        let builder = if config.verify_hostname {
+            builder.with_root_certificates(roots)
+        } else {
+            let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider)
+                .build()
+                .map_err(|e| ConnectionError::TlsConfig(format!("certificate verifier: {e}")))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(NoHostnameVerifier::new(verifier)))
+        };
+        let client_config = match (&config.client_cert_pem, &config.client_key_pem) {
+            (None, None) => builder.with_no_client_auth(),
+            (Some(cert_pem), Some(key_pem)) => {
+                let chain = parse_certificates(cert_pem, "client certificate PEM")?;
+                let key = parse_private_key(key_pem)?;
+                builder.with_client_auth_cert(chain, key).map_err(|e| {
+                    ConnectionError::TlsConfig(format!(
+                        "client certificate and key do not form a usable pair: {e}"
+                    ))
+                })?
+            }
+            (Some(_), None) => {
+                return Err(ConnectionError::TlsConfig(
+                    "client certificate is set but client private key is not".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConnectionError::TlsConfig(
+                    "client private key is set but client certificate is not".into(),
+                ))
+            }
+        };
+        if let Some(name) = &config.server_name {
+            parse_server_name(name)?;
+        }
+        let client_config = Arc::new(client_config);
+        Ok(TlsConnector {
+            connector: tokio_rustls::TlsConnector::from(client_config.clone()),
+            config: client_config,
+            server_name: config.server_name.clone(),
+            verify_hostname: config.verify_hostname,
+        })
+    }
+
+    /// Like [`TlsConnector::new`], but returns the connector already built for an equal
+    /// configuration in this process, if any.
+    pub fn cached(config: &TlsConfig) -> Result<Self, ConnectionError> {
+        static CACHE: OnceLock<Mutex<HashMap<TlsConfig, TlsConnector>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+        // A poisoned lock only means another thread panicked mid-insert; the map is still valid.
+        if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(config) {
+            return Ok(hit.clone());
+        }
+        // Build outside the lock: parsing PEM and roots takes a while.
+        let built = TlsConnector::new(config)?;
+        let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= CACHE_CAPACITY {
+            map.clear();
+        }
+        map.insert(config.clone(), built.clone());
+        Ok(built)
+    }
+
+    /// The rustls configuration (shared).
+    pub fn client_config(&self) -> &Arc<ClientConfig> {
+        &self.config
+    }
+
+    /// The name to send in SNI and verify for a broker at `host`: the configured override, or
+    /// the host itself (DNS name or IP address).
+    pub fn server_name_for(&self, host: &str) -> Result<ServerName<'static>, ConnectionError> {
+        parse_server_name(self.server_name.as_deref().unwrap_or(host))
+    }
+
+    /// Runs the TLS handshake over `tcp` to `broker` ("host:port").
+    pub async fn handshake(
+        &self,
+        broker: &str,
+        server_name: ServerName<'static>,
+        tcp: TcpStream,
+    ) -> Result<TlsStream<TcpStream>, ConnectionError> {
+        let shown_name = server_name.to_str().into_owned();
+        self.connector
+            .connect(server_name, tcp)
+            .await
+            .map_err(|e| ConnectionError::Tls {
+                broker: broker.to_string(),
+                message: describe_handshake_error(&e, &shown_name),
+            })
+    }
+}
+
+fn parse_server_name(name: &str) -> Result<ServerName<'static>, ConnectionError> {
+    ServerName::try_from(name.to_string()).map_err(|e| {
+        ConnectionError::TlsConfig(format!(
+            "{name:?} is neither a valid DNS name nor an IP address for TLS: {e}"
+        ))
+    })
+}
+
+/// The trust anchors: the configured private CA(s), or the Mozilla root set.
+fn root_store(ca_pem: Option<&str>) -> Result<RootCertStore, ConnectionError> {
+    let Some(pem) = ca_pem else {
+        return Ok(RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        });
+    };
+    let mut store = RootCertStore::empty();
+    for (i, cert) in parse_certificates(pem, "CA PEM")?.into_iter().enumerate() {
+        store.add(cert).map_err(|e| {
+            ConnectionError::TlsConfig(format!(
+                "certificate #{} in CA PEM is not a usable CA certificate: {e}",
+                i + 1
+            ))
+        })?;
+    }
+    Ok(store)
+}
+
+/// All `CERTIFICATE` blocks of `pem`; at least one.
+fn parse_certificates(
+    pem: &str,
+    what: &str,
+) -> Result<Vec<CertificateDer<'static>>, ConnectionError> {
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ConnectionError::TlsConfig(format!("{what} is not valid PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(ConnectionError::TlsConfig(format!(
+            "no certificate found in {what} (expected -----BEGIN CERTIFICATE----- blocks)"
+        )));
+    }
+    Ok(certs)
+}
+
+/// The first private key of `pem` (PKCS#8, PKCS#1 or SEC1).
+fn parse_private_key(pem: &str) -> Result<PrivateKeyDer<'static>, ConnectionError> {
+    PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => ConnectionError::TlsConfig(
+            "no private key found in client key PEM (expected a PRIVATE KEY, RSA PRIVATE KEY \
+             or EC PRIVATE KEY block)"
+                .into(),
+        ),
+        other => ConnectionError::TlsConfig(format!("client key PEM is not valid: {other}")),
+    })
+}
+
+/// Used by tests elsewhere in the crate to check which provider a config uses.
+#[cfg(test)]
+pub(super) fn provider_of(connector: &TlsConnector) -> &Arc<rustls::crypto::CryptoProvider> {
+    connector.config.crypto_provider()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_text(r: Result<TlsConnector, ConnectionError>) -> String {
+        match r {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => {
+                assert!(matches!(e, ConnectionError::TlsConfig(_)), "{e:?}");
+                e.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn empty_or_garbage_ca_pem_is_a_config_error() {
+        for pem in [
+            "",
+            "not a pem at all",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        ] {
+            let msg = err_text(TlsConnector::new(&TlsConfig {
+                ca_pem: Some(pem.into()),
+                ..TlsConfig::default()
+            }));
+            assert!(
+                msg.contains("no certificate found in CA PEM"),
+                "{pem:?}: {msg}"
+            );
+        }
+        let msg = err_text(TlsConnector::new(&TlsConfig {
+            ca_pem: Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into()),
+            ..TlsConfig::default()
+        }));
+        assert!(
+            msg.contains("certificate #1 in CA PEM is not a usable CA certificate"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn default_roots_use_ring_and_mozilla_roots() {
+        let c = TlsConnector::new(&TlsConfig::default()).unwrap();
+        let ring = rustls::crypto::ring::default_provider();
+        assert_eq!(
+            provider_of(&c).cipher_suites.len(),
+            ring.cipher_suites.len()
+        );
+        assert!(!c.client_config().client_auth_cert_resolver.has_certs());
+        assert_eq!(
+            c.server_name_for("10.0.0.1").unwrap(),
+            ServerName::try_from("10.0.0.1").unwrap()
+        );
+        assert_eq!(
+            c.server_name_for("kafka.example").unwrap(),
+            ServerName::try_from("kafka.example").unwrap()
+        );
+    }
+
+    #[test]
+    fn server_name_override_and_validation() {
+        let c = TlsConnector::new(&TlsConfig {
+            server_name: Some("broker.internal".into()),
+            ..TlsConfig::default()
+        })
+        .unwrap();
+        assert_eq!(
+            c.server_name_for("127.0.0.1").unwrap(),
+            ServerName::try_from("broker.internal").unwrap()
+        );
+        let msg = err_text(TlsConnector::new(&TlsConfig {
+            server_name: Some("bad name!".into()),
+            ..TlsConfig::default()
+        }));
+        assert!(
+            msg.contains("\"bad name!\" is neither a valid DNS name"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn half_configured_client_auth_is_rejected() {
+        let msg = err_text(TlsConnector::new(&TlsConfig {
+            client_key_pem: Some("x".into()),
+            ..TlsConfig::default()
+        }));
+        assert!(
+            msg.contains("client private key is set but client certificate is not"),
+            "{msg}"
+        );
+        let msg = err_text(TlsConnector::new(&TlsConfig {
+            client_cert_pem: Some("x".into()),
+            ..TlsConfig::default()
+        }));
+        assert!(
+            msg.contains("client certificate is set but client private key is not"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn cache_returns_the_same_config() {
+        let cfg = TlsConfig {
+            server_name: Some("cache-test.example".into()),
+            ..TlsConfig::default()
+        };
+        let a = TlsConnector::cached(&cfg).unwrap();
+        let b = TlsConnector::cached(&cfg).unwrap();
+        assert!(Arc::ptr_eq(a.client_config(), b.client_config()));
+        let c = TlsConnector::new(&cfg).unwrap();
+        assert!(!Arc::ptr_eq(a.client_config(), c.client_config()));
+    }
+}
