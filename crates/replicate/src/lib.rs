@@ -1,1 +1,2 @@
 //! The replication engine.
+pub mod config;

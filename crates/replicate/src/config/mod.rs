@@ -1,0 +1,51 @@
+//! The replicator's configuration: the JSON documents that
+//! `aws kafka create-replicator` takes, read with the same field names,
+//! and the validated view the engine runs from.
+//!
+//! - [`parse_create_replicator_request`] reads a whole request
+//!   (`--cli-input-json`); [`parse_kafka_clusters`] and
+//!   [`parse_replication_info_list`] read the separate-file forms
+//!   (`--kafka-clusters`, `--replication-info-list`). Keys may be PascalCase
+//!   (AWS CLI) or camelCase (the REST wire form); unknown keys are errors
+//!   naming their JSON path. Results carry [`Notice`]s for AWS-only members
+//!   that are ignored and for non-standard spellings.
+//! - [`CreateReplicatorRequest::validate`] applies MSK's rules and yields a
+//!   [`ReplicatorConfig`].
+//! - [`SecretRef`] / [`Secret`] stand in for Secrets Manager.
+
+mod cluster;
+mod error;
+mod naming;
+mod notice;
+mod parse;
+mod replication_info;
+mod replicator_config;
+mod request;
+mod secret;
+mod selection;
+mod validate;
+
+pub use cluster::{
+    AmazonMskCluster, ApacheKafkaCluster, ClientAuthentication, EncryptionInTransit,
+    EncryptionType, KafkaCluster, Mtls, SaslScram, ScramMechanism, VpcConfig,
+};
+pub use error::ConfigError;
+pub use naming::TopicNaming;
+pub use notice::{Notice, Severity};
+pub use parse::{
+    parse_create_replicator_request, parse_kafka_clusters, parse_replication_info_list, Parsed,
+};
+pub use replication_info::{
+    Compression, ConsumerGroupReplication, OffsetSyncMode, ReplicationInfo,
+    ReplicationStartingPosition, StartingPosition, TopicNameConfiguration, TopicReplication,
+};
+pub use replicator_config::{
+    ClusterAuth, ClusterConfig, ReplicationFlags, ReplicatorConfig, TlsSettings,
+};
+pub use request::{
+    CloudWatchLogs, CreateReplicatorRequest, Firehose, LogDelivery, ReplicatorLogDelivery, S3,
+};
+pub use secret::{Secret, SecretError, SecretRef};
+pub use selection::{
+    is_internal_name, GroupSelection, TopicSelection, MAX_GROUP_PATTERN_LEN, MAX_TOPIC_PATTERN_LEN,
+};

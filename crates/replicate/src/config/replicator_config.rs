@@ -1,0 +1,101 @@
+//! The engine-facing configuration: a validated request with cluster
+//! references resolved, patterns compiled and defaults applied. It holds
+//! only plain values and enums, so it does not depend on the wire crate.
+
+use super::cluster::ScramMechanism;
+use super::naming::TopicNaming;
+use super::replication_info::{Compression, OffsetSyncMode, StartingPosition};
+use super::secret::SecretRef;
+use super::selection::{GroupSelection, TopicSelection};
+
+/// Everything the replication engine needs to run one replicator.
+/// Built by [`CreateReplicatorRequest::validate`](super::CreateReplicatorRequest::validate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicatorConfig {
+    /// `ReplicatorName`.
+    pub name: String,
+    /// `Description`.
+    pub description: Option<String>,
+    /// The cluster records are read from.
+    pub source: ClusterConfig,
+    /// The cluster records are written to.
+    pub target: ClusterConfig,
+    /// Which source topics to copy.
+    pub topics: TopicSelection,
+    /// Which consumer groups to copy.
+    pub groups: GroupSelection,
+    /// Compression of batches written to the target.
+    pub compression: Compression,
+    /// Where to start on partitions without a checkpoint.
+    pub starting_position: StartingPosition,
+    /// How target topics are named.
+    pub naming: TopicNaming,
+    /// What to copy besides records.
+    pub flags: ReplicationFlags,
+    /// How consumer-group offsets are synchronised.
+    pub offset_sync_mode: OffsetSyncMode,
+}
+
+impl ReplicatorConfig {
+    /// Name on the target of source topic `topic`, using the source alias.
+    pub fn target_topic(&self, topic: &str) -> String {
+        self.naming.target_topic(&self.source.alias, topic)
+    }
+}
+
+/// The five MSK booleans (all default `true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReplicationFlags {
+    /// `CopyTopicConfigurations`.
+    pub copy_topic_configurations: bool,
+    /// `CopyAccessControlListsForTopics`.
+    pub copy_topic_acls: bool,
+    /// `DetectAndCopyNewTopics`.
+    pub detect_new_topics: bool,
+    /// `SynchroniseConsumerGroupOffsets`.
+    pub sync_group_offsets: bool,
+    /// `DetectAndCopyNewConsumerGroups`.
+    pub detect_new_groups: bool,
+}
+
+/// How to reach and identify one cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// `ApacheKafkaClusterId`: the Kafka `cluster.id`.
+    pub id: String,
+    /// Prefix for PREFIXED target topic names; the cluster id unless the
+    /// caller sets another.
+    pub alias: String,
+    /// Bootstrap `host:port` entries, split on commas and trimmed.
+    pub bootstrap: Vec<String>,
+    /// SASL or mTLS credentials; `None` connects unauthenticated.
+    pub auth: Option<ClusterAuth>,
+    /// TLS settings; `None` connects in plaintext.
+    pub tls: Option<TlsSettings>,
+}
+
+/// How the replicator authenticates to a cluster. Secrets stay references
+/// here; the caller resolves them when connecting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterAuth {
+    /// SASL/SCRAM; the secret holds `username` and `password`.
+    SaslScram {
+        /// Hash function.
+        mechanism: ScramMechanism,
+        /// Where the credentials are.
+        secret: SecretRef,
+    },
+    /// Mutual TLS; the secret holds `certificate` and `privateKey`.
+    MutualTls {
+        /// Where the client identity is.
+        secret: SecretRef,
+    },
+}
+
+/// TLS to a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsSettings {
+    /// Where the CA chain is (its `certificate` key, or a bare PEM file);
+    /// `None` trusts the system roots.
+    pub root_ca: Option<SecretRef>,
+}
