@@ -117,7 +117,7 @@ pub struct ReplicationStartingPosition {
 
 /// `TopicNameConfiguration { Type }`; `{}` means PREFIXED.
 ///
-/// Deserialises through [`RawTopicNameConfiguration`] so that the
+/// Deserialises through a private raw form so that the
 /// non-model spelling `PREFIXED` (used in an AWS CLI example) is accepted
 /// and remembered, letting the parser warn about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
