@@ -10,9 +10,14 @@
 //! - [`client`]: bootstrap, metadata cache, leader routing, retry policy.
 //! - [`producer`], [`fetcher`], [`admin`], [`group`]: what applications use.
 
+pub mod admin;
+pub mod client;
 pub mod codec;
 pub mod connection;
+pub mod fetcher;
 pub mod frame;
+pub mod group;
+pub mod producer;
 pub mod protocol;
 pub mod sasl;
 pub mod transport;

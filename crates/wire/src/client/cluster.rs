@@ -1,0 +1,408 @@
+//! The client for one Kafka cluster: bootstrap, connection pool, metadata cache, leader and
+//! coordinator routing.
+//!
+//! Connections are keyed by broker *address*, not node id: node ids are only unique within one
+//! cluster (every Tansu broker is node 111), and a replicator talks to two clusters.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kafka_protocol::messages::{
+    metadata_request::MetadataRequestTopic, FindCoordinatorRequest, MetadataRequest, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+
+use super::metadata::{ClusterMetadata, TopicMetadata};
+use super::retry::RetryPolicy;
+use super::{Error, Result};
+use crate::connection::{BrokerConnection, ConnectionConfig};
+use crate::protocol::BrokerError;
+
+/// Settings for a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// "host:port" addresses tried in order until one answers.
+    pub bootstrap_servers: Vec<String>,
+    pub connection: ConnectionConfig,
+    pub retry: RetryPolicy,
+    /// Cached metadata older than this is refreshed on next use.
+    pub metadata_max_age: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(bootstrap_servers: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        ClientConfig {
+            bootstrap_servers: bootstrap_servers.into_iter().map(Into::into).collect(),
+            connection: ConnectionConfig::default(),
+            retry: RetryPolicy::default(),
+            metadata_max_age: Duration::from_secs(300),
+        }
+    }
+
+    /// Parses a comma-separated bootstrap string ("h1:9092,h2:9092").
+    pub fn from_bootstrap_string(bootstrap: &str) -> Result<Self> {
+        let servers: Vec<String> = bootstrap
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        if servers.is_empty() {
+            return Err(Error::Config("the bootstrap server list is empty".into()));
+        }
+        for s in &servers {
+            match s.rsplit_once(':') {
+                Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+                _ => {
+                    return Err(Error::Config(format!(
+                        "bootstrap server '{s}' is not of the form host:port"
+                    )))
+                }
+            }
+        }
+        Ok(Self::new(servers))
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    metadata: ClusterMetadata,
+    refreshed: Option<Instant>,
+    coordinators: HashMap<String, String>,
+}
+
+/// One slot per broker address; the async mutex makes concurrent callers share one connect.
+type Slot = Arc<tokio::sync::Mutex<Option<Arc<BrokerConnection>>>>;
+
+struct Inner {
+    config: ClientConfig,
+    cache: Mutex<Cache>,
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+/// A cheap-to-clone handle on one cluster.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("bootstrap", &self.inner.config.bootstrap_servers)
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Client {
+    /// Connects to the cluster: reaches a bootstrap server and loads the broker list.
+    pub async fn connect(config: ClientConfig) -> Result<Self> {
+        if config.bootstrap_servers.is_empty() {
+            return Err(Error::Config("no bootstrap servers given".into()));
+        }
+        let client = Client {
+            inner: Arc::new(Inner {
+                config,
+                cache: Mutex::new(Cache::default()),
+                slots: Mutex::new(HashMap::new()),
+            }),
+        };
+        client.refresh_metadata(Some(&[])).await?;
+        Ok(client)
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.config.retry
+    }
+
+    /// The cluster id the brokers report (Metadata v2+).
+    pub fn cluster_id(&self) -> Option<String> {
+        lock(&self.inner.cache).metadata.cluster_id.clone()
+    }
+
+    /// A connection to `addr`, reusing a live one or opening (and authenticating) a new one.
+    /// A broken connection is dropped and replaced here.
+    pub async fn connection(&self, addr: &str) -> Result<Arc<BrokerConnection>> {
+        let slot = lock(&self.inner.slots)
+            .entry(addr.to_string())
+            .or_default()
+            .clone();
+        let mut slot = slot.lock().await;
+        if let Some(conn) = slot.as_ref() {
+            if conn.is_usable() {
+                return Ok(conn.clone());
+            }
+        }
+        *slot = None;
+        let conn = Arc::new(BrokerConnection::connect(addr, &self.inner.config.connection).await?);
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Drops the pooled connection to `addr` (after the caller saw it fail).
+    pub fn forget_connection(&self, addr: &str) {
+        lock(&self.inner.slots).remove(addr);
+    }
+
+    /// A connection to any broker: known brokers first, then the bootstrap list.
+    pub async fn any_connection(&self) -> Result<Arc<BrokerConnection>> {
+        let mut candidates: Vec<String> = lock(&self.inner.cache)
+            .metadata
+            .brokers
+            .values()
+            .cloned()
+            .collect();
+        for s in &self.inner.config.bootstrap_servers {
+            if !candidates.contains(s) {
+                candidates.push(s.clone());
+            }
+        }
+        let mut errors = Vec::new();
+        for addr in &candidates {
+            match self.connection(addr).await {
+                Ok(conn) => return Ok(conn),
+                // Auth and TLS failures will not get better on another broker of the same
+                // cluster; report them as they are rather than as "no broker reachable".
+                Err(Error::Connection(e)) if !e.is_retriable() => return Err(e.into()),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        Err(Error::Bootstrap {
+            servers: self.inner.config.bootstrap_servers.join(","),
+            errors: errors.join("; "),
+        })
+    }
+
+    /// A connection to node `node_id`.
+    pub async fn broker_connection(&self, node_id: i32) -> Result<Arc<BrokerConnection>> {
+        let addr = self.broker_address(node_id).await?;
+        self.connection(&addr).await
+    }
+
+    async fn broker_address(&self, node_id: i32) -> Result<String> {
+        if let Some(addr) = lock(&self.inner.cache).metadata.brokers.get(&node_id) {
+            return Ok(addr.clone());
+        }
+        self.refresh_metadata(Some(&[])).await?;
+        lock(&self.inner.cache)
+            .metadata
+            .brokers
+            .get(&node_id)
+            .cloned()
+            .ok_or_else(|| Error::Protocol {
+                api: "Metadata",
+                broker: "cluster".into(),
+                message: format!("node {node_id} is not in the broker list"),
+            })
+    }
+
+    /// Fetches metadata for `topics` (`None` = all topics, `Some(&[])` = brokers only) and
+    /// merges it into the cache.
+    pub async fn refresh_metadata(&self, topics: Option<&[String]>) -> Result<ClusterMetadata> {
+        let conn = self.any_connection().await?;
+        let requested: Option<Vec<MetadataRequestTopic>> = topics.map(|ts| {
+            ts.iter()
+                .map(|t| {
+                    MetadataRequestTopic::default()
+                        .with_name(Some(TopicName(StrBytes::from_string(t.clone()))))
+                })
+                .collect()
+        });
+        let result = conn
+            .request(
+                &MetadataRequest::default()
+                    .with_topics(requested)
+                    // Metadata must never create topics as a side effect.
+                    .with_allow_auto_topic_creation(false),
+            )
+            .await;
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.forget_connection(conn.broker());
+                return Err(e.into());
+            }
+        };
+        let fresh = ClusterMetadata::from_response(response);
+        let mut cache = lock(&self.inner.cache);
+        if !fresh.brokers.is_empty() {
+            cache.metadata.brokers = fresh.brokers.clone();
+        }
+        if fresh.cluster_id.is_some() {
+            cache.metadata.cluster_id = fresh.cluster_id.clone();
+        }
+        cache.metadata.controller = fresh.controller.or(cache.metadata.controller);
+        match topics {
+            None => {
+                cache.metadata.topics = fresh.topics.clone();
+                cache.refreshed = Some(Instant::now());
+            }
+            Some(_) => {
+                for (name, t) in &fresh.topics {
+                    cache.metadata.topics.insert(name.clone(), t.clone());
+                }
+                for name in fresh.topic_errors.keys() {
+                    cache.metadata.topics.remove(name);
+                }
+            }
+        }
+        Ok(fresh)
+    }
+
+    /// Metadata for all topics, fresh from the cluster.
+    pub async fn metadata(&self) -> Result<ClusterMetadata> {
+        self.refresh_metadata(None).await
+    }
+
+    /// A topic's metadata: from the cache if present and fresh enough, else from the cluster.
+    pub async fn topic(&self, topic: &str) -> Result<TopicMetadata> {
+        {
+            let cache = lock(&self.inner.cache);
+            let fresh = cache
+                .refreshed
+                .is_some_and(|t| t.elapsed() < self.inner.config.metadata_max_age);
+            if let Some(t) = cache.metadata.topics.get(topic) {
+                if fresh || cache.refreshed.is_none() {
+                    return Ok(t.clone());
+                }
+            }
+        }
+        let fresh = self.refresh_metadata(Some(&[topic.to_string()])).await?;
+        if let Some(t) = fresh.topics.get(topic) {
+            return Ok(t.clone());
+        }
+        match fresh.topic_errors.get(topic) {
+            Some(3) | None => Err(Error::UnknownTopic {
+                topic: topic.to_string(),
+            }),
+            Some(&code) => Err(BrokerError::new("Metadata", code).with_topic(topic).into()),
+        }
+    }
+
+    /// Forgets what is cached about `topic`, so the next use asks the cluster.
+    pub fn invalidate_topic(&self, topic: &str) {
+        lock(&self.inner.cache).metadata.topics.remove(topic);
+    }
+
+    /// The leader of `topic`-`partition` and a connection to it.
+    pub async fn leader(&self, topic: &str, partition: i32) -> Result<Arc<BrokerConnection>> {
+        let meta = self.topic(topic).await?;
+        let Some(p) = meta.partition(partition) else {
+            self.invalidate_topic(topic);
+            return Err(Error::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+                partitions: meta.partitions.len(),
+            });
+        };
+        if p.leader < 0 {
+            self.invalidate_topic(topic);
+            return Err(BrokerError::new("Metadata", 5) // LEADER_NOT_AVAILABLE
+                .with_partition(topic, partition)
+                .into());
+        }
+        self.broker_connection(p.leader).await
+    }
+
+    /// The node id of the leader of `topic`-`partition`, from cached metadata.
+    pub async fn leader_id(&self, topic: &str, partition: i32) -> Result<i32> {
+        let meta = self.topic(topic).await?;
+        meta.partition(partition)
+            .map(|p| p.leader)
+            .ok_or_else(|| Error::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+                partitions: meta.partitions.len(),
+            })
+    }
+
+    /// A connection to the controller (for CreateTopics and friends); any broker if the
+    /// cluster does not report one (KRaft brokers forward to the controller themselves).
+    pub async fn controller_connection(&self) -> Result<Arc<BrokerConnection>> {
+        let controller = lock(&self.inner.cache).metadata.controller;
+        match controller {
+            Some(id) => match self.broker_connection(id).await {
+                Ok(c) => Ok(c),
+                Err(_) => self.any_connection().await,
+            },
+            None => self.any_connection().await,
+        }
+    }
+
+    /// A connection to the group coordinator of `group` (cached until invalidated).
+    pub async fn coordinator(&self, group: &str) -> Result<Arc<BrokerConnection>> {
+        let cached = lock(&self.inner.cache).coordinators.get(group).cloned();
+        if let Some(addr) = cached {
+            return self.connection(&addr).await;
+        }
+        let conn = self.any_connection().await?;
+        let (version, response) = conn
+            .request_with(|v| {
+                let r = FindCoordinatorRequest::default().with_key_type(0);
+                if v >= 4 {
+                    r.with_coordinator_keys(vec![StrBytes::from_string(group.to_string())])
+                } else {
+                    r.with_key(StrBytes::from_string(group.to_string()))
+                }
+            })
+            .await?;
+        let (code, message, host, port) = if version >= 4 {
+            let c = response.coordinators.into_iter().next().ok_or_else(|| {
+                Error::protocol("FindCoordinator", conn.broker(), "no coordinator returned")
+            })?;
+            (c.error_code, c.error_message, c.host, c.port)
+        } else {
+            (
+                response.error_code,
+                response.error_message,
+                response.host,
+                response.port,
+            )
+        };
+        if let Some(e) = BrokerError::from_code("FindCoordinator", code) {
+            return Err(e
+                .with_broker(conn.broker())
+                .with_message(message.map(|m| format!("group '{group}': {m}")))
+                .into());
+        }
+        let addr = format!("{}:{}", host.as_str(), port);
+        lock(&self.inner.cache)
+            .coordinators
+            .insert(group.to_string(), addr.clone());
+        self.connection(&addr).await
+    }
+
+    /// Forgets the cached coordinator of `group` (after NOT_COORDINATOR and the like).
+    pub fn invalidate_coordinator(&self, group: &str) {
+        lock(&self.inner.cache).coordinators.remove(group);
+    }
+
+    /// Runs `op` under the client's retry policy, invalidating what `topic` routing caches
+    /// when an error calls for it.
+    pub async fn retry<T, Fut>(&self, topic: Option<&str>, op: impl FnMut() -> Fut) -> Result<T>
+    where
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        self.inner
+            .config
+            .retry
+            .run(op, |e: &Error| {
+                tracing::debug!(error = %e, "retrying");
+                if e.invalidates_metadata() {
+                    if let Some(t) = topic {
+                        self.invalidate_topic(t);
+                    }
+                }
+            })
+            .await
+    }
+}

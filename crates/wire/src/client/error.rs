@@ -1,0 +1,112 @@
+//! Errors of the client layer (protocol and broker), the layer applications see.
+
+use crate::codec::CodecError;
+use crate::connection::ConnectionError;
+use crate::protocol::BrokerError;
+
+use super::retry::Retriable;
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Talking to a broker failed (network, TLS, SASL, timeout).
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    /// A broker answered with an error code.
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    /// Record bytes could not be decoded or encoded.
+    #[error("{context}: {source}")]
+    Codec {
+        context: String,
+        #[source]
+        source: CodecError,
+    },
+    /// No bootstrap server could be reached.
+    #[error("none of the bootstrap servers [{servers}] could be used: {errors}")]
+    Bootstrap { servers: String, errors: String },
+    /// The topic does not exist on the cluster.
+    #[error("topic '{topic}' does not exist on the cluster")]
+    UnknownTopic { topic: String },
+    /// The partition does not exist (the topic has fewer partitions).
+    #[error(
+        "partition {topic}-{partition} does not exist (the topic has {partitions} partitions)"
+    )]
+    UnknownPartition {
+        topic: String,
+        partition: i32,
+        partitions: usize,
+    },
+    /// A fetch asked for an offset outside the partition's log.
+    #[error("offset {offset} is out of range for {topic}-{partition} (valid: {log_start_offset}..{high_watermark})")]
+    OffsetOutOfRange {
+        topic: String,
+        partition: i32,
+        offset: i64,
+        /// -1 when the broker did not tell and a ListOffsets failed too.
+        log_start_offset: i64,
+        high_watermark: i64,
+    },
+    /// The response did not contain what was asked for (a broker bug or a protocol mismatch).
+    #[error("unexpected {api} response from broker {broker}: {message}")]
+    Protocol {
+        api: &'static str,
+        broker: String,
+        message: String,
+    },
+    /// The client was configured wrongly.
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+    /// The producer or fetcher was shut down while the operation was pending.
+    #[error("{0} is shut down")]
+    Shutdown(&'static str),
+}
+
+impl Retriable for Error {
+    fn is_retriable(&self) -> bool {
+        match self {
+            Error::Connection(e) => e.is_retriable(),
+            Error::Broker(e) => e.is_retriable(),
+            // Metadata can lag topic creation for a moment.
+            Error::UnknownTopic { .. } | Error::UnknownPartition { .. } => true,
+            Error::Bootstrap { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+impl Error {
+    /// True when cached metadata should be refreshed before retrying.
+    pub fn invalidates_metadata(&self) -> bool {
+        match self {
+            Error::Connection(e) => e.is_retriable(),
+            Error::Broker(e) => e.invalidates_metadata(),
+            Error::UnknownTopic { .. } | Error::UnknownPartition { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Authentication or authorization failures.
+    pub fn is_auth(&self) -> bool {
+        match self {
+            Error::Connection(e) => e.is_auth(),
+            Error::Broker(e) => e.is_auth(),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn protocol(
+        api: &'static str,
+        broker: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Protocol {
+            api,
+            broker: broker.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Shorthand for client-layer results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,283 @@
+//! What happens on a fresh socket before it carries traffic: ApiVersions, then (if configured)
+//! SaslHandshake + SaslAuthenticate. These run strictly one request at a time on the raw stream;
+//! pipelining starts only afterwards.
+
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiVersionsRequest, ApiVersionsResponse, SaslAuthenticateRequest, SaslHandshakeRequest,
+};
+use kafka_protocol::protocol::{Request, StrBytes};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::{ConnectionError, Credentials};
+use crate::frame::{decode_frame, DEFAULT_MAX_FRAME_BYTES};
+use crate::protocol::{api_name, decode_response, encode_request, ApiVersionTable};
+use crate::sasl::{SaslExchange, SaslStep};
+
+/// Kafka's code for UNSUPPORTED_VERSION; an ApiVersions reply with it is encoded as v0.
+const UNSUPPORTED_VERSION: i16 = 35;
+const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
+
+/// Result of a successful handshake.
+pub(super) struct Handshake {
+    pub versions: ApiVersionTable,
+    /// When the broker requires re-authentication (KIP-368), if it does.
+    pub reauth_deadline: Option<Instant>,
+}
+
+/// One request/response exchange on a stream that nothing else is using yet.
+struct Lockstep<'a, S> {
+    stream: &'a mut S,
+    broker: &'a str,
+    client_id: &'a str,
+    timeout: Duration,
+    correlation_id: i32,
+    buf: BytesMut,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Lockstep<'_, S> {
+    async fn exchange<R: Request>(
+        &mut self,
+        request: &R,
+        version: i16,
+    ) -> Result<R::Response, ConnectionError> {
+        let api = api_name(R::KEY);
+        self.correlation_id += 1;
+        let frame = encode_request(request, version, self.correlation_id, self.client_id).map_err(
+            |message| ConnectionError::Encode {
+                broker: self.broker.to_string(),
+                api,
+                message,
+            },
+        )?;
+        let response = tokio::time::timeout(self.timeout, async {
+            self.stream.write_all(&frame).await?;
+            self.stream.flush().await?;
+            read_frame(self.stream, &mut self.buf).await
+        })
+        .await
+        .map_err(|_| ConnectionError::Timeout {
+            broker: self.broker.to_string(),
+            api,
+            timeout: self.timeout,
+        })?
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::UnexpectedEof => ConnectionError::Closed {
+                broker: self.broker.to_string(),
+                reason: Some(format!("broker closed the connection during {api}")),
+            },
+            _ => ConnectionError::Io {
+                broker: self.broker.to_string(),
+                source,
+            },
+        })?;
+        let (correlation_id, body) =
+            decode_response::<R>(response, version).map_err(|message| {
+                ConnectionError::Malformed {
+                    broker: self.broker.to_string(),
+                    api,
+                    message,
+                }
+            })?;
+        if correlation_id != self.correlation_id {
+            return Err(ConnectionError::Malformed {
+                broker: self.broker.to_string(),
+                api,
+                message: format!(
+                    "correlation id {correlation_id}, expected {}",
+                    self.correlation_id
+                ),
+            });
+        }
+        Ok(body)
+    }
+}
+
+/// Reads one length-prefixed frame.
+async fn read_frame<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut BytesMut,
+) -> std::io::Result<Bytes> {
+    loop {
+        match decode_frame(buf, DEFAULT_MAX_FRAME_BYTES) {
+            Ok(Some(frame)) => return Ok(frame),
+            Ok(None) => {}
+            Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+        }
+        if stream.read_buf(buf).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+}
+
+/// Runs ApiVersions and SASL on `stream`.
+pub(super) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    broker: &str,
+    client_id: &str,
+    timeout: Duration,
+    credentials: Option<&Credentials>,
+) -> Result<Handshake, ConnectionError> {
+    let mut lockstep = Lockstep {
+        stream,
+        broker,
+        client_id,
+        timeout,
+        correlation_id: 0,
+        buf: BytesMut::with_capacity(8 * 1024),
+    };
+    let versions = negotiate_versions(&mut lockstep).await?;
+    let reauth_deadline = match credentials {
+        Some(credentials) => authenticate(&mut lockstep, &versions, credentials).await?,
+        None => None,
+    };
+    Ok(Handshake {
+        versions,
+        reauth_deadline,
+    })
+}
+
+async fn negotiate_versions<S: AsyncRead + AsyncWrite + Unpin>(
+    lockstep: &mut Lockstep<'_, S>,
+) -> Result<ApiVersionTable, ConnectionError> {
+    let request = ApiVersionsRequest::default()
+        .with_client_software_name(StrBytes::from_static_str("kreplicate"))
+        .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
+    // Start at v3 (flexible, what current brokers expect). A broker that does not know v3
+    // answers UNSUPPORTED_VERSION in v0 format with its own range, and we retry at that.
+    let mut response = match lockstep.exchange(&request, 3).await {
+        Ok(r) => r,
+        Err(ConnectionError::Malformed { .. }) => lockstep.exchange(&request, 0).await?,
+        Err(e) => return Err(e),
+    };
+    if response.error_code == UNSUPPORTED_VERSION {
+        let max = broker_max(&response).unwrap_or(0).min(3);
+        response = lockstep.exchange(&request, max).await?;
+    }
+    if response.error_code != 0 {
+        return Err(ConnectionError::Malformed {
+            broker: lockstep.broker.to_string(),
+            api: "ApiVersions",
+            message: format!("error code {}", response.error_code),
+        });
+    }
+    Ok(ApiVersionTable::new(
+        response
+            .api_keys
+            .iter()
+            .map(|k| (k.api_key, k.min_version, k.max_version)),
+    ))
+}
+
+fn broker_max(response: &ApiVersionsResponse) -> Option<i16> {
+    response
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == ApiVersionsRequest::KEY)
+        .map(|k| k.max_version)
+}
+
+async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+    lockstep: &mut Lockstep<'_, S>,
+    versions: &ApiVersionTable,
+    credentials: &Credentials,
+) -> Result<Option<Instant>, ConnectionError> {
+    let broker = lockstep.broker.to_string();
+    let credentials =
+        credentials
+            .0
+            .credentials()
+            .map_err(|message| ConnectionError::Credentials {
+                broker: broker.clone(),
+                message,
+            })?;
+    let mechanism = credentials.mechanism.name();
+    let auth_error = |message: String| ConnectionError::Auth {
+        broker: broker.clone(),
+        mechanism: mechanism.to_string(),
+        message,
+    };
+    let unsupported = |e: crate::protocol::NoCommonVersion| ConnectionError::UnsupportedVersion {
+        broker: broker.clone(),
+        api: e.api,
+        our_min: e.our_min,
+        our_max: e.our_max,
+        offered: e.offered,
+    };
+
+    // Handshake v0 would mean raw SASL tokens outside Kafka framing; we require v1 and
+    // SaslAuthenticate, which every broker since Kafka 1.0 offers.
+    let handshake_version = versions
+        .choose(SaslHandshakeRequest::KEY)
+        .map_err(unsupported)?;
+    if handshake_version < 1 {
+        return Err(auth_error(
+            "the broker only offers SaslHandshake v0 (Kafka < 1.0); SaslAuthenticate is required"
+                .into(),
+        ));
+    }
+    let authenticate_version = versions
+        .choose(SaslAuthenticateRequest::KEY)
+        .map_err(unsupported)?;
+
+    let response = lockstep
+        .exchange(
+            &SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism)),
+            handshake_version,
+        )
+        .await?;
+    if response.error_code == UNSUPPORTED_SASL_MECHANISM {
+        return Err(ConnectionError::MechanismNotOffered {
+            broker: broker.clone(),
+            mechanism: mechanism.to_string(),
+            offered: response
+                .mechanisms
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    if response.error_code != 0 {
+        return Err(auth_error(format!(
+            "SaslHandshake returned error code {}",
+            response.error_code
+        )));
+    }
+
+    let mut exchange = SaslExchange::new(&credentials).map_err(|e| auth_error(e.to_string()))?;
+    let mut outgoing = exchange.initial_response();
+    let mut session_lifetime_ms = 0;
+    loop {
+        let response = lockstep
+            .exchange(
+                &SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(outgoing)),
+                authenticate_version,
+            )
+            .await?;
+        if response.error_code != 0 {
+            let detail = response
+                .error_message
+                .as_ref()
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| format!("error code {}", response.error_code));
+            return Err(auth_error(format!(
+                "the broker rejected the credentials of user '{}': {detail}",
+                credentials.username
+            )));
+        }
+        session_lifetime_ms = session_lifetime_ms.max(response.session_lifetime_ms);
+        match exchange
+            .step(&response.auth_bytes)
+            .map_err(|e| auth_error(e.to_string()))?
+        {
+            SaslStep::Send(next) => outgoing = next,
+            SaslStep::Done => break,
+        }
+    }
+    // Re-authenticate (by reconnecting) a little before the broker's deadline.
+    Ok((session_lifetime_ms > 0)
+        .then(|| Instant::now() + Duration::from_millis(session_lifetime_ms as u64 * 9 / 10)))
+}

@@ -1,0 +1,13 @@
+//! Connections to one broker: open (TCP/TLS), negotiate versions, authenticate, then carry
+//! pipelined requests.
+
+mod broker_connection;
+mod config;
+mod credentials;
+mod error;
+mod handshake;
+
+pub use broker_connection::BrokerConnection;
+pub use config::ConnectionConfig;
+pub use credentials::{Credentials, CredentialsProvider};
+pub use error::ConnectionError;

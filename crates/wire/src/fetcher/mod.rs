@@ -1,0 +1,12 @@
+//! The fetcher: one Fetch request per leader broker covering many partitions, read_committed
+//! filtering, and typed out-of-range errors.
+
+mod config;
+mod fetched;
+#[allow(clippy::module_inception)]
+mod fetcher;
+pub mod offsets;
+
+pub use config::{FetchConfig, IsolationLevel};
+pub use fetched::{visible_batches, FetchedPartition, VisibleBatches};
+pub use fetcher::{FetchPosition, Fetcher, PartitionResult};

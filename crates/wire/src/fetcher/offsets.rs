@@ -1,0 +1,63 @@
+//! A partition's valid offset range, asked of its leader with ListOffsets. The fetcher needs it
+//! to say *where* an out-of-range partition's log now starts and ends.
+
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::client::{Client, Error, Result};
+use crate::protocol::BrokerError;
+
+/// ListOffsets' special timestamps.
+pub const EARLIEST: i64 = -2;
+pub const LATEST: i64 = -1;
+
+/// The offset for `timestamp` (or [`EARLIEST`] / [`LATEST`]) of one partition.
+pub async fn list_offset(
+    client: &Client,
+    topic: &str,
+    partition: i32,
+    timestamp: i64,
+    isolation: i8,
+) -> Result<i64> {
+    let conn = client.leader(topic, partition).await?;
+    let request = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_isolation_level(isolation)
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(partition)
+                .with_current_leader_epoch(-1)
+                .with_timestamp(timestamp)])]);
+    let response = conn.request(&request).await?;
+    let p = response
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter())
+        .find(|p| p.partition_index == partition)
+        .ok_or_else(|| {
+            Error::protocol(
+                "ListOffsets",
+                conn.broker(),
+                format!("no result for {topic}-{partition}"),
+            )
+        })?;
+    if let Some(e) = BrokerError::from_code("ListOffsets", p.error_code) {
+        if e.invalidates_metadata() {
+            client.invalidate_topic(topic);
+        }
+        return Err(e
+            .with_broker(conn.broker())
+            .with_partition(topic, partition)
+            .into());
+    }
+    Ok(p.offset)
+}
+
+/// `(log start offset, high watermark)` of one partition.
+pub async fn log_range(client: &Client, topic: &str, partition: i32) -> Result<(i64, i64)> {
+    let start = list_offset(client, topic, partition, EARLIEST, 0).await?;
+    let end = list_offset(client, topic, partition, LATEST, 0).await?;
+    Ok((start, end))
+}

@@ -1,0 +1,57 @@
+//! Producer settings.
+
+use std::time::Duration;
+
+use crate::codec::Compression;
+
+/// How the producer batches, compresses and bounds memory. Always `acks=all` and idempotent:
+/// a replicator that may write a record twice or lose an acknowledged one is not one.
+#[derive(Debug, Clone)]
+pub struct ProducerConfig {
+    /// Codec for the batches we build (pass-through batches keep theirs).
+    pub compression: Compression,
+    /// How long a partition's first record waits for company before its batch is sent.
+    pub linger: Duration,
+    /// A batch is sent once its records reach this many (uncompressed) bytes.
+    pub max_batch_bytes: usize,
+    /// Produce requests in flight per partition (Kafka keeps order for up to 5 with idempotence).
+    pub max_in_flight_per_partition: usize,
+    /// Total bytes of records accepted but not yet acknowledged; `send` waits beyond it.
+    pub buffer_bytes: usize,
+    /// The broker-side timeout put in each Produce request.
+    pub produce_timeout: Duration,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            compression: Compression::None,
+            linger: Duration::from_millis(5),
+            max_batch_bytes: 1024 * 1024,
+            max_in_flight_per_partition: 5,
+            buffer_bytes: 64 * 1024 * 1024,
+            produce_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ProducerConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if !(1..=5).contains(&self.max_in_flight_per_partition) {
+            return Err(format!(
+                "max_in_flight_per_partition must be 1..=5 with idempotence, got {}",
+                self.max_in_flight_per_partition
+            ));
+        }
+        if self.max_batch_bytes == 0 || self.max_batch_bytes > self.buffer_bytes {
+            return Err(format!(
+                "max_batch_bytes ({}) must be > 0 and <= buffer_bytes ({})",
+                self.max_batch_bytes, self.buffer_bytes
+            ));
+        }
+        if self.buffer_bytes > u32::MAX as usize {
+            return Err("buffer_bytes must fit in 32 bits".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,190 @@
+//! The producer handle applications hold: routes records to partition workers and bounds the
+//! memory of everything accepted but not yet acknowledged.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::task::JoinHandle;
+
+use super::batch::RawBatch;
+use super::identity::ProducerIdentity;
+use super::partition_worker::{Input, PartitionWorker};
+use super::record::{DeliveryFuture, ProducerRecord};
+use super::ProducerConfig;
+use crate::client::{Client, Error, Result};
+
+/// Queued messages per partition worker; memory is bounded by the byte semaphore, this only
+/// bounds the number of tiny messages.
+const WORKER_QUEUE: usize = 4096;
+
+struct Worker {
+    input: mpsc::Sender<Input>,
+    task: JoinHandle<()>,
+}
+
+/// An idempotent, batching producer (acks=all).
+///
+/// `send` returns once the record is accepted (waiting while the buffer is full: back-pressure)
+/// and gives a [`DeliveryFuture`] that resolves to the record's offset once acknowledged.
+pub struct Producer {
+    client: Client,
+    config: Arc<ProducerConfig>,
+    identity: ProducerIdentity,
+    memory: Arc<Semaphore>,
+    workers: Mutex<HashMap<(String, i32), Worker>>,
+    throttle_ms: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("identity", &self.identity)
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Producer {
+    /// Creates a producer on `client`, obtaining a producer id from the cluster.
+    pub async fn new(client: Client, config: ProducerConfig) -> Result<Self> {
+        config.validate().map_err(Error::Config)?;
+        let identity = ProducerIdentity::init(&client).await?;
+        Ok(Producer {
+            memory: Arc::new(Semaphore::new(config.buffer_bytes)),
+            config: Arc::new(config),
+            client,
+            identity,
+            workers: Mutex::new(HashMap::new()),
+            throttle_ms: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    pub fn identity(&self) -> ProducerIdentity {
+        self.identity
+    }
+
+    /// The largest throttle time (ms) brokers asked for since the last call; resets it.
+    pub fn take_throttle_ms(&self) -> u64 {
+        self.throttle_ms
+            .swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Queues `record` for `topic`-`partition`.
+    pub async fn send(
+        &self,
+        topic: &str,
+        partition: i32,
+        record: ProducerRecord,
+    ) -> Result<DeliveryFuture> {
+        let permit = self.reserve(record.size_estimate()).await?;
+        let (reply, receiver) = oneshot::channel();
+        self.submit(
+            topic,
+            partition,
+            Input::Record {
+                record,
+                permit,
+                reply,
+            },
+        )
+        .await?;
+        Ok(DeliveryFuture { receiver })
+    }
+
+    /// Queues an already encoded v2 batch (pass-through): it is written as it is, except for
+    /// base offset, producer id/epoch and sequence, which are ours (and the CRC, recomputed).
+    /// The delivery resolves to the batch's base offset on the target.
+    pub async fn send_raw(
+        &self,
+        topic: &str,
+        partition: i32,
+        batch: RawBatch,
+    ) -> Result<DeliveryFuture> {
+        let permit = self.reserve(batch.size()).await?;
+        let (reply, receiver) = oneshot::channel();
+        self.submit(
+            topic,
+            partition,
+            Input::Raw {
+                batch,
+                permit,
+                reply,
+            },
+        )
+        .await?;
+        Ok(DeliveryFuture { receiver })
+    }
+
+    async fn reserve(&self, bytes: usize) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        // A record larger than the whole buffer still goes through, alone.
+        let bytes = bytes.clamp(1, self.config.buffer_bytes) as u32;
+        self.memory
+            .clone()
+            .acquire_many_owned(bytes)
+            .await
+            .map_err(|_| Error::Shutdown("producer"))
+    }
+
+    async fn submit(&self, topic: &str, partition: i32, input: Input) -> Result<()> {
+        let sender = {
+            let mut workers = lock(&self.workers);
+            let key = (topic.to_string(), partition);
+            let worker = workers.entry(key).or_insert_with(|| {
+                let (tx, rx) = mpsc::channel(WORKER_QUEUE);
+                let worker = PartitionWorker::new(
+                    topic.to_string(),
+                    partition,
+                    self.client.clone(),
+                    self.config.clone(),
+                    self.identity,
+                    self.throttle_ms.clone(),
+                );
+                Worker {
+                    input: tx,
+                    task: tokio::spawn(worker.run(rx)),
+                }
+            });
+            worker.input.clone()
+        };
+        sender
+            .send(input)
+            .await
+            .map_err(|_| Error::Shutdown("producer"))
+    }
+
+    /// Sends everything accepted so far and waits until all of it is acknowledged or failed.
+    pub async fn flush(&self) {
+        let senders: Vec<_> = lock(&self.workers)
+            .values()
+            .map(|w| w.input.clone())
+            .collect();
+        let mut waits = Vec::new();
+        for s in senders {
+            let (tx, rx) = oneshot::channel();
+            if s.send(Input::Flush(tx)).await.is_ok() {
+                waits.push(rx);
+            }
+        }
+        for w in waits {
+            let _ = w.await;
+        }
+    }
+
+    /// Flushes, then stops every partition worker.
+    pub async fn close(self) {
+        let workers: Vec<_> = lock(&self.workers).drain().map(|(_, w)| w).collect();
+        let mut tasks = Vec::new();
+        for w in workers {
+            drop(w.input);
+            tasks.push(w.task);
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}

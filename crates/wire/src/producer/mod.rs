@@ -1,0 +1,15 @@
+//! The idempotent batching producer (acks=all, up to 5 batches in flight per partition, order
+//! kept across retries), with bounded memory.
+
+mod batch;
+mod config;
+mod handle;
+mod identity;
+mod partition_worker;
+mod record;
+
+pub use batch::RawBatch;
+pub use config::ProducerConfig;
+pub use handle::Producer;
+pub use identity::ProducerIdentity;
+pub use record::{DeliveryFuture, ProduceError, ProducerRecord, RecordMetadata};

@@ -1,0 +1,447 @@
+//! One task per partition: accumulates records into batches, numbers them, keeps up to N in
+//! flight, and retries them **in order with the same sequence numbers**, so the broker drops
+//! duplicates and nothing is reordered.
+//!
+//! Invariants:
+//! - `unacked` holds every sealed batch not yet acknowledged, in sequence order; the first
+//!   `sent` of them have a request in flight (`in_flight`, completing in the same order).
+//! - A batch's bytes (and so its sequence) never change once sealed: a retry is byte-identical.
+//! - On the first error at the head, every later in-flight result is dropped unread and all
+//!   of `unacked` is resent from the head, one at a time until the head succeeds. The broker
+//!   answers a batch it already has with its original offset, so "maybe written" is safe.
+//! - A non-retriable error halts the partition: the failed batch and everything behind it fail
+//!   with that error, and so does every later record. Skipping ahead would leave a sequence gap
+//!   (or a hole in the data); the owner must recreate the producer.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::stream::{FuturesOrdered, StreamExt};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{ProduceRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+use tokio::time::Instant;
+
+use super::batch::{encode_records, rewrite_raw, RawBatch};
+use super::identity::{advance_sequence, ProducerIdentity};
+use super::record::{ProduceError, ProducerRecord, RecordMetadata};
+use super::ProducerConfig;
+use crate::client::{Backoff, Client, Error};
+use crate::protocol::BrokerError;
+
+const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
+const DUPLICATE_SEQUENCE_NUMBER: i16 = 46;
+
+pub(super) type RecordReply = oneshot::Sender<Result<RecordMetadata, ProduceError>>;
+
+/// Messages from the producer handle to a partition worker.
+pub(super) enum Input {
+    Record {
+        record: ProducerRecord,
+        permit: OwnedSemaphorePermit,
+        reply: RecordReply,
+    },
+    Raw {
+        batch: RawBatch,
+        permit: OwnedSemaphorePermit,
+        reply: RecordReply,
+    },
+    Flush(oneshot::Sender<()>),
+}
+
+enum Reply {
+    /// One record at `index` within the batch.
+    Record(RecordReply),
+    /// A pass-through batch: the reply carries its base offset.
+    Batch(RecordReply),
+}
+
+struct Sealed {
+    bytes: Bytes,
+    replies: Vec<Reply>,
+    _permits: Vec<OwnedSemaphorePermit>,
+    first_sent: Option<Instant>,
+}
+
+struct Open {
+    records: Vec<ProducerRecord>,
+    replies: Vec<Reply>,
+    permits: Vec<OwnedSemaphorePermit>,
+    bytes: usize,
+    since: Instant,
+}
+
+pub(super) struct PartitionWorker {
+    topic: String,
+    partition: i32,
+    client: Client,
+    config: Arc<ProducerConfig>,
+    identity: ProducerIdentity,
+    next_sequence: i32,
+    open: Option<Open>,
+    unacked: VecDeque<Sealed>,
+    sent: usize,
+    in_flight: FuturesOrdered<BoxFuture<'static, Result<i64, Error>>>,
+    /// Set while recovering from an error: send one batch at a time, after `resume_at`.
+    recovering: Option<Backoff>,
+    resume_at: Option<Instant>,
+    halted: Option<ProduceError>,
+    flush_waiters: Vec<oneshot::Sender<()>>,
+    throttle: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl PartitionWorker {
+    pub(super) fn new(
+        topic: String,
+        partition: i32,
+        client: Client,
+        config: Arc<ProducerConfig>,
+        identity: ProducerIdentity,
+        throttle: Arc<std::sync::atomic::AtomicU64>,
+    ) -> Self {
+        PartitionWorker {
+            topic,
+            partition,
+            client,
+            config,
+            identity,
+            next_sequence: 0,
+            open: None,
+            unacked: VecDeque::new(),
+            sent: 0,
+            in_flight: FuturesOrdered::new(),
+            recovering: None,
+            resume_at: None,
+            halted: None,
+            flush_waiters: Vec::new(),
+            throttle,
+        }
+    }
+
+    pub(super) async fn run(mut self, mut input: mpsc::Receiver<Input>) {
+        let mut input_open = true;
+        loop {
+            let flushing = !self.flush_waiters.is_empty() || !input_open;
+            self.seal_if_due(flushing);
+            self.dispatch();
+            if self.open.is_none() && self.unacked.is_empty() {
+                for w in self.flush_waiters.drain(..) {
+                    let _ = w.send(());
+                }
+                if !input_open {
+                    return;
+                }
+            }
+            let linger_deadline = self.open.as_ref().map(|o| o.since + self.config.linger);
+            let resume_at = self.resume_at;
+            tokio::select! {
+                message = input.recv(), if input_open => match message {
+                    Some(m) => self.accept(m),
+                    None => input_open = false,
+                },
+                Some(result) = self.in_flight.next(), if !self.in_flight.is_empty() => {
+                    self.complete_head(result);
+                }
+                _ = sleep_until(linger_deadline) => {}
+                _ = sleep_until(resume_at) => { self.resume_at = None; }
+            }
+        }
+    }
+
+    fn accept(&mut self, message: Input) {
+        match message {
+            Input::Flush(w) => self.flush_waiters.push(w),
+            Input::Record {
+                record,
+                permit,
+                reply,
+            } => {
+                if let Some(e) = &self.halted {
+                    let _ = reply.send(Err(e.clone()));
+                    return;
+                }
+                let size = record.size_estimate();
+                if self
+                    .open
+                    .as_ref()
+                    .is_some_and(|o| o.bytes + size > self.config.max_batch_bytes)
+                {
+                    self.seal();
+                }
+                let open = self.open.get_or_insert_with(|| Open {
+                    records: Vec::new(),
+                    replies: Vec::new(),
+                    permits: Vec::new(),
+                    bytes: 0,
+                    since: Instant::now(),
+                });
+                open.records.push(record);
+                open.replies.push(Reply::Record(reply));
+                open.permits.push(permit);
+                open.bytes += size;
+                if open.bytes >= self.config.max_batch_bytes {
+                    self.seal();
+                }
+            }
+            Input::Raw {
+                batch,
+                permit,
+                reply,
+            } => {
+                if let Some(e) = &self.halted {
+                    let _ = reply.send(Err(e.clone()));
+                    return;
+                }
+                // A pass-through batch travels alone, after whatever was accumulated before it.
+                self.seal();
+                let sequence = self.next_sequence;
+                self.next_sequence = advance_sequence(sequence, batch.offset_count());
+                self.unacked.push_back(Sealed {
+                    bytes: rewrite_raw(&batch, self.identity, sequence),
+                    replies: vec![Reply::Batch(reply)],
+                    _permits: vec![permit],
+                    first_sent: None,
+                });
+            }
+        }
+    }
+
+    fn seal_if_due(&mut self, flushing: bool) {
+        let due = self
+            .open
+            .as_ref()
+            .is_some_and(|o| flushing || o.since.elapsed() >= self.config.linger);
+        if due {
+            self.seal();
+        }
+    }
+
+    /// Encodes the open batch with the next sequence numbers.
+    fn seal(&mut self) {
+        let Some(open) = self.open.take() else {
+            return;
+        };
+        let sequence = self.next_sequence;
+        match encode_records(
+            &open.records,
+            self.config.compression,
+            self.identity,
+            sequence,
+        ) {
+            Ok(bytes) => {
+                self.next_sequence = advance_sequence(sequence, open.records.len() as i32);
+                self.unacked.push_back(Sealed {
+                    bytes,
+                    replies: open.replies,
+                    _permits: open.permits,
+                    first_sent: None,
+                });
+            }
+            Err(e) => {
+                // Nothing was numbered, so later batches are unaffected: fail just these.
+                let error = ProduceError(Arc::new(e));
+                for reply in open.replies {
+                    reply.fail(&error);
+                }
+            }
+        }
+    }
+
+    fn dispatch(&mut self) {
+        if self.resume_at.is_some() {
+            return;
+        }
+        let limit = if self.recovering.is_some() {
+            1
+        } else {
+            self.config.max_in_flight_per_partition
+        };
+        while self.sent < self.unacked.len() && self.in_flight.len() < limit {
+            let batch = &mut self.unacked[self.sent];
+            batch.first_sent.get_or_insert_with(Instant::now);
+            let request = produce_request(
+                &self.topic,
+                self.partition,
+                batch.bytes.clone(),
+                self.config.produce_timeout,
+            );
+            let client = self.client.clone();
+            let topic = self.topic.clone();
+            let partition = self.partition;
+            let throttle = self.throttle.clone();
+            self.in_flight.push_back(Box::pin(async move {
+                send(&client, &topic, partition, request, &throttle).await
+            }));
+            self.sent += 1;
+        }
+    }
+
+    fn complete_head(&mut self, result: Result<i64, Error>) {
+        self.sent -= 1;
+        match result {
+            Ok(base_offset) => {
+                self.recovering = None;
+                if let Some(batch) = self.unacked.pop_front() {
+                    deliver(batch, base_offset, self.partition);
+                }
+            }
+            Err(Error::Broker(e)) if e.code == DUPLICATE_SEQUENCE_NUMBER => {
+                // The broker has this batch already but no longer knows its offset.
+                if let Some(batch) = self.unacked.pop_front() {
+                    deliver(batch, -1, self.partition);
+                }
+            }
+            Err(e) if self.retriable(&e) => {
+                tracing::debug!(topic = %self.topic, partition = self.partition, error = %e, "produce failed; resending unacknowledged batches in order");
+                if e.invalidates_metadata() {
+                    self.client.invalidate_topic(&self.topic);
+                }
+                // Results behind the head are meaningless now; resend everything from the head.
+                self.in_flight = FuturesOrdered::new();
+                self.sent = 0;
+                let backoff = self
+                    .recovering
+                    .get_or_insert_with(|| self.client.retry_policy().backoff());
+                self.resume_at = Some(Instant::now() + backoff.next_wait());
+            }
+            Err(e) => self.halt(e),
+        }
+    }
+
+    fn retriable(&self, e: &Error) -> bool {
+        use crate::client::Retriable;
+        let within_deadline = match (self.client.retry_policy().deadline, self.unacked.front()) {
+            (Some(deadline), Some(head)) => head.first_sent.is_none_or(|t| t.elapsed() < deadline),
+            _ => true,
+        };
+        // OUT_OF_ORDER_SEQUENCE_NUMBER at the head is only benign while recovering (an earlier
+        // attempt of an earlier batch may still be landing); otherwise the broker lost state.
+        let out_of_order_benign = matches!(e, Error::Broker(b) if b.code == OUT_OF_ORDER_SEQUENCE_NUMBER)
+            && self.recovering.is_some();
+        within_deadline && (e.is_retriable() || out_of_order_benign)
+    }
+
+    fn halt(&mut self, error: Error) {
+        tracing::error!(topic = %self.topic, partition = self.partition, %error, "partition halted");
+        let error = ProduceError(Arc::new(error));
+        self.in_flight = FuturesOrdered::new();
+        self.sent = 0;
+        for batch in self.unacked.drain(..) {
+            for reply in batch.replies {
+                reply.fail(&error);
+            }
+        }
+        if let Some(open) = self.open.take() {
+            for reply in open.replies {
+                reply.fail(&error);
+            }
+        }
+        self.halted = Some(error);
+    }
+}
+
+impl Reply {
+    fn fail(self, error: &ProduceError) {
+        let (Reply::Record(r) | Reply::Batch(r)) = self;
+        let _ = r.send(Err(error.clone()));
+    }
+}
+
+fn deliver(batch: Sealed, base_offset: i64, partition: i32) {
+    for (index, reply) in batch.replies.into_iter().enumerate() {
+        let offset = match reply {
+            Reply::Record(_) if base_offset >= 0 => base_offset + index as i64,
+            _ => base_offset,
+        };
+        let (Reply::Record(r) | Reply::Batch(r)) = reply;
+        let _ = r.send(Ok(RecordMetadata { partition, offset }));
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn produce_request(
+    topic: &str,
+    partition: i32,
+    records: Bytes,
+    timeout: Duration,
+) -> ProduceRequest {
+    ProduceRequest::default()
+        .with_transactional_id(None)
+        .with_acks(-1)
+        .with_timeout_ms(timeout.as_millis().min(i32::MAX as u128) as i32)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(partition)
+                .with_records(Some(records))])])
+}
+
+/// Sends one Produce request to the partition's current leader; returns the base offset.
+async fn send(
+    client: &Client,
+    topic: &str,
+    partition: i32,
+    request: ProduceRequest,
+    throttle: &std::sync::atomic::AtomicU64,
+) -> Result<i64, Error> {
+    let conn = client.leader(topic, partition).await?;
+    let response = match conn.request(&request).await {
+        Ok(r) => r,
+        Err(e) => {
+            if e.is_retriable() {
+                client.forget_connection(conn.broker());
+            }
+            return Err(e.into());
+        }
+    };
+    if response.throttle_time_ms > 0 {
+        throttle.fetch_max(
+            response.throttle_time_ms as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        // Honour the broker's quota before this partition sends again.
+        tokio::time::sleep(Duration::from_millis(response.throttle_time_ms as u64)).await;
+    }
+    let p = response
+        .responses
+        .iter()
+        .filter(|t| t.name.0.as_str() == topic)
+        .flat_map(|t| t.partition_responses.iter())
+        .find(|p| p.index == partition)
+        .ok_or_else(|| {
+            Error::protocol(
+                "Produce",
+                conn.broker(),
+                format!("no result for {topic}-{partition}"),
+            )
+        })?;
+    if let Some(e) = BrokerError::from_code("Produce", p.error_code) {
+        let detail = p
+            .record_errors
+            .iter()
+            .filter_map(|r| {
+                r.batch_index_error_message
+                    .as_ref()
+                    .map(|m| format!("record {}: {}", r.batch_index, m.as_str()))
+            })
+            .chain(p.error_message.as_ref().map(|m| m.to_string()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(e
+            .with_broker(conn.broker())
+            .with_partition(topic, partition)
+            .with_message(Some(detail))
+            .into());
+    }
+    Ok(p.base_offset)
+}

@@ -1,0 +1,66 @@
+//! What goes in and what comes back.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use crate::client::Error;
+use crate::codec::Header;
+
+/// One record to produce.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProducerRecord {
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    /// Order and duplicates are kept.
+    pub headers: Vec<Header>,
+    /// CreateTime in ms; `None` means now.
+    pub timestamp: Option<i64>,
+}
+
+impl ProducerRecord {
+    /// Bytes this record counts against the producer's buffer (and batch size).
+    pub fn size_estimate(&self) -> usize {
+        // Fixed per-record overhead: varints for length, attributes, deltas, counts.
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|h| h.key.len() + h.value.as_ref().map_or(0, Bytes::len) + 10)
+            .sum();
+        21 + self.key.as_ref().map_or(0, Bytes::len)
+            + self.value.as_ref().map_or(0, Bytes::len)
+            + headers
+    }
+}
+
+/// Where an acknowledged record landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordMetadata {
+    pub partition: i32,
+    /// The record's offset in the partition.
+    pub offset: i64,
+}
+
+/// Why a record was not acknowledged. Shared by all records of a failed batch.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct ProduceError(pub Arc<Error>);
+
+/// Resolves when the record is acknowledged (acks=all) or has definitively failed.
+pub struct DeliveryFuture {
+    pub(super) receiver: oneshot::Receiver<Result<RecordMetadata, ProduceError>>,
+}
+
+impl std::future::Future for DeliveryFuture {
+    type Output = Result<RecordMetadata, ProduceError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.receiver)
+            .poll(cx)
+            .map(|r| r.unwrap_or_else(|_| Err(ProduceError(Arc::new(Error::Shutdown("producer"))))))
+    }
+}
