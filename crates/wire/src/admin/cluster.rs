@@ -1,0 +1,115 @@
+//! The cluster as a whole: its id, controller and brokers, and which APIs it offers.
+
+use kafka_protocol::messages::{ApiKey, DescribeClusterRequest};
+
+use super::{message, Admin};
+use crate::client::{Error, Result};
+use crate::protocol::BrokerError;
+
+/// One broker of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerInfo {
+    pub node_id: i32,
+    pub host: String,
+    pub port: i32,
+    pub rack: Option<String>,
+}
+
+impl BrokerInfo {
+    /// "host:port", as connections are keyed.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// What the cluster says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterDescription {
+    pub cluster_id: String,
+    /// Node id of the controller, when the cluster reports one.
+    pub controller: Option<i32>,
+    /// Sorted by node id.
+    pub brokers: Vec<BrokerInfo>,
+}
+
+impl Admin {
+    /// The cluster id, controller and brokers: DescribeCluster where the broker offers it,
+    /// Metadata otherwise.
+    pub async fn describe_cluster(&self) -> Result<ClusterDescription> {
+        let conn = self.client().any_connection().await?;
+        if !conn.versions().supports(ApiKey::DescribeCluster) {
+            return self.describe_cluster_from_metadata().await;
+        }
+        let response = self
+            .client()
+            .retry(None, || async {
+                let conn = self.client().any_connection().await?;
+                let response = conn.request(&DescribeClusterRequest::default()).await?;
+                if let Some(e) = BrokerError::from_code("DescribeCluster", response.error_code) {
+                    return Err(e
+                        .with_broker(conn.broker())
+                        .with_message(message(response.error_message.clone()))
+                        .into());
+                }
+                Ok(response)
+            })
+            .await?;
+        let mut brokers: Vec<BrokerInfo> = response
+            .brokers
+            .into_iter()
+            .map(|b| BrokerInfo {
+                node_id: b.broker_id.0,
+                host: b.host.as_str().to_string(),
+                port: b.port,
+                rack: message(b.rack),
+            })
+            .collect();
+        brokers.sort_by_key(|b| b.node_id);
+        Ok(ClusterDescription {
+            cluster_id: response.cluster_id.as_str().to_string(),
+            controller: (response.controller_id.0 >= 0).then_some(response.controller_id.0),
+            brokers,
+        })
+    }
+
+    async fn describe_cluster_from_metadata(&self) -> Result<ClusterDescription> {
+        let metadata = self
+            .client()
+            .retry(None, || self.client().refresh_metadata(Some(&[])))
+            .await?;
+        let cluster_id = metadata.cluster_id.ok_or_else(|| {
+            Error::protocol("Metadata", "cluster", "the broker reported no cluster id")
+        })?;
+        let mut brokers = Vec::new();
+        for (node_id, address) in metadata.brokers {
+            let (host, port) = address
+                .rsplit_once(':')
+                .and_then(|(h, p)| p.parse::<i32>().ok().map(|p| (h.to_string(), p)))
+                .ok_or_else(|| {
+                    Error::protocol(
+                        "Metadata",
+                        "cluster",
+                        format!("broker {node_id} has an address without a port: '{address}'"),
+                    )
+                })?;
+            brokers.push(BrokerInfo {
+                node_id,
+                host,
+                port,
+                rack: None,
+            });
+        }
+        Ok(ClusterDescription {
+            cluster_id,
+            controller: metadata.controller,
+            brokers,
+        })
+    }
+
+    /// Whether the controller (or, without one, any broker) advertises `api`. Lets a caller
+    /// skip a feature the cluster lacks (e.g. CreatePartitions on Tansu 0.6) up front.
+    pub async fn supports(&self, api: ApiKey) -> Result<bool> {
+        let conn = self.client().controller_connection().await?;
+        Ok(conn.versions().supports(api))
+    }
+}

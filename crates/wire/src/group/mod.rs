@@ -1,0 +1,25 @@
+//! Consumer groups: listing, describing, deleting, committed offsets ([`GroupAdmin`]) and
+//! joining a group as a consumer ([`GroupMember`]).
+//!
+//! Every group request goes to the group's coordinator. NOT_COORDINATOR,
+//! COORDINATOR_NOT_AVAILABLE and COORDINATOR_LOAD_IN_PROGRESS make the client forget the cached
+//! coordinator and ask again, within the client's retry policy.
+
+mod admin;
+mod assignor;
+mod consumer_protocol;
+mod coordinator;
+mod member;
+mod offsets;
+
+pub use admin::{GroupAdmin, GroupDescription, ListedGroup, MemberDescription};
+pub use assignor::range_assign;
+pub use consumer_protocol::{
+    decode_assignment, decode_subscription, encode_assignment, encode_subscription,
+    ConsumerProtocolError, CONSUMER_PROTOCOL_TYPE,
+};
+pub use member::{Generation, GroupMember, GroupMemberConfig, HeartbeatOutcome, RejoinReason};
+pub use offsets::CommittedOffset;
+
+/// A topic's partitions, as assigned to a member.
+pub type TopicPartitions = Vec<(String, Vec<i32>)>;

@@ -1,0 +1,206 @@
+//! Committed offsets of a group: fetching them, and committing them from outside the group.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
+use kafka_protocol::messages::{GroupId, OffsetCommitRequest, OffsetFetchRequest, TopicName};
+
+use super::admin::GroupAdmin;
+use super::coordinator::{group_error, is_coordinator_error, with_coordinator};
+use crate::admin::str_bytes;
+use crate::client::{Error, Result};
+use crate::protocol::BrokerError;
+
+/// A group's committed position in one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedOffset {
+    /// The next offset the group will consume.
+    pub offset: i64,
+    pub metadata: Option<String>,
+    /// The leader epoch of the record before `offset`, when the committer gave it.
+    pub leader_epoch: Option<i32>,
+}
+
+/// One partition's row of an OffsetFetch answer: its error code or its offset.
+type FetchedRow = (
+    (String, i32),
+    std::result::Result<CommittedOffset, BrokerError>,
+);
+
+impl GroupAdmin {
+    /// The offsets `group` has committed, for `partitions` or (with `None`) for every
+    /// partition it has committed to. Partitions without a committed offset are absent.
+    /// A partition-level error fails the call, naming the topic and partition.
+    pub async fn fetch_offsets(
+        &self,
+        group: &str,
+        partitions: Option<&[(String, i32)]>,
+    ) -> Result<BTreeMap<(String, i32), CommittedOffset>> {
+        let topics: Option<Vec<OffsetFetchRequestTopic>> = partitions.map(|ps| {
+            let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+            for (t, p) in ps {
+                by_topic.entry(t.as_str()).or_default().push(*p);
+            }
+            by_topic
+                .into_iter()
+                .map(|(t, ps)| {
+                    OffsetFetchRequestTopic::default()
+                        .with_name(TopicName(str_bytes(t)))
+                        .with_partition_indexes(ps)
+                })
+                .collect()
+        });
+        let rows = with_coordinator(self.client(), group, |conn| {
+            let topics = topics.clone();
+            async move {
+                let broker = conn.broker();
+                if topics.is_none() && conn.version_of::<OffsetFetchRequest>()? < 2 {
+                    return Err(Error::protocol(
+                        "OffsetFetch",
+                        broker,
+                        "the broker cannot fetch all of a group's offsets (OffsetFetch v2+ needed)",
+                    ));
+                }
+                let (_, response) = conn
+                    .request_with(|_| {
+                        OffsetFetchRequest::default()
+                            .with_group_id(GroupId(str_bytes(group)))
+                            .with_topics(topics)
+                    })
+                    .await?;
+                if response.error_code != 0 {
+                    let e = group_error("OffsetFetch", response.error_code, group, broker, None);
+                    return Err(e.into());
+                }
+                let mut rows: Vec<FetchedRow> = Vec::new();
+                for t in response.topics {
+                    let topic = t.name.0.as_str().to_string();
+                    for p in t.partitions {
+                        let row = match BrokerError::from_code("OffsetFetch", p.error_code) {
+                            // v1 reports group-level errors on every partition.
+                            Some(e) if is_coordinator_error(&e) => {
+                                return Err(group_error(
+                                    "OffsetFetch",
+                                    p.error_code,
+                                    group,
+                                    broker,
+                                    None,
+                                )
+                                .into())
+                            }
+                            Some(e) => Err(e
+                                .with_broker(broker)
+                                .with_partition(topic.as_str(), p.partition_index)
+                                .with_message(Some(format!("group '{group}'")))),
+                            None => Ok(CommittedOffset {
+                                offset: p.committed_offset,
+                                metadata: p.metadata.map(|m| m.as_str().to_string()),
+                                leader_epoch: (p.committed_leader_epoch >= 0)
+                                    .then_some(p.committed_leader_epoch),
+                            }),
+                        };
+                        rows.push(((topic.clone(), p.partition_index), row));
+                    }
+                }
+                Ok(rows)
+            }
+        })
+        .await?;
+        let mut out = BTreeMap::new();
+        for (tp, row) in rows {
+            let committed = row?;
+            // -1: nothing committed for this partition.
+            if committed.offset >= 0 {
+                out.insert(tp, committed);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Commits `offsets` — `(topic, partition, offset, metadata)` — for `group` from outside
+    /// the group (generation -1, no member id), as tools that reset or copy offsets do. The
+    /// group must have no active members (the coordinator rejects the commit otherwise).
+    /// Returns each partition's outcome; coordinator moves are retried.
+    pub async fn commit_offsets(
+        &self,
+        group: &str,
+        offsets: &[(String, i32, i64, Option<String>)],
+    ) -> Result<BTreeMap<(String, i32), Result<(), BrokerError>>> {
+        if let Some((t, p, o, _)) = offsets.iter().find(|(_, p, o, _)| *o < 0 || *p < 0) {
+            return Err(Error::Config(format!(
+                "cannot commit offset {o} for {t}-{p} of group '{group}': offsets and \
+                 partitions are never negative"
+            )));
+        }
+        let mut by_topic: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
+        for (topic, partition, offset, metadata) in offsets {
+            by_topic.entry(topic.as_str()).or_default().push(
+                OffsetCommitRequestPartition::default()
+                    .with_partition_index(*partition)
+                    .with_committed_offset(*offset)
+                    .with_committed_metadata(metadata.as_deref().map(str_bytes)),
+            );
+        }
+        let request = OffsetCommitRequest::default()
+            .with_group_id(GroupId(str_bytes(group)))
+            .with_generation_id_or_member_epoch(-1)
+            .with_member_id(str_bytes(""))
+            .with_topics(
+                by_topic
+                    .into_iter()
+                    .map(|(t, ps)| {
+                        OffsetCommitRequestTopic::default()
+                            .with_name(TopicName(str_bytes(t)))
+                            .with_partitions(ps)
+                    })
+                    .collect(),
+            );
+        with_coordinator(self.client(), group, |conn| {
+            let request = &request;
+            async move {
+                let response = conn.request(request).await?;
+                let broker = conn.broker();
+                let mut out = BTreeMap::new();
+                for t in response.topics {
+                    let topic = t.name.0.as_str().to_string();
+                    for p in t.partitions {
+                        let result = match BrokerError::from_code("OffsetCommit", p.error_code) {
+                            // The whole commit went to the wrong broker: ask again.
+                            Some(e) if is_coordinator_error(&e) => {
+                                return Err(group_error(
+                                    "OffsetCommit",
+                                    p.error_code,
+                                    group,
+                                    broker,
+                                    None,
+                                )
+                                .into())
+                            }
+                            Some(e) => Err(e
+                                .with_broker(broker)
+                                .with_partition(topic.as_str(), p.partition_index)
+                                .with_message(Some(format!("group '{group}'")))),
+                            None => Ok(()),
+                        };
+                        out.insert((topic.clone(), p.partition_index), result);
+                    }
+                }
+                if let Some((t, p, _, _)) = offsets
+                    .iter()
+                    .find(|(t, p, _, _)| !out.contains_key(&(t.clone(), *p)))
+                {
+                    return Err(Error::protocol(
+                        "OffsetCommit",
+                        broker,
+                        format!("group '{group}': the response has no result for {t}-{p}"),
+                    ));
+                }
+                Ok(out)
+            }
+        })
+        .await
+    }
+}
