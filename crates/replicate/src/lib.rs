@@ -1,2 +1,3 @@
 //! The replication engine.
 pub mod config;
+pub mod metrics;

@@ -1,0 +1,198 @@
+//! The numbers MSK Replicator users watch, as Prometheus metrics. Names follow Prometheus style;
+//! `docs/metrics.md` maps each to its MSK CloudWatch name.
+//!
+//! The engine updates these; the CLI serves them (`/metrics`) and `kreplicate status` reads them.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// Label set: a list of `(name, value)` pairs.
+pub type Labels = Vec<(String, String)>;
+
+/// `[("topic", t), ("partition", p)]`
+pub fn partition_labels(topic: &str, partition: i32) -> Labels {
+    vec![
+        ("topic".into(), topic.into()),
+        ("partition".into(), partition.to_string()),
+    ]
+}
+
+/// `[("topic", t)]`
+pub fn topic_labels(topic: &str) -> Labels {
+    vec![("topic".into(), topic.into())]
+}
+
+/// `[("cluster", alias)]`
+pub fn cluster_labels(cluster: &str) -> Labels {
+    vec![("cluster".into(), cluster.into())]
+}
+
+/// All metrics of one replicator.
+pub struct ReplicatorMetrics {
+    registry: Registry,
+    /// MSK `ReplicationLatency`: ms from a record's source timestamp to its acknowledgement on
+    /// the target, for the last record copied (per source partition).
+    pub replication_latency_ms: Family<Labels, Gauge>,
+    /// MSK `MessageLag`: source log end minus the replicator's position (per source partition).
+    pub message_lag: Family<Labels, Gauge>,
+    /// MSK `ReplicatorThroughput` (as a counter of bytes; rate() gives bytes/s), per topic.
+    pub replicated_bytes: Family<Labels, Counter>,
+    /// Records written to the target, per topic.
+    pub replicated_records: Family<Labels, Counter>,
+    /// MSK `ReplicatorBytesInPerSec` (counter): bytes read from the source, filtered included.
+    pub bytes_in: Counter,
+    /// Records not copied because they came from the target (loop prevention), per topic.
+    pub filtered_records: Family<Labels, Counter>,
+    /// MSK `ReplicationFailures` / `ReplicatorFailure`: failures of the data path, per topic.
+    pub failures: Family<Labels, Counter>,
+    /// Offsets lost to retention before they were copied (gaps), per source partition.
+    pub gap_records: Family<Labels, Counter>,
+    /// MSK `KafkaClusterPingSuccessCount`: 1 when the cluster answered the last probe.
+    pub cluster_reachable: Family<Labels, Gauge>,
+    /// MSK `AuthError`: failed authentications, per cluster.
+    pub auth_errors: Family<Labels, Counter>,
+    /// MSK `ThrottleTime`: the largest throttle (ms) brokers asked for in the last interval.
+    pub throttle_time_ms: Family<Labels, Gauge>,
+    /// MSK `ConsumerGroupCount`: groups being synchronised.
+    pub consumer_group_count: Gauge,
+    /// MSK `ConsumerGroupOffsetSyncFailure`.
+    pub consumer_group_sync_failures: Counter,
+    /// Consumer lag per cluster/group/topic/partition (MSK `OffsetLag`, summed = `SumOffsetLag`).
+    pub consumer_group_lag: Family<Labels, Gauge>,
+    /// Topics being replicated.
+    pub topic_count: Gauge,
+}
+
+impl Default for ReplicatorMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReplicatorMetrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("kreplicate");
+        let m = ReplicatorMetrics {
+            replication_latency_ms: Family::default(),
+            message_lag: Family::default(),
+            replicated_bytes: Family::default(),
+            replicated_records: Family::default(),
+            bytes_in: Counter::default(),
+            filtered_records: Family::default(),
+            failures: Family::default(),
+            gap_records: Family::default(),
+            cluster_reachable: Family::default(),
+            auth_errors: Family::default(),
+            throttle_time_ms: Family::default(),
+            consumer_group_count: Gauge::default(),
+            consumer_group_sync_failures: Counter::default(),
+            consumer_group_lag: Family::default(),
+            topic_count: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "replication_latency_ms",
+            "Milliseconds from source timestamp to target acknowledgement (MSK ReplicationLatency)",
+            m.replication_latency_ms.clone(),
+        );
+        registry.register(
+            "message_lag",
+            "Source log end offset minus replicator position (MSK MessageLag)",
+            m.message_lag.clone(),
+        );
+        registry.register(
+            "replicated_bytes",
+            "Bytes written to the target (MSK ReplicatorThroughput)",
+            m.replicated_bytes.clone(),
+        );
+        registry.register(
+            "replicated_records",
+            "Records written to the target",
+            m.replicated_records.clone(),
+        );
+        registry.register(
+            "bytes_in",
+            "Bytes read from the source, filtered records included (MSK ReplicatorBytesInPerSec)",
+            m.bytes_in.clone(),
+        );
+        registry.register(
+            "filtered_records",
+            "Records not copied because they came from the target (loop prevention)",
+            m.filtered_records.clone(),
+        );
+        registry.register(
+            "replication_failures",
+            "Data-path failures (MSK ReplicationFailures / ReplicatorFailure)",
+            m.failures.clone(),
+        );
+        registry.register(
+            "gap_records",
+            "Source offsets removed by retention before they were copied",
+            m.gap_records.clone(),
+        );
+        registry.register(
+            "cluster_reachable",
+            "1 when the cluster answered the last probe (MSK KafkaClusterPingSuccessCount)",
+            m.cluster_reachable.clone(),
+        );
+        registry.register(
+            "auth_errors",
+            "Failed authentications (MSK AuthError)",
+            m.auth_errors.clone(),
+        );
+        registry.register(
+            "throttle_time_ms",
+            "Largest broker throttle in the last interval (MSK ThrottleTime)",
+            m.throttle_time_ms.clone(),
+        );
+        registry.register(
+            "consumer_group_count",
+            "Consumer groups being synchronised (MSK ConsumerGroupCount)",
+            m.consumer_group_count.clone(),
+        );
+        registry.register(
+            "consumer_group_offset_sync_failures",
+            "Consumer-group offset sync failures (MSK ConsumerGroupOffsetSyncFailure)",
+            m.consumer_group_sync_failures.clone(),
+        );
+        registry.register(
+            "consumer_group_lag",
+            "Consumer lag per cluster, group, topic and partition (MSK OffsetLag)",
+            m.consumer_group_lag.clone(),
+        );
+        registry.register("topic_count", "Topics being replicated", m.topic_count.clone());
+        ReplicatorMetrics { registry, ..m }
+    }
+
+    /// The Prometheus / OpenMetrics text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposes_prefixed_names_with_labels() {
+        let m = ReplicatorMetrics::new();
+        m.message_lag
+            .get_or_create(&partition_labels("orders", 2))
+            .set(42);
+        m.cluster_reachable
+            .get_or_create(&cluster_labels("source"))
+            .set(1);
+        m.bytes_in.inc_by(10);
+        let text = m.encode();
+        assert!(text.contains(r#"kreplicate_message_lag{topic="orders",partition="2"} 42"#), "{text}");
+        assert!(text.contains(r#"kreplicate_cluster_reachable{cluster="source"} 1"#), "{text}");
+        assert!(text.contains("kreplicate_bytes_in_total 10"), "{text}");
+    }
+}
