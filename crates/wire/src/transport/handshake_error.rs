@@ -4,6 +4,20 @@ use std::io;
 
 use rustls::{AlertDescription, CertificateError, Error as TlsError};
 
+use crate::connection::ConnectionError;
+
+/// Turns an I/O error from an established TLS stream into [`ConnectionError::Tls`] when it is
+/// really a TLS failure. With TLS 1.3 the client finishes its side of the handshake before the
+/// broker checks the client certificate, so a rejected certificate arrives as an alert on the
+/// first read; without this it would look like a (retriable) I/O error.
+pub fn tls_error_from_io(broker: &str, err: &io::Error) -> Option<ConnectionError> {
+    let tls = err.get_ref()?.downcast_ref::<TlsError>()?;
+    Some(ConnectionError::Tls {
+        broker: broker.to_string(),
+        message: describe_tls_error(tls, broker),
+    })
+}
+
 /// Describes why the handshake with a broker verified as `server_name` failed.
 pub(super) fn describe_handshake_error(err: &io::Error, server_name: &str) -> String {
     // tokio-rustls wraps rustls errors in io::Error(InvalidData).
@@ -126,5 +140,21 @@ mod tests {
 
         let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "eof");
         assert!(describe_handshake_error(&eof, "b1").contains("is this port a TLS listener"));
+    }
+
+    #[test]
+    fn io_errors_carrying_tls_alerts_become_tls_errors() {
+        let alert = wrap(TlsError::AlertReceived(
+            AlertDescription::CertificateRequired,
+        ));
+        match tls_error_from_io("b1:9093", &alert) {
+            Some(ConnectionError::Tls { broker, message }) => {
+                assert_eq!(broker, "b1:9093");
+                assert!(message.contains("client certificate"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let reset = io::Error::new(io::ErrorKind::ConnectionReset, "reset");
+        assert!(tls_error_from_io("b1:9093", &reset).is_none());
     }
 }
