@@ -1,0 +1,87 @@
+//! The replicator: connects both clusters, keeps target topics in step with the source, and
+//! runs the data path until asked to stop.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::cluster_client::{connect, Role};
+use crate::config::ReplicatorConfig;
+use crate::error::EngineError;
+use crate::metrics::{cluster_labels, ReplicatorMetrics};
+use crate::options::EngineOptions;
+
+/// A running replicator.
+pub struct Replicator {
+    metrics: Arc<ReplicatorMetrics>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<Result<(), EngineError>>>,
+}
+
+impl Replicator {
+    /// Connects to both clusters (checking their ids), then starts replicating in the background.
+    /// Fails fast on configuration, credential, TLS and cluster-id problems.
+    pub async fn start(
+        config: ReplicatorConfig,
+        options: EngineOptions,
+    ) -> Result<Replicator, EngineError> {
+        let metrics = Arc::new(ReplicatorMetrics::new());
+        let source = connect(&config.source, Role::Source, &options.client_id)
+            .await
+            .inspect_err(|e| count_auth_error(&metrics, &config.source.alias, e))?;
+        let target = connect(&config.target, Role::Target, &options.client_id)
+            .await
+            .inspect_err(|e| count_auth_error(&metrics, &config.target.alias, e))?;
+        for alias in [&config.source.alias, &config.target.alias] {
+            metrics.cluster_reachable.get_or_create(&cluster_labels(alias)).set(1);
+        }
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(crate::run::run(
+            Arc::new(config),
+            options,
+            source,
+            target,
+            metrics.clone(),
+            stopped,
+        ));
+        Ok(Replicator {
+            metrics,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// The replicator's metrics (shared; they keep updating while it runs).
+    pub fn metrics(&self) -> Arc<ReplicatorMetrics> {
+        self.metrics.clone()
+    }
+
+    /// Waits until the replicator stops on its own (a fatal error) or is shut down.
+    pub async fn wait(&mut self) -> Result<(), EngineError> {
+        match self.task.as_mut() {
+            Some(task) => {
+                let result = task
+                    .await
+                    .map_err(|e| EngineError::Other(format!("replicator task failed: {e}")))?;
+                self.task = None;
+                result
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Graceful stop: no new fetches, in-flight writes finish and are checkpointed.
+    pub async fn shutdown(mut self) -> Result<(), EngineError> {
+        let _ = self.stop.send(true);
+        self.wait().await
+    }
+}
+
+fn count_auth_error(metrics: &ReplicatorMetrics, alias: &str, e: &EngineError) {
+    if let EngineError::Cluster { source, .. } = e {
+        if source.is_auth() {
+            metrics.auth_errors.get_or_create(&cluster_labels(alias)).inc();
+        }
+    }
+}

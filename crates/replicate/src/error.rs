@@ -1,0 +1,45 @@
+//! Errors of the replication engine.
+
+use kreplicate_wire::client::Error as ClientError;
+
+use crate::cluster_client::Role;
+use crate::config::SecretError;
+
+/// Why the engine could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A secret (credentials, CA) could not be loaded.
+    #[error("{cluster}: {source}")]
+    Secret {
+        cluster: String,
+        #[source]
+        source: SecretError,
+    },
+    /// Talking to a cluster failed in a way retries did not fix.
+    #[error("{role} cluster {cluster}: {source}")]
+    Cluster {
+        role: Role,
+        cluster: String,
+        #[source]
+        source: ClientError,
+    },
+    /// The brokers at the configured address belong to another cluster.
+    #[error("{role} cluster: the configuration says ApacheKafkaClusterId '{configured}', but the brokers at {bootstrap} report cluster id '{actual}'")]
+    ClusterIdMismatch {
+        role: Role,
+        configured: String,
+        actual: String,
+        bootstrap: String,
+    },
+    /// A partition cannot continue (e.g. a corrupt batch, a record the target refuses).
+    #[error("{topic}-{partition} halted at source offset {offset}: {message}")]
+    PartitionHalted {
+        topic: String,
+        partition: i32,
+        offset: i64,
+        message: String,
+    },
+    /// Anything else, with its explanation.
+    #[error("{0}")]
+    Other(String),
+}
