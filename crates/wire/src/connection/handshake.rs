@@ -63,15 +63,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Lockstep<'_, S> {
             api,
             timeout: self.timeout,
         })?
-        .map_err(|source| match source.kind() {
-            std::io::ErrorKind::UnexpectedEof => ConnectionError::Closed {
-                broker: self.broker.to_string(),
-                reason: Some(format!("broker closed the connection during {api}")),
-            },
-            _ => ConnectionError::Io {
-                broker: self.broker.to_string(),
-                source,
-            },
+        .map_err(|source| {
+            // A TLS alert on the first reads (e.g. TLS 1.3 client-certificate rejection) is a
+            // TLS failure, not a retriable I/O error.
+            if let Some(tls) = crate::transport::tls_error_from_io(self.broker, &source) {
+                return tls;
+            }
+            match source.kind() {
+                std::io::ErrorKind::UnexpectedEof => ConnectionError::Closed {
+                    broker: self.broker.to_string(),
+                    reason: Some(format!("broker closed the connection during {api}")),
+                },
+                _ => ConnectionError::Io {
+                    broker: self.broker.to_string(),
+                    source,
+                },
+            }
         })?;
         let (correlation_id, body) =
             decode_response::<R>(response, version).map_err(|message| {
