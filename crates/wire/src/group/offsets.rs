@@ -5,8 +5,12 @@ use std::collections::BTreeMap;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
-use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
-use kafka_protocol::messages::{GroupId, OffsetCommitRequest, OffsetFetchRequest, TopicName};
+use kafka_protocol::messages::offset_fetch_request::{
+    OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
+};
+use kafka_protocol::messages::{
+    GroupId, OffsetCommitRequest, OffsetFetchRequest, OffsetFetchResponse, TopicName,
+};
 
 use super::admin::GroupAdmin;
 use super::coordinator::{group_error, is_coordinator_error, with_coordinator};
@@ -24,11 +28,96 @@ pub struct CommittedOffset {
     pub leader_epoch: Option<i32>,
 }
 
-/// One partition's row of an OffsetFetch answer: its error code or its offset.
+/// One partition's row of an OffsetFetch answer: its error or its offset.
 type FetchedRow = (
     (String, i32),
     std::result::Result<CommittedOffset, BrokerError>,
 );
+
+/// One partition of an OffsetFetch response, whichever its version's shape.
+struct RawRow {
+    topic: String,
+    partition: i32,
+    offset: i64,
+    leader_epoch: i32,
+    metadata: Option<String>,
+    error_code: i16,
+}
+
+/// The OffsetFetch request for `version`: v1-7 name one group at the top level, v8+ a list
+/// of groups. `None` topics asks for every partition the group has committed to.
+fn offset_fetch_request(
+    version: i16,
+    group: &str,
+    wanted: Option<BTreeMap<String, Vec<i32>>>,
+) -> OffsetFetchRequest {
+    let group_id = GroupId(str_bytes(group));
+    if version >= 8 {
+        let topics = wanted.map(|w| {
+            w.into_iter()
+                .map(|(t, ps)| {
+                    OffsetFetchRequestTopics::default()
+                        .with_name(TopicName(str_bytes(&t)))
+                        .with_partition_indexes(ps)
+                })
+                .collect()
+        });
+        OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+            .with_group_id(group_id)
+            .with_topics(topics)])
+    } else {
+        let topics = wanted.map(|w| {
+            w.into_iter()
+                .map(|(t, ps)| {
+                    OffsetFetchRequestTopic::default()
+                        .with_name(TopicName(str_bytes(&t)))
+                        .with_partition_indexes(ps)
+                })
+                .collect()
+        });
+        OffsetFetchRequest::default()
+            .with_group_id(group_id)
+            .with_topics(topics)
+    }
+}
+
+/// The group-level error code and the partition rows of `response` (either shape).
+fn fetched_rows(response: OffsetFetchResponse, group: &str) -> (i16, Vec<RawRow>) {
+    let mut rows = Vec::new();
+    if response.groups.is_empty() {
+        for t in response.topics {
+            let topic = t.name.0.as_str().to_string();
+            rows.extend(t.partitions.into_iter().map(|p| RawRow {
+                topic: topic.clone(),
+                partition: p.partition_index,
+                offset: p.committed_offset,
+                leader_epoch: p.committed_leader_epoch,
+                metadata: p.metadata.map(|m| m.as_str().to_string()),
+                error_code: p.error_code,
+            }));
+        }
+        return (response.error_code, rows);
+    }
+    let mut code = 0;
+    for g in response.groups {
+        if g.group_id.0.as_str() != group {
+            continue;
+        }
+        code = g.error_code;
+        for t in g.topics {
+            let topic = t.name.0.as_str().to_string();
+            rows.extend(t.partitions.into_iter().map(|p| RawRow {
+                topic: topic.clone(),
+                partition: p.partition_index,
+                offset: p.committed_offset,
+                leader_epoch: p.committed_leader_epoch,
+                metadata: p.metadata.map(|m| m.as_str().to_string()),
+                error_code: p.error_code,
+            }));
+        }
+    }
+    (code, rows)
+}
 
 impl GroupAdmin {
     /// The offsets `group` has committed, for `partitions` or (with `None`) for every
@@ -39,25 +128,18 @@ impl GroupAdmin {
         group: &str,
         partitions: Option<&[(String, i32)]>,
     ) -> Result<BTreeMap<(String, i32), CommittedOffset>> {
-        let topics: Option<Vec<OffsetFetchRequestTopic>> = partitions.map(|ps| {
-            let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+        let wanted: Option<BTreeMap<String, Vec<i32>>> = partitions.map(|ps| {
+            let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
             for (t, p) in ps {
-                by_topic.entry(t.as_str()).or_default().push(*p);
+                by_topic.entry(t.clone()).or_default().push(*p);
             }
             by_topic
-                .into_iter()
-                .map(|(t, ps)| {
-                    OffsetFetchRequestTopic::default()
-                        .with_name(TopicName(str_bytes(t)))
-                        .with_partition_indexes(ps)
-                })
-                .collect()
         });
         let rows = with_coordinator(self.client(), group, |conn| {
-            let topics = topics.clone();
+            let wanted = wanted.clone();
             async move {
                 let broker = conn.broker();
-                if topics.is_none() && conn.version_of::<OffsetFetchRequest>()? < 2 {
+                if wanted.is_none() && conn.version_of::<OffsetFetchRequest>()? < 2 {
                     return Err(Error::protocol(
                         "OffsetFetch",
                         broker,
@@ -65,45 +147,38 @@ impl GroupAdmin {
                     ));
                 }
                 let (_, response) = conn
-                    .request_with(|_| {
-                        OffsetFetchRequest::default()
-                            .with_group_id(GroupId(str_bytes(group)))
-                            .with_topics(topics)
-                    })
+                    .request_with(|version| offset_fetch_request(version, group, wanted))
                     .await?;
-                if response.error_code != 0 {
-                    let e = group_error("OffsetFetch", response.error_code, group, broker, None);
+                let (group_code, fetched) = fetched_rows(response, group);
+                if group_code != 0 {
+                    let e = group_error("OffsetFetch", group_code, group, broker, None);
                     return Err(e.into());
                 }
                 let mut rows: Vec<FetchedRow> = Vec::new();
-                for t in response.topics {
-                    let topic = t.name.0.as_str().to_string();
-                    for p in t.partitions {
-                        let row = match BrokerError::from_code("OffsetFetch", p.error_code) {
-                            // v1 reports group-level errors on every partition.
-                            Some(e) if is_coordinator_error(&e) => {
-                                return Err(group_error(
-                                    "OffsetFetch",
-                                    p.error_code,
-                                    group,
-                                    broker,
-                                    None,
-                                )
-                                .into())
-                            }
-                            Some(e) => Err(e
-                                .with_broker(broker)
-                                .with_partition(topic.as_str(), p.partition_index)
-                                .with_message(Some(format!("group '{group}'")))),
-                            None => Ok(CommittedOffset {
-                                offset: p.committed_offset,
-                                metadata: p.metadata.map(|m| m.as_str().to_string()),
-                                leader_epoch: (p.committed_leader_epoch >= 0)
-                                    .then_some(p.committed_leader_epoch),
-                            }),
-                        };
-                        rows.push(((topic.clone(), p.partition_index), row));
-                    }
+                for row in fetched {
+                    let result = match BrokerError::from_code("OffsetFetch", row.error_code) {
+                        // v1 reports group-level errors on every partition.
+                        Some(e) if is_coordinator_error(&e) => {
+                            return Err(group_error(
+                                "OffsetFetch",
+                                row.error_code,
+                                group,
+                                broker,
+                                None,
+                            )
+                            .into())
+                        }
+                        Some(e) => Err(e
+                            .with_broker(broker)
+                            .with_partition(row.topic.as_str(), row.partition)
+                            .with_message(Some(format!("group '{group}'")))),
+                        None => Ok(CommittedOffset {
+                            offset: row.offset,
+                            metadata: row.metadata,
+                            leader_epoch: (row.leader_epoch >= 0).then_some(row.leader_epoch),
+                        }),
+                    };
+                    rows.push(((row.topic, row.partition), result));
                 }
                 Ok(rows)
             }
