@@ -12,7 +12,6 @@
 //! [`TansuOptions::advertised`](crate::tansu::TansuOptions) set to it, then start the proxy on
 //! that port with [`FaultProxy::start_on`]. [`FaultProxy::with_tansu`] does exactly that.
 
-use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, TcpListener as StdTcpListener};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -372,26 +371,20 @@ async fn serve(client: TcpStream, shared: Arc<Shared>, half_open_at_accept: bool
 
 /// Resolves when `drop_all` was called after the connection started; marks the connection
 /// dead whenever half-open is switched on while it lives.
-fn watch_control<'a>(
-    control: &'a mut watch::Receiver<Faults>,
-    generation: u64,
-    dead: &'a AtomicBool,
-) -> impl Future<Output = ()> + 'a {
-    async move {
-        loop {
-            {
-                let f = control.borrow_and_update();
-                if f.drop_generation != generation {
-                    return;
-                }
-                if f.half_open {
-                    dead.store(true, Ordering::SeqCst);
-                }
+async fn watch_control(control: &mut watch::Receiver<Faults>, generation: u64, dead: &AtomicBool) {
+    loop {
+        {
+            let f = control.borrow_and_update();
+            if f.drop_generation != generation {
+                return;
             }
-            if control.changed().await.is_err() {
-                // The proxy is shutting down; the runtime drops this task.
-                std::future::pending::<()>().await;
+            if f.half_open {
+                dead.store(true, Ordering::SeqCst);
             }
+        }
+        if control.changed().await.is_err() {
+            // The proxy is shutting down; the runtime drops this task.
+            std::future::pending::<()>().await;
         }
     }
 }
