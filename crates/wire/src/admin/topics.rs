@@ -192,7 +192,9 @@ impl Admin {
                     .with_timeout_ms(timeout_ms)
                     .with_topics(vec![CreatePartitionsTopic::default()
                         .with_name(TopicName(str_bytes(topic)))
-                        .with_count(new_total)]);
+                        .with_count(new_total)
+                        // Null, not the default empty list: the broker places the replicas.
+                        .with_assignments(None)]);
                 async move {
                     // Not advertised at all is the common case (Tansu): say so plainly rather
                     // than as a failed request.

@@ -126,6 +126,9 @@ impl GroupAdmin {
                 let mut out = Vec::new();
                 for g in response.groups {
                     let group_id = g.group_id.0.as_str().to_string();
+                    if !batch.contains(&group_id) {
+                        continue;
+                    }
                     if g.error_code != 0 {
                         let e = group_error(
                             "DescribeGroups",
