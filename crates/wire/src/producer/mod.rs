@@ -5,6 +5,7 @@ mod batch;
 mod config;
 mod handle;
 mod identity;
+mod locate;
 mod partition_worker;
 mod record;
 

@@ -28,6 +28,7 @@ use tokio::time::Instant;
 
 use super::batch::{encode_records, rewrite_raw, RawBatch};
 use super::identity::{advance_sequence, ProducerIdentity};
+use super::locate::locate_batch;
 use super::record::{ProduceError, ProducerRecord, RecordMetadata};
 use super::ProducerConfig;
 use crate::client::{Backoff, Client, Error};
@@ -92,6 +93,9 @@ pub(super) struct PartitionWorker {
     halted: Option<ProduceError>,
     flush_waiters: Vec<oneshot::Sender<()>>,
     throttle: Arc<std::sync::atomic::AtomicU64>,
+    /// One past the last acknowledged offset (-1 until the first acknowledgement); where a
+    /// duplicate batch is searched from.
+    acked_end: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl PartitionWorker {
@@ -119,6 +123,7 @@ impl PartitionWorker {
             halted: None,
             flush_waiters: Vec::new(),
             throttle,
+            acked_end: Arc::new(std::sync::atomic::AtomicI64::new(-1)),
         }
     }
 
@@ -273,8 +278,52 @@ impl PartitionWorker {
             let topic = self.topic.clone();
             let partition = self.partition;
             let throttle = self.throttle.clone();
+            let acked_end = self.acked_end.clone();
+            let identity = self.identity;
+            let base_sequence = batch_base_sequence(&batch.bytes);
             self.in_flight.push_back(Box::pin(async move {
-                send(&client, &topic, partition, request, &throttle).await
+                let result = send(&client, &topic, partition, request, &throttle).await;
+                // Did an earlier attempt of this batch land? Kafka answers a duplicate with its
+                // original offset; other brokers answer DUPLICATE_SEQUENCE_NUMBER, an offset of
+                // -1, or OUT_OF_ORDER_SEQUENCE_NUMBER (when they only remember the last batch).
+                // The log itself is the authority: look the batch up.
+                let ambiguous = match &result {
+                    Ok(-1) => true,
+                    Err(Error::Broker(e)) => {
+                        e.code == DUPLICATE_SEQUENCE_NUMBER
+                            || e.code == OUT_OF_ORDER_SEQUENCE_NUMBER
+                    }
+                    _ => false,
+                };
+                if !ambiguous {
+                    return result;
+                }
+                let from = acked_end.load(std::sync::atomic::Ordering::Relaxed);
+                match locate_batch(&client, &topic, partition, from, identity, base_sequence).await
+                {
+                    Ok(Some(offset)) => Ok(offset),
+                    Ok(None) => match result {
+                        Ok(_) => Err(Error::protocol(
+                            "Produce",
+                            "",
+                            format!(
+                                "the broker acknowledged a batch on {topic}-{partition} without \
+                                 an offset, and the batch is not in the log"
+                            ),
+                        )),
+                        err => err,
+                    },
+                    Err(lookup) => {
+                        tracing::debug!(%lookup, "cannot look up a possibly duplicated batch");
+                        // Unknown either way: retry the batch (the broker dedups it).
+                        Err(Error::Connection(
+                            crate::connection::ConnectionError::Closed {
+                                broker: format!("leader of {topic}-{partition}"),
+                                reason: Some(format!("duplicate lookup failed: {lookup}")),
+                            },
+                        ))
+                    }
+                }
             }));
             self.sent += 1;
         }
@@ -286,13 +335,11 @@ impl PartitionWorker {
             Ok(base_offset) => {
                 self.recovering = None;
                 if let Some(batch) = self.unacked.pop_front() {
+                    self.acked_end.store(
+                        base_offset + batch_offset_span(&batch.bytes),
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
                     deliver(batch, base_offset, self.partition);
-                }
-            }
-            Err(Error::Broker(e)) if e.code == DUPLICATE_SEQUENCE_NUMBER => {
-                // The broker has this batch already but no longer knows its offset.
-                if let Some(batch) = self.unacked.pop_front() {
-                    deliver(batch, -1, self.partition);
                 }
             }
             Err(e) if self.retriable(&e) => {
@@ -360,6 +407,22 @@ fn deliver(batch: Sealed, base_offset: i64, partition: i32) {
         let (Reply::Record(r) | Reply::Batch(r)) = reply;
         let _ = r.send(Ok(RecordMetadata { partition, offset }));
     }
+}
+
+/// Base sequence of an encoded batch (header bytes 53..57).
+fn batch_base_sequence(batch: &Bytes) -> i32 {
+    batch
+        .get(53..57)
+        .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .unwrap_or(-1)
+}
+
+/// Offsets a batch spans: last offset delta (header bytes 23..27) + 1.
+fn batch_offset_span(batch: &Bytes) -> i64 {
+    batch
+        .get(23..27)
+        .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]) as i64 + 1)
+        .unwrap_or(1)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
