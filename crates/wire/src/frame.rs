@@ -58,22 +58,34 @@ mod tests {
         buf.extend_from_slice(&encode_frame(b"hello"));
         buf.extend_from_slice(&encode_frame(b""));
         buf.extend_from_slice(&[0, 0, 0, 3, b'a']);
-        assert_eq!(decode_frame(&mut buf, 100).unwrap().unwrap(), Bytes::from_static(b"hello"));
+        assert_eq!(
+            decode_frame(&mut buf, 100).unwrap().unwrap(),
+            Bytes::from_static(b"hello")
+        );
         assert_eq!(decode_frame(&mut buf, 100).unwrap().unwrap(), Bytes::new());
         assert_eq!(decode_frame(&mut buf, 100).unwrap(), None);
         buf.extend_from_slice(b"bc");
-        assert_eq!(decode_frame(&mut buf, 100).unwrap().unwrap(), Bytes::from_static(b"abc"));
+        assert_eq!(
+            decode_frame(&mut buf, 100).unwrap().unwrap(),
+            Bytes::from_static(b"abc")
+        );
         assert!(buf.is_empty());
     }
 
     #[test]
     fn rejects_negative_and_oversized_lengths() {
         let mut buf = BytesMut::from(&(-1i32).to_be_bytes()[..]);
-        assert_eq!(decode_frame(&mut buf, 100), Err(FrameError::NegativeLength(-1)));
+        assert_eq!(
+            decode_frame(&mut buf, 100),
+            Err(FrameError::NegativeLength(-1))
+        );
         let mut buf = BytesMut::from(&101i32.to_be_bytes()[..]);
         assert_eq!(
             decode_frame(&mut buf, 100),
-            Err(FrameError::TooLarge { length: 101, max: 100 })
+            Err(FrameError::TooLarge {
+                length: 101,
+                max: 100
+            })
         );
     }
 }

@@ -40,12 +40,7 @@ fn secured_cluster() -> Secured {
     }
 }
 
-fn config(
-    front: &Front,
-    ca_pem: String,
-    mechanism: SaslMechanism,
-    password: &str,
-) -> ClientConfig {
+fn config(front: &Front, ca_pem: String, mechanism: SaslMechanism, password: &str) -> ClientConfig {
     let mut config = ClientConfig::new([front.addr()]);
     config.connection.tls = Some(TlsConfig {
         ca_pem: Some(ca_pem),
@@ -78,10 +73,7 @@ async fn scram_256_and_512_over_tls_produce_and_fetch() {
         // Every connection (bootstrap and the leader the metadata points at) went through the
         // front, so it authenticated.
         kreplicate_wire::admin::Admin::new(client.clone())
-            .create_topics(
-                &[kreplicate_wire::admin::NewTopic::new(topic, 1, 1)],
-                false,
-            )
+            .create_topics(&[kreplicate_wire::admin::NewTopic::new(topic, 1, 1)], false)
             .await
             .unwrap();
         let producer = Producer::new(client.clone(), ProducerConfig::default())
@@ -114,7 +106,10 @@ async fn scram_256_and_512_over_tls_produce_and_fetch() {
         let (records, next) = result.unwrap().records().unwrap();
         assert_eq!(next, 1);
         assert_eq!(records.len(), 1);
-        assert_eq!(records[0].value.as_deref(), Some(mechanism.name().as_bytes()));
+        assert_eq!(
+            records[0].value.as_deref(),
+            Some(mechanism.name().as_bytes())
+        );
         assert_eq!(records[0].timestamp, 1_700_000_000_123);
     }
     assert!(cluster.front.auth_successes() >= 2);
@@ -138,12 +133,19 @@ async fn wrong_password_is_an_auth_error_that_says_so() {
             mechanism, message, ..
         }) => {
             assert_eq!(mechanism, "SCRAM-SHA-512");
-            assert!(message.contains("rejected the credentials of user 'replicator'"), "{message}");
+            assert!(
+                message.contains("rejected the credentials of user 'replicator'"),
+                "{message}"
+            );
             assert!(message.contains("invalid credentials"), "{message}");
         }
         other => panic!("expected an auth error, got {other:?}"),
     }
-    assert_eq!(cluster.front.auth_failures(), 1, "no retry of a wrong password");
+    assert_eq!(
+        cluster.front.auth_failures(),
+        1,
+        "no retry of a wrong password"
+    );
 }
 
 #[tokio::test]
@@ -165,7 +167,10 @@ async fn wrong_ca_is_a_tls_error_that_says_so() {
         }
         other => panic!("expected a TLS error, got {other:?}"),
     }
-    assert_eq!(cluster.front.auth_successes() + cluster.front.auth_failures(), 0);
+    assert_eq!(
+        cluster.front.auth_successes() + cluster.front.auth_failures(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -180,6 +185,9 @@ async fn a_mechanism_the_broker_does_not_offer_is_named() {
     .await
     .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("does not offer SASL mechanism PLAIN"), "{text}");
+    assert!(
+        text.contains("does not offer SASL mechanism PLAIN"),
+        "{text}"
+    );
     assert!(text.contains("SCRAM-SHA-256"), "{text}");
 }

@@ -67,13 +67,16 @@ pub fn encode_request<R: Request>(
         .compute_size(header_version)
         .and_then(|h| request.compute_size(version).map(|b| h + b))
         .map_err(|e| e.to_string())?;
-    let length = i32::try_from(size).map_err(|_| format!("request of {size} bytes is too large"))?;
+    let length =
+        i32::try_from(size).map_err(|_| format!("request of {size} bytes is too large"))?;
     let mut buf = BytesMut::with_capacity(4 + size);
     buf.extend_from_slice(&length.to_be_bytes());
     header
         .encode(&mut buf, header_version)
         .map_err(|e| e.to_string())?;
-    request.encode(&mut buf, version).map_err(|e| e.to_string())?;
+    request
+        .encode(&mut buf, version)
+        .map_err(|e| e.to_string())?;
     Ok(buf.freeze())
 }
 
@@ -83,9 +86,8 @@ pub fn decode_response<R: Request>(
     mut frame: Bytes,
     version: i16,
 ) -> Result<(i32, R::Response), String> {
-    let header_version = <R::Response as kafka_protocol::protocol::HeaderVersion>::header_version(
-        version,
-    );
+    let header_version =
+        <R::Response as kafka_protocol::protocol::HeaderVersion>::header_version(version);
     let header =
         ResponseHeader::decode(&mut frame, header_version).map_err(|e| format!("header: {e}"))?;
     let body = R::Response::decode(&mut frame, version).map_err(|e| format!("body: {e}"))?;

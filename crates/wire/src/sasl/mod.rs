@@ -97,9 +97,10 @@ impl SaslExchange {
     /// Starts an exchange with a fresh random nonce.
     pub fn new(credentials: &SaslCredentials) -> Result<Self, SaslError> {
         Ok(match credentials.mechanism {
-            SaslMechanism::Plain => {
-                SaslExchange::Plain(PlainClient::new(&credentials.username, &credentials.password))
-            }
+            SaslMechanism::Plain => SaslExchange::Plain(PlainClient::new(
+                &credentials.username,
+                &credentials.password,
+            )),
             SaslMechanism::ScramSha256 => SaslExchange::ScramSha256(ScramClient::new(
                 &credentials.username,
                 &credentials.password,
