@@ -2,7 +2,9 @@
 
 Job: {"bootstrap", "topic", "records": [{"partition": int|null, "key": b64|null,
       "value": b64|null, "headers": [[name, b64|null], ...], "timestamp": ms|null}],
-      "compression": "none|gzip|snappy|lz4|zstd", "config": {...}, "timeout_s": float}
+      "compression": "none|gzip|snappy|lz4|zstd", "config": {...}, "timeout_s": float,
+      "transaction": null | {"id": transactional.id, "commit": bool}}
+With "transaction", all records go in one transaction that is committed or aborted.
 Result: {"delivered": [[partition, offset], ...]} in the order of "records".
 """
 
@@ -22,8 +24,14 @@ def main():
         "linger.ms": "5",
         "message.timeout.ms": str(int(timeout_s * 1000)),
     })
+    transaction = job.get("transaction")
+    if transaction:
+        config["transactional.id"] = transaction["id"]
     try:
         producer = Producer(config)
+        if transaction:
+            producer.init_transactions(timeout_s)
+            producer.begin_transaction()
     except KafkaException as e:
         fail(f"cannot create producer with {config}: {e}")
 
@@ -68,6 +76,14 @@ def main():
         fail(f"{remaining} of {len(records)} records to {topic} still undelivered after {timeout_s}s")
     if errors:
         fail(f"delivery to {topic} failed: {'; '.join(errors[:5])}")
+    if transaction:
+        try:
+            if transaction.get("commit"):
+                producer.commit_transaction(timeout_s)
+            else:
+                producer.abort_transaction(timeout_s)
+        except KafkaException as e:
+            fail(f"ending transaction {transaction['id']} on {topic}: {e}")
     reply({"delivered": delivered})
 
 

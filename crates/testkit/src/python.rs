@@ -169,6 +169,38 @@ pub async fn produce(
     compression: &str,
     extra_config: &[(&str, &str)],
 ) -> Result<Vec<(i32, i64)>> {
+    produce_job(
+        bootstrap,
+        topic,
+        records,
+        compression,
+        extra_config,
+        Value::Null,
+    )
+    .await
+}
+
+/// Produces `records` to `topic` in one transaction with `transactional_id`, then commits it
+/// (`commit`) or aborts it. Returns `(partition, offset)` of each record, in order.
+pub async fn produce_transaction(
+    bootstrap: &str,
+    topic: &str,
+    records: &[PyRecord],
+    transactional_id: &str,
+    commit: bool,
+) -> Result<Vec<(i32, i64)>> {
+    let transaction = json!({"id": transactional_id, "commit": commit});
+    produce_job(bootstrap, topic, records, "none", &[], transaction).await
+}
+
+async fn produce_job(
+    bootstrap: &str,
+    topic: &str,
+    records: &[PyRecord],
+    compression: &str,
+    extra_config: &[(&str, &str)],
+    transaction: Value,
+) -> Result<Vec<(i32, i64)>> {
     let records_json: Vec<Value> = records
         .iter()
         .map(|r| {
@@ -190,6 +222,7 @@ pub async fn produce(
         "compression": compression,
         "config": config_object(extra_config.iter().copied()),
         "timeout_s": DEFAULT_TIMEOUT.as_secs_f64(),
+        "transaction": transaction,
     });
     let out: ProduceOut = run_script("produce.py", &job, DEFAULT_TIMEOUT).await?;
     if out.delivered.len() != records.len() {

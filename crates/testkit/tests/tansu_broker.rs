@@ -163,7 +163,7 @@ async fn python_produce_then_consume_round_trips_exactly() {
     assert_eq!(offsets, vec![(1, 0), (1, 1), (1, 2), (1, 3), (1, 4)]);
 
     // Latest is not asserted here: Tansu 0.6 reports the last batch's base offset + 1 (see
-    // tansu_support.rs, `high_watermark_is_last_batch_base_plus_one`).
+    // tansu_support.rs, `list_offsets_latest_is_last_batch_base_plus_one_but_fetch_...`).
     assert_eq!(
         python::list_offsets(&bootstrap, "rt", OffsetSpec::Earliest)
             .await
