@@ -282,7 +282,10 @@ impl Admin {
                         answered.insert(name.clone());
                         match result {
                             Err(e)
-                                if e.is_retriable() || e.kind() == ResponseError::NotController =>
+                                if e.kind() == ResponseError::NotController
+                                    // "Retriable" for produce and fetch, but the final
+                                    // answer to deleting a topic that is not there.
+                                    || (e.is_retriable() && !e.is_unknown_topic()) =>
                             {
                                 outcomes.insert(name, Err(e));
                             }
