@@ -3,7 +3,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kafka_protocol::messages::ApiVersionsRequest;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::{
+    ApiVersionsRequest, CreateTopicsRequest, MetadataRequest, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
 use kreplicate_testkit::python::{self, Isolation, OffsetSpec, Partitions, PyRecord};
 use kreplicate_testkit::tansu::{raw, MotoServer, TansuBroker, TansuOptions};
 
@@ -13,6 +17,20 @@ fn api_versions_ok(addr: &str) -> bool {
     raw::request(addr, 0, &ApiVersionsRequest::default(), TIMEOUT)
         .map(|r| r.error_code == 0 && r.api_keys.iter().any(|k| k.api_key == 18))
         .unwrap_or(false)
+}
+
+fn topic_names(addr: &str) -> Vec<String> {
+    let md = raw::request(
+        addr,
+        4,
+        &MetadataRequest::default().with_topics(None),
+        TIMEOUT,
+    )
+    .expect("metadata");
+    md.topics
+        .iter()
+        .filter_map(|t| t.name.as_ref().map(|n| n.0.to_string()))
+        .collect()
 }
 
 fn pid_alive(pid: u32) -> bool {
@@ -42,6 +60,15 @@ fn two_brokers_answer_and_drop_kills_the_process() {
 fn kill_then_restart_keeps_port_and_cluster_id() {
     let mut broker = TansuBroker::memory().expect("broker");
     let (addr, cluster) = (broker.addr(), broker.cluster_id().to_string());
+    let create = CreateTopicsRequest::default()
+        .with_topics(vec![CreatableTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str("gone")))
+            .with_num_partitions(1)
+            .with_replication_factor(1)])
+        .with_timeout_ms(5000);
+    let created = raw::request(&addr, 4, &create, TIMEOUT).expect("CreateTopics");
+    assert_eq!(created.topics[0].error_code, 0);
+    assert_eq!(topic_names(&addr), vec!["gone".to_string()]);
     let first = broker.pid().expect("pid");
     broker.kill().expect("kill");
     assert_eq!(broker.pid(), None);
@@ -55,6 +82,8 @@ fn kill_then_restart_keeps_port_and_cluster_id() {
     assert_ne!(broker.pid(), Some(first));
     assert!(broker.is_running());
     assert!(api_versions_ok(&addr));
+    // memory:// storage does not survive a restart.
+    assert!(topic_names(&addr).is_empty());
     let log = broker.log_contents();
     assert_eq!(
         log.matches("ready in").count(),
