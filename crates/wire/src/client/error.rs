@@ -7,7 +7,7 @@ use crate::protocol::BrokerError;
 use super::retry::Retriable;
 
 /// Why a client operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// Talking to a broker failed (network, TLS, SASL, timeout).
     #[error(transparent)]

@@ -2,17 +2,20 @@
 //!
 //! Every variant names the broker (`host:port`) so a log line alone says where it happened.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Why talking to one broker failed.
-#[derive(Debug, thiserror::Error)]
+/// Cloneable (I/O sources are shared) so one failure can be reported to every request it
+/// affected.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ConnectionError {
     /// TCP connect failed (refused, unreachable, DNS).
     #[error("cannot connect to broker {broker}: {source}")]
     Connect {
         broker: String,
         #[source]
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
     /// The TLS configuration itself is unusable (bad PEM, no certificate in it, ...).
     #[error("invalid TLS configuration: {0}")]
@@ -42,7 +45,7 @@ pub enum ConnectionError {
     Io {
         broker: String,
         #[source]
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
     /// The connection is closed (by the peer, or because an earlier error broke it).
     #[error("connection to broker {broker} is closed{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]

@@ -76,7 +76,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Lockstep<'_, S> {
                 },
                 _ => ConnectionError::Io {
                     broker: self.broker.to_string(),
-                    source,
+                    source: source.into(),
                 },
             }
         })?;

@@ -193,20 +193,12 @@ impl Fetcher {
 }
 
 fn fail_all(positions: Vec<FetchPosition>, error: &Error) -> Vec<PartitionResult> {
-    // Errors are not Clone (they may hold an io::Error); each partition gets the same message
-    // with its own name, keeping retriability.
     positions
         .into_iter()
         .map(|p| {
             let e = match error {
-                Error::Connection(c) if c.is_retriable() => {
-                    Error::Connection(crate::connection::ConnectionError::Closed {
-                        broker: String::new(),
-                        reason: Some(c.to_string()),
-                    })
-                }
                 Error::Broker(b) => Error::Broker(b.clone().with_partition(&p.topic, p.partition)),
-                other => Error::protocol("Fetch", "", other.to_string()),
+                other => other.clone(),
             };
             (p, Err(e))
         })

@@ -6,10 +6,10 @@ use crate::connection::ConnectionError;
 pub fn split_host_port(broker: &str) -> Result<(&str, u16), ConnectionError> {
     let invalid = |why: &str| ConnectionError::Connect {
         broker: broker.to_string(),
-        source: std::io::Error::new(
+        source: std::sync::Arc::new(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("invalid broker address {broker:?}: {why} (expected host:port)"),
-        ),
+        )),
     };
     let (host, port) = broker.rsplit_once(':').ok_or_else(|| invalid("no port"))?;
     let host = match host.strip_prefix('[') {

@@ -40,16 +40,16 @@ pub async fn connect_with(
         Ok(Err(source)) => {
             return Err(ConnectionError::Connect {
                 broker: broker.to_string(),
-                source,
+                source: source.into(),
             })
         }
         Err(_) => {
             return Err(ConnectionError::Connect {
                 broker: broker.to_string(),
-                source: io::Error::new(
+                source: std::sync::Arc::new(io::Error::new(
                     io::ErrorKind::TimedOut,
                     format!("TCP connect timed out after {timeout:?}"),
-                ),
+                )),
             })
         }
     };
@@ -57,7 +57,7 @@ pub async fn connect_with(
     tcp.set_nodelay(true)
         .map_err(|source| ConnectionError::Io {
             broker: broker.to_string(),
-            source,
+            source: source.into(),
         })?;
 
     let (Some(tls), Some(server_name)) = (tls, server_name) else {
