@@ -1,12 +1,17 @@
 //! The replication engine.
-pub mod config;
-pub mod metrics;
 pub mod cluster_client;
-pub mod error;
-pub mod options;
+pub mod config;
 pub mod engine;
+pub mod error;
+pub mod metrics;
+pub mod options;
 mod run;
 
 pub use engine::Replicator;
 pub use error::EngineError;
 pub use options::{DataMode, EngineOptions};
+mod checkpoint;
+mod copier;
+mod discovery;
+pub mod provenance;
+mod resume;

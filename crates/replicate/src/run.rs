@@ -1,23 +1,306 @@
-//! The engine's main loop (being built).
+//! The engine's supervisor: keeps one copier per replicated source partition, adds copiers as
+//! topics and partitions appear, restarts the data path with a fresh producer when writing to
+//! the target fails, and stops everything gracefully on request.
+//!
+//! Restarting is always safe because a copier's start position comes from the target itself
+//! (provenance of the last copied record, bounded by the last checkpoint): nothing acknowledged
+//! is copied again and nothing unacknowledged is skipped.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use kreplicate_wire::client::Client;
+use kreplicate_wire::codec::Compression as WireCompression;
+use kreplicate_wire::fetcher::offsets::{list_offset, EARLIEST, LATEST};
+use kreplicate_wire::fetcher::{FetchConfig, Fetcher};
+use kreplicate_wire::producer::{Producer, ProducerConfig};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
-use crate::config::ReplicatorConfig;
+use crate::checkpoint::{self, Checkpoint, CheckpointKey};
+use crate::cluster_client::Role;
+use crate::config::{Compression, ReplicatorConfig, StartingPosition};
+use crate::copier::{run_copier, CopierExit, CopierSetup};
+use crate::discovery::{ReplicatedTopic, TopicSync};
 use crate::error::EngineError;
-use crate::metrics::ReplicatorMetrics;
+use crate::metrics::{cluster_labels, topic_labels, ReplicatorMetrics};
 use crate::options::EngineOptions;
+use crate::provenance::ClusterFingerprint;
+
+type PartitionKey = (String, i32);
+
+struct Supervisor {
+    config: Arc<ReplicatorConfig>,
+    options: EngineOptions,
+    source: Client,
+    target: Client,
+    metrics: Arc<ReplicatorMetrics>,
+    source_fp: ClusterFingerprint,
+    target_fp: ClusterFingerprint,
+    /// Partitions that cannot continue until the operator intervenes (e.g. a corrupt batch).
+    halted: HashSet<PartitionKey>,
+    topics: TopicSync,
+}
+
+enum GenerationEnd {
+    Stopped,
+    Restart(String),
+}
 
 pub(crate) async fn run(
-    _config: Arc<ReplicatorConfig>,
-    _options: EngineOptions,
-    _source: Client,
-    _target: Client,
-    _metrics: Arc<ReplicatorMetrics>,
+    config: Arc<ReplicatorConfig>,
+    options: EngineOptions,
+    source: Client,
+    target: Client,
+    metrics: Arc<ReplicatorMetrics>,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<(), EngineError> {
-    let _ = stopped.wait_for(|s| *s).await;
-    Ok(())
+    let target_error = |source| EngineError::Cluster {
+        role: Role::Target,
+        cluster: config.target.id.clone(),
+        source,
+    };
+    checkpoint::ensure_topic(&target)
+        .await
+        .map_err(target_error)?;
+    let mut supervisor = Supervisor {
+        source_fp: ClusterFingerprint::of(&config.source.id),
+        target_fp: ClusterFingerprint::of(&config.target.id),
+        topics: TopicSync::new(
+            source.clone(),
+            target.clone(),
+            config.clone(),
+            metrics.clone(),
+        ),
+        config,
+        options,
+        source,
+        target,
+        metrics,
+        halted: HashSet::new(),
+    };
+    let mut backoff = supervisor.target.retry_policy().backoff();
+    loop {
+        match supervisor.generation(&mut stopped).await {
+            Ok(GenerationEnd::Stopped) => return Ok(()),
+            Ok(GenerationEnd::Restart(reason)) | Err(EngineError::Other(reason)) => {
+                tracing::warn!(%reason, "restarting the data path");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "restarting the data path");
+            }
+        }
+        supervisor
+            .metrics
+            .failures
+            .get_or_create(&topic_labels(""))
+            .inc();
+        tokio::select! {
+            _ = tokio::time::sleep(backoff.next_wait()) => {}
+            _ = wait_stopped(&mut stopped) => return Ok(()),
+        }
+    }
+}
+
+impl Supervisor {
+    /// One producer's lifetime: runs copiers until stopped or until the producer fails.
+    async fn generation(
+        &mut self,
+        stopped: &mut watch::Receiver<bool>,
+    ) -> Result<GenerationEnd, EngineError> {
+        let producer = Arc::new(
+            Producer::new(
+                self.target.clone(),
+                ProducerConfig {
+                    compression: wire_compression(self.config.compression),
+                    buffer_bytes: self.options.max_unacked_bytes,
+                    ..ProducerConfig::default()
+                },
+            )
+            .await
+            .map_err(|e| self.cluster_error(Role::Target, e))?,
+        );
+        let checkpoints = checkpoint::load_all(&self.target, &self.config.name)
+            .await
+            .map_err(|e| self.cluster_error(Role::Target, e))?;
+        let (stop_copiers, copiers_stopped) = watch::channel(false);
+        let mut copiers: JoinSet<(PartitionKey, CopierExit)> = JoinSet::new();
+        let mut running: HashSet<PartitionKey> = HashSet::new();
+        let mut refresh = tokio::time::interval(self.options.topic_refresh_interval);
+        let mut probe = tokio::time::interval(Duration::from_secs(10));
+        let end = loop {
+            tokio::select! {
+                _ = refresh.tick() => {
+                    let topics = match self.topics.sync_once().await {
+                        Ok(t) => t,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "topic sync failed");
+                            continue;
+                        }
+                    };
+                    self.metrics.topic_count.set(topics.len() as i64);
+                    for topic in topics {
+                        self.start_copiers(&topic, &producer, &checkpoints, &copiers_stopped, &mut copiers, &mut running).await;
+                    }
+                }
+                _ = probe.tick() => self.probe(&producer).await,
+                Some(joined) = copiers.join_next(), if !copiers.is_empty() => {
+                    let Ok((key, exit)) = joined else { continue };
+                    running.remove(&key);
+                    match exit {
+                        CopierExit::Stopped => {}
+                        CopierExit::Halted { offset, message } => {
+                            tracing::error!(topic = %key.0, partition = key.1, offset, %message,
+                                "partition halted at source offset {offset}: {message}");
+                            self.metrics.failures.get_or_create(&topic_labels(&key.0)).inc();
+                            self.halted.insert(key);
+                        }
+                        CopierExit::ProducerFailed(reason) => break GenerationEnd::Restart(reason),
+                    }
+                }
+                _ = wait_stopped(stopped) => break GenerationEnd::Stopped,
+            }
+        };
+        // Stop fetching everywhere; copiers finish their in-flight writes and checkpoint.
+        let _ = stop_copiers.send(true);
+        while copiers.join_next().await.is_some() {}
+        producer.flush().await;
+        Ok(end)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn start_copiers(
+        &self,
+        topic: &ReplicatedTopic,
+        producer: &Arc<Producer>,
+        checkpoints: &HashMap<CheckpointKey, Checkpoint>,
+        stop: &watch::Receiver<bool>,
+        copiers: &mut JoinSet<(PartitionKey, CopierExit)>,
+        running: &mut HashSet<PartitionKey>,
+    ) {
+        for partition in 0..topic.partitions {
+            let key = (topic.source.clone(), partition);
+            if running.contains(&key) || self.halted.contains(&key) {
+                continue;
+            }
+            match self.setup(topic, partition, producer, checkpoints).await {
+                Ok(setup) => {
+                    running.insert(key.clone());
+                    let stop = stop.clone();
+                    copiers.spawn(async move { (key, run_copier(setup, stop).await) });
+                }
+                Err(e) => {
+                    tracing::warn!(topic = %topic.source, partition, error = %e, "cannot start copying yet; will retry");
+                }
+            }
+        }
+    }
+
+    async fn setup(
+        &self,
+        topic: &ReplicatedTopic,
+        partition: i32,
+        producer: &Arc<Producer>,
+        checkpoints: &HashMap<CheckpointKey, Checkpoint>,
+    ) -> Result<CopierSetup, EngineError> {
+        let checkpoint_key = CheckpointKey {
+            replicator: self.config.name.clone(),
+            source: self.source_fp,
+            topic: topic.source.clone(),
+            partition,
+        };
+        let resume = crate::resume::resume_point(
+            &self.target,
+            &topic.target,
+            partition,
+            self.source_fp,
+            checkpoints.get(&checkpoint_key).copied(),
+        )
+        .await
+        .map_err(|e| self.cluster_error(Role::Target, e))?;
+        let start = match resume.source_next {
+            Some(next) => next,
+            None => {
+                let spec = match self.config.starting_position {
+                    StartingPosition::Earliest => EARLIEST,
+                    StartingPosition::Latest => LATEST,
+                };
+                list_offset(&self.source, &topic.source, partition, spec, 1)
+                    .await
+                    .map_err(|e| self.cluster_error(Role::Source, e))?
+            }
+        };
+        tracing::info!(topic = %topic.source, partition, start, target = %topic.target, "copying");
+        Ok(CopierSetup {
+            source_topic: topic.source.clone(),
+            target_topic: topic.target.clone(),
+            partition,
+            start,
+            target_end: resume.target_end,
+            fetcher: Fetcher::new(self.source.clone(), FetchConfig::default()),
+            producer: producer.clone(),
+            source: self.source_fp,
+            target: self.target_fp,
+            mode: self.options.mode,
+            metrics: self.metrics.clone(),
+            checkpoint_key,
+            checkpoint_interval: self.options.checkpoint_interval,
+            max_unacked_bytes: self.options.max_unacked_bytes_per_partition,
+        })
+    }
+
+    /// Cluster reachability and throttling, as MSK reports them.
+    async fn probe(&self, producer: &Producer) {
+        for (client, cluster) in [
+            (&self.source, &self.config.source.alias),
+            (&self.target, &self.config.target.alias),
+        ] {
+            let ok = client.refresh_metadata(Some(&[])).await.is_ok();
+            self.metrics
+                .cluster_reachable
+                .get_or_create(&cluster_labels(cluster))
+                .set(ok as i64);
+        }
+        self.metrics
+            .throttle_time_ms
+            .get_or_create(&cluster_labels(&self.config.target.alias))
+            .set(producer.take_throttle_ms() as i64);
+    }
+
+    fn cluster_error(&self, role: Role, source: kreplicate_wire::client::Error) -> EngineError {
+        if source.is_auth() {
+            let alias = match role {
+                Role::Source => &self.config.source.alias,
+                Role::Target => &self.config.target.alias,
+            };
+            self.metrics
+                .auth_errors
+                .get_or_create(&cluster_labels(alias))
+                .inc();
+        }
+        EngineError::Cluster {
+            role,
+            cluster: match role {
+                Role::Source => self.config.source.id.clone(),
+                Role::Target => self.config.target.id.clone(),
+            },
+            source,
+        }
+    }
+}
+
+/// Resolves once a stop is requested (the watch guard is not held across awaits).
+async fn wait_stopped(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await.map(|_| ());
+}
+
+fn wire_compression(c: Compression) -> WireCompression {
+    match c {
+        Compression::None => WireCompression::None,
+        Compression::Gzip => WireCompression::Gzip,
+        Compression::Snappy => WireCompression::Snappy,
+        Compression::Lz4 => WireCompression::Lz4,
+        Compression::Zstd => WireCompression::Zstd,
+    }
 }

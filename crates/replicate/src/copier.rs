@@ -1,0 +1,486 @@
+//! One source partition's data path: fetch → filter / rewrite → produce, with acknowledgements
+//! tracked in source-offset order so the position that is checkpointed (and the offset map)
+//! only ever covers records the target has acknowledged.
+//!
+//! Back-pressure: a partition stops fetching while more than its share of bytes is
+//! unacknowledged; the producer's own buffer bounds the total.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::stream::{FuturesOrdered, StreamExt};
+use kreplicate_offsets::{OffsetMap, TopicPartition};
+use kreplicate_wire::client::{Backoff, Error as ClientError, Retriable};
+use kreplicate_wire::codec::Header;
+use kreplicate_wire::fetcher::{FetchPosition, FetchedPartition, Fetcher};
+use kreplicate_wire::producer::{ProduceError, Producer, ProducerRecord, RawBatch};
+use tokio::sync::watch;
+
+use crate::checkpoint::{Checkpoint, CheckpointKey, CHECKPOINT_TOPIC};
+use crate::metrics::{partition_labels, topic_labels, Labels, ReplicatorMetrics};
+use crate::options::DataMode;
+use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
+
+/// Why a partition's copier stopped.
+#[derive(Debug)]
+pub(crate) enum CopierExit {
+    /// Asked to stop; everything fetched was acknowledged and checkpointed.
+    Stopped,
+    /// The producer failed (target unreachable past the retry deadline, a record refused...).
+    /// The whole data path restarts with a fresh producer and resumes exactly.
+    ProducerFailed(String),
+    /// This partition cannot continue (e.g. a corrupt batch); the others are unaffected.
+    Halted { offset: i64, message: String },
+}
+
+/// Everything one copier needs.
+pub(crate) struct CopierSetup {
+    pub source_topic: String,
+    pub target_topic: String,
+    pub partition: i32,
+    pub start: i64,
+    pub target_end: i64,
+    pub fetcher: Fetcher,
+    pub producer: Arc<Producer>,
+    pub source: ClusterFingerprint,
+    pub target: ClusterFingerprint,
+    pub mode: DataMode,
+    pub metrics: Arc<ReplicatorMetrics>,
+    pub checkpoint_key: CheckpointKey,
+    pub checkpoint_interval: Duration,
+    pub max_unacked_bytes: usize,
+}
+
+enum Outcome {
+    Copied {
+        source_offset: i64,
+        target_offset: i64,
+        bytes: usize,
+        timestamp: i64,
+    },
+    CopiedBatch {
+        base_offset: i64,
+        last_offset: i64,
+        target_base: i64,
+        bytes: usize,
+        timestamp: i64,
+    },
+    Skipped {
+        until: i64,
+        filtered: u64,
+    },
+    Failed(ProduceError),
+}
+
+struct Copier {
+    s: CopierSetup,
+    labels: Labels,
+    topic_labels: Labels,
+    /// Next source offset to fetch.
+    position: i64,
+    /// Every source offset below this is acknowledged on the target or deliberately skipped.
+    acked: i64,
+    target_next: i64,
+    checkpointed: Option<Checkpoint>,
+    pending: FuturesOrdered<BoxFuture<'static, Outcome>>,
+    unacked_bytes: usize,
+    offsets: OffsetMap,
+}
+
+/// Runs one partition until stopped or failed.
+pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<bool>) -> CopierExit {
+    let offsets = match OffsetMap::new(
+        TopicPartition {
+            topic: setup.source_topic.clone(),
+            partition: setup.partition,
+        },
+        setup.start,
+        setup.target_end,
+    ) {
+        Ok(m) => m,
+        Err(e) => {
+            return CopierExit::Halted {
+                offset: setup.start,
+                message: e.to_string(),
+            }
+        }
+    };
+    let mut c = Copier {
+        labels: partition_labels(&setup.source_topic, setup.partition),
+        topic_labels: topic_labels(&setup.source_topic),
+        position: setup.start,
+        acked: setup.start,
+        target_next: setup.target_end,
+        checkpointed: None,
+        pending: FuturesOrdered::new(),
+        unacked_bytes: 0,
+        offsets,
+        s: setup,
+    };
+    // Record the starting point at once: a LATEST start must survive a restart.
+    c.checkpoint().await;
+    let mut ticker = tokio::time::interval(c.s.checkpoint_interval);
+    let mut fetching: Option<BoxFuture<'static, Result<FetchedPartition, ClientError>>> = None;
+    let mut backoff: Option<Backoff> = None;
+    let mut stopping = *stop.borrow();
+    loop {
+        if stopping && fetching.is_none() && c.pending.is_empty() {
+            c.checkpoint().await;
+            return CopierExit::Stopped;
+        }
+        if !stopping && fetching.is_none() && c.unacked_bytes < c.s.max_unacked_bytes {
+            let fetcher = c.s.fetcher.clone();
+            let position = FetchPosition {
+                topic: c.s.source_topic.clone(),
+                partition: c.s.partition,
+                offset: c.position,
+            };
+            let wait = backoff.as_mut().map(Backoff::next_wait);
+            fetching = Some(Box::pin(async move {
+                if let Some(wait) = wait {
+                    tokio::time::sleep(wait).await;
+                }
+                let (_, result) = fetcher
+                    .fetch(std::slice::from_ref(&position))
+                    .await
+                    .pop()
+                    .expect("one position, one result");
+                result
+            }));
+        }
+        tokio::select! {
+            result = async { fetching.as_mut().expect("guarded").await }, if fetching.is_some() => {
+                fetching = None;
+                match result {
+                    Ok(fetched) => {
+                        backoff = None;
+                        if let Err(exit) = c.handle_fetch(fetched).await {
+                            return exit;
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(exit) = c.handle_fetch_error(e) {
+                            return exit;
+                        }
+                        backoff.get_or_insert_with(|| c.s.fetcher.client().retry_policy().backoff());
+                    }
+                }
+            }
+            Some(outcome) = c.pending.next(), if !c.pending.is_empty() => {
+                if let Err(exit) = c.handle_outcome(outcome) {
+                    return exit;
+                }
+            }
+            _ = ticker.tick() => c.checkpoint().await,
+            _ = stop.changed(), if !stopping => stopping = true,
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Copier {
+    async fn handle_fetch(&mut self, fetched: FetchedPartition) -> Result<(), CopierExit> {
+        let end = if fetched.last_stable_offset >= 0 {
+            fetched.last_stable_offset
+        } else {
+            fetched.high_watermark
+        };
+        self.s.metrics.bytes_in.inc_by(fetched.raw.len() as u64);
+        let visible = fetched.visible_batches().map_err(|e| CopierExit::Halted {
+            offset: self.position,
+            message: e.to_string(),
+        })?;
+        for batch in &visible.batches {
+            let v2 = batch.as_v2();
+            let whole = v2.is_some_and(|b| {
+                b.base_offset() >= self.position
+                    && b.record_count() as i64 == b.last_offset_delta() as i64 + 1
+            });
+            if self.s.mode == DataMode::PassThrough && whole {
+                let b = v2.expect("checked").clone();
+                self.send_raw(b).await?;
+                continue;
+            }
+            let records = batch.records().map_err(|e| CopierExit::Halted {
+                offset: batch.as_v2().map_or(self.position, |b| b.base_offset()),
+                message: format!("cannot decode the batch: {e}"),
+            })?;
+            let from = self.position;
+            for record in records.into_iter().filter(|r| r.offset >= from) {
+                let provenance = Provenance::find(&record.headers).and_then(Result::ok);
+                if provenance.is_some_and(|p| p.origin == self.s.target) {
+                    // It came from the target: copying it back would loop.
+                    self.skip(record.offset + 1, 1);
+                    continue;
+                }
+                self.send_record(record, provenance).await?;
+            }
+        }
+        // Offsets the fetch covered without a copied record: control batches, aborted
+        // transactions, compaction holes, filtered records at the end.
+        if visible.next_offset > self.position {
+            self.skip(visible.next_offset, 0);
+        }
+        self.s
+            .metrics
+            .message_lag
+            .get_or_create(&self.labels)
+            .set((end - self.position).max(0));
+        Ok(())
+    }
+
+    async fn send_record(
+        &mut self,
+        record: kreplicate_wire::codec::Record,
+        provenance: Option<Provenance>,
+    ) -> Result<(), CopierExit> {
+        let mut headers: Vec<Header> = record
+            .headers
+            .into_iter()
+            .filter(|h| !is_provenance(h))
+            .collect();
+        if self.s.mode == DataMode::Records {
+            headers.push(
+                Provenance {
+                    origin: provenance.map_or(self.s.source, |p| p.origin),
+                    source: self.s.source,
+                    partition: self.s.partition,
+                    offset: record.offset,
+                }
+                .header(),
+            );
+        }
+        let bytes =
+            record.key.as_ref().map_or(0, Bytes::len) + record.value.as_ref().map_or(0, Bytes::len);
+        let delivery = self
+            .s
+            .producer
+            .send(
+                &self.s.target_topic,
+                self.s.partition,
+                ProducerRecord {
+                    key: record.key,
+                    value: record.value,
+                    headers,
+                    timestamp: Some(record.timestamp),
+                },
+            )
+            .await
+            .map_err(|e| CopierExit::ProducerFailed(e.to_string()))?;
+        let source_offset = record.offset;
+        let timestamp = record.timestamp;
+        self.unacked_bytes += bytes;
+        self.position = source_offset + 1;
+        self.pending.push_back(Box::pin(async move {
+            match delivery.await {
+                Ok(meta) => Outcome::Copied {
+                    source_offset,
+                    target_offset: meta.offset,
+                    bytes,
+                    timestamp,
+                },
+                Err(e) => Outcome::Failed(e),
+            }
+        }));
+        Ok(())
+    }
+
+    async fn send_raw(
+        &mut self,
+        batch: kreplicate_wire::codec::RecordBatch,
+    ) -> Result<(), CopierExit> {
+        let (base_offset, last_offset) = (batch.base_offset(), batch.last_offset());
+        let timestamp = batch.max_timestamp();
+        let bytes = batch.size();
+        let raw = RawBatch::new(batch).map_err(|e| CopierExit::Halted {
+            offset: base_offset,
+            message: e.to_string(),
+        })?;
+        let delivery = self
+            .s
+            .producer
+            .send_raw(&self.s.target_topic, self.s.partition, raw)
+            .await
+            .map_err(|e| CopierExit::ProducerFailed(e.to_string()))?;
+        self.unacked_bytes += bytes;
+        self.position = last_offset + 1;
+        self.pending.push_back(Box::pin(async move {
+            match delivery.await {
+                Ok(meta) => Outcome::CopiedBatch {
+                    base_offset,
+                    last_offset,
+                    target_base: meta.offset,
+                    bytes,
+                    timestamp,
+                },
+                Err(e) => Outcome::Failed(e),
+            }
+        }));
+        Ok(())
+    }
+
+    /// Marks source offsets up to `until` as passed without a copy (in order with copies).
+    fn skip(&mut self, until: i64, filtered: u64) {
+        self.position = self.position.max(until);
+        self.pending.push_back(Box::pin(
+            async move { Outcome::Skipped { until, filtered } },
+        ));
+    }
+
+    fn handle_outcome(&mut self, outcome: Outcome) -> Result<(), CopierExit> {
+        let m = &self.s.metrics;
+        match outcome {
+            Outcome::Copied {
+                source_offset,
+                target_offset,
+                bytes,
+                timestamp,
+            } => {
+                self.unacked_bytes -= bytes;
+                self.acked = source_offset + 1;
+                self.target_next = target_offset + 1;
+                let _ = self.offsets.record(source_offset, target_offset);
+                m.replicated_records.get_or_create(&self.topic_labels).inc();
+                m.replicated_bytes
+                    .get_or_create(&self.topic_labels)
+                    .inc_by(bytes as u64);
+                m.replication_latency_ms
+                    .get_or_create(&self.labels)
+                    .set((now_ms() - timestamp).max(0));
+            }
+            Outcome::CopiedBatch {
+                base_offset,
+                last_offset,
+                target_base,
+                bytes,
+                timestamp,
+            } => {
+                self.unacked_bytes -= bytes;
+                self.acked = last_offset + 1;
+                self.target_next = target_base + (last_offset - base_offset) + 1;
+                for i in 0..=(last_offset - base_offset) {
+                    let _ = self.offsets.record(base_offset + i, target_base + i);
+                }
+                m.replicated_records
+                    .get_or_create(&self.topic_labels)
+                    .inc_by((last_offset - base_offset + 1) as u64);
+                m.replicated_bytes
+                    .get_or_create(&self.topic_labels)
+                    .inc_by(bytes as u64);
+                m.replication_latency_ms
+                    .get_or_create(&self.labels)
+                    .set((now_ms() - timestamp).max(0));
+            }
+            Outcome::Skipped { until, filtered } => {
+                self.acked = self.acked.max(until);
+                let _ = self.offsets.record_skipped_until(until);
+                if filtered > 0 {
+                    m.filtered_records
+                        .get_or_create(&self.topic_labels)
+                        .inc_by(filtered);
+                }
+            }
+            Outcome::Failed(e) => {
+                m.failures.get_or_create(&self.topic_labels).inc();
+                return Err(CopierExit::ProducerFailed(format!(
+                    "writing {}-{} to the target failed: {e}",
+                    self.s.target_topic, self.s.partition
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns an exit for errors that end this copier; retriable ones return `None`.
+    fn handle_fetch_error(&mut self, e: ClientError) -> Option<CopierExit> {
+        match e {
+            ClientError::OffsetOutOfRange {
+                log_start_offset,
+                high_watermark,
+                ..
+            } if log_start_offset > self.position => {
+                // Retention removed records we had not copied: a gap. Never silent.
+                let lost = log_start_offset - self.position;
+                tracing::error!(
+                    topic = %self.s.source_topic,
+                    partition = self.s.partition,
+                    first = self.position,
+                    last = log_start_offset - 1,
+                    "GAP: source offsets {}..={} of {}-{} were removed by retention before they were copied ({lost} offsets)",
+                    self.position, log_start_offset - 1, self.s.source_topic, self.s.partition
+                );
+                self.s
+                    .metrics
+                    .gap_records
+                    .get_or_create(&self.labels)
+                    .inc_by(lost as u64);
+                let _ = high_watermark;
+                self.skip(log_start_offset, 0);
+                None
+            }
+            ClientError::OffsetOutOfRange {
+                offset,
+                log_start_offset,
+                high_watermark,
+                ..
+            } => Some(CopierExit::Halted {
+                offset,
+                message: format!(
+                    "the source partition's log is now {log_start_offset}..{high_watermark}, \
+                     behind the replicator's position: was the source topic deleted and recreated?"
+                ),
+            }),
+            ClientError::Codec { context, source } => Some(CopierExit::Halted {
+                offset: self.position,
+                message: format!("{context}: {source}"),
+            }),
+            e if e.is_retriable() => {
+                tracing::debug!(topic = %self.s.source_topic, partition = self.s.partition, error = %e, "fetch failed; retrying");
+                None
+            }
+            e => {
+                self.s
+                    .metrics
+                    .failures
+                    .get_or_create(&self.topic_labels)
+                    .inc();
+                tracing::warn!(topic = %self.s.source_topic, partition = self.s.partition, error = %e, "fetch failed; retrying");
+                None
+            }
+        }
+    }
+
+    async fn checkpoint(&mut self) {
+        let cp = Checkpoint {
+            source_next: self.acked,
+            target_next: self.target_next,
+        };
+        if self.checkpointed == Some(cp) {
+            return;
+        }
+        let sent = self
+            .s
+            .producer
+            .send(
+                CHECKPOINT_TOPIC,
+                0,
+                ProducerRecord {
+                    key: Some(self.s.checkpoint_key.encode()),
+                    value: Some(cp.encode()),
+                    ..ProducerRecord::default()
+                },
+            )
+            .await;
+        if sent.is_ok() {
+            self.checkpointed = Some(cp);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! Where a partition continues after any stop, kill -9 included, without transactions.
+//!
+//! The target itself is the record of what was copied: every copied record carries its source
+//! offset in the provenance header, and records are copied in order. So the next source offset
+//! is one past the source offset of the last record on the target partition whose provenance
+//! names this source cluster and partition. Records written after the last checkpoint are
+//! scanned forward from the checkpoint's target offset; without a checkpoint, the partition is
+//! scanned backwards from its end in growing windows.
+
+use kreplicate_wire::client::{Client, Error as ClientError};
+use kreplicate_wire::fetcher::offsets::{list_offset, EARLIEST, LATEST};
+use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+
+use crate::checkpoint::Checkpoint;
+use crate::provenance::{ClusterFingerprint, Provenance};
+
+const FIRST_WINDOW: i64 = 1000;
+
+/// What the target says about one partition's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResumePoint {
+    /// The next source offset to copy; `None` when nothing was ever copied or checkpointed.
+    pub source_next: Option<i64>,
+    /// The target partition's end offset when resuming.
+    pub target_end: i64,
+}
+
+/// Finds where `source`/`partition` continues on `target_topic`.
+pub async fn resume_point(
+    target: &Client,
+    target_topic: &str,
+    partition: i32,
+    source: ClusterFingerprint,
+    checkpoint: Option<Checkpoint>,
+) -> Result<ResumePoint, ClientError> {
+    let start = list_offset(target, target_topic, partition, EARLIEST, 0).await?;
+    let end = list_offset(target, target_topic, partition, LATEST, 0).await?;
+    let scan = Scan {
+        target,
+        topic: target_topic,
+        partition,
+        source,
+    };
+    let source_next = match checkpoint {
+        Some(cp) => {
+            let found = scan.last_copied(cp.target_next.max(start), end).await?;
+            Some(found.map_or(cp.source_next, |next| next.max(cp.source_next)))
+        }
+        None => {
+            let mut hi = end;
+            let mut window = FIRST_WINDOW;
+            loop {
+                let lo = (hi - window).max(start);
+                if let Some(next) = scan.last_copied(lo, hi).await? {
+                    break Some(next);
+                }
+                if lo <= start {
+                    break None;
+                }
+                hi = lo;
+                window = window.saturating_mul(4);
+            }
+        }
+    };
+    Ok(ResumePoint {
+        source_next,
+        target_end: end,
+    })
+}
+
+struct Scan<'a> {
+    target: &'a Client,
+    topic: &'a str,
+    partition: i32,
+    source: ClusterFingerprint,
+}
+
+impl Scan<'_> {
+    /// One past the source offset of the last record in `[from, to)` copied from our source
+    /// partition.
+    async fn last_copied(&self, from: i64, to: i64) -> Result<Option<i64>, ClientError> {
+        let fetcher = Fetcher::new(
+            self.target.clone(),
+            FetchConfig {
+                isolation: IsolationLevel::ReadUncommitted,
+                max_wait: std::time::Duration::from_millis(10),
+                ..FetchConfig::default()
+            },
+        );
+        let mut position = FetchPosition {
+            topic: self.topic.to_string(),
+            partition: self.partition,
+            offset: from,
+        };
+        let mut last = None;
+        while position.offset < to {
+            let (_, result) = fetcher
+                .fetch(std::slice::from_ref(&position))
+                .await
+                .pop()
+                .expect("one position, one result");
+            let (records, next) = result?.records()?;
+            for r in records.iter().filter(|r| r.offset < to) {
+                if let Some(Ok(p)) = Provenance::find(&r.headers) {
+                    if p.source == self.source && p.partition == self.partition {
+                        last = Some(p.offset + 1);
+                    }
+                }
+            }
+            if next <= position.offset {
+                break;
+            }
+            position.offset = next;
+        }
+        Ok(last)
+    }
+}
