@@ -98,11 +98,7 @@ pub async fn connect(
     let config = client_config(cluster, role, client_id)?;
     let client = Client::connect(config)
         .await
-        .map_err(|source| EngineError::Cluster {
-            role,
-            cluster: cluster.id.clone(),
-            source,
-        })?;
+        .map_err(|source| EngineError::cluster(role, cluster.id.clone(), source))?;
     match client.cluster_id() {
         Some(actual) if actual != cluster.id => Err(EngineError::ClusterIdMismatch {
             role,

@@ -40,15 +40,9 @@ impl TopicSync {
     }
 
     pub async fn sync_once(&mut self) -> Result<Vec<ReplicatedTopic>, EngineError> {
-        let metadata = self
-            .source
-            .metadata()
-            .await
-            .map_err(|source| EngineError::Cluster {
-                role: Role::Source,
-                cluster: self.config.source.id.clone(),
-                source,
-            })?;
+        let metadata = self.source.metadata().await.map_err(|source| {
+            EngineError::cluster(Role::Source, self.config.source.id.clone(), source)
+        })?;
         let topics: Vec<ReplicatedTopic> = metadata
             .topics
             .values()
@@ -67,10 +61,8 @@ impl TopicSync {
             let results = Admin::new(self.target.clone())
                 .create_topics(&new, false)
                 .await
-                .map_err(|source| EngineError::Cluster {
-                    role: Role::Target,
-                    cluster: self.config.target.id.clone(),
-                    source,
+                .map_err(|source| {
+                    EngineError::cluster(Role::Target, self.config.target.id.clone(), source)
                 })?;
             for (name, result) in results {
                 if let Err(e) = result {

@@ -34,7 +34,10 @@ impl Replicator {
             .await
             .inspect_err(|e| count_auth_error(&metrics, &config.target.alias, e))?;
         for alias in [&config.source.alias, &config.target.alias] {
-            metrics.cluster_reachable.get_or_create(&cluster_labels(alias)).set(1);
+            metrics
+                .cluster_reachable
+                .get_or_create(&cluster_labels(alias))
+                .set(1);
         }
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(crate::run::run(
@@ -81,7 +84,10 @@ impl Replicator {
 fn count_auth_error(metrics: &ReplicatorMetrics, alias: &str, e: &EngineError) {
     if let EngineError::Cluster { source, .. } = e {
         if source.is_auth() {
-            metrics.auth_errors.get_or_create(&cluster_labels(alias)).inc();
+            metrics
+                .auth_errors
+                .get_or_create(&cluster_labels(alias))
+                .inc();
         }
     }
 }

@@ -5,6 +5,17 @@ use kreplicate_wire::client::Error as ClientError;
 use crate::cluster_client::Role;
 use crate::config::SecretError;
 
+impl EngineError {
+    /// A cluster error, boxing the client error.
+    pub fn cluster(role: Role, cluster: impl Into<String>, source: ClientError) -> Self {
+        EngineError::Cluster {
+            role,
+            cluster: cluster.into(),
+            source: Box::new(source),
+        }
+    }
+}
+
 /// Why the engine could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -20,8 +31,9 @@ pub enum EngineError {
     Cluster {
         role: Role,
         cluster: String,
+        /// Boxed: client errors are large and this enum travels through every `Result`.
         #[source]
-        source: ClientError,
+        source: Box<ClientError>,
     },
     /// The brokers at the configured address belong to another cluster.
     #[error("{role} cluster: the configuration says ApacheKafkaClusterId '{configured}', but the brokers at {bootstrap} report cluster id '{actual}'")]

@@ -163,7 +163,11 @@ impl ReplicatorMetrics {
             "Consumer lag per cluster, group, topic and partition (MSK OffsetLag)",
             m.consumer_group_lag.clone(),
         );
-        registry.register("topic_count", "Topics being replicated", m.topic_count.clone());
+        registry.register(
+            "topic_count",
+            "Topics being replicated",
+            m.topic_count.clone(),
+        );
         ReplicatorMetrics { registry, ..m }
     }
 
@@ -191,8 +195,14 @@ mod tests {
             .set(1);
         m.bytes_in.inc_by(10);
         let text = m.encode();
-        assert!(text.contains(r#"kreplicate_message_lag{topic="orders",partition="2"} 42"#), "{text}");
-        assert!(text.contains(r#"kreplicate_cluster_reachable{cluster="source"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"kreplicate_message_lag{topic="orders",partition="2"} 42"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"kreplicate_cluster_reachable{cluster="source"} 1"#),
+            "{text}"
+        );
         assert!(text.contains("kreplicate_bytes_in_total 10"), "{text}");
     }
 }

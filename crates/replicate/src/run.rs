@@ -56,11 +56,8 @@ pub(crate) async fn run(
     metrics: Arc<ReplicatorMetrics>,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<(), EngineError> {
-    let target_error = |source| EngineError::Cluster {
-        role: Role::Target,
-        cluster: config.target.id.clone(),
-        source,
-    };
+    let target_error =
+        |source| EngineError::cluster(Role::Target, config.target.id.clone(), source);
     checkpoint::ensure_topic(&target)
         .await
         .map_err(target_error)?;
@@ -285,7 +282,7 @@ impl Supervisor {
                 Role::Source => self.config.source.id.clone(),
                 Role::Target => self.config.target.id.clone(),
             },
-            source,
+            source: Box::new(source),
         }
     }
 }
