@@ -7,7 +7,8 @@ Job: {"bootstrap", "topic", "expected": int, "partitions": [int]|null (null: all
       "group": null | {"id": str, "commit": bool}, "config": {...}}
 Result: {"records": [{"partition", "offset", "key": b64|null, "value": b64|null,
          "headers": [[name, b64|null]], "timestamp_type": 0|1|2, "timestamp": ms}]}
-Fails if fewer than "expected" records arrive within "timeout_s".
+Fails if fewer than "expected" records arrive within "timeout_s". With "partitions": null it
+waits (within "timeout_s") for the topic to exist.
 """
 
 import time
@@ -16,6 +17,24 @@ import uuid
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from _common import b64e, client_config, fail, read_job, reply
+
+
+def wait_for_partitions(consumer, topic, deadline, timeout_s):
+    """Partitions of `topic`, waiting for it to exist (a replicator may create it later)."""
+    last = "absent"
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            fail(f"topic {topic} not in metadata within {timeout_s}s: {last}")
+        try:
+            metadata = consumer.list_topics(topic, timeout=max(0.5, min(5.0, remaining)))
+            topic_md = metadata.topics.get(topic)
+            if topic_md is not None and topic_md.error is None and topic_md.partitions:
+                return sorted(topic_md.partitions)
+            last = topic_md.error if topic_md is not None else "absent"
+        except KafkaException as e:
+            last = e
+        time.sleep(0.2)
 
 
 def main():
@@ -49,14 +68,7 @@ def main():
     else:
         partitions = job.get("partitions")
         if partitions is None:
-            try:
-                metadata = consumer.list_topics(topic, timeout=max(1.0, deadline - time.monotonic()))
-            except KafkaException as e:
-                fail(f"metadata for {topic}: {e}")
-            topic_md = metadata.topics.get(topic)
-            if topic_md is None or topic_md.error is not None:
-                fail(f"topic {topic} not in metadata: {topic_md.error if topic_md else 'absent'}")
-            partitions = sorted(topic_md.partitions)
+            partitions = wait_for_partitions(consumer, topic, deadline, timeout_s)
         consumer.assign([TopicPartition(topic, int(p), OFFSET_BEGINNING) for p in partitions])
 
     records = []

@@ -241,7 +241,8 @@ async fn produce_job(
 
 /// Reads `expected_count` records from the beginning of `partitions` of `topic` without a group,
 /// failing if they do not arrive within `timeout`. Records come in arrival order (per
-/// partition in offset order).
+/// partition in offset order). With [`Partitions::All`] it first waits, within `timeout`, for
+/// the topic to exist (the replicator under test may create it later).
 pub async fn consume(
     bootstrap: &str,
     topic: &str,

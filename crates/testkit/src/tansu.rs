@@ -288,6 +288,8 @@ impl TansuBroker {
         ] {
             cmd.env_remove(var);
         }
+        // Plain text logs: they end up in error messages.
+        cmd.env("NO_COLOR", "1");
         if let TansuStorage::S3 { endpoint, .. } = &self.options.storage {
             cmd.env("AWS_ENDPOINT", endpoint)
                 .env("AWS_ALLOW_HTTP", "true")

@@ -232,6 +232,34 @@ async fn consume_fails_clearly_when_records_are_missing() {
 }
 
 #[tokio::test]
+async fn consume_waits_for_a_topic_created_later() {
+    let broker = TansuBroker::memory().expect("broker");
+    let bootstrap = broker.addr();
+    let consumer = python::consume(
+        &bootstrap,
+        "later",
+        Partitions::All,
+        2,
+        Isolation::ReadUncommitted,
+        Duration::from_secs(20),
+    );
+    let producer = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        python::create_topic(&bootstrap, "later", 2, &[]).await?;
+        python::produce(&bootstrap, "later", &sample_records()[..2], "none", &[]).await
+    };
+    let (consumed, produced) = tokio::join!(consumer, producer);
+    assert_eq!(produced.expect("produce"), vec![(0, 0), (1, 0)]);
+    let mut offsets: Vec<(i32, i64)> = consumed
+        .expect("consume")
+        .iter()
+        .map(|r| (r.partition, r.offset))
+        .collect();
+    offsets.sort();
+    assert_eq!(offsets, vec![(0, 0), (1, 0)]);
+}
+
+#[tokio::test]
 async fn group_consume_commits_and_admin_reads_and_alters_offsets() {
     let broker = TansuBroker::memory().expect("broker");
     let bootstrap = broker.addr();
