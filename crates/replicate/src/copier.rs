@@ -5,13 +5,13 @@
 //! Back-pressure: a partition stops fetching while more than its share of bytes is
 //! unacknowledged; the producer's own buffer bounds the total.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesOrdered, StreamExt};
-use kreplicate_offsets::{OffsetMap, TopicPartition};
+use kreplicate_offsets::{OffsetMap, OffsetMaps, TopicPartition};
 use kreplicate_wire::client::{Backoff, Error as ClientError, Retriable};
 use kreplicate_wire::codec::Header;
 use kreplicate_wire::fetcher::{FetchPosition, FetchedPartition, Fetcher};
@@ -51,6 +51,8 @@ pub(crate) struct CopierSetup {
     pub checkpoint_key: CheckpointKey,
     pub checkpoint_interval: Duration,
     pub max_unacked_bytes: usize,
+    /// Source→target offset maps shared with consumer-group sync.
+    pub offset_maps: Arc<Mutex<OffsetMaps>>,
 }
 
 enum Outcome {
@@ -86,27 +88,38 @@ struct Copier {
     checkpointed: Option<Checkpoint>,
     pending: FuturesOrdered<BoxFuture<'static, Outcome>>,
     unacked_bytes: usize,
-    offsets: OffsetMap,
 }
 
 /// Runs one partition until stopped or failed.
 pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<bool>) -> CopierExit {
-    let offsets = match OffsetMap::new(
-        TopicPartition {
-            topic: setup.source_topic.clone(),
-            partition: setup.partition,
-        },
-        setup.start,
-        setup.target_end,
-    ) {
-        Ok(m) => m,
-        Err(e) => {
-            return CopierExit::Halted {
-                offset: setup.start,
-                message: e.to_string(),
+    // Continue the partition's offset map if it ends where we start; otherwise the map is
+    // stale (e.g. rebuilt from an older save) and a fresh one starts here.
+    {
+        let mut maps = lock(&setup.offset_maps);
+        let continues = maps
+            .get(&setup.source_topic, setup.partition)
+            .is_some_and(|m| m.source_end() == setup.start && m.target_end() <= setup.target_end);
+        if !continues {
+            match OffsetMap::new(
+                TopicPartition {
+                    topic: setup.source_topic.clone(),
+                    partition: setup.partition,
+                },
+                setup.start,
+                setup.target_end,
+            ) {
+                Ok(m) => {
+                    maps.insert(m);
+                }
+                Err(e) => {
+                    return CopierExit::Halted {
+                        offset: setup.start,
+                        message: e.to_string(),
+                    }
+                }
             }
         }
-    };
+    }
     let mut c = Copier {
         labels: partition_labels(&setup.source_topic, setup.partition),
         topic_labels: topic_labels(&setup.source_topic),
@@ -116,7 +129,6 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
         checkpointed: None,
         pending: FuturesOrdered::new(),
         unacked_bytes: 0,
-        offsets,
         s: setup,
     };
     // Record the starting point at once: a LATEST start must survive a restart.
@@ -177,6 +189,10 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
             _ = stop.changed(), if !stopping => stopping = true,
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn now_ms() -> i64 {
@@ -347,7 +363,7 @@ impl Copier {
                 self.unacked_bytes -= bytes;
                 self.acked = source_offset + 1;
                 self.target_next = target_offset + 1;
-                let _ = self.offsets.record(source_offset, target_offset);
+                self.with_map(|m| m.record(source_offset, target_offset));
                 m.replicated_records.get_or_create(&self.topic_labels).inc();
                 m.replicated_bytes
                     .get_or_create(&self.topic_labels)
@@ -366,9 +382,10 @@ impl Copier {
                 self.unacked_bytes -= bytes;
                 self.acked = last_offset + 1;
                 self.target_next = target_base + (last_offset - base_offset) + 1;
-                for i in 0..=(last_offset - base_offset) {
-                    let _ = self.offsets.record(base_offset + i, target_base + i);
-                }
+                self.with_map(|m| {
+                    (0..=(last_offset - base_offset))
+                        .try_for_each(|i| m.record(base_offset + i, target_base + i))
+                });
                 m.replicated_records
                     .get_or_create(&self.topic_labels)
                     .inc_by((last_offset - base_offset + 1) as u64);
@@ -381,7 +398,7 @@ impl Copier {
             }
             Outcome::Skipped { until, filtered } => {
                 self.acked = self.acked.max(until);
-                let _ = self.offsets.record_skipped_until(until);
+                self.with_map(|m| m.record_skipped_until(until));
                 if filtered > 0 {
                     m.filtered_records
                         .get_or_create(&self.topic_labels)
@@ -454,6 +471,22 @@ impl Copier {
                     .inc();
                 tracing::warn!(topic = %self.s.source_topic, partition = self.s.partition, error = %e, "fetch failed; retrying");
                 None
+            }
+        }
+    }
+
+    /// Applies an update to this partition's offset map. A map that refuses an update (it
+    /// would break its ordering invariants) is dropped: translation then reports the partition
+    /// as unknown rather than translating wrongly.
+    fn with_map(
+        &self,
+        update: impl FnOnce(&mut OffsetMap) -> Result<(), kreplicate_offsets::OffsetMapError>,
+    ) {
+        let mut maps = lock(&self.s.offset_maps);
+        if let Some(map) = maps.get_mut(&self.s.source_topic, self.s.partition) {
+            if let Err(e) = update(map) {
+                tracing::warn!(topic = %self.s.source_topic, partition = self.s.partition, error = %e, "offset map dropped");
+                maps.remove(&self.s.source_topic, self.s.partition);
             }
         }
     }

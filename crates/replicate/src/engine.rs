@@ -1,7 +1,9 @@
 //! The replicator: connects both clusters, keeps target topics in step with the source, and
 //! runs the data path until asked to stop.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use kreplicate_offsets::OffsetMaps;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -15,6 +17,7 @@ use crate::options::EngineOptions;
 /// A running replicator.
 pub struct Replicator {
     metrics: Arc<ReplicatorMetrics>,
+    offset_maps: Arc<Mutex<OffsetMaps>>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<Result<(), EngineError>>>,
 }
@@ -39,6 +42,7 @@ impl Replicator {
                 .get_or_create(&cluster_labels(alias))
                 .set(1);
         }
+        let offset_maps = Arc::new(Mutex::new(OffsetMaps::new()));
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(crate::run::run(
             Arc::new(config),
@@ -46,10 +50,12 @@ impl Replicator {
             source,
             target,
             metrics.clone(),
+            offset_maps.clone(),
             stopped,
         ));
         Ok(Replicator {
             metrics,
+            offset_maps,
             stop,
             task: Some(task),
         })
@@ -58,6 +64,12 @@ impl Replicator {
     /// The replicator's metrics (shared; they keep updating while it runs).
     pub fn metrics(&self) -> Arc<ReplicatorMetrics> {
         self.metrics.clone()
+    }
+
+    /// Exact source→target offset maps of the partitions copied so far (for offset
+    /// translation and `verify`).
+    pub fn offset_maps(&self) -> Arc<Mutex<OffsetMaps>> {
+        self.offset_maps.clone()
     }
 
     /// Waits until the replicator stops on its own (a fatal error) or is shut down.

@@ -7,9 +7,10 @@
 //! is copied again and nothing unacknowledged is skipped.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kreplicate_offsets::OffsetMaps;
 use kreplicate_wire::client::Client;
 use kreplicate_wire::codec::Compression as WireCompression;
 use kreplicate_wire::fetcher::offsets::{list_offset, EARLIEST, LATEST};
@@ -41,6 +42,7 @@ struct Supervisor {
     /// Partitions that cannot continue until the operator intervenes (e.g. a corrupt batch).
     halted: HashSet<PartitionKey>,
     topics: TopicSync,
+    offset_maps: Arc<Mutex<OffsetMaps>>,
 }
 
 enum GenerationEnd {
@@ -48,12 +50,14 @@ enum GenerationEnd {
     Restart(String),
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run(
     config: Arc<ReplicatorConfig>,
     options: EngineOptions,
     source: Client,
     target: Client,
     metrics: Arc<ReplicatorMetrics>,
+    offset_maps: Arc<Mutex<OffsetMaps>>,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<(), EngineError> {
     let target_error =
@@ -76,6 +80,7 @@ pub(crate) async fn run(
         target,
         metrics,
         halted: HashSet::new(),
+        offset_maps,
     };
     let mut backoff = supervisor.target.retry_policy().backoff();
     loop {
@@ -244,6 +249,7 @@ impl Supervisor {
             checkpoint_key,
             checkpoint_interval: self.options.checkpoint_interval,
             max_unacked_bytes: self.options.max_unacked_bytes_per_partition,
+            offset_maps: self.offset_maps.clone(),
         })
     }
 
