@@ -4,8 +4,9 @@
 //!
 //! A handler closure sees each decoded request and returns a [`FakeReply`];
 //! [`FakeReply::Default`] lets the built-in responder answer ApiVersions (every client-facing
-//! API kafka-protocol supports) and Metadata (this broker as the only node, leader of every
-//! configured partition), so a test overrides only what it is about. Every request is recorded
+//! API kafka-protocol supports), Metadata (this broker as the only node, leader of every
+//! configured partition), FindCoordinator and DescribeCluster, so a test overrides only what
+//! it is about. Every request is recorded
 //! for assertions. Runs on its own tokio runtime; stops on drop.
 //!
 //! ```no_run
@@ -29,12 +30,15 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
+use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsResponse, BrokerId, MetadataRequest, MetadataResponse, RequestHeader,
-    RequestKind, ResponseHeader, ResponseKind, TopicName,
+    ApiKey, ApiVersionsResponse, BrokerId, DescribeClusterResponse, FindCoordinatorRequest,
+    FindCoordinatorResponse, MetadataRequest, MetadataResponse, RequestHeader, RequestKind,
+    ResponseHeader, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::{decode_request_header_from_buffer, Encodable, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -58,8 +62,9 @@ const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum FakeReply {
-    /// Answer with the built-in responder: ApiVersions and Metadata; any other API closes the
-    /// connection (a test that sends it should script it).
+    /// Answer with the built-in responder: ApiVersions, Metadata, FindCoordinator and
+    /// DescribeCluster (this broker is the only node, leader and coordinator of everything);
+    /// any other API closes the connection (a test that sends it should script it).
     Default,
     /// Encode this response at the request's version, with the right response header.
     Respond(ResponseKind),
@@ -496,6 +501,21 @@ fn default_reply(shared: &Shared, header: &RequestHeader, request: &RequestKind)
         RequestKind::Metadata(req) => {
             FakeReply::Respond(ResponseKind::Metadata(default_metadata(shared, req)))
         }
+        RequestKind::FindCoordinator(req) => FakeReply::Respond(ResponseKind::FindCoordinator(
+            default_find_coordinator(shared, header.request_api_version, req),
+        )),
+        RequestKind::DescribeCluster(_) => {
+            let node = BrokerId(shared.options.node_id);
+            FakeReply::Respond(ResponseKind::DescribeCluster(
+                DescribeClusterResponse::default()
+                    .with_cluster_id(StrBytes::from_string(shared.options.cluster_id.clone()))
+                    .with_controller_id(node)
+                    .with_brokers(vec![DescribeClusterBroker::default()
+                        .with_broker_id(node)
+                        .with_host(StrBytes::from_static_str("127.0.0.1"))
+                        .with_port(i32::from(shared.port))]),
+            ))
+        }
         _ => {
             tracing::debug!(
                 "fake broker: no default answer for API key {} v{}; closing",
@@ -504,6 +524,38 @@ fn default_reply(shared: &Shared, header: &RequestHeader, request: &RequestKind)
             );
             FakeReply::Close
         }
+    }
+}
+
+/// This broker coordinates every group and transaction. Versions 0-3 answer one key in
+/// top-level fields, 4+ a list; kafka-protocol refuses fields of the other layout.
+fn default_find_coordinator(
+    shared: &Shared,
+    version: i16,
+    request: &FindCoordinatorRequest,
+) -> FindCoordinatorResponse {
+    let node = BrokerId(shared.options.node_id);
+    let host = StrBytes::from_static_str("127.0.0.1");
+    let port = i32::from(shared.port);
+    if version >= 4 {
+        FindCoordinatorResponse::default().with_coordinators(
+            request
+                .coordinator_keys
+                .iter()
+                .map(|key| {
+                    Coordinator::default()
+                        .with_key(key.clone())
+                        .with_node_id(node)
+                        .with_host(host.clone())
+                        .with_port(port)
+                })
+                .collect(),
+        )
+    } else {
+        FindCoordinatorResponse::default()
+            .with_node_id(node)
+            .with_host(host)
+            .with_port(port)
     }
 }
 

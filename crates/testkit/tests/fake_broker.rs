@@ -10,7 +10,8 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, CreatePartitionsRequest,
-    CreatePartitionsResponse, MetadataRequest, RequestKind, ResponseKind, TopicName,
+    CreatePartitionsResponse, DescribeClusterRequest, FindCoordinatorRequest, MetadataRequest,
+    RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kreplicate_testkit::fake_broker::{
@@ -183,6 +184,58 @@ fn default_metadata_names_itself_and_the_configured_topics() {
         got,
         vec![("audit".to_string(), 0, 1), ("missing".to_string(), 3, 0)]
     );
+}
+
+#[test]
+fn default_find_coordinator_and_describe_cluster_point_at_the_fake() {
+    let options = FakeBrokerOptions {
+        node_id: 4,
+        cluster_id: "fake-b".into(),
+        ..FakeBrokerOptions::default()
+    };
+    let broker = FakeBroker::start_default(options).expect("fake broker");
+    let port = i32::from(broker.port());
+    let old = raw::request(
+        &broker.addr(),
+        3,
+        &FindCoordinatorRequest::default().with_key(StrBytes::from_static_str("g1")),
+        TIMEOUT,
+    )
+    .expect("FindCoordinator v3");
+    assert_eq!((old.error_code, old.node_id.0, old.port), (0, 4, port));
+    assert_eq!(old.host.as_str(), "127.0.0.1");
+    let batched = raw::request(
+        &broker.addr(),
+        4,
+        &FindCoordinatorRequest::default().with_coordinator_keys(vec![
+            StrBytes::from_static_str("g1"),
+            StrBytes::from_static_str("g2"),
+        ]),
+        TIMEOUT,
+    )
+    .expect("FindCoordinator v4");
+    let got: Vec<(String, i32, i32)> = batched
+        .coordinators
+        .iter()
+        .map(|c| (c.key.to_string(), c.node_id.0, c.port))
+        .collect();
+    assert_eq!(got, vec![("g1".into(), 4, port), ("g2".into(), 4, port)]);
+
+    let cluster = raw::request(
+        &broker.addr(),
+        0,
+        &DescribeClusterRequest::default(),
+        TIMEOUT,
+    )
+    .expect("DescribeCluster v0");
+    assert_eq!(cluster.cluster_id.as_str(), "fake-b");
+    assert_eq!(cluster.controller_id.0, 4);
+    let nodes: Vec<(i32, i32)> = cluster
+        .brokers
+        .iter()
+        .map(|b| (b.broker_id.0, b.port))
+        .collect();
+    assert_eq!(nodes, vec![(4, port)]);
 }
 
 #[test]
