@@ -1,0 +1,245 @@
+//! The HTTP endpoint of a running replicator: `GET /metrics` (Prometheus text), `GET /healthz`
+//! (the process is up) and `GET /ready` (200 only once the replicator has started and both
+//! clusters answered their last probe; 503 with the reason otherwise).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use kreplicate_replicate::metrics::{cluster_labels, ReplicatorMetrics};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// Content type of the exposition prometheus-client writes.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// What the endpoint reports; updated by `run` as the replicator starts and stops.
+pub struct ServerState {
+    metrics: OnceLock<Arc<ReplicatorMetrics>>,
+    /// (role, cluster alias as used in the `cluster` metric label).
+    clusters: [(&'static str, String); 2],
+    stopping: AtomicBool,
+}
+
+impl ServerState {
+    /// State for a replicator between `source_alias` and `target_alias`, not started yet.
+    pub fn new(source_alias: &str, target_alias: &str) -> Arc<Self> {
+        Arc::new(Self {
+            metrics: OnceLock::new(),
+            clusters: [
+                ("source", source_alias.to_owned()),
+                ("target", target_alias.to_owned()),
+            ],
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    /// The replicator has started; serve its metrics.
+    pub fn set_started(&self, metrics: Arc<ReplicatorMetrics>) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    /// Shutdown has begun: stop reporting ready so traffic managers look elsewhere.
+    pub fn set_stopping(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// `Ok` when ready, else why not.
+    pub fn readiness(&self) -> Result<(), String> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err("shutting down".into());
+        }
+        let Some(metrics) = self.metrics.get() else {
+            return Err("the replicator has not started yet".into());
+        };
+        let down: Vec<String> = self
+            .clusters
+            .iter()
+            .filter(|(_, alias)| {
+                metrics
+                    .cluster_reachable
+                    .get_or_create(&cluster_labels(alias))
+                    .get()
+                    != 1
+            })
+            .map(|(role, alias)| format!("{role} cluster {alias} is not reachable"))
+            .collect();
+        if down.is_empty() {
+            Ok(())
+        } else {
+            Err(down.join("; "))
+        }
+    }
+
+    fn respond(&self, method: &Method, path: &str) -> Response<Full<Bytes>> {
+        if method != Method::GET && method != Method::HEAD {
+            let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return response;
+        }
+        match path {
+            "/metrics" => match self.metrics.get() {
+                Some(metrics) => {
+                    let mut response = Response::new(Full::new(Bytes::from(metrics.encode())));
+                    response
+                        .headers_mut()
+                        .insert(CONTENT_TYPE, HeaderValue::from_static(OPENMETRICS));
+                    response
+                }
+                None => text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the replicator has not started yet\n",
+                ),
+            },
+            "/healthz" => text(StatusCode::OK, "ok\n"),
+            "/ready" => match self.readiness() {
+                Ok(()) => text(StatusCode::OK, "ready\n"),
+                Err(why) => text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("not ready: {why}\n"),
+                ),
+            },
+            _ => text(
+                StatusCode::NOT_FOUND,
+                "not found; try /metrics, /healthz or /ready\n",
+            ),
+        }
+    }
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_owned())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// A listening endpoint; dropping it stops accepting connections.
+pub struct MetricsServer {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl MetricsServer {
+    /// Binds `addr` (`host:port`; port 0 picks a free one) and starts serving.
+    pub async fn bind(addr: &str, state: Arc<ServerState>) -> std::io::Result<MetricsServer> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(serve(listener, state));
+        Ok(MetricsServer { addr, task })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(listener: TcpListener, state: Arc<ServerState>) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!("metrics endpoint: accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request: Request<Incoming>| {
+                let response = state.respond(request.method(), request.uri().path());
+                async move { Ok::<_, Infallible>(response) }
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!("metrics endpoint: connection ended: {e}");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_of(response: &Response<Full<Bytes>>) -> StatusCode {
+        response.status()
+    }
+
+    #[test]
+    fn readiness_follows_start_reachability_and_stop() {
+        let state = ServerState::new("src", "dst");
+        assert_eq!(
+            state.readiness(),
+            Err("the replicator has not started yet".into())
+        );
+        assert_eq!(
+            status_of(&state.respond(&Method::GET, "/metrics")),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status_of(&state.respond(&Method::GET, "/healthz")),
+            StatusCode::OK
+        );
+        let metrics = Arc::new(ReplicatorMetrics::new());
+        metrics
+            .cluster_reachable
+            .get_or_create(&cluster_labels("src"))
+            .set(1);
+        state.set_started(metrics.clone());
+        assert_eq!(
+            state.readiness(),
+            Err("target cluster dst is not reachable".into())
+        );
+        metrics
+            .cluster_reachable
+            .get_or_create(&cluster_labels("dst"))
+            .set(1);
+        assert_eq!(state.readiness(), Ok(()));
+        assert_eq!(
+            status_of(&state.respond(&Method::GET, "/ready")),
+            StatusCode::OK
+        );
+        assert_eq!(
+            status_of(&state.respond(&Method::GET, "/metrics")),
+            StatusCode::OK
+        );
+        assert_eq!(
+            status_of(&state.respond(&Method::POST, "/metrics")),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(
+            status_of(&state.respond(&Method::GET, "/x")),
+            StatusCode::NOT_FOUND
+        );
+        state.set_stopping();
+        assert_eq!(state.readiness(), Err("shutting down".into()));
+        assert_eq!(
+            status_of(&state.respond(&Method::GET, "/ready")),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

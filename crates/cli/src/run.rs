@@ -1,0 +1,208 @@
+//! `kreplicate run`: load and validate the configuration, serve the metrics endpoint, start
+//! the replicator, and on SIGTERM or SIGINT stop it gracefully (no new fetches, in-flight
+//! writes finish) and exit 0.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+use crate::config_args::{self, ConfigArgs};
+use crate::failure::{self, Failure};
+use crate::logging::{terminal_line, LogFormat};
+use crate::metrics_server::{MetricsServer, ServerState};
+use crate::progress::Progress;
+
+/// `--mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Decode and re-encode records: provenance header, loop prevention, TargetCompressionType.
+    Records,
+    /// Copy source batches as they are (one-way copies only; no loop prevention).
+    PassThrough,
+}
+
+/// Options of `kreplicate run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Where to serve /metrics, /healthz and /ready (host:port; port 0 picks a free one).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9464")]
+    pub metrics_addr: String,
+    /// How records travel from source to target.
+    #[arg(long, value_enum, default_value_t = Mode::Records)]
+    pub mode: Mode,
+    /// How often source topics, partitions and configs are re-read (e.g. 30s, 1m).
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, default_value = "30s")]
+    pub topic_refresh_interval: Duration,
+    /// How often consumer-group offsets are synchronised.
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, default_value = "5s")]
+    pub group_sync_interval: Duration,
+    /// How often each partition's position is checkpointed to the target.
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, default_value = "1s")]
+    pub checkpoint_interval: Duration,
+    /// Client id sent to both clusters.
+    #[arg(long, value_name = "ID", default_value = "kreplicate")]
+    pub client_id: String,
+    /// Do not show the progress line, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// A humantime duration greater than zero (`30s`, `1m 30s`, `250ms`).
+pub fn positive_duration(text: &str) -> Result<Duration, String> {
+    let duration =
+        humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 30s, 1m, 250ms)"))?;
+    if duration.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(duration)
+}
+
+impl RunArgs {
+    fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            client_id: self.client_id.clone(),
+            mode: match self.mode {
+                Mode::Records => DataMode::Records,
+                Mode::PassThrough => DataMode::PassThrough,
+            },
+            topic_refresh_interval: self.topic_refresh_interval,
+            checkpoint_interval: self.checkpoint_interval,
+            group_sync_interval: self.group_sync_interval,
+            ..EngineOptions::default()
+        }
+    }
+}
+
+/// SIGTERM and SIGINT as one stream.
+struct StopSignals {
+    term: Signal,
+    int: Signal,
+}
+
+impl StopSignals {
+    fn install() -> Result<StopSignals, Failure> {
+        let install = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| Failure::runtime(format!("cannot handle {name}: {e}")))
+        };
+        Ok(StopSignals {
+            term: install(SignalKind::terminate(), "SIGTERM")?,
+            int: install(SignalKind::interrupt(), "SIGINT")?,
+        })
+    }
+
+    /// Waits for the next signal and returns its name.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+/// Runs the replicator until a signal or a fatal error.
+pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<ExitCode, Failure> {
+    let loaded = config_args::load(&args.config)?;
+    for notice in &loaded.notices {
+        eprintln!("{notice}");
+    }
+    let config = loaded.config;
+    let name = config.name.clone();
+    let summary = format!(
+        "{} ({}) -> {} ({})",
+        config.source.id,
+        config.source.bootstrap.join(","),
+        config.target.id,
+        config.target.bootstrap.join(",")
+    );
+
+    let state = ServerState::new(&config.source.alias, &config.target.alias);
+    let server = MetricsServer::bind(&args.metrics_addr, state.clone())
+        .await
+        .map_err(|e| {
+            Failure::runtime(format!(
+                "--metrics-addr {}: cannot listen: {e}",
+                args.metrics_addr
+            ))
+        })?;
+    tracing::info!(
+        "serving metrics on http://{addr}/metrics (health: /healthz, readiness: /ready)",
+        addr = server.local_addr()
+    );
+
+    let mut signals = StopSignals::install()?;
+    tracing::info!("replicator {name}: connecting to {summary}");
+    let mut replicator = tokio::select! {
+        started = Replicator::start(config, args.engine_options()) => {
+            started.map_err(|e| failure::from_engine(&e))?
+        }
+        signal = signals.next() => {
+            tracing::info!("{signal} received before the replicator started; exiting");
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    state.set_started(replicator.metrics());
+    tracing::info!("replicator {name} started: {summary}");
+
+    let show_progress =
+        !args.no_progress && log_format == LogFormat::Text && std::io::stderr().is_terminal();
+    let progress = show_progress.then(|| Progress::start(replicator.metrics()));
+    let stop_progress = |progress: Option<Progress>| {
+        if let Some(progress) = progress {
+            progress.stop();
+        }
+    };
+
+    let signal = tokio::select! {
+        ended = replicator.wait() => {
+            stop_progress(progress);
+            state.set_stopping();
+            return match ended {
+                Ok(()) => {
+                    tracing::info!("replicator {name} stopped");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Err(Failure::runtime(format!("replicator {name} stopped: {e}"))),
+            };
+        }
+        signal = signals.next() => signal,
+    };
+    stop_progress(progress);
+    state.set_stopping();
+    tracing::info!("{signal} received: stopping (no new fetches; in-flight writes finish; send it again to exit at once)");
+    tokio::select! {
+        stopped = replicator.shutdown() => {
+            stopped.map_err(|e| Failure::runtime(format!("replicator {name}: shutdown failed: {e}")))?;
+        }
+        again = signals.next() => {
+            return Err(Failure::runtime(format!(
+                "{again} received again: exited before in-flight writes finished; the next start resumes from the last checkpoint"
+            )));
+        }
+    }
+    terminal_line().clear();
+    tracing::info!("replicator {name} stopped");
+    drop(server);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(positive_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(positive_duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(positive_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(positive_duration("0s")
+            .unwrap_err()
+            .contains("greater than zero"));
+        assert!(positive_duration("soon").unwrap_err().contains("examples"));
+    }
+}

@@ -1,0 +1,187 @@
+//! `kreplicate run` against real Tansu brokers: a good configuration starts, serves
+//! /metrics, /healthz and /ready, and stops with exit 0 on SIGTERM; a wrong cluster id and an
+//! unreachable broker fail with one clear line.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{plain_cluster, request, wait_for_status, write, Running};
+use kreplicate_testkit::ports::free_port;
+use kreplicate_testkit::tansu::TansuBroker;
+
+const T: Duration = Duration::from_secs(30);
+
+#[test]
+fn run_serves_metrics_and_stops_on_sigterm() {
+    let source = TansuBroker::memory().expect("tansu source");
+    let target = TansuBroker::memory().expect("tansu target");
+    let dir = tempfile::tempdir().unwrap();
+    let json = request(
+        &plain_cluster(source.cluster_id(), &source.addr()),
+        source.cluster_id(),
+        &plain_cluster(target.cluster_id(), &target.addr()),
+        target.cluster_id(),
+        r#""cli-run-.*""#,
+    );
+    let config = write(dir.path(), "replicator.json", &json);
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let running = Running::start(
+        &[
+            "run",
+            "--cli-input-json",
+            &format!("file://{}", config.display()),
+            "--metrics-addr",
+            &metrics_addr,
+            "--topic-refresh-interval",
+            "2s",
+        ],
+        dir.path(),
+    );
+
+    let ready = wait_for_status(&metrics_addr, "/ready", 200, T);
+    assert_eq!(
+        ready.as_ref().map(|(s, b)| (*s, b.as_str())),
+        Some((200, "ready\n")),
+        "stderr: {}",
+        running.stderr()
+    );
+    let (status, body) = common::http_get(&metrics_addr, "/metrics").expect("/metrics");
+    assert_eq!(status, 200);
+    for line in [
+        format!(
+            "kreplicate_cluster_reachable{{cluster=\"{}\"}} 1",
+            source.cluster_id()
+        ),
+        format!(
+            "kreplicate_cluster_reachable{{cluster=\"{}\"}} 1",
+            target.cluster_id()
+        ),
+    ] {
+        assert!(body.lines().any(|l| l == line), "{line} not in:\n{body}");
+    }
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("kreplicate_bytes_in_total ")),
+        "{body}"
+    );
+    assert_eq!(
+        common::http_get(&metrics_addr, "/healthz"),
+        Some((200, "ok\n".to_owned()))
+    );
+    assert_eq!(
+        common::http_get(&metrics_addr, "/nope").map(|(s, _)| s),
+        Some(404)
+    );
+
+    running.signal("TERM");
+    let out = running.wait(Duration::from_secs(15));
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    assert!(out.stderr.contains("SIGTERM received"), "{}", out.stderr);
+    assert!(!out.stderr.contains("error"), "{}", out.stderr);
+    assert!(
+        common::http_get(&metrics_addr, "/healthz").is_none(),
+        "endpoint still up"
+    );
+}
+
+#[test]
+fn wrong_cluster_id_is_named() {
+    let source = TansuBroker::memory().expect("tansu source");
+    let target = TansuBroker::memory().expect("tansu target");
+    let dir = tempfile::tempdir().unwrap();
+    let json = request(
+        &plain_cluster("not-the-source", &source.addr()),
+        "not-the-source",
+        &plain_cluster(target.cluster_id(), &target.addr()),
+        target.cluster_id(),
+        r#"".*""#,
+    );
+    let config = write(dir.path(), "replicator.json", &json);
+    let out = common::run_in(
+        dir.path(),
+        &[
+            "run",
+            "--cli-input-json",
+            config.to_str().unwrap(),
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ],
+        T,
+    );
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert_eq!(
+        out.error_line(),
+        format!(
+            "error: source cluster: the configuration says ApacheKafkaClusterId 'not-the-source', but the brokers at {} report cluster id '{}'",
+            source.addr(),
+            source.cluster_id()
+        )
+    );
+}
+
+#[test]
+fn unreachable_broker_exits_1() {
+    let target = TansuBroker::memory().expect("tansu target");
+    let closed = format!("127.0.0.1:{}", free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let json = request(
+        &plain_cluster("src", &closed),
+        "src",
+        &plain_cluster(target.cluster_id(), &target.addr()),
+        target.cluster_id(),
+        r#"".*""#,
+    );
+    let config = write(dir.path(), "replicator.json", &json);
+    let out = common::run_in(
+        dir.path(),
+        &[
+            "run",
+            "--cli-input-json",
+            config.to_str().unwrap(),
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ],
+        T,
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let line = out.error_line();
+    assert!(line.starts_with("error: source cluster src: "), "{line}");
+    assert!(
+        line.contains(&format!("cannot connect to broker {closed}")),
+        "{line}"
+    );
+}
+
+#[test]
+fn metrics_address_in_use_is_named() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = holder.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let json = request(
+        &plain_cluster("src", "127.0.0.1:9"),
+        "src",
+        &plain_cluster("dst", "127.0.0.1:9"),
+        "dst",
+        r#"".*""#,
+    );
+    let config = write(dir.path(), "replicator.json", &json);
+    let out = common::run_in(
+        dir.path(),
+        &[
+            "run",
+            "--cli-input-json",
+            config.to_str().unwrap(),
+            "--metrics-addr",
+            &addr,
+        ],
+        T,
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.error_line()
+            .starts_with(&format!("error: --metrics-addr {addr}: cannot listen: ")),
+        "{}",
+        out.stderr
+    );
+}
