@@ -70,6 +70,16 @@ fn lz4_frame(data: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
+/// A nullable key and value.
+type KeyValue = (Option<&'static [u8]>, Option<&'static [u8]>);
+
+/// Key and value of the three inner messages of [`wrapper`]: nulls and empties.
+const KEYS_VALUES: [KeyValue; 3] = [
+    (Some(b"k0"), Some(b"v0")),
+    (None, Some(b"v1")),
+    (Some(b""), None),
+];
+
 /// Three inner messages (offsets `first..first+3`), compressed into one wrapper entry.
 fn wrapper(
     magic: i8,
@@ -80,11 +90,7 @@ fn wrapper(
     wrapper_ts: i64,
 ) -> Vec<u8> {
     let mut inner = Vec::new();
-    let contents: [(Option<&[u8]>, Option<&[u8]>); 3] = [
-        (Some(b"k0"), Some(b"v0")),
-        (None, Some(b"v1")),
-        (Some(b""), None),
-    ];
+    let contents = KEYS_VALUES;
     for (i, (k, v)) in contents.iter().enumerate() {
         inner.extend(entry(
             first_inner + i as i64,
@@ -120,11 +126,7 @@ fn only_legacy(bytes: Vec<u8>) -> LegacyBatch {
 }
 
 fn triple(offsets: [i64; 3], timestamps: [i64; 3], ts_type: TimestampType) -> Vec<Record> {
-    let kv: [(Option<&'static [u8]>, Option<&'static [u8]>); 3] = [
-        (Some(b"k0"), Some(b"v0")),
-        (None, Some(b"v1")),
-        (Some(b""), None),
-    ];
+    let kv = KEYS_VALUES;
     (0..3)
         .map(|i| Record {
             offset: offsets[i],
