@@ -650,3 +650,21 @@ fn errors_name_what_and_where() {
         "CRC32C mismatch in batch with base offset 42: stored 0x00000001, computed 0x00000002"
     );
 }
+
+#[test]
+fn empty_batch_left_by_compaction_decodes_to_no_records() {
+    // The log cleaner keeps empty batches to retain producer state; they still advance offsets.
+    let full = simple_batch(Compression::None, 70, 4);
+    let mut empty = full[..RECORD_BATCH_HEADER_SIZE].to_vec();
+    empty[8..12].copy_from_slice(&((RECORD_BATCH_HEADER_SIZE - 12) as i32).to_be_bytes());
+    empty[57..61].copy_from_slice(&0i32.to_be_bytes());
+    fix_crc(&mut empty);
+    let set = RecordSet::new(Bytes::from(empty));
+    let batches: Vec<Batch> = set.batches().collect::<Result<_, _>>().unwrap();
+    assert_eq!(batches.len(), 1);
+    assert_eq!(batches[0].records().unwrap(), vec![]);
+    assert_eq!(
+        (batches[0].last_offset(), batches[0].next_offset()),
+        (73, 74)
+    );
+}
