@@ -99,7 +99,7 @@ impl Rates {
 
 /// `1234567` as `1,234,567`.
 fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value.max(0.0));
+    let digits = format!("{:.0}", if value > 0.0 { value } else { 0.0 });
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
@@ -147,6 +147,7 @@ mod tests {
     #[test]
     fn thousands_separators() {
         assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(-0.0), "0");
         assert_eq!(thousands(999.0), "999");
         assert_eq!(thousands(1000.0), "1,000");
         assert_eq!(thousands(1234567.0), "1,234,567");

@@ -59,7 +59,8 @@ impl Exposition {
 
     /// Sum of the samples named `name` (0 when there are none).
     pub fn sum(&self, name: &str) -> f64 {
-        self.named(name).map(|s| s.value).sum()
+        // An empty f64 sum is -0.0, which would print as "-0".
+        self.named(name).map(|s| s.value).sum::<f64>() + 0.0
     }
 
     /// Largest sample named `name`, `None` when there are none.
@@ -184,6 +185,7 @@ mod tests {
         assert_eq!(e.max("kreplicate_message_lag"), Some(42.0));
         assert_eq!(e.sum("kreplicate_bytes_in_total"), 10.0);
         assert_eq!(e.max("kreplicate_nothing"), None);
+        assert_eq!(format!("{}", e.sum("kreplicate_nothing")), "0");
         assert!(e.has("kreplicate_consumer_group_count"));
         assert!(!e.has("kreplicate_nothing"));
     }
