@@ -185,3 +185,92 @@ fn metrics_address_in_use_is_named() {
         out.stderr
     );
 }
+
+/// SASL/SCRAM over TLS from the MSK-shaped configuration (secret file with username, password
+/// and CA), through the test front: the right password gets to ready, a wrong one fails with
+/// exit 1 and a line that says so (without the password).
+#[test]
+fn scram_over_tls_from_secret_files() {
+    use kreplicate_testkit::certs::TestCa;
+    use kreplicate_testkit::front::{Front, FrontConfig, FrontMechanism, FrontSasl};
+
+    let source = TansuBroker::memory().expect("tansu source");
+    let target = TansuBroker::memory().expect("tansu target");
+    let ca = TestCa::new("kreplicate cli run test root");
+    let (cert, key) = ca.issue_server(&["localhost", "127.0.0.1"]);
+    let front = Front::start(
+        FrontConfig::new(source.addr())
+            .with_tls(cert, key)
+            .with_sasl(FrontSasl::new(
+                &[("replicator", "s3cret")],
+                &[FrontMechanism::ScramSha512],
+            )),
+    )
+    .expect("front");
+    let dir = tempfile::tempdir().unwrap();
+    for (password, expected_code) in [("s3cret", 0), ("wrong-pw", 1)] {
+        let secret = serde_json::json!({
+            "username": "replicator",
+            "password": password,
+            "certificate": ca.cert_pem(),
+        });
+        let secret_path = write(dir.path(), "scram.json", &secret.to_string());
+        let secret_ref = format!("file://{}", secret_path.display());
+        let source_cluster = format!(
+            r#"{{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{}", "BootstrapBrokerString": "{}"}},
+                "ClientAuthentication": {{"SaslScram": {{"Mechanism": "SHA512", "SecretArn": "{secret_ref}"}}}},
+                "EncryptionInTransit": {{"EncryptionType": "TLS", "RootCaCertificate": "{secret_ref}"}}}}"#,
+            source.cluster_id(),
+            front.addr()
+        );
+        let json = request(
+            &source_cluster,
+            source.cluster_id(),
+            &plain_cluster(target.cluster_id(), &target.addr()),
+            target.cluster_id(),
+            r#""cli-scram-.*""#,
+        );
+        let config = write(dir.path(), "replicator.json", &json);
+        let metrics_addr = format!("127.0.0.1:{}", free_port());
+        let running = Running::start(
+            &[
+                "run",
+                "--cli-input-json",
+                config.to_str().unwrap(),
+                "--metrics-addr",
+                &metrics_addr,
+            ],
+            dir.path(),
+        );
+        if expected_code == 0 {
+            let ready = wait_for_status(&metrics_addr, "/ready", 200, T);
+            assert_eq!(
+                ready.map(|(s, _)| s),
+                Some(200),
+                "stderr: {}",
+                running.stderr()
+            );
+            running.signal("INT");
+            let out = running.wait(Duration::from_secs(15));
+            assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+            assert!(out.stderr.contains("SIGINT received"), "{}", out.stderr);
+        } else {
+            let out = running.wait(T);
+            assert_eq!(out.code, Some(1), "stderr: {}", out.stderr);
+            let line = out.error_line();
+            assert!(
+                line.starts_with(&format!(
+                    "error: source cluster {}: SASL SCRAM-SHA-512 authentication to broker {} failed",
+                    source.cluster_id(),
+                    front.addr()
+                )),
+                "{line}"
+            );
+            assert!(
+                !out.stderr.contains(password),
+                "password leaked: {}",
+                out.stderr
+            );
+        }
+    }
+}
