@@ -124,14 +124,8 @@ pub async fn load_all(
             ..FetchConfig::default()
         },
     );
-    let end = kreplicate_wire::fetcher::offsets::list_offset(
-        target,
-        CHECKPOINT_TOPIC,
-        0,
-        kreplicate_wire::fetcher::offsets::LATEST,
-        0,
-    )
-    .await?;
+    let end =
+        kreplicate_wire::fetcher::offsets::high_watermark(target, CHECKPOINT_TOPIC, 0).await?;
     let mut position = FetchPosition {
         topic: CHECKPOINT_TOPIC.into(),
         partition: 0,

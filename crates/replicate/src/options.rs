@@ -32,6 +32,12 @@ pub struct EngineOptions {
     pub max_unacked_bytes_per_partition: usize,
     /// The same, over all partitions (the producer's buffer).
     pub max_unacked_bytes: usize,
+    /// Before a partition resumes, its resume point is read again after this long, until two
+    /// reads agree: writes a killed previous instance had already sent land in the meantime
+    /// (see docs/guarantees.md, "zombie writes").
+    pub resume_settle: Duration,
+    /// Give up waiting for the resume point to settle after this long (logged).
+    pub resume_settle_max: Duration,
 }
 
 impl Default for EngineOptions {
@@ -44,6 +50,8 @@ impl Default for EngineOptions {
             group_sync_interval: Duration::from_secs(5),
             max_unacked_bytes_per_partition: 8 * 1024 * 1024,
             max_unacked_bytes: 128 * 1024 * 1024,
+            resume_settle: Duration::from_secs(1),
+            resume_settle_max: Duration::from_secs(30),
         }
     }
 }

@@ -8,7 +8,7 @@
 //! scanned backwards from its end in growing windows.
 
 use kreplicate_wire::client::{Client, Error as ClientError};
-use kreplicate_wire::fetcher::offsets::{list_offset, EARLIEST, LATEST};
+use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
 
 use crate::checkpoint::Checkpoint;
@@ -34,7 +34,7 @@ pub async fn resume_point(
     checkpoint: Option<Checkpoint>,
 ) -> Result<ResumePoint, ClientError> {
     let start = list_offset(target, target_topic, partition, EARLIEST, 0).await?;
-    let end = list_offset(target, target_topic, partition, LATEST, 0).await?;
+    let end = high_watermark(target, target_topic, partition).await?;
     let scan = Scan {
         target,
         topic: target_topic,

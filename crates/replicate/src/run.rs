@@ -13,7 +13,7 @@ use std::time::Duration;
 use kreplicate_offsets::OffsetMaps;
 use kreplicate_wire::client::Client;
 use kreplicate_wire::codec::Compression as WireCompression;
-use kreplicate_wire::fetcher::offsets::{list_offset, EARLIEST, LATEST};
+use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
 use kreplicate_wire::fetcher::{FetchConfig, Fetcher};
 use kreplicate_wire::producer::{Producer, ProducerConfig};
 use tokio::sync::watch;
@@ -181,12 +181,22 @@ impl Supervisor {
         copiers: &mut JoinSet<(PartitionKey, CopierExit)>,
         running: &mut HashSet<PartitionKey>,
     ) {
-        for partition in 0..topic.partitions {
+        let wanted: Vec<i32> = (0..topic.partitions)
+            .filter(|p| {
+                let key = (topic.source.clone(), *p);
+                !running.contains(&key) && !self.halted.contains(&key)
+            })
+            .collect();
+        // Resume points are read concurrently: each waits for its partition to settle.
+        let setups = futures::future::join_all(
+            wanted
+                .iter()
+                .map(|&p| self.setup(topic, p, producer, checkpoints)),
+        )
+        .await;
+        for (partition, setup) in wanted.into_iter().zip(setups) {
             let key = (topic.source.clone(), partition);
-            if running.contains(&key) || self.halted.contains(&key) {
-                continue;
-            }
-            match self.setup(topic, partition, producer, checkpoints).await {
+            match setup {
                 Ok(setup) => {
                     running.insert(key.clone());
                     let stop = stop.clone();
@@ -212,26 +222,46 @@ impl Supervisor {
             topic: topic.source.clone(),
             partition,
         };
-        let resume = crate::resume::resume_point(
-            &self.target,
-            &topic.target,
-            partition,
-            self.source_fp,
-            checkpoints.get(&checkpoint_key).copied(),
-        )
-        .await
-        .map_err(|e| self.cluster_error(Role::Target, e))?;
+        // Read the resume point until it is stable: a previous instance killed with writes in
+        // flight may still have records landing on the target.
+        let checkpoint = checkpoints.get(&checkpoint_key).copied();
+        let read = || async {
+            crate::resume::resume_point(
+                &self.target,
+                &topic.target,
+                partition,
+                self.source_fp,
+                checkpoint,
+            )
+            .await
+            .map_err(|e| self.cluster_error(Role::Target, e))
+        };
+        let mut resume = read().await?;
+        let started = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(self.options.resume_settle).await;
+            let again = read().await?;
+            if again == resume {
+                break;
+            }
+            tracing::info!(topic = %topic.source, partition, before = ?resume.source_next, now = ?again.source_next, "resume point still moving (late writes of a previous instance); waiting");
+            resume = again;
+            if started.elapsed() > self.options.resume_settle_max {
+                tracing::warn!(topic = %topic.source, partition, "resume point did not settle; continuing");
+                break;
+            }
+        }
         let start = match resume.source_next {
             Some(next) => next,
-            None => {
-                let spec = match self.config.starting_position {
-                    StartingPosition::Earliest => EARLIEST,
-                    StartingPosition::Latest => LATEST,
-                };
-                list_offset(&self.source, &topic.source, partition, spec, 1)
-                    .await
-                    .map_err(|e| self.cluster_error(Role::Source, e))?
+            None => match self.config.starting_position {
+                StartingPosition::Earliest => {
+                    list_offset(&self.source, &topic.source, partition, EARLIEST, 1).await
+                }
+                StartingPosition::Latest => {
+                    high_watermark(&self.source, &topic.source, partition).await
+                }
             }
+            .map_err(|e| self.cluster_error(Role::Source, e))?,
         };
         tracing::info!(topic = %topic.source, partition, start, target = %topic.target, "copying");
         Ok(CopierSetup {

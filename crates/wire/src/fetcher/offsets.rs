@@ -61,3 +61,32 @@ pub async fn log_range(client: &Client, topic: &str, partition: i32) -> Result<(
     let end = list_offset(client, topic, partition, LATEST, 0).await?;
     Ok((start, end))
 }
+
+/// The partition's high watermark (one past its last committed offset), read from a Fetch
+/// response. ListOffsets(LATEST) should give the same, but some brokers (Tansu 0.6) answer the
+/// last *batch's* base offset + 1; the high watermark in a fetch response is what consumers use,
+/// so it is the value to trust. The probe fetch reads at most the last batch.
+pub async fn high_watermark(client: &Client, topic: &str, partition: i32) -> Result<i64> {
+    use super::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+    let latest = list_offset(client, topic, partition, LATEST, 0).await?;
+    let fetcher = Fetcher::new(
+        client.clone(),
+        FetchConfig {
+            isolation: IsolationLevel::ReadUncommitted,
+            // Not zero: Tansu 0.6 leaves every partition out of a Fetch with max_wait 0.
+            max_wait: std::time::Duration::from_millis(10),
+            ..FetchConfig::default()
+        },
+    );
+    let position = FetchPosition {
+        topic: topic.to_string(),
+        partition,
+        offset: (latest - 1).max(0),
+    };
+    let (_, result) = fetcher
+        .fetch(std::slice::from_ref(&position))
+        .await
+        .pop()
+        .ok_or_else(|| Error::protocol("Fetch", "", "empty fetch result"))?;
+    Ok(result?.high_watermark.max(latest))
+}
