@@ -212,7 +212,7 @@ async fn killed_ten_times_under_load_loses_and_duplicates_nothing() {
                         timestamp: Some(1_700_000_000_000 + i as i64),
                         ..ProducerRecord::default()
                     };
-                    let _ = producer.send("load", partition, record).await.unwrap();
+                    drop(producer.send("load", partition, record).await.unwrap());
                     i += 1;
                 }
                 producer.flush().await;
