@@ -32,12 +32,12 @@ fn main() -> anyhow::Result<()> {
     let ca = TestCa::new("kreplicate demo root CA");
     std::fs::write(&ca_out, ca.cert_pem())?;
     let (cert, key) = ca.issue_server(&["localhost", "127.0.0.1"]);
-    let front = Front::start(
-        FrontConfig::new(upstream).with_tls(cert, key).with_sasl(FrontSasl::new(
+    let front = Front::start(FrontConfig::new(upstream).with_tls(cert, key).with_sasl(
+        FrontSasl::new(
             &[(user.as_str(), password.as_str())],
             &[FrontMechanism::ScramSha256, FrontMechanism::ScramSha512],
-        )),
-    )?;
+        ),
+    ))?;
     println!("{}", front.addr());
     loop {
         std::thread::sleep(Duration::from_secs(3600));
