@@ -15,3 +15,4 @@ mod copier;
 mod discovery;
 pub mod provenance;
 mod resume;
+pub mod verify;

@@ -220,6 +220,72 @@ async fn copies_three_topics_every_codec_exactly_and_keeps_up_live() {
     assert!(!target_topics.contains_key("scratch"), "{target_topics:?}");
     assert_eq!(target_topics.get("orders"), Some(&3));
     replicator.shutdown().await.unwrap();
+
+    // `verify` agrees, partition by partition...
+    let config = replicator_config(
+        "e2e",
+        &source,
+        &target,
+        r#""orders", "payments", "shipments""#,
+        "IDENTICAL",
+        "EARLIEST",
+        "LZ4",
+    );
+    let verdicts = kreplicate_replicate::verify::verify_replicator(&config, "verify")
+        .await
+        .unwrap();
+    assert_eq!(verdicts.len(), 9);
+    for v in &verdicts {
+        assert!(v.is_equal(), "{v:?}");
+        assert_eq!(v.source_records, v.target_records);
+        assert_eq!(v.source_digest, v.target_digest);
+    }
+    let orders: u64 = verdicts
+        .iter()
+        .filter(|v| v.topic == "orders")
+        .map(|v| v.source_records)
+        .sum();
+    assert_eq!(orders as usize, n);
+
+    // ...and catches a duplicated copy, naming the source offset.
+    let dup = consume_all(&target, "payments", expected["payments"]).await;
+    let victim = dup.iter().find(|r| r.partition == 1 && r.offset == 5).unwrap();
+    python::produce(
+        &target.addr(),
+        "payments",
+        &[PyRecord {
+            partition: Some(1),
+            key: victim.key.clone(),
+            value: victim.value.clone(),
+            headers: victim.headers.clone(),
+            timestamp_ms: Some(victim.timestamp),
+        }],
+        "none",
+        &[],
+    )
+    .await
+    .unwrap();
+    let verdicts = kreplicate_replicate::verify::verify_replicator(&config, "verify")
+        .await
+        .unwrap();
+    let bad: Vec<_> = verdicts.iter().filter(|v| !v.is_equal()).collect();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert_eq!((bad[0].topic.as_str(), bad[0].partition), ("payments", 1));
+    let (offset, why) = bad[0].first_divergence.clone().unwrap();
+    assert!(why.contains("duplicate"), "{why}");
+    let copied_offset = {
+        let header = Header::new(
+            HEADER_KEY,
+            victim
+                .headers
+                .iter()
+                .find(|(k, _)| k == HEADER_KEY)
+                .and_then(|(_, v)| v.clone())
+                .map(bytes::Bytes::from),
+        );
+        Provenance::find(&[header]).unwrap().unwrap().offset
+    };
+    assert_eq!(offset, copied_offset);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
