@@ -19,6 +19,7 @@ mod properties;
 mod run;
 mod status;
 mod validate;
+mod verify;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -48,6 +49,8 @@ enum Command {
     ClusterId(cluster_id::ClusterIdArgs),
     /// Check a running replicator's metrics against the cut-over checklist.
     Status(status::StatusArgs),
+    /// Compare source and target record by record; exit 0 only when the copy is complete.
+    Verify(verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
             Command::Validate(args) => validate::validate(args).await,
             Command::ClusterId(args) => cluster_id::cluster_id(args).await,
             Command::Status(args) => status::status(args).await,
+            Command::Verify(args) => verify::verify(args).await,
         }
     });
     // Background tasks (connections, the metrics server) must not hold up the exit.

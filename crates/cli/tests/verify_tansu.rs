@@ -1,0 +1,111 @@
+//! `kreplicate verify` against two real brokers: exit 0 and EQUAL after a complete copy; exit 1
+//! naming the first missing source offset when the target is behind.
+
+use std::process::Command;
+use std::time::Duration;
+
+use kreplicate_replicate::config::parse_create_replicator_request;
+use kreplicate_replicate::{EngineOptions, Replicator};
+use kreplicate_testkit::python::{self, Isolation, Partitions, PyRecord};
+use kreplicate_testkit::tansu::TansuBroker;
+
+fn request(source: &TansuBroker, target: &TansuBroker) -> String {
+    format!(
+        r#"{{"ReplicatorName": "v",
+        "KafkaClusters": [
+          {{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{}", "BootstrapBrokerString": "{}"}}}},
+          {{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{}", "BootstrapBrokerString": "{}"}}}}],
+        "ReplicationInfoList": [{{
+          "SourceKafkaClusterId": "{0}", "TargetKafkaClusterId": "{2}", "TargetCompressionType": "NONE",
+          "TopicReplication": {{"TopicsToReplicate": ["audited"], "StartingPosition": {{"Type": "EARLIEST"}},
+                                "TopicNameConfiguration": {{"Type": "IDENTICAL"}}}},
+          "ConsumerGroupReplication": {{"ConsumerGroupsToReplicate": []}}}}]}}"#,
+        source.cluster_id(),
+        source.addr(),
+        target.cluster_id(),
+        target.addr()
+    )
+}
+
+fn records(from: usize, n: usize) -> Vec<PyRecord> {
+    (from..from + n)
+        .map(|i| PyRecord {
+            partition: Some((i % 2) as i32),
+            value: Some(format!("audit-{i}").into_bytes()),
+            ..PyRecord::default()
+        })
+        .collect()
+}
+
+fn verify(json: &str) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kreplicate"))
+        .args(["verify", "--cli-input-json", json])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_passes_on_a_complete_copy_and_names_the_first_missing_offset() {
+    let source = TansuBroker::memory().unwrap();
+    let target = TansuBroker::memory().unwrap();
+    python::create_topic(&source.addr(), "audited", 2, &[])
+        .await
+        .unwrap();
+    python::produce(&source.addr(), "audited", &records(0, 40), "lz4", &[])
+        .await
+        .unwrap();
+    let json = request(&source, &target);
+    let config = parse_create_replicator_request(&json)
+        .unwrap()
+        .value
+        .validate()
+        .unwrap();
+    let replicator = Replicator::start(
+        config,
+        EngineOptions {
+            topic_refresh_interval: Duration::from_millis(200),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    python::consume(
+        &target.addr(),
+        "audited",
+        Partitions::All,
+        40,
+        Isolation::ReadCommitted,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    replicator.shutdown().await.unwrap();
+
+    let (code, out) = tokio::task::spawn_blocking({
+        let json = json.clone();
+        move || verify(&json)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("EQUAL: 2 partitions verified"), "{out}");
+
+    // The replicator is stopped: new source records are missing on the target.
+    python::produce(&source.addr(), "audited", &records(40, 4), "none", &[])
+        .await
+        .unwrap();
+    let (code, out) = tokio::task::spawn_blocking(move || verify(&json))
+        .await
+        .unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("audited-0"), "{out}");
+    assert!(
+        out.contains("DIFFERS at source offset 20: missing on the target"),
+        "{out}"
+    );
+    assert!(out.contains("NOT EQUAL: 2 of 2 partitions differ"), "{out}");
+}
