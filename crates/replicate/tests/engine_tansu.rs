@@ -249,7 +249,10 @@ async fn copies_three_topics_every_codec_exactly_and_keeps_up_live() {
 
     // ...and catches a duplicated copy, naming the source offset.
     let dup = consume_all(&target, "payments", expected["payments"]).await;
-    let victim = dup.iter().find(|r| r.partition == 1 && r.offset == 5).unwrap();
+    let victim = dup
+        .iter()
+        .find(|r| r.partition == 1 && r.offset == 5)
+        .unwrap();
     python::produce(
         &target.addr(),
         "payments",
