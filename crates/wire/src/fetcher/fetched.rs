@@ -164,3 +164,105 @@ pub fn visible_batches(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{Compression, ControlRecord, RecordBatchBuilder};
+    use bytes::BytesMut;
+
+    fn data(base: i64, pid: i64, transactional: bool, n: usize) -> Bytes {
+        let mut b = RecordBatchBuilder::new(Compression::None);
+        b.base_offset(base)
+            .producer(pid, 0, 0)
+            .transactional(transactional);
+        for i in 0..n {
+            b.push(
+                1000 + i as i64,
+                None,
+                Some(format!("{base}+{i}").as_bytes()),
+                &[],
+            )
+            .unwrap();
+        }
+        b.build().unwrap()
+    }
+
+    fn marker(offset: i64, pid: i64, kind: ControlKind) -> Bytes {
+        let control = ControlRecord {
+            kind,
+            coordinator_epoch: 0,
+        };
+        let mut b = RecordBatchBuilder::new(Compression::None);
+        b.base_offset(offset)
+            .producer(pid, 0, -1)
+            .transactional(true)
+            .control(true);
+        b.push(
+            1000,
+            Some(&control.encode_key()),
+            Some(&control.encode_value()),
+            &[],
+        )
+        .unwrap();
+        b.build().unwrap()
+    }
+
+    /// pid 7 aborts offsets 0..=2 (marker at 5) and commits 6..=7 (marker at 8); pid 8 writes
+    /// 3..=4 outside any transaction.
+    fn log() -> Bytes {
+        let mut out = BytesMut::new();
+        for part in [
+            data(0, 7, true, 3),
+            data(3, 8, false, 2),
+            marker(5, 7, ControlKind::Abort),
+            data(6, 7, true, 2),
+            marker(8, 7, ControlKind::Commit),
+        ] {
+            out.extend_from_slice(&part);
+        }
+        out.freeze()
+    }
+
+    fn offsets(v: &VisibleBatches) -> Vec<i64> {
+        v.batches
+            .iter()
+            .flat_map(|b| b.records().unwrap())
+            .map(|r| r.offset)
+            .collect()
+    }
+
+    #[test]
+    fn read_committed_removes_aborted_transactions_and_markers() {
+        let v = visible_batches(log(), 0, &[(7, 0)], IsolationLevel::ReadCommitted).unwrap();
+        assert_eq!(offsets(&v), vec![3, 4, 6, 7]);
+        assert_eq!(v.skipped, vec![(0, 2), (5, 5), (8, 8)]);
+        assert_eq!(v.next_offset, 9);
+    }
+
+    #[test]
+    fn read_uncommitted_keeps_aborted_records_but_never_markers() {
+        let v = visible_batches(log(), 0, &[], IsolationLevel::ReadUncommitted).unwrap();
+        assert_eq!(offsets(&v), vec![0, 1, 2, 3, 4, 6, 7]);
+        assert_eq!(v.skipped, vec![(5, 5), (8, 8)]);
+    }
+
+    #[test]
+    fn batches_before_the_fetch_offset_are_dropped_and_a_cut_tail_is_ignored() {
+        let full = log();
+        let cut = full.slice(..full.len() - 10);
+        let v = visible_batches(cut, 4, &[(7, 0)], IsolationLevel::ReadCommitted).unwrap();
+        // The batch 3..=4 straddles the fetch offset and is kept whole (callers skip offset 3);
+        // the truncated commit marker at 8 is not counted.
+        assert_eq!(offsets(&v), vec![3, 4, 6, 7]);
+        assert_eq!(v.next_offset, 8);
+    }
+
+    #[test]
+    fn a_corrupt_batch_is_an_error() {
+        let mut bytes = BytesMut::from(&log()[..]);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        assert!(visible_batches(bytes.freeze(), 0, &[], IsolationLevel::ReadCommitted).is_err());
+    }
+}
