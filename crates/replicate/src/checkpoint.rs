@@ -9,11 +9,12 @@
 //! - bounding the resume scan: only target records written after `target_next` are read.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 use bytes::{Bytes, BytesMut};
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, Error as ClientError};
-use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
 
 use crate::provenance::ClusterFingerprint;
 
@@ -116,46 +117,28 @@ pub async fn load_all(
     target: &Client,
     replicator: &str,
 ) -> Result<HashMap<CheckpointKey, Checkpoint>, ClientError> {
-    let fetcher = Fetcher::new(
-        target.clone(),
-        FetchConfig {
-            isolation: IsolationLevel::ReadUncommitted,
-            max_wait: std::time::Duration::from_millis(10),
-            ..FetchConfig::default()
-        },
-    );
     let end =
         kreplicate_wire::fetcher::offsets::high_watermark(target, CHECKPOINT_TOPIC, 0).await?;
-    let mut position = FetchPosition {
-        topic: CHECKPOINT_TOPIC.into(),
-        partition: 0,
-        offset: 0,
-    };
     let mut out = HashMap::new();
-    while position.offset < end {
-        let (_, result) = fetcher
-            .fetch(std::slice::from_ref(&position))
-            .await
-            .pop()
-            .expect("one position, one result");
-        let (records, next) = result?.records()?;
-        for r in records {
-            let Some(key) = r.key.as_deref().and_then(CheckpointKey::decode) else {
-                continue;
-            };
-            if key.replicator != replicator {
-                continue;
+    scan_partition(
+        target,
+        CHECKPOINT_TOPIC,
+        0,
+        0,
+        Some(end),
+        IsolationLevel::ReadUncommitted,
+        |r| {
+            let key = r.key.as_deref().and_then(CheckpointKey::decode);
+            if let Some(key) = key.filter(|k| k.replicator == replicator) {
+                match r.value.as_deref().and_then(Checkpoint::decode) {
+                    Some(cp) => out.insert(key, cp),
+                    None => out.remove(&key),
+                };
             }
-            match r.value.as_deref().and_then(Checkpoint::decode) {
-                Some(cp) => out.insert(key, cp),
-                None => out.remove(&key),
-            };
-        }
-        if next <= position.offset {
-            break;
-        }
-        position.offset = next;
-    }
+            ControlFlow::Continue(())
+        },
+    )
+    .await?;
     Ok(out)
 }
 

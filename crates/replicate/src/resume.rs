@@ -9,7 +9,9 @@
 
 use kreplicate_wire::client::{Client, Error as ClientError};
 use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
-use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+use std::ops::ControlFlow;
+
+use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
 
 use crate::checkpoint::Checkpoint;
 use crate::provenance::{ClusterFingerprint, Provenance};
@@ -79,39 +81,24 @@ impl Scan<'_> {
     /// One past the source offset of the last record in `[from, to)` copied from our source
     /// partition.
     async fn last_copied(&self, from: i64, to: i64) -> Result<Option<i64>, ClientError> {
-        let fetcher = Fetcher::new(
-            self.target.clone(),
-            FetchConfig {
-                isolation: IsolationLevel::ReadUncommitted,
-                max_wait: std::time::Duration::from_millis(10),
-                ..FetchConfig::default()
-            },
-        );
-        let mut position = FetchPosition {
-            topic: self.topic.to_string(),
-            partition: self.partition,
-            offset: from,
-        };
         let mut last = None;
-        while position.offset < to {
-            let (_, result) = fetcher
-                .fetch(std::slice::from_ref(&position))
-                .await
-                .pop()
-                .expect("one position, one result");
-            let (records, next) = result?.records()?;
-            for r in records.iter().filter(|r| r.offset < to) {
+        scan_partition(
+            self.target,
+            self.topic,
+            self.partition,
+            from,
+            Some(to),
+            IsolationLevel::ReadUncommitted,
+            |r| {
                 if let Some(Ok(p)) = Provenance::find(&r.headers) {
                     if p.source == self.source && p.partition == self.partition {
                         last = Some(p.offset + 1);
                     }
                 }
-            }
-            if next <= position.offset {
-                break;
-            }
-            position.offset = next;
-        }
+                ControlFlow::Continue(())
+            },
+        )
+        .await?;
         Ok(last)
     }
 }

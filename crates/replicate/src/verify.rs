@@ -5,12 +5,12 @@
 //! Each side is folded into a rolling SHA-256 digest; the first source offset where they differ
 //! — missing, duplicated, reordered or changed — is reported.
 
-use std::time::Duration;
+use std::ops::ControlFlow;
 
 use kreplicate_wire::client::{Client, Error as ClientError};
 use kreplicate_wire::codec::Record;
 use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
-use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
 use sha2::{Digest, Sha256};
 
 use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
@@ -212,35 +212,59 @@ async fn for_each_record(
     isolation: IsolationLevel,
     mut visit: impl FnMut(&Record),
 ) -> Result<(), ClientError> {
-    let fetcher = Fetcher::new(
-        client.clone(),
-        FetchConfig {
-            isolation,
-            max_wait: Duration::from_millis(10),
-            ..FetchConfig::default()
-        },
-    );
-    let mut position = FetchPosition {
-        topic: topic.to_string(),
-        partition,
-        offset: from,
-    };
-    while position.offset < to {
-        let (_, result) = fetcher
-            .fetch(std::slice::from_ref(&position))
+    scan_partition(client, topic, partition, from, Some(to), isolation, |r| {
+        visit(r);
+        ControlFlow::Continue(())
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Verifies every partition of every topic `config` replicates (as the source lists them now).
+pub async fn verify_replicator(
+    config: &crate::config::ReplicatorConfig,
+    client_id: &str,
+) -> Result<Vec<PartitionVerdict>, crate::error::EngineError> {
+    use crate::cluster_client::{connect, Role};
+    use crate::error::EngineError;
+    let source = connect(&config.source, Role::Source, client_id).await?;
+    let target = connect(&config.target, Role::Target, client_id).await?;
+    let metadata = source
+        .metadata()
+        .await
+        .map_err(|e| EngineError::cluster(Role::Source, config.source.id.clone(), e))?;
+    let mut verdicts = Vec::new();
+    for topic in metadata
+        .topics
+        .values()
+        .filter(|t| config.topics.selects(&t.name))
+    {
+        for p in &topic.partitions {
+            let part = VerifyPartition {
+                source_topic: topic.name.clone(),
+                target_topic: config.target_topic(&topic.name),
+                partition: p.partition,
+                from: None,
+                to: None,
+            };
+            let verdict = verify_partition(
+                &source,
+                &target,
+                &config.source.id,
+                &config.target.id,
+                &part,
+            )
             .await
-            .pop()
-            .expect("one position, one result");
-        let (records, next) = result?.records()?;
-        for r in records.iter().filter(|r| r.offset < to) {
-            visit(r);
+            .map_err(|e| {
+                EngineError::Other(format!(
+                    "verifying {}-{}: {e}",
+                    part.source_topic, part.partition
+                ))
+            })?;
+            verdicts.push(verdict);
         }
-        if next <= position.offset {
-            break;
-        }
-        position.offset = next;
     }
-    Ok(())
+    Ok(verdicts)
 }
 
 #[cfg(test)]
@@ -297,51 +321,4 @@ mod tests {
         other_header.headers.push(Header::new("h", None));
         assert_ne!(record_hash(&base), record_hash(&other_header));
     }
-}
-
-/// Verifies every partition of every topic `config` replicates (as the source lists them now).
-pub async fn verify_replicator(
-    config: &crate::config::ReplicatorConfig,
-    client_id: &str,
-) -> Result<Vec<PartitionVerdict>, crate::error::EngineError> {
-    use crate::cluster_client::{connect, Role};
-    use crate::error::EngineError;
-    let source = connect(&config.source, Role::Source, client_id).await?;
-    let target = connect(&config.target, Role::Target, client_id).await?;
-    let metadata = source
-        .metadata()
-        .await
-        .map_err(|e| EngineError::cluster(Role::Source, config.source.id.clone(), e))?;
-    let mut verdicts = Vec::new();
-    for topic in metadata
-        .topics
-        .values()
-        .filter(|t| config.topics.selects(&t.name))
-    {
-        for p in &topic.partitions {
-            let part = VerifyPartition {
-                source_topic: topic.name.clone(),
-                target_topic: config.target_topic(&topic.name),
-                partition: p.partition,
-                from: None,
-                to: None,
-            };
-            let verdict = verify_partition(
-                &source,
-                &target,
-                &config.source.id,
-                &config.target.id,
-                &part,
-            )
-            .await
-            .map_err(|e| {
-                EngineError::Other(format!(
-                    "verifying {}-{}: {e}",
-                    part.source_topic, part.partition
-                ))
-            })?;
-            verdicts.push(verdict);
-        }
-    }
-    Ok(verdicts)
 }

@@ -6,7 +6,9 @@ mod fetched;
 #[allow(clippy::module_inception)]
 mod fetcher;
 pub mod offsets;
+mod scan;
 
 pub use config::{FetchConfig, IsolationLevel};
 pub use fetched::{visible_batches, FetchedPartition, VisibleBatches};
 pub use fetcher::{FetchPosition, Fetcher, PartitionResult};
+pub use scan::scan_partition;
