@@ -6,25 +6,12 @@ use std::time::Duration;
 
 use kreplicate_replicate::config::parse_create_replicator_request;
 use kreplicate_replicate::{EngineOptions, Replicator};
+use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyRecord};
 use kreplicate_testkit::tansu::TansuBroker;
 
 fn request(source: &TansuBroker, target: &TansuBroker) -> String {
-    format!(
-        r#"{{"ReplicatorName": "v",
-        "KafkaClusters": [
-          {{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{}", "BootstrapBrokerString": "{}"}}}},
-          {{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{}", "BootstrapBrokerString": "{}"}}}}],
-        "ReplicationInfoList": [{{
-          "SourceKafkaClusterId": "{0}", "TargetKafkaClusterId": "{2}", "TargetCompressionType": "NONE",
-          "TopicReplication": {{"TopicsToReplicate": ["audited"], "StartingPosition": {{"Type": "EARLIEST"}},
-                                "TopicNameConfiguration": {{"Type": "IDENTICAL"}}}},
-          "ConsumerGroupReplication": {{"ConsumerGroupsToReplicate": []}}}}]}}"#,
-        source.cluster_id(),
-        source.addr(),
-        target.cluster_id(),
-        target.addr()
-    )
+    ReplicatorJson::new("v", source, target, &["audited"]).json()
 }
 
 fn records(from: usize, n: usize) -> Vec<PyRecord> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
 use kreplicate_replicate::provenance::{Provenance, HEADER_KEY};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
+use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord, PyRecord};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::client::{Client, ClientConfig};
@@ -21,22 +22,11 @@ fn config(
     start: &str,
     compression: &str,
 ) -> ReplicatorConfig {
-    let json = format!(
-        r#"{{"ReplicatorName": "modes",
-        "KafkaClusters": [
-          {{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{sid}", "BootstrapBrokerString": "{saddr}"}}}},
-          {{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{tid}", "BootstrapBrokerString": "{taddr}"}}}}],
-        "ReplicationInfoList": [{{
-          "SourceKafkaClusterId": "{sid}", "TargetKafkaClusterId": "{tid}",
-          "TargetCompressionType": "{compression}",
-          "TopicReplication": {{"TopicsToReplicate": ["{topic}"], "StartingPosition": {{"Type": "{start}"}},
-                                "TopicNameConfiguration": {{"Type": "{naming}"}}}},
-          "ConsumerGroupReplication": {{"ConsumerGroupsToReplicate": []}}}}]}}"#,
-        sid = source.cluster_id(),
-        saddr = source.addr(),
-        tid = target.cluster_id(),
-        taddr = target.addr(),
-    );
+    let json = ReplicatorJson::new("modes", source, target, &[topic])
+        .naming(naming)
+        .starting_position(start)
+        .compression(compression)
+        .json();
     parse_create_replicator_request(&json)
         .unwrap()
         .value

@@ -8,6 +8,7 @@ use std::time::Duration;
 use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
 use kreplicate_replicate::provenance::{ClusterFingerprint, Provenance, HEADER_KEY};
 use kreplicate_replicate::{EngineOptions, Replicator};
+use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord, PyRecord};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::codec::Header;
@@ -16,38 +17,16 @@ fn replicator_config(
     name: &str,
     source: &TansuBroker,
     target: &TansuBroker,
-    topics: &str,
+    topics: &[&str],
     naming: &str,
     start: &str,
     compression: &str,
 ) -> ReplicatorConfig {
-    let json = format!(
-        r#"{{
-        "ReplicatorName": "{name}",
-        "KafkaClusters": [
-          {{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{sid}", "BootstrapBrokerString": "{saddr}"}}}},
-          {{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{tid}", "BootstrapBrokerString": "{taddr}"}}}}
-        ],
-        "ReplicationInfoList": [{{
-          "SourceKafkaClusterId": "{sid}",
-          "TargetKafkaClusterId": "{tid}",
-          "TargetCompressionType": "{compression}",
-          "TopicReplication": {{
-            "TopicsToReplicate": [{topics}],
-            "CopyTopicConfigurations": true,
-            "CopyAccessControlListsForTopics": false,
-            "DetectAndCopyNewTopics": true,
-            "StartingPosition": {{"Type": "{start}"}},
-            "TopicNameConfiguration": {{"Type": "{naming}"}}
-          }},
-          "ConsumerGroupReplication": {{"ConsumerGroupsToReplicate": [], "SynchroniseConsumerGroupOffsets": false}}
-        }}]
-      }}"#,
-        sid = source.cluster_id(),
-        saddr = source.addr(),
-        tid = target.cluster_id(),
-        taddr = target.addr(),
-    );
+    let json = ReplicatorJson::new(name, source, target, topics)
+        .naming(naming)
+        .starting_position(start)
+        .compression(compression)
+        .json();
     parse_create_replicator_request(&json)
         .unwrap()
         .value
@@ -193,7 +172,7 @@ async fn copies_three_topics_every_codec_exactly_and_keeps_up_live() {
         "e2e",
         &source,
         &target,
-        r#""orders", "payments", "shipments""#,
+        &["orders", "payments", "shipments"],
         "IDENTICAL",
         "EARLIEST",
         "LZ4",
@@ -226,7 +205,7 @@ async fn copies_three_topics_every_codec_exactly_and_keeps_up_live() {
         "e2e",
         &source,
         &target,
-        r#""orders", "payments", "shipments""#,
+        &["orders", "payments", "shipments"],
         "IDENTICAL",
         "EARLIEST",
         "LZ4",
@@ -305,7 +284,7 @@ async fn opposite_replicators_on_identical_names_copy_each_record_once_and_never
             "a-to-b",
             &a,
             &b,
-            r#""events""#,
+            &["events"],
             "IDENTICAL",
             "EARLIEST",
             "NONE",
@@ -319,7 +298,7 @@ async fn opposite_replicators_on_identical_names_copy_each_record_once_and_never
             "b-to-a",
             &b,
             &a,
-            r#""events""#,
+            &["events"],
             "IDENTICAL",
             "EARLIEST",
             "NONE",

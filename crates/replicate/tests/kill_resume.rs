@@ -14,6 +14,7 @@ use bytes::Bytes;
 use kreplicate_replicate::config::parse_create_replicator_request;
 use kreplicate_replicate::provenance::Provenance;
 use kreplicate_replicate::{EngineOptions, Replicator};
+use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
@@ -26,29 +27,9 @@ const CHILD_ENV: &str = "KREPLICATE_TEST_CHILD_CONFIG";
 const PARTITIONS: i32 = 3;
 
 fn config_json(source: &TansuBroker, target: &TansuBroker) -> String {
-    format!(
-        r#"{{
-        "ReplicatorName": "killed",
-        "KafkaClusters": [
-          {{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{sid}", "BootstrapBrokerString": "{saddr}"}}}},
-          {{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{tid}", "BootstrapBrokerString": "{taddr}"}}}}
-        ],
-        "ReplicationInfoList": [{{
-          "SourceKafkaClusterId": "{sid}", "TargetKafkaClusterId": "{tid}",
-          "TargetCompressionType": "ZSTD",
-          "TopicReplication": {{
-            "TopicsToReplicate": ["load"],
-            "StartingPosition": {{"Type": "EARLIEST"}},
-            "TopicNameConfiguration": {{"Type": "IDENTICAL"}}
-          }},
-          "ConsumerGroupReplication": {{"ConsumerGroupsToReplicate": [], "SynchroniseConsumerGroupOffsets": false}}
-        }}]
-      }}"#,
-        sid = source.cluster_id(),
-        saddr = source.addr(),
-        tid = target.cluster_id(),
-        taddr = target.addr(),
-    )
+    ReplicatorJson::new("killed", source, target, &["load"])
+        .compression("ZSTD")
+        .json()
 }
 
 fn options() -> EngineOptions {

@@ -12,6 +12,7 @@ pub mod certs;
 pub mod fake_broker;
 pub mod fault_proxy;
 pub mod front;
+pub mod msk;
 pub mod ports;
 pub mod python;
 pub mod scram_server;
