@@ -15,4 +15,5 @@ mod copier;
 mod discovery;
 pub mod provenance;
 mod resume;
+pub mod topics;
 pub mod verify;

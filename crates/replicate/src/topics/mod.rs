@@ -1,0 +1,255 @@
+//! Topic metadata sync: which source topics are replicated, and making the target match —
+//! topics created with the source's partition count and copied configs, partitions added as
+//! the source grows, configs kept in step, topic ACLs copied. MSK Replicator's rules; the
+//! config and ACL rules are in `docs/topic-configs.md`.
+//!
+//! [`TopicSync::sync_once`] is called periodically (MSK: about every 30 s). Failures that
+//! concern one topic do not stop the others: each is logged, counted in
+//! `replication_failures{topic}` and listed in [`TopicSync::last_errors`]; only not being able
+//! to list the source's or the target's topics fails the whole sync.
+
+mod acls;
+mod configs;
+mod creation;
+mod discovery;
+mod error;
+
+pub use configs::{skip_reason, SKIPPED_CONFIGS};
+pub use creation::ReplicationFactor;
+pub use error::TopicSyncError;
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::sync::Arc;
+
+use kreplicate_wire::admin::Admin;
+use kreplicate_wire::client::Client;
+
+use crate::cluster_client::Role;
+use crate::config::ReplicatorConfig;
+use crate::error::EngineError;
+use crate::metrics::{cluster_labels, topic_labels, ReplicatorMetrics};
+
+use acls::AclSync;
+use configs::ConfigSync;
+use creation::{TopicCreator, Wanted};
+use discovery::Discovery;
+use error::Problems;
+
+/// A source topic being replicated, and its name on the target.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReplicatedTopic {
+    /// Name on the source.
+    pub source: String,
+    /// Name on the target.
+    pub target: String,
+    /// Partitions to copy, 0..partitions, each to the same partition number on the target:
+    /// the source's partition count — or the target's, while the target topic has fewer and
+    /// cannot be grown (see [`TopicSync::last_errors`]).
+    pub partitions: i32,
+}
+
+/// Settings of the metadata sync that are not part of the MSK request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TopicSyncOptions {
+    /// Replicas per partition of created target topics (default: the target's default).
+    pub replication_factor: ReplicationFactor,
+}
+
+/// One cluster as the sync sees it.
+pub(crate) struct Side {
+    pub(crate) role: Role,
+    /// The cluster id, for messages.
+    pub(crate) cluster: String,
+    /// The alias, for metric labels.
+    alias: String,
+    pub(crate) admin: Admin,
+}
+
+impl Side {
+    pub(crate) fn client(&self) -> &Client {
+        self.admin.client()
+    }
+
+    /// An error of `operation` on this cluster, about `topic` (its name here).
+    pub(crate) fn error(
+        &self,
+        topic: Option<&str>,
+        operation: impl Into<String>,
+        message: impl Display,
+    ) -> TopicSyncError {
+        TopicSyncError {
+            role: self.role,
+            cluster: self.cluster.clone(),
+            topic: topic.map(str::to_string),
+            operation: operation.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Keeps the target's topics, partitions, configs and topic ACLs in step with the source.
+pub struct TopicSync {
+    source: Side,
+    target: Side,
+    config: Arc<ReplicatorConfig>,
+    metrics: Arc<ReplicatorMetrics>,
+    discovery: Discovery,
+    creator: TopicCreator,
+    configs: ConfigSync,
+    acls: AclSync,
+    last_errors: Vec<TopicSyncError>,
+}
+
+impl TopicSync {
+    /// A sync with default options (target topics get the target's default replication
+    /// factor).
+    pub fn new(
+        source: Client,
+        target: Client,
+        config: Arc<ReplicatorConfig>,
+        metrics: Arc<ReplicatorMetrics>,
+    ) -> Self {
+        Self::with_options(source, target, config, metrics, TopicSyncOptions::default())
+    }
+
+    /// A sync with `options`.
+    pub fn with_options(
+        source: Client,
+        target: Client,
+        config: Arc<ReplicatorConfig>,
+        metrics: Arc<ReplicatorMetrics>,
+        options: TopicSyncOptions,
+    ) -> Self {
+        TopicSync {
+            source: Side {
+                role: Role::Source,
+                cluster: config.source.id.clone(),
+                alias: config.source.alias.clone(),
+                admin: Admin::new(source),
+            },
+            target: Side {
+                role: Role::Target,
+                cluster: config.target.id.clone(),
+                alias: config.target.alias.clone(),
+                admin: Admin::new(target),
+            },
+            config,
+            metrics,
+            discovery: Discovery::default(),
+            creator: TopicCreator::new(options.replication_factor),
+            configs: ConfigSync::default(),
+            acls: AclSync::default(),
+            last_errors: Vec::new(),
+        }
+    }
+
+    /// One round: lists the selected source topics, creates or grows their target topics,
+    /// copies configs and topic ACLs as the replication flags say, and returns the topics to
+    /// replicate (sorted by source name; topics whose target topic does not exist yet are
+    /// left out until a later round creates it). Sets the `topic_count` metric.
+    ///
+    /// Fails only when the source's or the target's topics cannot be listed; per-topic
+    /// failures are in [`last_errors`](Self::last_errors).
+    pub async fn sync_once(&mut self) -> Result<Vec<ReplicatedTopic>, EngineError> {
+        self.last_errors.clear();
+        let mut problems = Problems::default();
+        let result = self.sync(&mut problems).await;
+        for (source_topic, error) in problems.list {
+            tracing::warn!("{error}");
+            self.metrics
+                .failures
+                .get_or_create(&topic_labels(&source_topic))
+                .inc();
+            self.last_errors.push(error);
+        }
+        let topics = result.map_err(|e| EngineError::Other(e.to_string()))?;
+        self.metrics.topic_count.set(topics.len() as i64);
+        Ok(topics)
+    }
+
+    /// The per-topic problems of the last [`sync_once`](Self::sync_once), each already logged
+    /// and counted. A problem that cannot go away by itself (the target lacks
+    /// CreatePartitions) is listed only in the round that first found it.
+    pub fn last_errors(&self) -> &[TopicSyncError] {
+        &self.last_errors
+    }
+
+    async fn sync(
+        &mut self,
+        problems: &mut Problems,
+    ) -> Result<Vec<ReplicatedTopic>, TopicSyncError> {
+        let metadata = self.source.client().metadata().await.map_err(|e| {
+            self.count_auth_error(&self.source, &e);
+            self.source
+                .error(None, "listing source topics (Metadata)", e)
+        })?;
+        let selected = self.discovery.select(&metadata, &self.config);
+        let flags = self.config.flags;
+        let source_configs = if flags.copy_topic_configurations {
+            self.configs
+                .read_source(&self.source, &selected, problems)
+                .await
+        } else {
+            BTreeMap::new()
+        };
+        let wanted: Vec<Wanted> = selected
+            .iter()
+            .map(|t| Wanted {
+                source: &t.name,
+                target: self.config.target_topic(&t.name),
+                partitions: t.partitions,
+                configs: source_configs.get(&t.name).cloned().unwrap_or_default(),
+            })
+            .collect();
+        let state = self
+            .creator
+            .ensure(&self.target, &wanted, problems)
+            .await
+            .map_err(|e| {
+                self.count_auth_error(&self.target, &e);
+                self.target
+                    .error(None, "listing target topics (Metadata)", e)
+            })?;
+        let mut replicated = Vec::new();
+        let mut existing = Vec::new();
+        for w in &wanted {
+            let Some(&target_partitions) = state.partitions.get(&w.target) else {
+                continue;
+            };
+            match state.created.get(&w.target) {
+                Some(keys) => self.configs.created(w.source, keys.iter().cloned()),
+                None => existing.push((w.source.to_string(), w.target.clone())),
+            }
+            replicated.push(ReplicatedTopic {
+                source: w.source.to_string(),
+                target: w.target.clone(),
+                partitions: w.partitions.min(target_partitions),
+            });
+        }
+        if flags.copy_topic_configurations {
+            self.configs
+                .sync(&self.target, &existing, &source_configs, problems)
+                .await;
+        }
+        if flags.copy_topic_acls {
+            let names: BTreeMap<String, String> = replicated
+                .iter()
+                .map(|t| (t.source.clone(), t.target.clone()))
+                .collect();
+            self.acls
+                .sync(&self.source, &self.target, &names, problems)
+                .await;
+        }
+        Ok(replicated)
+    }
+
+    fn count_auth_error(&self, side: &Side, e: &kreplicate_wire::client::Error) {
+        if e.is_auth() {
+            self.metrics
+                .auth_errors
+                .get_or_create(&cluster_labels(&side.alias))
+                .inc();
+        }
+    }
+}
