@@ -182,6 +182,32 @@ pub fn plan(
     ops
 }
 
+/// The keys this replicator owns on a target topic after one sync: when the target is now in
+/// step, exactly the source's copyable keys; otherwise the keys copied before that the target
+/// still sets (a key gone from the target is no longer ours to delete later, whoever sets it
+/// next), plus the keys whose values already match.
+fn owned_after(
+    source: &BTreeMap<String, String>,
+    target: &BTreeMap<String, String>,
+    copied_before: &BTreeSet<String>,
+    in_step: bool,
+) -> BTreeSet<String> {
+    if in_step {
+        return source.keys().cloned().collect();
+    }
+    copied_before
+        .iter()
+        .filter(|k| target.contains_key(*k))
+        .chain(
+            source
+                .iter()
+                .filter(|(k, v)| target.get(*k) == Some(*v))
+                .map(|(k, _)| k),
+        )
+        .cloned()
+        .collect()
+}
+
 /// A short human form of `ops` for logs: `retention.ms=1000, -max.message.bytes`.
 fn describe_ops(ops: &[AlterOp]) -> String {
     ops.iter()
@@ -263,39 +289,37 @@ impl ConfigSync {
             let current = self.target_listing.explicit(entries);
             let copied_before = self.copied.get(source_topic).cloned().unwrap_or_default();
             let ops = plan(source, &current, &copied_before);
-            // Whatever happens below, keys equal on both sides count as copied.
-            let mut copied: BTreeSet<String> = copied_before
-                .into_iter()
-                .chain(
-                    source
-                        .iter()
-                        .filter(|(k, v)| current.get(*k) == Some(*v))
-                        .map(|(k, _)| k.clone()),
-                )
-                .collect();
-            if !ops.is_empty() {
-                match target
+            let result = if ops.is_empty() {
+                Ok(())
+            } else {
+                target
                     .admin
                     .incremental_alter_topic_configs(target_topic, &ops)
                     .await
-                {
-                    Ok(()) => {
+            };
+            let in_step = match result {
+                Ok(()) => {
+                    if !ops.is_empty() {
                         tracing::info!(
                             topic = %target_topic, changes = %describe_ops(&ops),
                             "target topic configs updated from source topic '{source_topic}'"
                         );
-                        copied = source.keys().cloned().collect();
                     }
-                    Err(e) => problems.push(
+                    true
+                }
+                Err(e) => {
+                    problems.push(
                         source_topic,
                         target.error(
                             Some(target_topic),
                             "altering topic configs (IncrementalAlterConfigs)",
                             format!("{e} (wanted: {})", describe_ops(&ops)),
                         ),
-                    ),
+                    );
+                    false
                 }
-            }
+            };
+            let copied = owned_after(source, &current, &copied_before, in_step);
             self.copied.insert(source_topic.clone(), copied);
         }
     }
@@ -386,6 +410,17 @@ mod tests {
         assert!(skip_reason("confluentx.a").is_none());
         for (name, reason) in SKIPPED_CONFIGS {
             assert!(!reason.is_empty(), "{name} has no reason");
+        }
+    }
+
+    #[test]
+    fn every_skipped_config_is_documented() {
+        let doc = include_str!("../../../../docs/topic-configs.md");
+        for (name, _) in SKIPPED_CONFIGS {
+            assert!(
+                doc.contains(&format!("| `{name}`")),
+                "{name} is missing from docs/topic-configs.md"
+            );
         }
     }
 
@@ -496,5 +531,27 @@ mod tests {
         );
         // In step: nothing to do.
         assert!(plan(&source, &source, &copied).is_empty());
+    }
+
+    #[test]
+    fn ownership_follows_what_is_on_the_target() {
+        let source = map(&[("retention.ms", "2000"), ("cleanup.policy", "compact")]);
+        let target = map(&[("retention.ms", "1000"), ("cleanup.policy", "compact")]);
+        let before: BTreeSet<String> = ["retention.ms", "flush.ms"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let keys = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(
+            owned_after(&source, &target, &before, true),
+            keys(&["cleanup.policy", "retention.ms"])
+        );
+        // The alteration failed: flush.ms is gone from the target, so someone setting it
+        // there later must not see it deleted.
+        assert_eq!(
+            owned_after(&source, &target, &before, false),
+            keys(&["cleanup.policy", "retention.ms"])
+        );
+        assert_eq!(owned_after(&source, &map(&[]), &before, false), keys(&[]));
     }
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::ApiKey;
 use kreplicate_wire::admin::NewTopic;
-use kreplicate_wire::client::Error as ClientError;
+use kreplicate_wire::client::{Error as ClientError, TopicMetadata};
 use kreplicate_wire::protocol::BrokerError;
 
 use super::error::Problems;
@@ -84,9 +84,7 @@ impl TopicCreator {
         let names: Vec<String> = wanted.iter().map(|w| w.target.clone()).collect();
         let metadata = target.client().refresh_metadata(Some(&names)).await?;
         for (name, t) in &metadata.topics {
-            state
-                .partitions
-                .insert(name.clone(), t.partitions.len() as i32);
+            state.partitions.insert(name.clone(), count(t));
         }
         let missing: Vec<&Wanted> = wanted
             .iter()
@@ -99,7 +97,7 @@ impl TopicCreator {
         if !recheck.is_empty() {
             if let Ok(m) = target.client().refresh_metadata(Some(&recheck)).await {
                 for (name, t) in m.topics {
-                    state.partitions.insert(name, t.partitions.len() as i32);
+                    state.partitions.insert(name, count(&t));
                 }
             }
         }
@@ -315,6 +313,11 @@ impl TopicCreator {
             }
         }
     }
+}
+
+/// A topic's partition count as the protocol counts them.
+fn count(topic: &TopicMetadata) -> i32 {
+    i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX)
 }
 
 fn grow_operation(from: i32, to: i32) -> String {
