@@ -149,7 +149,8 @@ impl TopicSync {
     /// replicate (sorted by source name; topics whose target topic does not exist yet are
     /// left out until a later round creates it). Sets the `topic_count` metric.
     ///
-    /// Fails only when the source's or the target's topics cannot be listed; per-topic
+    /// Fails only when the source's or the target's topics cannot be listed (counted in
+    /// `replication_failures{topic=""}`, the message naming cluster and operation); per-topic
     /// failures are in [`last_errors`](Self::last_errors).
     pub async fn sync_once(&mut self) -> Result<Vec<ReplicatedTopic>, EngineError> {
         self.last_errors.clear();
@@ -163,7 +164,11 @@ impl TopicSync {
                 .inc();
             self.last_errors.push(error);
         }
-        let topics = result.map_err(|e| EngineError::Other(e.to_string()))?;
+        let topics = result.map_err(|e| {
+            // Logged by the caller, which decides what to do; counted here like the others.
+            self.metrics.failures.get_or_create(&topic_labels("")).inc();
+            EngineError::Other(e.to_string())
+        })?;
         self.metrics.topic_count.set(topics.len() as i64);
         Ok(topics)
     }
