@@ -12,7 +12,6 @@ pub use error::EngineError;
 pub use options::{DataMode, EngineOptions};
 mod checkpoint;
 mod copier;
-mod discovery;
 pub mod provenance;
 mod resume;
 pub mod topics;

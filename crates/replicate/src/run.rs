@@ -23,11 +23,11 @@ use crate::checkpoint::{self, Checkpoint, CheckpointKey};
 use crate::cluster_client::Role;
 use crate::config::{Compression, ReplicatorConfig, StartingPosition};
 use crate::copier::{run_copier, CopierExit, CopierSetup};
-use crate::discovery::{ReplicatedTopic, TopicSync};
 use crate::error::EngineError;
 use crate::metrics::{cluster_labels, topic_labels, ReplicatorMetrics};
 use crate::options::EngineOptions;
 use crate::provenance::ClusterFingerprint;
+use crate::topics::{ReplicatedTopic, TopicSync};
 
 type PartitionKey = (String, i32);
 

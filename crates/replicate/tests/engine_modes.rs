@@ -1,6 +1,6 @@
 //! The engine's options against real brokers: StartingPosition LATEST, PREFIXED names,
 //! TargetCompressionType on the batches actually stored, transactions, pass-through mode, and a
-//! compacted topic with tombstones. (Config copy is tested with the topic sync, `topics_*.rs`.)
+//! compacted topic with tombstones and its config.
 
 use std::time::Duration;
 
@@ -357,4 +357,59 @@ async fn a_compacted_topic_with_tombstones_is_copied_with_its_config() {
         assert_eq!((&t.key, &t.value), (&s.key, &s.value));
     }
     assert_eq!(got.iter().filter(|r| r.value.is_none()).count(), 3);
+    let config = python::describe_topic_config(&target.addr(), "profiles")
+        .await
+        .unwrap();
+    assert_eq!(
+        config.get("cleanup.policy").cloned().flatten().as_deref(),
+        Some("compact"),
+        "{config:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_created_while_running_appears_with_its_configs_and_records() {
+    let source = TansuBroker::memory().unwrap();
+    let target = TansuBroker::memory().unwrap();
+    let replicator = Replicator::start(
+        config(&source, &target, "late.*", "IDENTICAL", "EARLIEST", "NONE"),
+        options(DataMode::Records),
+    )
+    .await
+    .unwrap();
+    python::create_topic(
+        &source.addr(),
+        "late-orders",
+        2,
+        &[("retention.ms", "3600000")],
+    )
+    .await
+    .unwrap();
+    python::produce(
+        &source.addr(),
+        "late-orders",
+        &values("late", 8, 2),
+        "lz4",
+        &[],
+    )
+    .await
+    .unwrap();
+    let got = consume_exactly(&target, "late-orders", 8).await;
+    replicator.shutdown().await.unwrap();
+    assert_eq!(got.iter().filter(|r| r.partition == 1).count(), 4);
+    let config = python::describe_topic_config(&target.addr(), "late-orders")
+        .await
+        .unwrap();
+    assert_eq!(
+        config.get("retention.ms").cloned().flatten().as_deref(),
+        Some("3600000"),
+        "{config:?}"
+    );
+    assert_eq!(
+        python::list_topics(&target.addr())
+            .await
+            .unwrap()
+            .get("late-orders"),
+        Some(&2)
+    );
 }
