@@ -148,11 +148,22 @@ impl OffsetMap {
                 target_start: self.target_end,
                 target_end: self.target_end,
                 runs: Vec::new(),
+                echoes: Vec::new(),
             };
         };
-        let (source_end, target_end, runs_end) = match self.chunks.get(index + 1) {
-            Some(next) => (next.source_start, next.target_start, next.first_run),
-            None => (self.source_end, self.target_end, self.runs.len()),
+        let (source_end, target_end, runs_end, echoes_end) = match self.chunks.get(index + 1) {
+            Some(next) => (
+                next.source_start,
+                next.target_start,
+                next.first_run,
+                next.first_echo,
+            ),
+            None => (
+                self.source_end,
+                self.target_end,
+                self.runs.len(),
+                self.echoes.len(),
+            ),
         };
         Chunk {
             source_start: meta.source_start,
@@ -162,6 +173,11 @@ impl OffsetMap {
             runs: self
                 .runs
                 .get(meta.first_run..runs_end)
+                .map(<[_]>::to_vec)
+                .unwrap_or_default(),
+            echoes: self
+                .echoes
+                .get(meta.first_echo..echoes_end)
                 .map(<[_]>::to_vec)
                 .unwrap_or_default(),
         }
@@ -189,6 +205,7 @@ impl OffsetMap {
             target_start: first.target_start,
             target_end: first.target_start,
             runs: Vec::new(),
+            echoes: Vec::new(),
             chunks: Vec::with_capacity(chunks.len()),
             max_runs_per_chunk: DEFAULT_MAX_RUNS_PER_CHUNK,
             epoch: 1,
@@ -221,18 +238,47 @@ impl OffsetMap {
                     ),
                 ));
             }
+            if let (Some(last), Some(first)) = (map.echoes.last(), chunk.echoes.first()) {
+                if first.target < last.target_end() {
+                    return Err(inconsistent(
+                        id,
+                        format!(
+                            "its first echo (target offset {}) is not after the previous chunk's last echo (target offset {})",
+                            first.target,
+                            last.target_end() - 1
+                        ),
+                    ));
+                }
+            }
             map.chunks.push(ChunkMeta {
                 id,
                 source_start: chunk.source_start,
                 target_start: chunk.target_start,
                 first_run: map.runs.len(),
+                first_echo: map.echoes.len(),
                 modified: 0,
                 persisted: 0,
             });
             map.runs.extend_from_slice(&chunk.runs);
+            map.echoes.extend_from_slice(&chunk.echoes);
             map.source_end = chunk.source_end;
             map.target_end = chunk.target_end;
             previous_id = id;
+        }
+        // Copies of earlier chunks may lie after an echo's target offset
+        // (the two clusters ordered them differently): no echo may name a
+        // target record that is a copy.
+        for echo in &map.echoes {
+            if let Some((target, source)) = map.copy_in_target_range(echo.target, echo.target_end())
+            {
+                return Err(RebuildError::Inconsistent {
+                    partition: partition.clone(),
+                    chunk: map.chunk_id_at(echo.source),
+                    reason: format!(
+                        "the echo of target offset {target} names a record that is the copy of source offset {source}"
+                    ),
+                });
+            }
         }
         Ok(map)
     }
@@ -280,6 +326,7 @@ mod tests {
                     source_end: 3,
                     target_start: 0,
                     target_end: 2,
+                    echoes: Vec::new(),
                     runs: vec![
                         Run {
                             source: 0,
@@ -345,6 +392,7 @@ mod tests {
                 target_start: 3,
                 target_end: 3,
                 runs: Vec::new(),
+                echoes: Vec::new(),
             })
         );
     }
@@ -357,6 +405,7 @@ mod tests {
             target_start: ts,
             target_end: te,
             runs: Vec::new(),
+            echoes: Vec::new(),
         };
         let err =
             OffsetMap::from_chunks(tp(), vec![(0, chunk(0, 5, 0, 5)), (6, chunk(6, 9, 5, 8))])

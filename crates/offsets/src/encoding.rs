@@ -34,10 +34,27 @@
 //!   varint  run.len - 1
 //! ```
 //!
+//! Value, version 2: a chunk with echo runs (see [`crate::echo`]) is
+//! version 2: version 1's fields, then
+//!
+//! ```text
+//! varint  echo count (>= 1)
+//! per echo, with a source cursor starting at source_start and moving to
+//! each echo's source end (echo targets may lie below target_start: the
+//! original may predate the copies, so the first is written whole):
+//!   varint  echo.source - source cursor
+//!   varint  first echo: echo.target; later: echo.target - previous echo end
+//!   varint  echo.len - 1
+//! ```
+//!
+//! A chunk without echoes is always written as version 1, so maps of one-way
+//! replication keep the version 1 bytes.
+//!
 //! Decoding is strict: unknown versions, truncation, non-minimal varints,
-//! trailing bytes, runs outside the chunk, and runs that touch on both sides
-//! (not canonical) are errors. So every value that decodes re-encodes to the
-//! same bytes.
+//! trailing bytes, runs outside the chunk, runs that touch on both sides
+//! (not canonical), echoes that share a source offset with a copy or name a
+//! copied target offset, and version 2 without echoes are errors. So every
+//! value that decodes re-encodes to the same bytes.
 
 use crate::error::{DecodeError, OffsetMapError};
 use crate::run::Run;
@@ -46,8 +63,10 @@ use crate::wire_format::{put_offset, Reader};
 
 /// Version byte of keys this build writes and reads.
 pub const KEY_VERSION: u8 = 1;
-/// Version byte of values this build writes and reads.
+/// Version byte of values without echo runs.
 pub const VALUE_VERSION: u8 = 1;
+/// Version byte of values with echo runs; the newest this build reads.
+pub const VALUE_VERSION_ECHOES: u8 = 2;
 
 /// Key of one persisted chunk.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -69,6 +88,7 @@ pub struct Chunk {
     pub(crate) target_start: i64,
     pub(crate) target_end: i64,
     pub(crate) runs: Vec<Run>,
+    pub(crate) echoes: Vec<Run>,
 }
 
 impl Chunk {
@@ -91,6 +111,10 @@ impl Chunk {
     /// Runs inside the chunk, sorted.
     pub fn runs(&self) -> &[Run] {
         &self.runs
+    }
+    /// Echo runs inside the chunk, sorted.
+    pub fn echoes(&self) -> &[Run] {
+        &self.echoes
     }
 }
 
@@ -169,8 +193,12 @@ pub fn decode_key(bytes: &[u8]) -> Result<ChunkKey, DecodeError> {
 
 /// Encodes a chunk value.
 pub fn encode_chunk(chunk: &Chunk) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + 4 * chunk.runs.len());
-    out.push(VALUE_VERSION);
+    let mut out = Vec::with_capacity(16 + 4 * (chunk.runs.len() + chunk.echoes.len()));
+    out.push(if chunk.echoes.is_empty() {
+        VALUE_VERSION
+    } else {
+        VALUE_VERSION_ECHOES
+    });
     put_offset(&mut out, chunk.source_start);
     put_offset(&mut out, chunk.source_end - chunk.source_start);
     put_offset(&mut out, chunk.target_start);
@@ -184,13 +212,25 @@ pub fn encode_chunk(chunk: &Chunk) -> Vec<u8> {
         source = run.source_end();
         target = run.target_end();
     }
+    if !chunk.echoes.is_empty() {
+        put_offset(&mut out, chunk.echoes.len() as i64);
+        let mut source = chunk.source_start;
+        let mut previous_target_end: Option<i64> = None;
+        for echo in &chunk.echoes {
+            put_offset(&mut out, echo.source - source);
+            put_offset(&mut out, echo.target - previous_target_end.unwrap_or(0));
+            put_offset(&mut out, echo.len - 1);
+            source = echo.source_end();
+            previous_target_end = Some(echo.target_end());
+        }
+    }
     out
 }
 
 /// Decodes and validates a chunk value.
 pub fn decode_chunk(bytes: &[u8]) -> Result<Chunk, DecodeError> {
     let mut reader = Reader::new(bytes, "value");
-    read_version(&mut reader, VALUE_VERSION)?;
+    let version = read_version(&mut reader, VALUE_VERSION_ECHOES)?;
     let source_start = reader.offset("source start")?;
     let source_len = reader.offset("source length")?;
     let source_end = sum(source_start, source_len, "source end")?;
@@ -247,6 +287,11 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<Chunk, DecodeError> {
         target = run_target_end;
         runs.push(run);
     }
+    let echoes = if version == VALUE_VERSION_ECHOES {
+        decode_echoes(&mut reader, source_start, source_end, target_end, &runs)?
+    } else {
+        Vec::new()
+    };
     reader.finish()?;
     Ok(Chunk {
         source_start,
@@ -254,18 +299,99 @@ pub fn decode_chunk(bytes: &[u8]) -> Result<Chunk, DecodeError> {
         target_start,
         target_end,
         runs,
+        echoes,
     })
 }
 
-fn read_version(reader: &mut Reader<'_>, supported: u8) -> Result<(), DecodeError> {
+/// The echo section of a version 2 value, checked against the chunk's
+/// ranges and copy runs.
+fn decode_echoes(
+    reader: &mut Reader<'_>,
+    source_start: i64,
+    source_end: i64,
+    target_end: i64,
+    runs: &[Run],
+) -> Result<Vec<Run>, DecodeError> {
+    let invalid = |field: &'static str, reason: String| DecodeError::Invalid {
+        what: "value",
+        field,
+        reason,
+    };
+    let count = reader.offset("echo count")?;
+    let count = usize::try_from(count)
+        .ok()
+        .filter(|count| *count >= 1 && count.saturating_mul(3) <= reader.remaining())
+        .ok_or_else(|| {
+            invalid(
+                "echo count",
+                format!(
+                    "{count} echo runs: a version 2 value holds at least one, and at most what the remaining {} bytes can",
+                    reader.remaining()
+                ),
+            )
+        })?;
+    let mut echoes: Vec<Run> = Vec::with_capacity(count);
+    let mut source = source_start;
+    for index in 0..count {
+        let source_gap = reader.offset("echo source gap")?;
+        let target_field = reader.offset("echo target")?;
+        let len = sum(reader.offset("echo length")?, 1, "echo length")?;
+        let previous = echoes.last().map(Run::target_end);
+        if index > 0 && source_gap == 0 && target_field == 0 {
+            return Err(invalid(
+                "echo",
+                format!("echo #{index} at source offset {source} continues the previous echo on both sides (not canonical)"),
+            ));
+        }
+        let echo = Run {
+            source: sum(source, source_gap, "echo source offset")?,
+            target: sum(previous.unwrap_or(0), target_field, "echo target offset")?,
+            len,
+        };
+        let echo_source_end = sum(echo.source, len, "echo source end")?;
+        let echo_target_end = sum(echo.target, len, "echo target end")?;
+        if echo_source_end > source_end || echo_target_end > target_end {
+            return Err(invalid(
+                "echo",
+                format!(
+                    "echo #{index} (source {}..{echo_source_end}, target {}..{echo_target_end}) ends past the chunk (source end {source_end}, target end {target_end})",
+                    echo.source, echo.target
+                ),
+            ));
+        }
+        let shares_source = runs
+            .iter()
+            .any(|run| run.source < echo_source_end && echo.source < run.source_end());
+        let names_copy = runs
+            .iter()
+            .any(|run| run.target < echo_target_end && echo.target < run.target_end());
+        if shares_source || names_copy {
+            return Err(invalid(
+                "echo",
+                format!(
+                    "echo #{index} (source {}..{echo_source_end}, target {}..{echo_target_end}) overlaps a copy run on the {}",
+                    echo.source,
+                    echo.target,
+                    if shares_source { "source" } else { "target" }
+                ),
+            ));
+        }
+        source = echo_source_end;
+        echoes.push(echo);
+    }
+    Ok(echoes)
+}
+
+/// Reads the version byte: 1 up to `supported`.
+fn read_version(reader: &mut Reader<'_>, supported: u8) -> Result<u8, DecodeError> {
     if reader.remaining() == 0 {
         return Err(DecodeError::Empty {
             what: reader.what(),
         });
     }
     let found = reader.u8("version")?;
-    if found == supported {
-        Ok(())
+    if (1..=supported).contains(&found) {
+        Ok(found)
     } else {
         Err(DecodeError::UnsupportedVersion {
             what: reader.what(),
@@ -311,6 +437,7 @@ mod tests {
                     len: 1,
                 },
             ],
+            echoes: Vec::new(),
         }
     }
 
@@ -329,6 +456,62 @@ mod tests {
             ]
         );
         assert_eq!(decode_chunk(&bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn value_with_echoes_is_version_2_and_exact() {
+        // Source 0..6: copies 0→10, 1→11; echoes 2,3 → target 5,6 (before
+        // the copies: B produced them first) and 5 → 12.
+        let chunk = Chunk {
+            source_start: 0,
+            source_end: 6,
+            target_start: 10,
+            target_end: 13,
+            runs: vec![Run {
+                source: 0,
+                target: 10,
+                len: 2,
+            }],
+            echoes: vec![
+                Run {
+                    source: 2,
+                    target: 5,
+                    len: 2,
+                },
+                Run {
+                    source: 5,
+                    target: 12,
+                    len: 1,
+                },
+            ],
+        };
+        let bytes = encode_chunk(&chunk);
+        assert_eq!(
+            bytes,
+            vec![
+                2, // version
+                0, 6, 10, 3, // source 0 + 6, target 10 + 3
+                1, 0, 0, 1, // one run (0, 10, 2)
+                2, // echoes
+                2, 5, 1, // (2, 5, 2): source gap 0..2, target 5 whole
+                1, 5, 0, // (5, 12, 1): source gap 4, target gap 7..12
+            ]
+        );
+        assert_eq!(decode_chunk(&bytes).unwrap(), chunk);
+        // An echo naming a copied target offset, or sharing a source offset
+        // with a copy, does not decode.
+        let mut names_copy = bytes.clone();
+        names_copy[11] = 11; // first echo at target 11..13
+        assert_eq!(
+            decode_chunk(&names_copy).unwrap_err().to_string(),
+            "offset-map value: echo is invalid: echo #0 (source 2..4, target 11..13) overlaps a copy run on the target"
+        );
+        let mut shares_source = bytes.clone();
+        shares_source[10] = 1; // first echo at source 1..3
+        assert_eq!(
+            decode_chunk(&shares_source).unwrap_err().to_string(),
+            "offset-map value: echo is invalid: echo #0 (source 1..3, target 5..7) overlaps a copy run on the source"
+        );
     }
 
     #[test]
@@ -369,7 +552,8 @@ mod tests {
     fn decode_errors_name_the_problem() {
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (vec![], "offset-map value: input is empty"),
-            (vec![2], "offset-map value: format version 2 is not supported (this build reads version 1)"),
+            (vec![3], "offset-map value: format version 3 is not supported (this build reads versions up to 2)"),
+            (vec![2, 0, 0, 0, 0, 0, 0], "offset-map value: echo count is invalid: 0 echo runs: a version 2 value holds at least one, and at most what the remaining 0 bytes can"),
             (vec![1, 0, 10], "offset-map value: input ends inside target start (byte 3)"),
             (
                 vec![1, 0, 10, 100, 6, 3, 0, 0, 2],

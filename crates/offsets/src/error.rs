@@ -30,6 +30,19 @@ pub enum OffsetMapError {
         /// Exclusive end of what the map already knows on that side.
         known_end: i64,
     },
+    /// An echo (a source record that came from the target) names a target
+    /// offset the map knows as the copy of a source record.
+    #[error("offset map {partition}: source offset {source_offset} is an echo of target offset {target}, but that target record is the copy of source offset {copied_from}")]
+    EchoOfCopy {
+        /// Partition of the map.
+        partition: TopicPartition,
+        /// Source offset of the echo.
+        source_offset: i64,
+        /// Target offset its provenance names.
+        target: i64,
+        /// Source offset the target record was copied from.
+        copied_from: i64,
+    },
     /// The topic/partition cannot be persisted in an offset-map key.
     #[error("offset map {partition}: {reason}")]
     InvalidPartition {
@@ -50,13 +63,13 @@ pub enum DecodeError {
         what: &'static str,
     },
     /// A format version this build does not read.
-    #[error("offset-map {what}: format version {found} is not supported (this build reads version {supported})")]
+    #[error("offset-map {what}: format version {found} is not supported (this build reads versions up to {supported})")]
     UnsupportedVersion {
         /// `"key"` or `"value"`.
         what: &'static str,
         /// Version byte found.
         found: u8,
-        /// Version this build reads.
+        /// Newest version this build reads (it reads every one from 1).
         supported: u8,
     },
     /// The input ends in the middle of a field.

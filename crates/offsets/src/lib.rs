@@ -28,6 +28,13 @@
 //! apart), and every target offset not in a run is known **foreign**
 //! ("not ours"). Outside them nothing is known.
 //!
+//! One kind of "not copied" source record is told apart: an **echo**, a
+//! record that came *from the target* (a reverse replicator copied it), with
+//! the target offset of its original ([`OffsetMap::record_echo`], module
+//! `echo`). Echoes let a position translate exactly when both clusters hold
+//! each other's records (ENHANCED offset sync, rollback after producers
+//! moved).
+//!
 //! # Invariants
 //!
 //! - **I1 (ordered reporting).** The data path reports every source offset
@@ -41,7 +48,9 @@
 //!   the map unchanged.
 //! - **I2 (canonical runs).** Runs have `len >= 1`, are sorted and disjoint on
 //!   both sides, and two consecutive runs never touch on both sides (else they
-//!   would be one run). Hence a new run is stored exactly when a copy does
+//!   would be one run) unless a chunk boundary separates them (a sealed
+//!   chunk never changes). Echo runs follow the same rules among themselves,
+//!   share no source offset with copy runs and name no copied target offset. Hence a new run is stored exactly when a copy does
 //!   not directly follow the previous copy on both sides, and memory grows
 //!   with gaps, not records: 1,000,000 contiguous copies are one run.
 //! - **I3 (bounds).** `source_start <= run.source`, `run.source_end() <=
@@ -58,9 +67,12 @@
 //!
 //! 1. `p < X.start` → [`Translation::BeforeReplicationStart`]: unread records
 //!    there were never replicated; the caller decides.
-//! 2. a copy at or after `p` exists → `Exact(its offset on Y)`. The reader
+//! 2. a copy (or echo) at or after `p` exists → `Exact(its offset on Y)`,
+//!    the smaller of the first copy's and the first echo's. The reader
 //!    then has read, on Y, exactly the copies it had read on X: nothing
-//!    unread is skipped, nothing read is re-read. Records between the
+//!    unread is skipped, nothing read is re-read (with echoes, when both
+//!    clusters order the records alike; otherwise nothing unread is
+//!    skipped). Records between the
 //!    previous copy and this one on Y are not copies of anything read on X
 //!    and are skipped (foreign records going to the target; aborted, control
 //!    or loop-filtered records going back to the source).
@@ -132,6 +144,7 @@
 //! ([`OffsetMaps::rebuild_from`]).
 
 mod checkpoint;
+mod echo;
 pub mod encoding;
 mod error;
 mod map;
@@ -142,6 +155,8 @@ mod topic_partition;
 mod translation;
 mod wire_format;
 
+#[cfg(test)]
+mod echo_proptests;
 #[cfg(test)]
 mod proptests;
 

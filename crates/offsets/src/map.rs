@@ -37,6 +37,8 @@ pub(crate) struct ChunkMeta {
     pub(crate) target_start: i64,
     /// Index in `OffsetMap::runs` of the chunk's first run.
     pub(crate) first_run: usize,
+    /// Index in `OffsetMap::echoes` of the chunk's first echo run.
+    pub(crate) first_echo: usize,
     /// Epoch of the last change (0 = never changed since rebuilt).
     pub(crate) modified: u64,
     /// `modified` value last acknowledged as durably written.
@@ -69,6 +71,10 @@ pub struct OffsetMap {
     pub(crate) target_end: i64,
     /// Canonical runs, sorted on both sides (see crate docs, invariant I2).
     pub(crate) runs: Vec<Run>,
+    /// Echo runs: source records that are copies *of target records* (they
+    /// came from the target through a reverse replicator), with the target
+    /// offset of their original; sorted on both sides (see [`crate::echo`]).
+    pub(crate) echoes: Vec<Run>,
     /// Never empty; chunk `i` covers runs `first_run[i] .. first_run[i + 1]`.
     pub(crate) chunks: Vec<ChunkMeta>,
     pub(crate) max_runs_per_chunk: usize,
@@ -91,6 +97,7 @@ impl Clone for OffsetMap {
             target_start: self.target_start,
             target_end: self.target_end,
             runs: self.runs.clone(),
+            echoes: self.echoes.clone(),
             chunks: self.chunks.clone(),
             max_runs_per_chunk: self.max_runs_per_chunk,
             epoch: self.epoch,
@@ -105,7 +112,15 @@ impl PartialEq for OffsetMap {
         let layout = |m: &OffsetMap| {
             m.chunks
                 .iter()
-                .map(|c| (c.id, c.source_start, c.target_start, c.first_run))
+                .map(|c| {
+                    (
+                        c.id,
+                        c.source_start,
+                        c.target_start,
+                        c.first_run,
+                        c.first_echo,
+                    )
+                })
                 .collect::<Vec<_>>()
         };
         self.partition == other.partition
@@ -114,6 +129,7 @@ impl PartialEq for OffsetMap {
             && self.target_start == other.target_start
             && self.target_end == other.target_end
             && self.runs == other.runs
+            && self.echoes == other.echoes
             && layout(self) == layout(other)
     }
 }
@@ -150,11 +166,13 @@ impl OffsetMap {
             target_start,
             target_end: target_start,
             runs: Vec::new(),
+            echoes: Vec::new(),
             chunks: vec![ChunkMeta {
                 id: source_start,
                 source_start,
                 target_start,
                 first_run: 0,
+                first_echo: 0,
                 modified: 1,
                 persisted: 0,
             }],
@@ -234,10 +252,12 @@ impl OffsetMap {
         self.check_offset(Side::Target, target)?;
         self.check_order(Side::Source, source)?;
         self.check_order(Side::Target, target)?;
-        let extends = self
-            .runs
-            .last()
-            .is_some_and(|last| last.source_end() == source && last.target_end() == target);
+        // A run of a sealed chunk is never extended (its chunk would change).
+        let extends = self.open_chunk_first_run() < self.runs.len()
+            && self
+                .runs
+                .last()
+                .is_some_and(|last| last.source_end() == source && last.target_end() == target);
         match self.runs.last_mut() {
             Some(last) if extends => last.len += 1,
             _ => {
@@ -333,17 +353,25 @@ impl OffsetMap {
         if position > end {
             return Translation::NotYetReplicated { copied_up_to: end };
         }
-        // First run not entirely below `position`: it holds the first copied
-        // record at or after `position` (runs are sorted on both sides).
-        let index = self
-            .runs
-            .partition_point(|run| run.start_on(from) + run.len <= position);
-        match self.runs.get(index) {
-            Some(run) => {
+        // In each list, the first run not entirely below `position` holds
+        // the first record at or after `position` (runs are sorted on both
+        // sides). Of the copy and the echo found, the one earlier on the
+        // other side is where the reader continues: every unread record is
+        // at or after it there (see `crate::echo` for why the minimum).
+        let first_at_or_after = |list: &[Run]| {
+            let index = list.partition_point(|run| run.start_on(from) + run.len <= position);
+            list.get(index).map(|run| {
                 let into = (position - run.start_on(from)).max(0);
-                Translation::Exact(run.start_on(from.other()) + into)
-            }
-            None => Translation::Exact(other_end),
+                run.start_on(from.other()) + into
+            })
+        };
+        match (
+            first_at_or_after(&self.runs),
+            first_at_or_after(&self.echoes),
+        ) {
+            (Some(copy), Some(echo)) => Translation::Exact(copy.min(echo)),
+            (Some(found), None) | (None, Some(found)) => Translation::Exact(found),
+            (None, None) => Translation::Exact(other_end),
         }
     }
 
@@ -362,27 +390,20 @@ impl OffsetMap {
             return false;
         }
         let first_kept = self.runs.partition_point(|run| run.source_end() <= p);
-        // The target start moves to just after the last copy below `p`, so
-        // foreign records between it and the next copy still map to that copy.
-        let new_target_start = match self.runs.get(first_kept) {
-            Some(run) if run.source < p => run.target + (p - run.source),
-            _ => self.runs[..first_kept]
-                .last()
-                .map_or(self.target_start, Run::target_end),
-        };
-        if let Some(run) = self.runs.get_mut(first_kept) {
-            if run.source < p {
-                let cut = p - run.source;
-                run.source = p;
-                run.target += cut;
-                run.len -= cut;
-            }
-        }
-        self.runs.drain(..first_kept);
-        // Give memory back after large prunes, so the map stays bounded.
-        if self.runs.capacity() > 2 * self.runs.len() + 64 {
-            self.runs.shrink_to_fit();
-        }
+        let first_kept_echo = self.echoes.partition_point(|run| run.source_end() <= p);
+        // The target start moves to just after the last copy or echo below
+        // `p`, so foreign records between it and the next copy still map to
+        // that copy, and every target position that translated below `p`
+        // (some dropped record is at or after it) is now before the start.
+        let new_target_start = [
+            dropped_target_end(&self.runs, first_kept, p),
+            dropped_target_end(&self.echoes, first_kept_echo, p),
+        ]
+        .into_iter()
+        .flatten()
+        .fold(self.target_start, i64::max);
+        trim_front(&mut self.runs, first_kept, p);
+        trim_front(&mut self.echoes, first_kept_echo, p);
 
         // Keep the chunk containing `p` (or the last one) and all after it.
         let first_chunk = self
@@ -395,11 +416,13 @@ impl OffsetMap {
         }
         for chunk in &mut self.chunks {
             chunk.first_run = chunk.first_run.saturating_sub(first_kept);
+            chunk.first_echo = chunk.first_echo.saturating_sub(first_kept_echo);
         }
         if let Some(first) = self.chunks.first_mut() {
             first.source_start = p;
             first.target_start = new_target_start;
             first.first_run = 0;
+            first.first_echo = 0;
             first.modified = epoch;
         }
         self.source_start = p;
@@ -408,34 +431,45 @@ impl OffsetMap {
     }
 
     /// Before pushing a new run: starts a new chunk at the current ends if
-    /// the open chunk is full, so runs never straddle chunks and sealed
-    /// chunks never change again.
-    fn start_chunk_if_full(&mut self) {
-        let full = self
-            .chunks
-            .last()
-            .is_some_and(|open| self.runs.len() - open.first_run >= self.max_runs_per_chunk);
+    /// the open chunk is full (copy and echo runs together), so runs never
+    /// straddle chunks and sealed chunks never change again.
+    pub(crate) fn start_chunk_if_full(&mut self) {
+        let full = self.chunks.last().is_some_and(|open| {
+            (self.runs.len() - open.first_run) + (self.echoes.len() - open.first_echo)
+                >= self.max_runs_per_chunk
+        });
         if full {
             self.chunks.push(ChunkMeta {
                 id: self.source_end,
                 source_start: self.source_end,
                 target_start: self.target_end,
                 first_run: self.runs.len(),
+                first_echo: self.echoes.len(),
                 modified: self.epoch,
                 persisted: 0,
             });
         }
     }
 
+    /// Index of the open chunk's first copy run.
+    fn open_chunk_first_run(&self) -> usize {
+        self.chunks.last().map_or(0, |open| open.first_run)
+    }
+
+    /// Index of the open chunk's first echo run.
+    pub(crate) fn open_chunk_first_echo(&self) -> usize {
+        self.chunks.last().map_or(0, |open| open.first_echo)
+    }
+
     /// Marks the open chunk as changed in the current epoch.
-    fn touch(&mut self) {
+    pub(crate) fn touch(&mut self) {
         if let Some(open) = self.chunks.last_mut() {
             open.modified = self.epoch;
         }
     }
 
     /// Offsets of records: `0 ..= i64::MAX - 1`, so that `offset + 1` exists.
-    fn check_offset(&self, side: Side, offset: i64) -> Result<(), OffsetMapError> {
+    pub(crate) fn check_offset(&self, side: Side, offset: i64) -> Result<(), OffsetMapError> {
         if (0..i64::MAX).contains(&offset) {
             Ok(())
         } else {
@@ -460,7 +494,7 @@ impl OffsetMap {
         }
     }
 
-    fn check_order(&self, side: Side, offset: i64) -> Result<(), OffsetMapError> {
+    pub(crate) fn check_order(&self, side: Side, offset: i64) -> Result<(), OffsetMapError> {
         let known_end = match side {
             Side::Source => self.source_end,
             Side::Target => self.target_end,
@@ -475,6 +509,34 @@ impl OffsetMap {
                 known_end,
             })
         }
+    }
+}
+
+/// The target offset just after what pruning at source offset `p` drops
+/// from `list` (runs before `first_kept`, and the part of a straddling run
+/// below `p`); `None` when nothing is dropped.
+fn dropped_target_end(list: &[Run], first_kept: usize, p: i64) -> Option<i64> {
+    match list.get(first_kept) {
+        Some(run) if run.source < p => Some(run.target + (p - run.source)),
+        _ => list[..first_kept].last().map(Run::target_end),
+    }
+}
+
+/// Drops the runs before `first_kept` and the part of the next run below
+/// source offset `p`, giving memory back after large prunes so the map
+/// stays bounded.
+fn trim_front(list: &mut Vec<Run>, first_kept: usize, p: i64) {
+    if let Some(run) = list.get_mut(first_kept) {
+        if run.source < p {
+            let cut = p - run.source;
+            run.source = p;
+            run.target += cut;
+            run.len -= cut;
+        }
+    }
+    list.drain(..first_kept);
+    if list.capacity() > 2 * list.len() + 64 {
+        list.shrink_to_fit();
     }
 }
 
