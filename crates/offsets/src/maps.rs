@@ -11,6 +11,9 @@ use crate::map::OffsetMap;
 use crate::topic_partition::TopicPartition;
 use crate::translation::Translation;
 
+/// A persisted record, key and value (`None`: tombstone), owned.
+type OwnedRecord = (Vec<u8>, Option<Vec<u8>>);
+
 /// Offset maps keyed by topic and partition.
 ///
 /// Replacing or removing a map schedules tombstones for every chunk the old
@@ -231,6 +234,42 @@ impl OffsetMaps {
         Ok(maps)
     }
 
+    /// Like [`rebuild_from`](Self::rebuild_from), but a bad record or a
+    /// partition whose chunks do not fit together only costs that record or
+    /// partition: the others are rebuilt, and every problem is returned. A
+    /// partition left out is *unknown* (its positions do not translate),
+    /// never translated from a broken map.
+    pub fn rebuild_each<I, K, V>(records: I) -> (OffsetMaps, Vec<RebuildError>)
+    where
+        I: IntoIterator<Item = (K, Option<V>)>,
+        K: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        let mut problems = Vec::new();
+        let mut by_partition: BTreeMap<TopicPartition, Vec<OwnedRecord>> = BTreeMap::new();
+        for (index, (key, value)) in records.into_iter().enumerate() {
+            match decode_key(key.as_ref()) {
+                Ok(decoded) => by_partition
+                    .entry(decoded.partition)
+                    .or_default()
+                    .push((key.as_ref().to_vec(), value.map(|v| v.as_ref().to_vec()))),
+                Err(source) => problems.push(RebuildError::Key { index, source }),
+            }
+        }
+        let mut maps = OffsetMaps::new();
+        for (partition, records) in by_partition {
+            match OffsetMaps::rebuild_from(records) {
+                Ok(mut one) => {
+                    if let Some(map) = one.maps.remove(&partition) {
+                        maps.maps.insert(partition, map);
+                    }
+                }
+                Err(e) => problems.push(e),
+            }
+        }
+        (maps, problems)
+    }
+
     fn schedule_removal(&mut self, old: &OffsetMap) {
         let stamp = self.stamp;
         self.removed
@@ -336,6 +375,34 @@ mod tests {
             ),
         );
         assert!(OffsetMaps::rebuild_from(log).unwrap().is_empty());
+    }
+
+    #[test]
+    fn rebuild_each_keeps_the_good_partitions() {
+        let mut good = OffsetMap::new(TopicPartition::new("good", 0), 0, 0).unwrap();
+        good.record(0, 0).unwrap();
+        let mut maps = OffsetMaps::new();
+        maps.insert(good.clone());
+        let mut log = log_of(&maps.checkpoint());
+        let bad_key = encode_key(&ChunkKey {
+            partition: TopicPartition::new("bad", 1),
+            chunk: 0,
+        })
+        .unwrap();
+        log.push((bad_key, Some(vec![1u8, 0])));
+        log.push((vec![7u8], None));
+        let (rebuilt, problems) = OffsetMaps::rebuild_each(log);
+        assert_eq!(rebuilt.len(), 1);
+        assert_eq!(rebuilt.get("good", 0), Some(&good));
+        assert_eq!(rebuilt.get("bad", 1), None);
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "offset-map record #2: offset-map key: format version 7 is not supported (this build reads versions up to 1)",
+                "offset map bad/1, chunk 0: offset-map value: input ends inside source length (byte 2)",
+            ]
+        );
     }
 
     #[test]

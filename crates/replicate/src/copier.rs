@@ -53,6 +53,9 @@ pub(crate) struct CopierSetup {
     pub max_unacked_bytes: usize,
     /// Source→target offset maps shared with consumer-group sync.
     pub offset_maps: Arc<Mutex<OffsetMaps>>,
+    /// Whether records that came from the target are kept in the map as echoes of their originals (ENHANCED
+    /// offset sync; see `kreplicate_offsets`' echo module).
+    pub record_echoes: bool,
 }
 
 enum Outcome {
@@ -72,6 +75,11 @@ enum Outcome {
     Skipped {
         until: i64,
         filtered: u64,
+    },
+    /// A record that came from the target (not copied): the copy of target offset `original`.
+    Echo {
+        source_offset: i64,
+        original: i64,
     },
     Failed(ProduceError),
 }
@@ -232,9 +240,15 @@ impl Copier {
             let from = self.position;
             for record in records.into_iter().filter(|r| r.offset >= from) {
                 let provenance = Provenance::find(&record.headers).and_then(Result::ok);
-                if provenance.is_some_and(|p| p.origin == self.s.target) {
-                    // It came from the target: copying it back would loop.
-                    self.skip(record.offset + 1, 1);
+                if let Some(p) = provenance.filter(|p| p.origin == self.s.target) {
+                    // It came from the target: copying it back would loop. When the previous
+                    // hop was the target itself, the header names the original there.
+                    let direct = p.source == self.s.target && p.partition == self.s.partition;
+                    if self.s.record_echoes && direct {
+                        self.echo(record.offset, p.offset);
+                    } else {
+                        self.skip(record.offset + 1, 1);
+                    }
                     continue;
                 }
                 self.send_record(record, provenance).await?;
@@ -351,6 +365,17 @@ impl Copier {
         ));
     }
 
+    /// Marks a record that came from the target as an echo of `original` (in order with copies).
+    fn echo(&mut self, source_offset: i64, original: i64) {
+        self.position = self.position.max(source_offset + 1);
+        self.pending.push_back(Box::pin(async move {
+            Outcome::Echo {
+                source_offset,
+                original,
+            }
+        }));
+    }
+
     fn handle_outcome(&mut self, outcome: Outcome) -> Result<(), CopierExit> {
         let m = &self.s.metrics;
         match outcome {
@@ -404,6 +429,14 @@ impl Copier {
                         .get_or_create(&self.topic_labels)
                         .inc_by(filtered);
                 }
+            }
+            Outcome::Echo {
+                source_offset,
+                original,
+            } => {
+                self.acked = self.acked.max(source_offset + 1);
+                self.with_map(|m| m.record_echo(source_offset, original));
+                m.filtered_records.get_or_create(&self.topic_labels).inc();
             }
             Outcome::Failed(e) => {
                 m.failures.get_or_create(&self.topic_labels).inc();

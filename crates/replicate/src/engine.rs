@@ -42,16 +42,31 @@ impl Replicator {
                 .get_or_create(&cluster_labels(alias))
                 .set(1);
         }
-        let offset_maps = Arc::new(Mutex::new(OffsetMaps::new()));
+        let offset_maps = Arc::new(Mutex::new(
+            crate::groups::load_offset_maps(&target, &config).await?,
+        ));
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(crate::run::run(
-            Arc::new(config),
-            options,
-            source,
-            target,
+        let config = Arc::new(config);
+        let data_path = crate::run::run(
+            config.clone(),
+            options.clone(),
+            source.clone(),
+            target.clone(),
             metrics.clone(),
             offset_maps.clone(),
-            stopped,
+            stopped.clone(),
+        );
+        let task = tokio::spawn(crate::groups::with_offset_sync(
+            crate::groups::OffsetSyncContext {
+                config,
+                options,
+                source,
+                target,
+                metrics: metrics.clone(),
+                maps: offset_maps.clone(),
+                stopped,
+            },
+            data_path,
         ));
         Ok(Replicator {
             metrics,

@@ -3,6 +3,7 @@ pub mod cluster_client;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod groups;
 pub mod metrics;
 pub mod options;
 mod run;

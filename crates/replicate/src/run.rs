@@ -263,6 +263,24 @@ impl Supervisor {
             }
             .map_err(|e| self.cluster_error(Role::Source, e))?,
         };
+        // The offset map must end where copying resumes (see groups::map_recovery).
+        let start = crate::groups::map_recovery::reconcile_offset_map(
+            &self.source,
+            &self.target,
+            &self.offset_maps,
+            &crate::groups::map_recovery::ResumingPartition {
+                source_topic: &topic.source,
+                target_topic: &topic.target,
+                partition,
+                start,
+                target_end: resume.target_end,
+                source_fp: self.source_fp,
+                target_fp: self.target_fp,
+                echoes: self.record_echoes(),
+                mode: self.options.mode,
+            },
+        )
+        .await;
         tracing::info!(topic = %topic.source, partition, start, target = %topic.target, "copying");
         Ok(CopierSetup {
             source_topic: topic.source.clone(),
@@ -280,7 +298,13 @@ impl Supervisor {
             checkpoint_interval: self.options.checkpoint_interval,
             max_unacked_bytes: self.options.max_unacked_bytes_per_partition,
             offset_maps: self.offset_maps.clone(),
+            record_echoes: self.record_echoes(),
         })
+    }
+
+    /// ENHANCED offset sync records echoes (records that came from the target) in the maps.
+    fn record_echoes(&self) -> bool {
+        self.config.offset_sync_mode == crate::config::OffsetSyncMode::Enhanced
     }
 
     /// Cluster reachability and throttling, as MSK reports them.

@@ -1,0 +1,46 @@
+//! The compacted internal topics offset sync keeps on a cluster: creating them, and telling
+//! whether one exists (a reverse replicator's topic may not).
+
+use kreplicate_wire::admin::{Admin, NewTopic};
+use kreplicate_wire::client::{Client, Error as ClientError};
+use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
+
+/// TOPIC_ALREADY_EXISTS.
+const TOPIC_ALREADY_EXISTS: i16 = 36;
+
+/// Creates `topic` (one partition, `cleanup.policy=compact`) unless it exists.
+pub(crate) async fn ensure_compacted_topic(
+    client: &Client,
+    topic: &str,
+) -> Result<(), ClientError> {
+    let mut new = NewTopic::new(topic, 1, -1);
+    new.configs
+        .insert("cleanup.policy".into(), "compact".into());
+    let results = Admin::new(client.clone())
+        .create_topics(&[new], false)
+        .await?;
+    for (name, result) in results {
+        if let Err(e) = result {
+            if e.code != TOPIC_ALREADY_EXISTS {
+                return Err(ClientError::Broker(e.with_topic(name)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `topic` exists, asked of the cluster (not the cache).
+pub(crate) async fn topic_exists(client: &Client, topic: &str) -> Result<bool, ClientError> {
+    let metadata = client.refresh_metadata(Some(&[topic.to_string()])).await?;
+    Ok(metadata.topics.contains_key(topic))
+}
+
+/// `(log start, high watermark)` of partition 0 of an internal topic: the range to read.
+pub(crate) async fn readable_range(
+    client: &Client,
+    topic: &str,
+) -> Result<(i64, i64), ClientError> {
+    let start = list_offset(client, topic, 0, EARLIEST, 0).await?;
+    let end = high_watermark(client, topic, 0).await?;
+    Ok((start, end))
+}

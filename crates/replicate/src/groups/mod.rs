@@ -1,0 +1,136 @@
+//! Consumer-group offset sync (MSK `ConsumerGroupReplication`), LEGACY and ENHANCED, and the
+//! persistence of the offset maps it translates through. `docs/offset-sync.md` explains the
+//! design with worked examples.
+//!
+//! - [`map_store`]: the maps saved to `__kreplicate-offset-maps` on the target and rebuilt on
+//!   start; [`map_recovery`]: a rebuilt map that lags the data path is completed exactly from
+//!   the clusters' provenance headers before the partition's copier starts.
+//! - [`sync`]: every `group_sync_interval`, committed source offsets are translated and
+//!   committed on the target while the group has no active members there, never moving a
+//!   target offset back unless the source moved back ([`decision`]).
+//! - [`commit_marker`] and [`commit_ledger`]: our commits are marked (metadata) and recorded
+//!   (a compacted topic on the cluster they are written to), so a replicator in the other
+//!   direction never syncs them back.
+//! - ENHANCED adds echoes to the maps: records that came from the target through the reverse
+//!   replicator translate to their originals (see `kreplicate_offsets`' `echo` module), which
+//!   is what lets a group move back after producers moved.
+
+pub mod commit_ledger;
+pub mod commit_marker;
+pub mod decision;
+mod internal_topic;
+pub mod lag;
+pub mod map_recovery;
+pub mod map_store;
+pub mod sync;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kreplicate_offsets::OffsetMaps;
+use kreplicate_wire::client::Client;
+use tokio::sync::watch;
+
+use crate::config::ReplicatorConfig;
+use crate::error::EngineError;
+use crate::metrics::ReplicatorMetrics;
+use crate::options::EngineOptions;
+use crate::provenance::ClusterFingerprint;
+
+pub use commit_ledger::GROUP_COMMITS_TOPIC;
+pub use map_store::OFFSET_MAP_TOPIC;
+
+/// How often the maps are checked against the source log start for pruning.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Resolves once a stop is requested (or the sender is gone); holds no watch guard across
+/// awaits, so the futures that use it stay `Send`.
+async fn stop_requested(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Rebuilds the replicator's offset maps from the target (creating the topic if needed).
+pub async fn load_offset_maps(
+    target: &Client,
+    config: &ReplicatorConfig,
+) -> Result<OffsetMaps, EngineError> {
+    map_store::load_offset_maps(
+        target,
+        &config.name,
+        ClusterFingerprint::of(&config.source.id),
+    )
+    .await
+    .map_err(|e| {
+        EngineError::cluster(
+            crate::cluster_client::Role::Target,
+            config.target.id.clone(),
+            e,
+        )
+    })
+}
+
+/// Everything offset sync runs with, next to the data path.
+pub struct OffsetSyncContext {
+    pub config: Arc<ReplicatorConfig>,
+    pub options: EngineOptions,
+    pub source: Client,
+    pub target: Client,
+    pub metrics: Arc<ReplicatorMetrics>,
+    pub maps: Arc<Mutex<OffsetMaps>>,
+    /// The engine's stop signal.
+    pub stopped: watch::Receiver<bool>,
+}
+
+/// Runs `data_path` with the offset-map writer and (when `SynchroniseConsumerGroupOffsets`)
+/// group sync beside it. Once the data path has ended, the maps are saved one last time (so a
+/// graceful stop leaves them complete) and group sync stops.
+pub async fn with_offset_sync<F>(ctx: OffsetSyncContext, data_path: F) -> Result<(), EngineError>
+where
+    F: Future<Output = Result<(), EngineError>>,
+{
+    let (writer_stop, writer_stopped) = watch::channel(false);
+    let writer = map_store::MapWriter::new(
+        ctx.source.clone(),
+        ctx.target.clone(),
+        ctx.maps.clone(),
+        &ctx.config.name,
+        ClusterFingerprint::of(&ctx.config.source.id),
+    );
+    let writer = tokio::spawn(map_store::run_map_writer(
+        writer,
+        ctx.options.checkpoint_interval,
+        PRUNE_INTERVAL,
+        writer_stopped,
+    ));
+    let sync = ctx.config.flags.sync_group_offsets.then(|| {
+        let sync = sync::GroupSync::new(
+            ctx.config.clone(),
+            ctx.source.clone(),
+            ctx.target.clone(),
+            ctx.maps.clone(),
+            ctx.metrics.clone(),
+        );
+        tokio::spawn(sync::run_group_sync(
+            sync,
+            ctx.options.group_sync_interval,
+            ctx.stopped.clone(),
+        ))
+    });
+    let result = data_path.await;
+    if let Some(sync) = sync {
+        // Stopped with the engine; after a fatal data-path error, cut short. Either way the
+        // ledger entry of an interrupted commit was written first (see commit_ledger).
+        if !sync.is_finished() {
+            sync.abort();
+        }
+        let _ = sync.await;
+    }
+    let _ = writer_stop.send(true);
+    let _ = writer.await;
+    result
+}

@@ -1,0 +1,402 @@
+//! The group sync loop (MSK `SynchroniseConsumerGroupOffsets`): every `group_sync_interval`,
+//! each selected group's committed source offsets are translated through the offset maps and
+//! committed on the target — only while the group has no active members there.
+//!
+//! A round, per group:
+//! 1. fetch the group's committed offsets on the source; keep the partitions of replicated
+//!    topics;
+//! 2. drop commits a replicator wrote (commit metadata marker, or equal to the source
+//!    cluster's commit ledger): those are copies of a position, never a consumer's progress;
+//! 3. translate each position ([`OffsetMaps::source_to_target`]) and [`decide`] against the
+//!    target's committed offset;
+//! 4. if anything is to be committed and the group has no active members on the target: write
+//!    the ledger entries (acknowledged), then commit, with the marker as metadata, on the
+//!    target topic names (PREFIXED or IDENTICAL);
+//! 5. report lag on both clusters.
+//!
+//! Groups are selected by `ConsumerGroupsToReplicate` / `ConsumerGroupsToExclude`; with
+//! `DetectAndCopyNewConsumerGroups` false, only groups present at the first round are synced.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kreplicate_offsets::OffsetMaps;
+use kreplicate_wire::client::Client;
+use kreplicate_wire::group::GroupAdmin;
+use kreplicate_wire::producer::{Producer, ProducerConfig};
+use tokio::sync::watch;
+
+use super::commit_ledger::{write_entries, Ledger, LedgerEntry, LedgerKey, GROUP_COMMITS_TOPIC};
+use super::commit_marker::{commit_marker, is_marked};
+use super::decision::{decide, Decision, Skip};
+use super::internal_topic::ensure_compacted_topic;
+use super::lag::LogEnds;
+use super::{lock, stop_requested};
+use crate::config::ReplicatorConfig;
+use crate::metrics::ReplicatorMetrics;
+use crate::provenance::ClusterFingerprint;
+
+/// One partition of a group, as this round sees it.
+struct Row {
+    source_topic: String,
+    target_topic: String,
+    partition: i32,
+    source_offset: i64,
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoundReport {
+    /// Groups with at least one replicated partition (MSK `ConsumerGroupCount`).
+    pub groups: usize,
+    /// Partition offsets committed on the target.
+    pub committed: usize,
+    /// Groups whose sync failed.
+    pub failures: usize,
+}
+
+/// Consumer-group offset sync for one replicator.
+pub struct GroupSync {
+    config: Arc<ReplicatorConfig>,
+    source_groups: GroupAdmin,
+    target_groups: GroupAdmin,
+    target: Client,
+    maps: Arc<Mutex<OffsetMaps>>,
+    metrics: Arc<ReplicatorMetrics>,
+    source_fp: ClusterFingerprint,
+    marker: String,
+    /// Our own commits on the target (read once, then kept up to date in memory).
+    own: Ledger,
+    own_loaded: bool,
+    /// Commits replicators wrote on the source (a reverse replicator's, in ENHANCED).
+    reverse: Ledger,
+    producer: Option<Producer>,
+    /// With `DetectAndCopyNewConsumerGroups` false: the groups of the first round.
+    first_groups: Option<BTreeSet<String>>,
+    /// Source offset seen last round, per (group, source topic, partition).
+    previous: HashMap<(String, String, i32), i64>,
+    source_ends: LogEnds,
+    target_ends: LogEnds,
+}
+
+impl GroupSync {
+    /// Group sync from `source` to `target` through `maps`.
+    pub fn new(
+        config: Arc<ReplicatorConfig>,
+        source: Client,
+        target: Client,
+        maps: Arc<Mutex<OffsetMaps>>,
+        metrics: Arc<ReplicatorMetrics>,
+    ) -> Self {
+        let source_fp = ClusterFingerprint::of(&config.source.id);
+        GroupSync {
+            marker: commit_marker(&config.name, source_fp),
+            source_groups: GroupAdmin::new(source.clone()),
+            target_groups: GroupAdmin::new(target.clone()),
+            own: Ledger::new(target.clone()),
+            own_loaded: false,
+            reverse: Ledger::new(source.clone()),
+            source_ends: LogEnds::new(source, &config.source.alias),
+            target_ends: LogEnds::new(target.clone(), &config.target.alias),
+            target,
+            maps,
+            metrics,
+            source_fp,
+            producer: None,
+            first_groups: None,
+            previous: HashMap::new(),
+            config,
+        }
+    }
+
+    /// One sync round over every selected group. Errors are counted per group (MSK
+    /// `ConsumerGroupOffsetSyncFailure`) and the other groups still sync.
+    pub async fn run_once(&mut self) -> RoundReport {
+        let mut report = RoundReport::default();
+        if let Err(e) = self.prepare().await {
+            tracing::warn!(error = %e, "consumer-group sync cannot run this round");
+            self.metrics.consumer_group_sync_failures.inc();
+            report.failures += 1;
+            return report;
+        }
+        let groups = match self.selected_groups().await {
+            Ok(groups) => groups,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing the source's consumer groups failed");
+                self.metrics.consumer_group_sync_failures.inc();
+                report.failures += 1;
+                return report;
+            }
+        };
+        self.source_ends.clear();
+        self.target_ends.clear();
+        for group in groups {
+            match self.sync_group(&group).await {
+                Ok(None) => {}
+                Ok(Some(committed)) => {
+                    report.groups += 1;
+                    report.committed += committed;
+                }
+                Err(e) => {
+                    tracing::warn!(%group, error = %e, "consumer-group offset sync failed");
+                    self.metrics.consumer_group_sync_failures.inc();
+                    report.groups += 1;
+                    report.failures += 1;
+                }
+            }
+        }
+        self.metrics.consumer_group_count.set(report.groups as i64);
+        report
+    }
+
+    /// Reads the ledgers, and creates our ledger topic and producer, as needed.
+    async fn prepare(&mut self) -> Result<(), String> {
+        if !self.own_loaded {
+            ensure_compacted_topic(&self.target, GROUP_COMMITS_TOPIC)
+                .await
+                .map_err(|e| format!("creating {GROUP_COMMITS_TOPIC} on the target: {e}"))?;
+            self.own
+                .refresh()
+                .await
+                .map_err(|e| format!("reading {GROUP_COMMITS_TOPIC} on the target: {e}"))?;
+            self.own_loaded = true;
+        }
+        self.reverse
+            .refresh()
+            .await
+            .map_err(|e| format!("reading {GROUP_COMMITS_TOPIC} on the source: {e}"))?;
+        if self.producer.is_none() {
+            self.producer = Some(
+                Producer::new(self.target.clone(), ProducerConfig::default())
+                    .await
+                    .map_err(|e| format!("creating the commit-ledger producer: {e}"))?,
+            );
+        }
+        Ok(())
+    }
+
+    async fn selected_groups(&mut self) -> Result<Vec<String>, String> {
+        let listed = self
+            .source_groups
+            .list_groups()
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut selected: Vec<String> = listed
+            .into_iter()
+            .map(|g| g.group_id)
+            .filter(|g| self.config.groups.selects(g))
+            .collect();
+        if !self.config.flags.detect_new_groups {
+            let first = self
+                .first_groups
+                .get_or_insert_with(|| selected.iter().cloned().collect());
+            selected.retain(|g| first.contains(g));
+        }
+        Ok(selected)
+    }
+
+    /// Syncs one group; `None` when it has no replicated partition, else how many partition
+    /// offsets were committed.
+    async fn sync_group(&mut self, group: &str) -> Result<Option<usize>, String> {
+        let committed = self
+            .source_groups
+            .fetch_offsets(group, None)
+            .await
+            .map_err(|e| format!("fetching the source offsets: {e}"))?;
+        let mut rows = Vec::new();
+        for ((topic, partition), offset) in committed {
+            if !self.config.topics.selects(&topic) {
+                continue;
+            }
+            let key = (group.to_string(), topic.clone(), partition);
+            let source_key = LedgerKey {
+                group: group.to_string(),
+                topic: topic.clone(),
+                partition,
+            };
+            let replicator_made = is_marked(offset.metadata.as_deref())
+                || self
+                    .reverse
+                    .is_replicator_commit(&source_key, offset.offset);
+            let previous = self.previous.insert(key, offset.offset);
+            self.source_ends
+                .report(&self.metrics, group, &topic, partition, offset.offset)
+                .await;
+            if replicator_made {
+                continue;
+            }
+            let target_topic = self.config.target_topic(&topic);
+            rows.push((
+                Row {
+                    source_topic: topic,
+                    target_topic,
+                    partition,
+                    source_offset: offset.offset,
+                },
+                previous,
+            ));
+        }
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let wanted: Vec<(String, i32)> = rows
+            .iter()
+            .map(|(r, _)| (r.target_topic.clone(), r.partition))
+            .collect();
+        let target_committed = self
+            .target_groups
+            .fetch_offsets(group, Some(&wanted))
+            .await
+            .map_err(|e| format!("fetching the target offsets: {e}"))?;
+        let mut commits: Vec<(Row, i64)> = Vec::new();
+        let mut on_target: HashMap<(String, i32), i64> = target_committed
+            .iter()
+            .map(|(k, v)| (k.clone(), v.offset))
+            .collect();
+        for (row, previous) in rows {
+            let Some(translation) = lock(&self.maps).source_to_target(
+                &row.source_topic,
+                row.partition,
+                row.source_offset,
+            ) else {
+                continue; // not replicated (yet): no map
+            };
+            let previous = previous.or_else(|| {
+                self.own
+                    .get(&LedgerKey {
+                        group: group.to_string(),
+                        topic: row.target_topic.clone(),
+                        partition: row.partition,
+                    })
+                    .filter(|e| e.source == self.source_fp)
+                    .map(|e| e.source_offset)
+            });
+            let target = on_target
+                .get(&(row.target_topic.clone(), row.partition))
+                .copied();
+            match decide(translation, row.source_offset, previous, target) {
+                Decision::Commit(offset) => commits.push((row, offset)),
+                Decision::Skip(skip) => {
+                    if let Skip::TargetAhead { .. } | Skip::BeforeReplicationStart { .. } = skip {
+                        tracing::debug!(group, topic = %row.source_topic, partition = row.partition,
+                            source_offset = row.source_offset, ?skip, "not committed");
+                    }
+                }
+            }
+        }
+        let count = commits.len();
+        let mut result = Ok(Some(0));
+        if !commits.is_empty() {
+            let active = self
+                .target_groups
+                .has_active_members(group)
+                .await
+                .map_err(|e| format!("describing the group on the target: {e}"))?;
+            if active {
+                tracing::debug!(
+                    group,
+                    "the group has active members on the target; not committing"
+                );
+            } else {
+                result = self.commit(group, &commits).await.map(|()| Some(count));
+                if result.is_ok() {
+                    for (row, offset) in &commits {
+                        on_target.insert((row.target_topic.clone(), row.partition), *offset);
+                    }
+                }
+            }
+        }
+        for ((topic, partition), offset) in &on_target {
+            self.target_ends
+                .report(&self.metrics, group, topic, *partition, *offset)
+                .await;
+        }
+        result
+    }
+
+    /// Writes the ledger entries, then commits on the target.
+    async fn commit(&mut self, group: &str, commits: &[(Row, i64)]) -> Result<(), String> {
+        let entries: Vec<(LedgerKey, LedgerEntry)> = commits
+            .iter()
+            .map(|(row, offset)| {
+                (
+                    LedgerKey {
+                        group: group.to_string(),
+                        topic: row.target_topic.clone(),
+                        partition: row.partition,
+                    },
+                    LedgerEntry {
+                        offset: *offset,
+                        source_offset: row.source_offset,
+                        source: self.source_fp,
+                        replicator: self.config.name.clone(),
+                    },
+                )
+            })
+            .collect();
+        let Some(producer) = self.producer.as_ref() else {
+            return Err("no commit-ledger producer".into());
+        };
+        if let Err(e) = write_entries(producer, &entries).await {
+            if let Some(producer) = self.producer.take() {
+                producer.close().await;
+            }
+            return Err(e);
+        }
+        for (key, entry) in &entries {
+            self.own.remember(key.clone(), entry.clone());
+        }
+        let offsets: Vec<(String, i32, i64, Option<String>)> = commits
+            .iter()
+            .map(|(row, offset)| {
+                (
+                    row.target_topic.clone(),
+                    row.partition,
+                    *offset,
+                    Some(self.marker.clone()),
+                )
+            })
+            .collect();
+        let results = self
+            .target_groups
+            .commit_offsets(group, &offsets)
+            .await
+            .map_err(|e| format!("committing on the target: {e}"))?;
+        let failed: Vec<String> = results
+            .iter()
+            .filter_map(|((t, p), r)| r.as_ref().err().map(|e| format!("{t}-{p}: {e}")))
+            .collect();
+        if failed.is_empty() {
+            for (row, offset) in commits {
+                tracing::debug!(group, topic = %row.target_topic, partition = row.partition,
+                    source_offset = row.source_offset, offset, "committed on the target");
+            }
+            Ok(())
+        } else {
+            Err(format!("committing on the target: {}", failed.join("; ")))
+        }
+    }
+}
+
+/// Runs rounds every `interval` until `stop`.
+pub async fn run_group_sync(
+    mut sync: GroupSync,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let report = sync.run_once().await;
+                tracing::debug!(?report, "consumer-group sync round");
+            }
+            _ = stop_requested(&mut stop) => break,
+        }
+    }
+    if let Some(producer) = sync.producer.take() {
+        producer.close().await;
+    }
+}
