@@ -1,0 +1,110 @@
+//! The replicator's hot path, from fetch-response bytes to produce-request bytes, beside a
+//! kernel bound over the same bytes (memcpy + CRC32C + LZ4 of the uncompressed payload).
+//!
+//! `cargo bench -p kreplicate-benches --bench hot_path`; results in docs/benchmarks.md.
+
+use bytes::{Bytes, BytesMut};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use kreplicate_wire::codec::{Compression, Header, RecordBatchBuilder, RecordSet, RewriteFields};
+
+const RECORDS: usize = 1000;
+const VALUE: usize = 1024;
+
+/// One fetched batch of 1000 records of ~1 KiB (mildly compressible JSON-ish text).
+fn source_batch(codec: Compression) -> (Bytes, usize) {
+    let mut b = RecordBatchBuilder::new(codec);
+    b.producer(42, 0, 0);
+    let mut payload = 0;
+    for i in 0..RECORDS {
+        let key = format!("customer-{}", i % 97);
+        let value: String = format!("{{\"order\":{i},\"items\":[")
+            .chars()
+            .chain((0..).map(|j| char::from(b'a' + ((i * 7 + j) % 26) as u8)))
+            .take(VALUE)
+            .collect();
+        payload += key.len() + value.len();
+        b.push(
+            1_700_000_000_000 + i as i64,
+            Some(key.as_bytes()),
+            Some(value.as_bytes()),
+            &[Header::new("trace", Some(Bytes::from(i.to_string())))],
+        )
+        .unwrap();
+    }
+    (b.build().unwrap(), payload)
+}
+
+fn provenance() -> Header {
+    Header::new("__kreplicate", Some(Bytes::from_static(&[1; 19])))
+}
+
+/// Header mode: parse, decode, append the provenance header, re-encode with LZ4.
+fn header_mode(fetched: &Bytes) -> Bytes {
+    let extra = [provenance()];
+    let mut out = BytesMut::new();
+    for batch in RecordSet::new(fetched.clone()).batches() {
+        let batch = batch.unwrap();
+        let v2 = batch.as_v2().unwrap();
+        let mut b = RecordBatchBuilder::new(Compression::Lz4);
+        b.producer(7, 0, 0);
+        for record in v2.records().unwrap() {
+            b.push_record(&record.unwrap(), &extra).unwrap();
+        }
+        out.extend_from_slice(&b.build().unwrap());
+    }
+    out.freeze()
+}
+
+/// Pass-through: restamp producer fields and the CRC, no decompression.
+fn pass_through(fetched: &Bytes) -> Bytes {
+    let mut out = BytesMut::new();
+    for batch in RecordSet::new(fetched.clone()).batches() {
+        let batch = batch.unwrap();
+        out.extend_from_slice(&batch.as_v2().unwrap().rewrite(RewriteFields {
+            base_offset: Some(0),
+            producer_id: Some(7),
+            producer_epoch: Some(0),
+            base_sequence: Some(0),
+            ..RewriteFields::default()
+        }));
+    }
+    out.freeze()
+}
+
+/// The kernel bound: copy the uncompressed bytes, CRC32C them, LZ4-compress them.
+fn kernel_bound(uncompressed: &[u8]) -> usize {
+    let copy = uncompressed.to_vec();
+    let crc = crc32c::crc32c(&copy);
+    let compressed = lz4_flex::block::compress(&copy);
+    compressed.len() + crc as usize % 2
+}
+
+fn bench(c: &mut Criterion) {
+    let (plain, payload) = source_batch(Compression::None);
+    let mut group = c.benchmark_group("hot_path");
+    group.throughput(Throughput::Bytes(payload as u64));
+    group.bench_function("kernel_bound", |b| b.iter(|| kernel_bound(&plain)));
+    for codec in [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ] {
+        let (fetched, _) = source_batch(codec);
+        group.bench_with_input(
+            BenchmarkId::new("header_mode", codec.name()),
+            &fetched,
+            |b, f| b.iter(|| header_mode(f)),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("pass_through", codec.name()),
+            &fetched,
+            |b, f| b.iter(|| pass_through(f)),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
