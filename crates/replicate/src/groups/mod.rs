@@ -108,15 +108,12 @@ where
         writer_stopped,
     ));
     let sync = ctx.config.flags.sync_group_offsets.then(|| {
-        let sync = sync::GroupSync::new(
+        tokio::spawn(sync::run_group_sync(
             ctx.config.clone(),
-            ctx.source.clone(),
-            ctx.target.clone(),
+            ctx.source.config().clone(),
+            ctx.target.config().clone(),
             ctx.maps.clone(),
             ctx.metrics.clone(),
-        );
-        tokio::spawn(sync::run_group_sync(
-            sync,
             ctx.options.group_sync_interval,
             ctx.stopped.clone(),
         ))

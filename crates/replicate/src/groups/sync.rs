@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kreplicate_offsets::OffsetMaps;
-use kreplicate_wire::client::Client;
+use kreplicate_wire::client::{Client, ClientConfig};
 use kreplicate_wire::group::GroupAdmin;
 use kreplicate_wire::producer::{Producer, ProducerConfig};
 use tokio::sync::watch;
@@ -379,14 +379,41 @@ impl GroupSync {
     }
 }
 
-/// Runs rounds every `interval` until `stop`.
+/// Connects its own clients to both clusters (brokers such as Tansu answer one request per
+/// connection at a time, so sharing the data path's connections would queue every group
+/// request behind fetches waiting for records), then runs rounds every `interval` until
+/// `stop`.
 pub async fn run_group_sync(
-    mut sync: GroupSync,
+    config: Arc<ReplicatorConfig>,
+    source: ClientConfig,
+    target: ClientConfig,
+    maps: Arc<Mutex<OffsetMaps>>,
+    metrics: Arc<ReplicatorMetrics>,
     interval: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sync = loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop_requested(&mut stop) => return,
+        }
+        let clients = futures::future::try_join(
+            Client::connect(source.clone()),
+            Client::connect(target.clone()),
+        )
+        .await;
+        match clients {
+            Ok((source, target)) => {
+                break GroupSync::new(config, source, target, maps, metrics);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "consumer-group sync cannot connect; retrying");
+                metrics.consumer_group_sync_failures.inc();
+            }
+        }
+    };
     loop {
         tokio::select! {
             _ = ticker.tick() => {

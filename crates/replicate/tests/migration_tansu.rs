@@ -1,0 +1,301 @@
+//! The migration the issue describes, with ENHANCED offset sync between two Tansu brokers and
+//! real confluent-kafka applications:
+//!
+//! - P, the orders producer (`orders`, partly in transactions, so offsets differ between the
+//!   clusters by the commit markers);
+//! - S, the order-status processor: group `status-processor` reads `orders`, and for each
+//!   order it read produces its status to `order-status` on the same cluster;
+//! - N, the notifier: group `notifier` reads `order-status`.
+//!
+//! Two replicators, A→B and B→A, IDENTICAL names, ENHANCED. The apps move to B one at a time
+//! (S, then N, then P) and back (N, then P, then S), each mid-stream, following the cut-over
+//! procedure: a consumer starts on the other cluster once its group's offsets are synced there
+//! (checked independently of the offset maps: the record the group would read next is the
+//! same on both clusters); a producer starts on the other cluster once replication of its
+//! topic caught up both ways. Asserted per group: every record read exactly once.
+
+mod groups_support;
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use groups_support::{
+    assert_exactly_once, client, committed, config, consume_step, fast_options, group_replication,
+    names, records, wait_for,
+};
+use kreplicate_replicate::Replicator;
+use kreplicate_testkit::python;
+use kreplicate_testkit::tansu::TansuBroker;
+use kreplicate_wire::client::Client;
+use kreplicate_wire::fetcher::offsets::high_watermark;
+use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
+
+const ORDERS: &str = "orders";
+const STATUS: &str = "order-status";
+const PROCESSOR: &str = "status-processor";
+const NOTIFIER: &str = "notifier";
+const PARTITIONS: i32 = 2;
+const NOW: Duration = Duration::ZERO;
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// One cluster as the applications see it.
+struct Cluster {
+    name: &'static str,
+    broker: TansuBroker,
+    client: Client,
+}
+
+impl Cluster {
+    async fn start(name: &'static str) -> Self {
+        let broker = TansuBroker::memory().unwrap();
+        let client = client(&broker).await;
+        for topic in [ORDERS, STATUS] {
+            python::create_topic(&broker.addr(), topic, PARTITIONS, &[])
+                .await
+                .unwrap();
+        }
+        Cluster {
+            name,
+            broker,
+            client,
+        }
+    }
+
+    fn addr(&self) -> String {
+        self.broker.addr()
+    }
+
+    /// `(offset, value)` of every record of `topic`-`partition`.
+    async fn read(&self, topic: &str, partition: i32, from: i64) -> Vec<(i64, String)> {
+        let end = high_watermark(&self.client, topic, partition)
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        scan_partition(
+            &self.client,
+            topic,
+            partition,
+            from,
+            Some(end),
+            IsolationLevel::ReadCommitted,
+            |r| {
+                let value = String::from_utf8(r.value.as_deref().unwrap_or_default().to_vec());
+                out.push((r.offset, value.unwrap()));
+                ControlFlow::Continue(())
+            },
+        )
+        .await
+        .unwrap();
+        out
+    }
+}
+
+/// P: produces orders `range`; in one committed transaction when `transactional`.
+async fn produce_orders(on: &Cluster, range: std::ops::Range<usize>, transactional: bool) {
+    let batch = records("order", range.clone(), PARTITIONS);
+    if transactional {
+        let id = format!("orders-{}-{}", on.name, range.start);
+        python::produce_transaction(&on.addr(), ORDERS, &batch, &id, true)
+            .await
+            .unwrap();
+    } else {
+        python::produce(&on.addr(), ORDERS, &batch, "none", &[])
+            .await
+            .unwrap();
+    }
+}
+
+/// S: reads `count` orders and produces their statuses on the same cluster (in a transaction
+/// when `transactional`). Returns the orders read.
+async fn process(on: &Cluster, count: usize, linger: Duration, transactional: bool) -> Vec<String> {
+    let read = consume_step(&on.addr(), ORDERS, PROCESSOR, count, linger).await;
+    let statuses: Vec<python::PyRecord> = read
+        .iter()
+        .map(|order| {
+            let i: i32 = order.trim_start_matches("order-").parse().unwrap();
+            python::PyRecord {
+                partition: Some(i % PARTITIONS),
+                value: Some(format!("status-{i}").into_bytes()),
+                ..python::PyRecord::default()
+            }
+        })
+        .collect();
+    if transactional {
+        let id = format!("status-{}-{}", on.name, read.len());
+        python::produce_transaction(&on.addr(), STATUS, &statuses, &id, true)
+            .await
+            .unwrap();
+    } else {
+        python::produce(&on.addr(), STATUS, &statuses, "none", &[])
+            .await
+            .unwrap();
+    }
+    read
+}
+
+/// N: reads `count` statuses.
+async fn notify(on: &Cluster, count: usize, linger: Duration) -> Vec<String> {
+    consume_step(&on.addr(), STATUS, NOTIFIER, count, linger).await
+}
+
+/// A group may move from `from` to `to` once, in every partition it committed on `from`, the
+/// record it would read next on `to` is the one it would read next on `from` (or, having read
+/// everything, nothing).
+async fn wait_group_synced(from: &Cluster, to: &Cluster, group: &str, topic: &str) {
+    wait_for(
+        &format!(
+            "group {group} on {topic} synced from {} to {}",
+            from.name, to.name
+        ),
+        Duration::from_secs(20),
+        || async {
+            let here = committed(&from.addr(), group).await.remove(topic)?;
+            let there = committed(&to.addr(), group).await.remove(topic);
+            let there = there?;
+            for (partition, offset) in here {
+                let next_here = from.read(topic, partition, offset).await.first().cloned();
+                let next_there = to
+                    .read(topic, partition, *there.get(&partition)?)
+                    .await
+                    .first()
+                    .cloned();
+                if next_here.map(|(_, v)| v) != next_there.map(|(_, v)| v) {
+                    return None;
+                }
+            }
+            Some(())
+        },
+    )
+    .await
+}
+
+/// A producer may move once both clusters hold the same records of `topic`.
+async fn wait_caught_up(a: &Cluster, b: &Cluster, topic: &str) {
+    wait_for(
+        &format!("{topic} replicated both ways"),
+        Duration::from_secs(20),
+        || async {
+            for partition in 0..PARTITIONS {
+                let on_a: BTreeSet<String> = a
+                    .read(topic, partition, 0)
+                    .await
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect();
+                let on_b: BTreeSet<String> = b
+                    .read(topic, partition, 0)
+                    .await
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect();
+                if on_a != on_b {
+                    return None;
+                }
+            }
+            Some(())
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_applications_move_to_the_target_and_back_reading_every_record_once() {
+    let started = std::time::Instant::now();
+    let a = Cluster::start("A").await;
+    let b = Cluster::start("B").await;
+    let groups = || group_replication(&[".*"], &[], true, "ENHANCED");
+    let a_to_b = Replicator::start(
+        config(
+            "migration",
+            &a.broker,
+            &b.broker,
+            &[ORDERS, STATUS],
+            "IDENTICAL",
+            groups(),
+        ),
+        fast_options(),
+    )
+    .await
+    .unwrap();
+    let b_to_a = Replicator::start(
+        config(
+            "migration",
+            &b.broker,
+            &a.broker,
+            &[ORDERS, STATUS],
+            "IDENTICAL",
+            groups(),
+        ),
+        fast_options(),
+    )
+    .await
+    .unwrap();
+    let mut processed: Vec<String> = Vec::new();
+    let mut notified: Vec<String> = Vec::new();
+
+    // Everything on A. The first reads cover both partitions.
+    produce_orders(&a, 0..4, false).await;
+    processed.extend(process(&a, 4, NOW, false).await);
+    produce_orders(&a, 4..20, true).await;
+    processed.extend(process(&a, 6, NOW, false).await);
+    notified.extend(notify(&a, 4, NOW).await);
+
+    // S moves to B: it reads orders there and produces statuses there.
+    wait_group_synced(&a, &b, PROCESSOR, ORDERS).await;
+    wait_caught_up(&a, &b, STATUS).await;
+    processed.extend(process(&b, 5, NOW, true).await);
+
+    // N reads on, on A, past the statuses S produced on B (copied back), then moves.
+    wait_caught_up(&a, &b, STATUS).await;
+    notified.extend(notify(&a, 8, NOW).await);
+    wait_group_synced(&a, &b, NOTIFIER, STATUS).await;
+    notified.extend(notify(&b, 3, NOW).await);
+
+    // P moves to B.
+    wait_caught_up(&a, &b, ORDERS).await;
+    produce_orders(&b, 20..30, true).await;
+    processed.extend(process(&b, 8, NOW, false).await);
+    notified.extend(notify(&b, 4, NOW).await);
+
+    // Rollback, in another order: N, then P, then S.
+    wait_group_synced(&b, &a, NOTIFIER, STATUS).await;
+    notified.extend(notify(&a, 3, NOW).await);
+    wait_caught_up(&a, &b, ORDERS).await;
+    produce_orders(&a, 30..40, false).await;
+    wait_group_synced(&b, &a, PROCESSOR, ORDERS).await;
+    wait_caught_up(&a, &b, STATUS).await;
+    let rest = 40 - processed.len();
+    processed.extend(process(&a, rest, DRAIN, false).await);
+    assert_exactly_once(PROCESSOR, &processed, &names("order", 0..40));
+
+    // N, back on A, reads every status left: each order's status exactly once.
+    let rest = 40 - notified.len();
+    notified.extend(notify(&a, rest, DRAIN).await);
+    assert_exactly_once(NOTIFIER, &notified, &names("status", 0..40));
+
+    // Both groups are back on A, so A→B syncs them both and B→A none: a group's offsets are
+    // synced by the replicator reading the cluster where the group itself commits, and the
+    // commits one replicator writes are never synced back by the other.
+    let count = |r: &Replicator| {
+        let text = r.metrics().encode();
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<i64>().ok())
+                .unwrap_or(-1)
+        };
+        (
+            value("kreplicate_consumer_group_count "),
+            value("kreplicate_consumer_group_offset_sync_failures_total "),
+        )
+    };
+    wait_for(
+        "A→B syncs both groups, B→A none",
+        Duration::from_secs(20),
+        || async { (count(&a_to_b) == (2, 0) && count(&b_to_a) == (0, 0)).then_some(()) },
+    )
+    .await;
+    a_to_b.shutdown().await.unwrap();
+    b_to_a.shutdown().await.unwrap();
+    eprintln!("migration took {:?}", started.elapsed());
+}
