@@ -319,10 +319,18 @@ impl Supervisor {
                 .get_or_create(&cluster_labels(cluster))
                 .set(ok as i64);
         }
-        self.metrics
-            .throttle_time_ms
-            .get_or_create(&cluster_labels(&self.config.target.alias))
-            .set(producer.take_throttle_ms() as i64);
+        let target = producer
+            .take_throttle_ms()
+            .max(self.target.take_throttle_ms());
+        for (cluster, ms) in [
+            (&self.config.source.alias, self.source.take_throttle_ms()),
+            (&self.config.target.alias, target),
+        ] {
+            self.metrics
+                .throttle_time_ms
+                .get_or_create(&cluster_labels(cluster))
+                .set(ms as i64);
+        }
     }
 
     fn cluster_error(&self, role: Role, source: kreplicate_wire::client::Error) -> EngineError {

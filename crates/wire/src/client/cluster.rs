@@ -79,6 +79,8 @@ struct Inner {
     config: ClientConfig,
     cache: Mutex<Cache>,
     slots: Mutex<HashMap<String, Slot>>,
+    /// The largest `throttle_time_ms` a broker of this cluster answered since it was last taken.
+    throttle_ms: std::sync::atomic::AtomicU64,
 }
 
 /// A cheap-to-clone handle on one cluster.
@@ -110,6 +112,7 @@ impl Client {
                 config,
                 cache: Mutex::new(Cache::default()),
                 slots: Mutex::new(HashMap::new()),
+                throttle_ms: std::sync::atomic::AtomicU64::new(0),
             }),
         };
         client.refresh_metadata(Some(&[])).await?;
@@ -122,6 +125,25 @@ impl Client {
 
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.config.retry
+    }
+
+    /// Records a broker's `throttle_time_ms` (for metrics; the wait itself is the
+    /// connection's, see [`BrokerConnection::throttle`]).
+    pub fn note_throttle(&self, throttle_time_ms: i32) {
+        if throttle_time_ms > 0 {
+            self.inner.throttle_ms.fetch_max(
+                throttle_time_ms as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// The largest throttle time (ms) this cluster's brokers asked for since the last call
+    /// (MSK `ThrottleTime`); resets it.
+    pub fn take_throttle_ms(&self) -> u64 {
+        self.inner
+            .throttle_ms
+            .swap(0, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The cluster id the brokers report (Metadata v2+).

@@ -44,6 +44,9 @@ struct Pending {
 struct Shared {
     broker: String,
     pending: Mutex<Pending>,
+    /// A broker quota asked us to send nothing more on this connection until then (KIP-219:
+    /// the broker answers at once with `throttle_time_ms` and expects the client to wait).
+    throttled_until: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Shared {
@@ -133,6 +136,7 @@ impl BrokerConnection {
         let shared = Arc::new(Shared {
             broker: broker.to_string(),
             pending: Mutex::new(Pending::default()),
+            throttled_until: Mutex::new(None),
         });
         let (read_half, write_half) = tokio::io::split(stream);
         let (outgoing, queue) = mpsc::channel(WRITE_QUEUE);
@@ -178,6 +182,23 @@ impl BrokerConnection {
     /// Marks the connection broken (e.g. the caller saw a protocol violation in a response).
     pub fn close(&self, reason: impl Into<String>) {
         self.shared.break_with(reason.into());
+    }
+
+    /// Honours a response's `throttle_time_ms`: requests sent on this connection after this
+    /// call wait until the throttle has passed. Requests already in flight are not affected.
+    pub fn throttle(&self, throttle_time_ms: i32) {
+        if throttle_time_ms <= 0 {
+            return;
+        }
+        let until = tokio::time::Instant::now() + Duration::from_millis(throttle_time_ms as u64);
+        let mut throttled = lock(&self.shared.throttled_until);
+        *throttled = Some(throttled.map_or(until, |t| t.max(until)));
+    }
+
+    /// When the connection may send again, if a throttle is running.
+    pub fn throttled_until(&self) -> Option<tokio::time::Instant> {
+        let until = *lock(&self.shared.throttled_until);
+        until.filter(|t| *t > tokio::time::Instant::now())
     }
 
     /// The version `R` would be sent at.
@@ -238,6 +259,10 @@ impl BrokerConnection {
         correlation_id: i32,
         frame: Bytes,
     ) -> Result<Bytes, ConnectionError> {
+        // A throttle is not part of the request timeout: the broker asked for the wait.
+        while let Some(until) = self.throttled_until() {
+            tokio::time::sleep_until(until).await;
+        }
         let (reply, response) = oneshot::channel();
         {
             let mut pending = lock(&self.shared.pending);

@@ -2,7 +2,6 @@
 //! sent concurrently; results come back per partition.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
@@ -122,9 +121,9 @@ impl Fetcher {
                 return fail_all(positions, &Error::Connection(e));
             }
         };
-        if response.throttle_time_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(response.throttle_time_ms as u64)).await;
-        }
+        // Honour the broker's quota: nothing more is sent to this broker until it passed.
+        conn.throttle(response.throttle_time_ms);
+        self.client.note_throttle(response.throttle_time_ms);
         if let Some(e) = BrokerError::from_code("Fetch", response.error_code) {
             return fail_all(positions, &Error::Broker(e.with_broker(conn.broker())));
         }

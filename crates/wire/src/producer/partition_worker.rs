@@ -472,8 +472,8 @@ async fn send(
             response.throttle_time_ms as u64,
             std::sync::atomic::Ordering::Relaxed,
         );
-        // Honour the broker's quota before this partition sends again.
-        tokio::time::sleep(Duration::from_millis(response.throttle_time_ms as u64)).await;
+        // Honour the broker's quota: nothing more is sent to this broker until it passed.
+        conn.throttle(response.throttle_time_ms);
     }
     let p = response
         .responses
