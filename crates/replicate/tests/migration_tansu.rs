@@ -299,3 +299,163 @@ async fn three_applications_move_to_the_target_and_back_reading_every_record_onc
     b_to_a.shutdown().await.unwrap();
     eprintln!("migration took {:?}", started.elapsed());
 }
+
+/// The three applications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum App {
+    /// P, the orders producer.
+    Orders,
+    /// S, the order-status processor.
+    Processor,
+    /// N, the notifier.
+    Notifier,
+}
+
+/// Where each application runs, and what each consumer group read so far.
+struct Migration {
+    clusters: [Cluster; 2],
+    on: [(App, usize); 3],
+    orders: usize,
+    processed: Vec<String>,
+    notified: Vec<String>,
+    round: usize,
+}
+
+impl Migration {
+    fn cluster(&self, app: App) -> &Cluster {
+        let (_, at) = self.on.iter().find(|(a, _)| *a == app).expect("every app");
+        &self.clusters[*at]
+    }
+
+    /// One round of work, each application on its cluster: P produces 6 orders (every other
+    /// round in a transaction), S processes up to 5, N notifies up to 4.
+    async fn work(&mut self) {
+        self.round += 1;
+        let transactional = self.round % 2 == 0;
+        let at = self.cluster(App::Orders);
+        produce_orders(at, self.orders..self.orders + 6, transactional).await;
+        self.orders += 6;
+        let count = 5.min(self.orders - self.processed.len());
+        let read = process(self.cluster(App::Processor), count, NOW, !transactional).await;
+        self.processed.extend(read);
+        let count = 4.min(self.processed.len() - self.notified.len());
+        let read = notify(self.cluster(App::Notifier), count, NOW).await;
+        self.notified.extend(read);
+    }
+
+    /// Moves `app` to the other cluster, following the cut-over procedure: the topics it
+    /// touches replicated both ways, and a consumer group's offsets synced to where it goes.
+    async fn move_app(&mut self, app: App) {
+        let index = self
+            .on
+            .iter()
+            .position(|(a, _)| *a == app)
+            .expect("every app");
+        let from = self.on[index].1;
+        let to = 1 - from;
+        let [a, b] = &self.clusters;
+        let (here, there) = (&self.clusters[from], &self.clusters[to]);
+        match app {
+            App::Orders => wait_caught_up(a, b, ORDERS).await,
+            App::Processor => {
+                wait_caught_up(a, b, ORDERS).await;
+                wait_caught_up(a, b, STATUS).await;
+                wait_group_synced(here, there, PROCESSOR, ORDERS).await;
+            }
+            App::Notifier => {
+                wait_caught_up(a, b, STATUS).await;
+                wait_group_synced(here, there, NOTIFIER, STATUS).await;
+            }
+        }
+        self.on[index].1 = to;
+    }
+}
+
+/// Starts everything on A, works a round, then moves the apps to B in `forward` order and
+/// back in `back` order with a round of work after each move; finally the consumers drain.
+/// Asserted per group: every record read exactly once.
+async fn migrate(name: &str, forward: [App; 3], back: [App; 3]) {
+    let started = std::time::Instant::now();
+    let a = Cluster::start("A").await;
+    let b = Cluster::start("B").await;
+    let groups = || group_replication(&[".*"], &[], true, "ENHANCED");
+    let a_to_b = Replicator::start(
+        config(
+            name,
+            &a.broker,
+            &b.broker,
+            &[ORDERS, STATUS],
+            "IDENTICAL",
+            groups(),
+        ),
+        fast_options(),
+    )
+    .await
+    .unwrap();
+    let b_to_a = Replicator::start(
+        config(
+            name,
+            &b.broker,
+            &a.broker,
+            &[ORDERS, STATUS],
+            "IDENTICAL",
+            groups(),
+        ),
+        fast_options(),
+    )
+    .await
+    .unwrap();
+    let mut m = Migration {
+        clusters: [a, b],
+        on: [(App::Orders, 0), (App::Processor, 0), (App::Notifier, 0)],
+        orders: 0,
+        processed: Vec::new(),
+        notified: Vec::new(),
+        round: 0,
+    };
+    m.work().await;
+    for app in forward.into_iter().chain(back) {
+        m.move_app(app).await;
+        m.work().await;
+    }
+    assert!(
+        m.on.iter().all(|(_, at)| *at == 0),
+        "every app is back on A"
+    );
+    let [a, b] = &m.clusters;
+    wait_caught_up(a, b, ORDERS).await;
+    let rest = m.orders - m.processed.len();
+    m.processed.extend(process(a, rest, DRAIN, false).await);
+    assert_exactly_once(PROCESSOR, &m.processed, &names("order", 0..m.orders));
+    wait_caught_up(a, b, STATUS).await;
+    let rest = m.orders - m.notified.len();
+    m.notified.extend(notify(a, rest, DRAIN).await);
+    assert_exactly_once(NOTIFIER, &m.notified, &names("status", 0..m.orders));
+    a_to_b.shutdown().await.unwrap();
+    b_to_a.shutdown().await.unwrap();
+    eprintln!(
+        "{name}: {forward:?} then back {back:?}: {} orders, each processed and notified once, in {:?}",
+        m.orders,
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn producer_first_then_processor_then_notifier_and_back_in_the_same_order() {
+    migrate(
+        "producer-first",
+        [App::Orders, App::Processor, App::Notifier],
+        [App::Orders, App::Processor, App::Notifier],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downstream_first_notifier_then_processor_then_producer_and_back_in_reverse() {
+    migrate(
+        "downstream-first",
+        [App::Notifier, App::Processor, App::Orders],
+        [App::Orders, App::Processor, App::Notifier],
+    )
+    .await;
+}
