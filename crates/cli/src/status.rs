@@ -110,6 +110,30 @@ pub fn evaluate(e: &Exposition, args: &StatusArgs) -> Vec<Check> {
         ));
     }
 
+    // Copying must have started everywhere: until a partition's first fetch there is no lag to
+    // judge, and a lag sum over no partitions is not "caught up".
+    let state = |wanted: &str| -> f64 {
+        e.named("kreplicate_partitions")
+            .filter(|s| s.label("state") == Some(wanted))
+            .map(|s| s.value)
+            .sum()
+    };
+    let copying = state("copying");
+    let measured = e.named("kreplicate_message_lag").count() as f64;
+    checks.push(check(
+        "partitions copying",
+        format!("{} ({} measured)", count(copying), count(measured)),
+        "> 0, each measured",
+        copying > 0.0 && measured >= copying,
+    ));
+    let halted = state("halted");
+    checks.push(check(
+        "partitions halted",
+        count(halted),
+        "= 0",
+        halted == 0.0,
+    ));
+
     let lag = e.sum("kreplicate_message_lag");
     checks.push(check(
         "message lag (sum)",
@@ -241,6 +265,8 @@ kreplicate_replication_failures_total{topic=\"orders\"} 0
 kreplicate_consumer_group_offset_sync_failures_total 0
 kreplicate_cluster_reachable{cluster=\"src\"} 1
 kreplicate_cluster_reachable{cluster=\"dst\"} 1
+kreplicate_partitions{state=\"copying\"} 2
+kreplicate_partitions{state=\"halted\"} 0
 kreplicate_message_lag{topic=\"orders\",partition=\"0\"} 400
 kreplicate_message_lag{topic=\"orders\",partition=\"1\"} 599
 kreplicate_replication_latency_ms{topic=\"orders\",partition=\"0\"} 1200
@@ -262,15 +288,18 @@ kreplicate_consumer_group_count 2
                 "offset sync failures",
                 "cluster src reachable",
                 "cluster dst reachable",
+                "partitions copying",
+                "partitions halted",
                 "message lag (sum)",
                 "replication latency (max)",
                 "consumer lag (sum)",
                 "consumer groups"
             ]
         );
-        assert_eq!(checks[4].value, "999");
-        assert_eq!(checks[5].value, "80000 ms");
-        assert_eq!(checks[5].threshold, "< 1m 30s");
+        assert_eq!(checks[4].value, "2 (2 measured)");
+        assert_eq!(checks[6].value, "999");
+        assert_eq!(checks[7].value, "80000 ms");
+        assert_eq!(checks[7].threshold, "< 1m 30s");
         let table = render(&checks);
         assert!(table.ends_with("READY to migrate\n"), "{table}");
         assert!(table.starts_with("CHECK "), "{table}");
@@ -306,6 +335,21 @@ kreplicate_consumer_group_count 2
             ),
             ("} 10\n", "} 1000\n", "consumer lag (sum)"),
             (
+                "kreplicate_partitions{state=\"halted\"} 0",
+                "kreplicate_partitions{state=\"halted\"} 1",
+                "partitions halted",
+            ),
+            (
+                "kreplicate_partitions{state=\"copying\"} 2",
+                "kreplicate_partitions{state=\"copying\"} 3",
+                "partitions copying",
+            ),
+            (
+                "kreplicate_partitions{state=\"copying\"} 2",
+                "kreplicate_partitions{state=\"copying\"} 0",
+                "partitions copying",
+            ),
+            (
                 "kreplicate_consumer_group_count 2",
                 "kreplicate_consumer_group_count 1",
                 "consumer groups",
@@ -336,7 +380,7 @@ kreplicate_consumer_group_count 2
             .filter(|c| !c.ok)
             .map(|c| c.name.as_str())
             .collect();
-        assert_eq!(bad, ["clusters reachable"]);
+        assert_eq!(bad, ["clusters reachable", "partitions copying"]);
         let latency = checks
             .iter()
             .find(|c| c.name == "replication latency (max)")

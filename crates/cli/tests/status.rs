@@ -44,6 +44,9 @@ kreplicate_consumer_group_offset_sync_failures_total 0
 # TYPE kreplicate_cluster_reachable gauge
 kreplicate_cluster_reachable{cluster=\"src\"} 1
 kreplicate_cluster_reachable{cluster=\"dst\"} 1
+# TYPE kreplicate_partitions gauge
+kreplicate_partitions{state=\"copying\"} 2
+kreplicate_partitions{state=\"halted\"} 0
 # TYPE kreplicate_message_lag gauge
 kreplicate_message_lag{topic=\"orders\",partition=\"0\"} 12
 kreplicate_message_lag{topic=\"orders\",partition=\"1\"} 30
@@ -65,8 +68,8 @@ fn ready_exits_0_with_the_table() {
     );
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.len(), 10, "{}", out.stdout);
-    let cells: Vec<Vec<&str>> = lines[1..9]
+    assert_eq!(lines.len(), 12, "{}", out.stdout);
+    let cells: Vec<Vec<&str>> = lines[1..11]
         .iter()
         .map(|l| {
             l.split("  ")
@@ -82,6 +85,13 @@ fn ready_exits_0_with_the_table() {
             vec!["offset sync failures", "0", "= 0", "OK"],
             vec!["cluster src reachable", "1", "= 1", "OK"],
             vec!["cluster dst reachable", "1", "= 1", "OK"],
+            vec![
+                "partitions copying",
+                "2 (2 measured)",
+                "> 0, each measured",
+                "OK"
+            ],
+            vec!["partitions halted", "0", "= 0", "OK"],
             vec!["message lag (sum)", "42", "< 1000", "OK"],
             vec!["replication latency (max)", "250 ms", "< 1m 30s", "OK"],
             vec!["consumer lag (sum)", "5", "< 1000", "OK"],
@@ -89,7 +99,7 @@ fn ready_exits_0_with_the_table() {
         ]
     );
     assert!(lines[0].starts_with("CHECK"), "{}", lines[0]);
-    assert_eq!(lines[9], "READY to migrate");
+    assert_eq!(lines[11], "READY to migrate");
 }
 
 #[test]

@@ -64,6 +64,9 @@ pub struct ReplicatorMetrics {
     pub consumer_group_lag: Family<Labels, Gauge>,
     /// Topics being replicated.
     pub topic_count: Gauge,
+    /// Source partitions by state: `copying` (a copier runs) or `halted` (stopped on an error
+    /// that needs an operator, e.g. a corrupt batch). Readiness needs every partition copying.
+    pub partitions: Family<Labels, Gauge>,
 }
 
 impl Default for ReplicatorMetrics {
@@ -91,6 +94,7 @@ impl ReplicatorMetrics {
             consumer_group_sync_failures: Counter::default(),
             consumer_group_lag: Family::default(),
             topic_count: Gauge::default(),
+            partitions: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -168,7 +172,21 @@ impl ReplicatorMetrics {
             "Topics being replicated",
             m.topic_count.clone(),
         );
+        registry.register(
+            "partitions",
+            "Source partitions by state: copying or halted",
+            m.partitions.clone(),
+        );
         ReplicatorMetrics { registry, ..m }
+    }
+
+    /// Sets the `partitions` gauge for both states.
+    pub fn set_partitions(&self, copying: usize, halted: usize) {
+        for (state, n) in [("copying", copying), ("halted", halted)] {
+            self.partitions
+                .get_or_create(&vec![("state".to_string(), state.to_string())])
+                .set(n as i64);
+        }
     }
 
     /// The Prometheus / OpenMetrics text exposition of every metric.

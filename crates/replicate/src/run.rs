@@ -145,6 +145,7 @@ impl Supervisor {
                     for topic in topics {
                         self.start_copiers(&topic, &producer, &checkpoints, &copiers_stopped, &mut copiers, &mut running).await;
                     }
+                    self.metrics.set_partitions(running.len(), self.halted.len());
                 }
                 _ = probe.tick() => self.probe(&producer).await,
                 Some(joined) = copiers.join_next(), if !copiers.is_empty() => {
@@ -160,6 +161,7 @@ impl Supervisor {
                         }
                         CopierExit::ProducerFailed(reason) => break GenerationEnd::Restart(reason),
                     }
+                    self.metrics.set_partitions(running.len(), self.halted.len());
                 }
                 _ = wait_stopped(stopped) => break GenerationEnd::Stopped,
             }
