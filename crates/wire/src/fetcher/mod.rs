@@ -11,4 +11,4 @@ mod scan;
 pub use config::{FetchConfig, IsolationLevel};
 pub use fetched::{visible_batches, FetchedPartition, VisibleBatches};
 pub use fetcher::{FetchPosition, Fetcher, PartitionResult};
-pub use scan::scan_partition;
+pub use scan::{fetch_advancing, scan_partition};

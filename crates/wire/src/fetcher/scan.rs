@@ -4,9 +4,17 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use super::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+use super::{
+    FetchConfig, FetchPosition, FetchedPartition, Fetcher, IsolationLevel, VisibleBatches,
+};
 use crate::client::{Client, Error, Result};
 use crate::codec::Record;
+
+/// The wait of each fetch [`fetch_advancing`] sends at one offset, in turn. The first is short,
+/// but not zero (Tansu 0.6 omits every partition from a 0 ms fetch); an answer without records
+/// below the partition's end is asked again with a longer wait. Together about 5 s before an
+/// offset the broker keeps answering empty is an error.
+const WAITS_MS: [u64; 8] = [10, 40, 160, 640, 1000, 1000, 1000, 1000];
 
 /// Visits the records of `topic`-`partition` with offsets in `[from, to)` in offset order
 /// (`to = None`: up to the end at the time of reading). `visit` may stop early. Returns the
@@ -20,15 +28,6 @@ pub async fn scan_partition(
     isolation: IsolationLevel,
     mut visit: impl FnMut(&Record) -> ControlFlow<()>,
 ) -> Result<i64> {
-    let fetcher = Fetcher::new(
-        client.clone(),
-        FetchConfig {
-            isolation,
-            // Short, but not zero: Tansu 0.6 omits every partition from a 0 ms fetch.
-            max_wait: Duration::from_millis(10),
-            ..FetchConfig::default()
-        },
-    );
     let end = to.unwrap_or(i64::MAX);
     let mut position = FetchPosition {
         topic: topic.to_string(),
@@ -36,21 +35,87 @@ pub async fn scan_partition(
         offset: from,
     };
     while position.offset < end {
-        let (_, result) = fetcher
-            .fetch(std::slice::from_ref(&position))
-            .await
-            .pop()
-            .ok_or_else(|| Error::protocol("Fetch", "", "empty fetch result"))?;
-        let (records, next) = result?.records()?;
+        let (fetched, visible) = fetch_advancing(client, &position, isolation).await?;
+        if visible.next_offset <= position.offset {
+            let partition_end = partition_end(&fetched);
+            if position.offset < partition_end.min(end) {
+                return Err(Error::protocol(
+                    "Fetch",
+                    "",
+                    format!(
+                        "{topic}-{partition} at offset {}: {} fetches (waiting up to {} ms) \
+                         returned no records, although the partition ends at {partition_end}",
+                        position.offset,
+                        WAITS_MS.len(),
+                        WAITS_MS[WAITS_MS.len() - 1],
+                    ),
+                ));
+            }
+            break;
+        }
+        let (records, next) = fetched.records()?;
         for r in records.iter().filter(|r| r.offset < end) {
             if visit(r).is_break() {
                 return Ok(r.offset);
             }
         }
-        if next <= position.offset {
-            break;
-        }
         position.offset = next;
     }
     Ok(position.offset.min(end))
+}
+
+/// One fetch at `position` whose answer holds a complete batch at or after the offset, or
+/// shows that the partition ends there (the offset is at or past the high watermark, or under
+/// read_committed the last stable offset). Whether it advanced: `visible.next_offset >
+/// position.offset`.
+///
+/// A fetch may come back without records although the offset is below the partition's end:
+/// the broker's wait ran out before its storage answered (Tansu 0.6 on s3 storage does this
+/// for a good share of 10 ms fetches, more after a restart; Kafka does it for tiered-storage
+/// reads that overrun `remote.fetch.max.wait.ms`, and for throttled fetches). Taking such an
+/// answer for the end silently cuts a read short: `verify` then reports records as missing or
+/// duplicated, a resume point is found too early (a duplicate), a written batch is not found.
+/// So the offset is asked again with longer waits (about 5 s in all). If every answer is still
+/// empty, the last is returned: the caller decides (`scan_partition` fails naming the offset;
+/// a duplicate lookup concludes the batch is not in the log). Tansu 0.6 does this for good
+/// where a kill interrupted a write: the high watermark counts the batch, the batch is missing.
+pub async fn fetch_advancing(
+    client: &Client,
+    position: &FetchPosition,
+    isolation: IsolationLevel,
+) -> Result<(FetchedPartition, VisibleBatches)> {
+    let mut answer = None;
+    for wait in WAITS_MS {
+        let fetcher = Fetcher::new(
+            client.clone(),
+            FetchConfig {
+                isolation,
+                max_wait: Duration::from_millis(wait),
+                ..FetchConfig::default()
+            },
+        );
+        let (_, result) = fetcher
+            .fetch(std::slice::from_ref(position))
+            .await
+            .pop()
+            .ok_or_else(|| Error::protocol("Fetch", "", "empty fetch result"))?;
+        let fetched = result?;
+        let visible = fetched.visible_batches()?;
+        if visible.next_offset > position.offset || position.offset >= partition_end(&fetched) {
+            return Ok((fetched, visible));
+        }
+        answer = Some((fetched, visible));
+    }
+    answer.ok_or_else(|| Error::protocol("Fetch", "", "no fetch was sent"))
+}
+
+/// Where the partition ends for the fetch's reader: the last stable offset under
+/// read_committed (when the broker gives one), else the high watermark.
+fn partition_end(fetched: &FetchedPartition) -> i64 {
+    match fetched.isolation {
+        IsolationLevel::ReadCommitted if fetched.last_stable_offset >= 0 => {
+            fetched.last_stable_offset
+        }
+        _ => fetched.high_watermark,
+    }
 }

@@ -6,8 +6,8 @@
 //! offset, so it reads the partition forward from the last offset it knows was acknowledged and
 //! finds the batch by (producer id, epoch, base sequence).
 
-use crate::client::{Client, Error, Result};
-use crate::fetcher::{offsets, FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+use crate::client::{Client, Result};
+use crate::fetcher::{fetch_advancing, offsets, FetchPosition, IsolationLevel};
 
 use super::identity::ProducerIdentity;
 
@@ -29,26 +29,18 @@ pub(super) async fn locate_batch(
     } else {
         offsets::list_offset(client, topic, partition, offsets::EARLIEST, 0).await?
     };
-    let fetcher = Fetcher::new(
-        client.clone(),
-        FetchConfig {
-            isolation: IsolationLevel::ReadUncommitted,
-            max_wait: std::time::Duration::from_millis(10),
-            ..FetchConfig::default()
-        },
-    );
     for _ in 0..MAX_ROUNDS {
         let position = FetchPosition {
             topic: topic.to_string(),
             partition,
             offset,
         };
-        let (_, result) = fetcher
-            .fetch(std::slice::from_ref(&position))
-            .await
-            .pop()
-            .ok_or_else(|| Error::protocol("Fetch", "", "empty fetch result"))?;
-        let visible = result?.visible_batches()?;
+        // A short fetch may come back empty below the end; `fetch_advancing` asks again with
+        // longer waits, so a batch that is in the log is found. If the broker still shows
+        // nothing at or after `offset`, the batch is not in the log (Tansu 0.6 killed
+        // mid-write: the high watermark counts the batch, the batch is missing).
+        let (_, visible) =
+            fetch_advancing(client, &position, IsolationLevel::ReadUncommitted).await?;
         for batch in &visible.batches {
             if let Some(b) = batch.as_v2() {
                 if b.producer_id() == identity.producer_id
