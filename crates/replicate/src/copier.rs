@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesOrdered, StreamExt};
 use kreplicate_offsets::{OffsetMap, OffsetMaps, TopicPartition};
 use kreplicate_wire::client::{Backoff, Error as ClientError, Retriable};
-use kreplicate_wire::codec::Header;
+use kreplicate_wire::codec::{Header, RecordSet};
 use kreplicate_wire::fetcher::{FetchPosition, FetchedPartition, Fetcher};
 use kreplicate_wire::producer::{ProduceError, Producer, ProducerRecord, RawBatch};
 use tokio::sync::watch;
@@ -177,7 +177,7 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
                     Ok(fetched) => {
                         backoff = None;
                         if let Err(exit) = c.handle_fetch(fetched).await {
-                            return exit;
+                            return c.finish_halted(exit).await;
                         }
                     }
                     Err(e) => {
@@ -199,6 +199,15 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
     }
 }
 
+/// Bytes of the complete, valid batches at the start of `raw` (up to the first bad one).
+fn good_prefix_len(raw: &Bytes) -> usize {
+    RecordSet::new(raw.clone())
+        .batches()
+        .map_while(Result::ok)
+        .map(|b| b.raw().len())
+        .sum()
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -218,10 +227,23 @@ impl Copier {
             fetched.high_watermark
         };
         self.s.metrics.bytes_in.inc_by(fetched.raw.len() as u64);
-        let visible = fetched.visible_batches().map_err(|e| CopierExit::Halted {
-            offset: self.position,
-            message: e.to_string(),
-        })?;
+        // A corrupt batch fails the whole record set, but the batches before it are good: they
+        // are copied first, so the partition halts exactly at the bad batch (nothing before it
+        // left behind, nothing after it skipped).
+        let (visible, corrupt) = match fetched.visible_batches() {
+            Ok(visible) => (visible, None),
+            Err(e) => {
+                let good = FetchedPartition {
+                    raw: fetched.raw.slice(..good_prefix_len(&fetched.raw)),
+                    ..fetched.clone()
+                };
+                let visible = good.visible_batches().map_err(|e| CopierExit::Halted {
+                    offset: self.position,
+                    message: e.to_string(),
+                })?;
+                (visible, Some(e.to_string()))
+            }
+        };
         for batch in &visible.batches {
             let v2 = batch.as_v2();
             let whole = v2.is_some_and(|b| {
@@ -264,7 +286,28 @@ impl Copier {
             .message_lag
             .get_or_create(&self.labels)
             .set((end - self.position).max(0));
-        Ok(())
+        match corrupt {
+            Some(message) => Err(CopierExit::Halted {
+                offset: self.position,
+                message,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// On a halt, waits for the writes already sent (the records before the halting offset)
+    /// and checkpoints them before exiting; other exits are returned as they are.
+    async fn finish_halted(&mut self, exit: CopierExit) -> CopierExit {
+        if !matches!(exit, CopierExit::Halted { .. }) {
+            return exit;
+        }
+        while let Some(outcome) = self.pending.next().await {
+            if let Err(failed) = self.handle_outcome(outcome) {
+                return failed;
+            }
+        }
+        self.checkpoint().await;
+        exit
     }
 
     async fn send_record(
@@ -385,6 +428,9 @@ impl Copier {
                 bytes,
                 timestamp,
             } => {
+                if target_offset < self.target_next {
+                    return Err(self.target_went_back(source_offset, target_offset));
+                }
                 self.unacked_bytes -= bytes;
                 self.acked = source_offset + 1;
                 self.target_next = target_offset + 1;
@@ -404,6 +450,9 @@ impl Copier {
                 bytes,
                 timestamp,
             } => {
+                if target_base < self.target_next {
+                    return Err(self.target_went_back(base_offset, target_base));
+                }
                 self.unacked_bytes -= bytes;
                 self.acked = last_offset + 1;
                 self.target_next = target_base + (last_offset - base_offset) + 1;
@@ -447,6 +496,29 @@ impl Copier {
             }
         }
         Ok(())
+    }
+
+    /// A copy acknowledged below a target offset already acknowledged: the target partition
+    /// lost records (its topic was deleted and recreated under us, or it was truncated). The
+    /// copies it held are gone and cannot be put back before the ones now in it, so the
+    /// partition halts, loudly, instead of carrying on as if nothing was lost. Nothing more is
+    /// checkpointed: on restart `resume` sees the target behind the checkpoint.
+    fn target_went_back(&self, source_offset: i64, target_offset: i64) -> CopierExit {
+        CopierExit::Halted {
+            offset: source_offset,
+            message: format!(
+                "the target partition {}-{} went back: the copy of source offset {source_offset} \
+                 was written at target offset {target_offset}, but target offsets up to {} were \
+                 already acknowledged. The target topic was deleted (or truncated) while \
+                 replicating, and the copies of source offsets up to {} it held are gone. To copy \
+                 the partition again in full: stop the replicator, delete the target topic, start \
+                 the replicator (see docs/guarantees.md)",
+                self.s.target_topic,
+                self.s.partition,
+                self.target_next - 1,
+                self.acked - 1,
+            ),
+        }
     }
 
     /// Returns an exit for errors that end this copier; retriable ones return `None`.

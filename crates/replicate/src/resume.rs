@@ -25,6 +25,11 @@ pub struct ResumePoint {
     pub source_next: Option<i64>,
     /// The target partition's end offset when resuming.
     pub target_end: i64,
+    /// Set when the target partition ends before the checkpoint's target offset: it lost
+    /// copies the checkpoint vouches for (its topic was deleted and recreated, or it was
+    /// truncated). The checkpoint is then not used: `source_next` comes from the copies the
+    /// partition holds now, `None` when it holds none (a recreated topic, to copy again).
+    pub behind_checkpoint: Option<Checkpoint>,
 }
 
 /// Finds where `source`/`partition` continues on `target_topic`.
@@ -43,30 +48,20 @@ pub async fn resume_point(
         partition,
         source,
     };
+    let behind_checkpoint = checkpoint.filter(|cp| end < cp.target_next);
     let source_next = match checkpoint {
+        // The target lost records the checkpoint vouches for: only its copies tell.
+        Some(cp) if end < cp.target_next => scan.last_copied_before(start, end).await?,
         Some(cp) => {
             let found = scan.last_copied(cp.target_next.max(start), end).await?;
             Some(found.map_or(cp.source_next, |next| next.max(cp.source_next)))
         }
-        None => {
-            let mut hi = end;
-            let mut window = FIRST_WINDOW;
-            loop {
-                let lo = (hi - window).max(start);
-                if let Some(next) = scan.last_copied(lo, hi).await? {
-                    break Some(next);
-                }
-                if lo <= start {
-                    break None;
-                }
-                hi = lo;
-                window = window.saturating_mul(4);
-            }
-        }
+        None => scan.last_copied_before(start, end).await?,
     };
     Ok(ResumePoint {
         source_next,
         target_end: end,
+        behind_checkpoint,
     })
 }
 
@@ -78,6 +73,24 @@ struct Scan<'a> {
 }
 
 impl Scan<'_> {
+    /// One past the source offset of the last copy in `[start, end)`, scanning backwards from
+    /// `end` in growing windows.
+    async fn last_copied_before(&self, start: i64, end: i64) -> Result<Option<i64>, ClientError> {
+        let mut hi = end;
+        let mut window = FIRST_WINDOW;
+        loop {
+            let lo = (hi - window).max(start);
+            if let Some(next) = self.last_copied(lo, hi).await? {
+                return Ok(Some(next));
+            }
+            if lo <= start {
+                return Ok(None);
+            }
+            hi = lo;
+            window = window.saturating_mul(4);
+        }
+    }
+
     /// One past the source offset of the last record in `[from, to)` copied from our source
     /// partition.
     async fn last_copied(&self, from: i64, to: i64) -> Result<Option<i64>, ClientError> {

@@ -45,6 +45,18 @@ struct Supervisor {
     offset_maps: Arc<Mutex<OffsetMaps>>,
 }
 
+/// How a partition starts.
+// A halt is rare and short-lived; boxing the setup would only add noise.
+#[allow(clippy::large_enum_variant)]
+enum Start {
+    Copy(CopierSetup),
+    /// It cannot continue until the operator intervenes (reported like a copier's halt).
+    Halt {
+        offset: i64,
+        message: String,
+    },
+}
+
 enum GenerationEnd {
     Stopped,
     Restart(String),
@@ -199,10 +211,15 @@ impl Supervisor {
         for (partition, setup) in wanted.into_iter().zip(setups) {
             let key = (topic.source.clone(), partition);
             match setup {
-                Ok(setup) => {
+                Ok(Start::Copy(setup)) => {
                     running.insert(key.clone());
                     let stop = stop.clone();
                     copiers.spawn(async move { (key, run_copier(setup, stop).await) });
+                }
+                Ok(Start::Halt { offset, message }) => {
+                    // Reported and recorded like a copier's halt.
+                    running.insert(key.clone());
+                    copiers.spawn(async move { (key, CopierExit::Halted { offset, message }) });
                 }
                 Err(e) => {
                     tracing::warn!(topic = %topic.source, partition, error = %e, "cannot start copying yet; will retry");
@@ -217,7 +234,7 @@ impl Supervisor {
         partition: i32,
         producer: &Arc<Producer>,
         checkpoints: &HashMap<CheckpointKey, Checkpoint>,
-    ) -> Result<CopierSetup, EngineError> {
+    ) -> Result<Start, EngineError> {
         let checkpoint_key = CheckpointKey {
             replicator: self.config.name.clone(),
             source: self.source_fp,
@@ -253,6 +270,31 @@ impl Supervisor {
                 break;
             }
         }
+        // A target partition behind its checkpoint lost copies (see resume::ResumePoint).
+        // Holding none now, its topic was recreated: it is copied again from the starting
+        // position. Holding some, the lost ones cannot be put back before them: halt.
+        match (resume.behind_checkpoint, resume.source_next) {
+            (Some(cp), None) => {
+                tracing::warn!(topic = %topic.source, partition, target = %topic.target, end = resume.target_end, checkpoint = cp.target_next,
+                    "the target partition ends at {}, before the last checkpoint's target offset {}, and holds no copies: the topic was recreated; copying the partition again from the starting position",
+                    resume.target_end, cp.target_next);
+            }
+            (Some(cp), Some(next)) => {
+                return Ok(Start::Halt {
+                    offset: next,
+                    message: format!(
+                        "the target partition {}-{partition} ends at offset {}, before the last \
+                         checkpoint's target offset {}: the target topic was deleted (or \
+                         truncated) while replicating, and copies it held are gone; the copies \
+                         it holds now cannot be completed in order. To copy the partition again \
+                         in full: stop the replicator, delete the target topic, start the \
+                         replicator (see docs/guarantees.md)",
+                        topic.target, resume.target_end, cp.target_next
+                    ),
+                })
+            }
+            (None, _) => {}
+        }
         let start = match resume.source_next {
             Some(next) => next,
             None => match self.config.starting_position {
@@ -284,7 +326,7 @@ impl Supervisor {
         )
         .await;
         tracing::info!(topic = %topic.source, partition, start, target = %topic.target, "copying");
-        Ok(CopierSetup {
+        Ok(Start::Copy(CopierSetup {
             source_topic: topic.source.clone(),
             target_topic: topic.target.clone(),
             partition,
@@ -301,7 +343,7 @@ impl Supervisor {
             max_unacked_bytes: self.options.max_unacked_bytes_per_partition,
             offset_maps: self.offset_maps.clone(),
             record_echoes: self.record_echoes(),
-        })
+        }))
     }
 
     /// ENHANCED offset sync records echoes (records that came from the target) in the maps.
