@@ -209,6 +209,11 @@ async fn a_bad_crc_halts_its_partition_at_the_batch_and_the_others_continue() {
         0.0,
         "{text}"
     );
+    assert_eq!(
+        metric(&text, "kreplicate_partitions", &[("state", "halted")]),
+        1.0,
+        "{text}"
+    );
     replicator.shutdown().await.unwrap();
     assert_target_holds(&target_client, topic, 0, &all(0..40)).await;
     assert_target_holds(&target_client, topic, 1, &all(0..10)).await;
@@ -483,6 +488,8 @@ async fn a_deleted_target_topic_halts_loudly_and_the_remedy_copies_it_in_full() 
         &[("topic", deleted)],
     );
     assert!(failures >= halts as f64, "{text}");
+    let halted = metric(&text, "kreplicate_partitions", &[("state", "halted")]);
+    assert_eq!(halted, halts as f64, "{text}");
     let report = load.stop().await;
     let kept_report = kept_load.stop().await;
     assert_eq!((report.failed, kept_report.failed), (0, 0));
