@@ -54,6 +54,8 @@ pub(crate) struct CopierSetup {
     pub target: ClusterFingerprint,
     pub mode: DataMode,
     pub metrics: Arc<ReplicatorMetrics>,
+    /// The source cluster's alias, the `cluster` label of its auth-error count.
+    pub source_alias: String,
     pub checkpoint_key: CheckpointKey,
     pub checkpoint_interval: Duration,
     pub max_unacked_bytes: usize,
@@ -591,6 +593,15 @@ impl Copier {
                 None
             }
             e => {
+                if e.is_auth() {
+                    // Counted where it is seen, so a rotated-away password shows at once
+                    // (MSK AuthError), not at the next topic refresh.
+                    self.s
+                        .metrics
+                        .auth_errors
+                        .get_or_create(&crate::metrics::cluster_labels(&self.s.source_alias))
+                        .inc();
+                }
                 self.s
                     .metrics
                     .failures

@@ -343,6 +343,7 @@ impl Supervisor {
             max_unacked_bytes: self.options.max_unacked_bytes_per_partition,
             offset_maps: self.offset_maps.clone(),
             record_echoes: self.record_echoes(),
+            source_alias: self.config.source.alias.clone(),
         }))
     }
 
