@@ -1,0 +1,255 @@
+//! The measurements of each run and the markdown table with ratios and target checks.
+
+use std::fmt::Write as _;
+
+use super::args::MirrorKind;
+use super::latency::Latency;
+
+/// One mirror's drain (and latency phase).
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub kind: MirrorKind,
+    pub label: String,
+    /// Records copied (the source's high watermarks added up).
+    pub records: u64,
+    /// Their key + value + header bytes.
+    pub payload_bytes: u64,
+    /// From starting the mirror process to the target's high watermarks equal to the source's.
+    pub seconds: f64,
+    /// The mirror process's user + system CPU over the same time.
+    pub cpu_seconds: f64,
+    /// Its peak RSS (VmHWM) at the end of the drain.
+    pub peak_rss: u64,
+    /// Both Tansu brokers' CPU over the drain.
+    pub broker_cpu_seconds: f64,
+    /// The harness's own CPU over the drain (polling the target).
+    pub harness_cpu_seconds: f64,
+    /// All CPU the machine spent over the drain (2 cores: at most 2 × seconds).
+    pub machine_cpu_seconds: f64,
+    pub latency: Option<Latency>,
+}
+
+impl Run {
+    pub fn mb_per_s(&self) -> f64 {
+        self.payload_bytes as f64 / 1e6 / self.seconds
+    }
+
+    pub fn records_per_s(&self) -> f64 {
+        self.records as f64 / self.seconds
+    }
+
+    pub fn cpu_per_gb(&self) -> f64 {
+        self.cpu_seconds / (self.payload_bytes as f64 / 1e9)
+    }
+
+    /// CPU used during the drain by processes outside this run (other work on the machine).
+    pub fn others_cpu_seconds(&self) -> f64 {
+        (self.machine_cpu_seconds
+            - self.cpu_seconds
+            - self.broker_cpu_seconds
+            - self.harness_cpu_seconds)
+            .max(0.0)
+    }
+}
+
+/// Each mirror's run with the median MB/s, in first-run order.
+pub fn medians(runs: &[Run]) -> Vec<Run> {
+    let mut kinds: Vec<MirrorKind> = Vec::new();
+    for run in runs {
+        if !kinds.contains(&run.kind) {
+            kinds.push(run.kind);
+        }
+    }
+    kinds
+        .into_iter()
+        .filter_map(|kind| {
+            let mut of_kind: Vec<&Run> = runs.iter().filter(|r| r.kind == kind).collect();
+            of_kind.sort_by(|a, b| a.mb_per_s().total_cmp(&b.mb_per_s()));
+            of_kind.get(of_kind.len() / 2).map(|r| (*r).clone())
+        })
+        .collect()
+}
+
+fn ratio(a: f64, b: Option<f64>) -> String {
+    match b {
+        Some(b) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "–".into(),
+    }
+}
+
+/// The markdown table, ratios included, and one line per target.
+pub fn render(runs: &[Run], backlog_records: u64) -> String {
+    let find = |kind| runs.iter().find(|r| r.kind == kind);
+    let ceiling = find(MirrorKind::Ceiling);
+    let peer = find(MirrorKind::Peer);
+    let records = find(MirrorKind::Records);
+    let pass = find(MirrorKind::PassThrough);
+    let mut out = String::new();
+    out.push_str(
+        "| mirror | MB/s | records/s | CPU-s/GB | peak RSS MiB | p50 ms | p99 ms | MB/s ÷ ceiling | MB/s ÷ peer | CPU-s/GB ÷ peer | drain s | brokers' CPU-s | others' CPU-s |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for r in runs {
+        let (p50, p99) = match &r.latency {
+            Some(l) => (l.p50_ms.to_string(), l.p99_ms.to_string()),
+            None => ("–".into(), "–".into()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.0} | {:.2} | {:.0} | {p50} | {p99} | {} | {} | {} | {:.1} | {:.1} | {:.1} |",
+            r.label,
+            r.mb_per_s(),
+            r.records_per_s(),
+            r.cpu_per_gb(),
+            r.peak_rss as f64 / (1024.0 * 1024.0),
+            ratio(r.mb_per_s(), ceiling.map(Run::mb_per_s)),
+            ratio(r.mb_per_s(), peer.map(Run::mb_per_s)),
+            ratio(r.cpu_per_gb(), peer.map(Run::cpu_per_gb)),
+            r.seconds,
+            r.broker_cpu_seconds,
+            r.others_cpu_seconds(),
+        );
+    }
+    let latencies: Vec<String> = runs
+        .iter()
+        .filter_map(|r| {
+            r.latency.as_ref().map(|l| {
+                format!(
+                    "{}: {:.0} records/s, {}/{} read back, max {} ms",
+                    r.kind.slug(),
+                    l.rate,
+                    l.received,
+                    l.sent,
+                    l.max_ms
+                )
+            })
+        })
+        .collect();
+    if !latencies.is_empty() {
+        let _ = writeln!(out, "\nLatency phases: {}.", latencies.join("; "));
+    }
+    out.push_str("\nTargets:\n");
+    let verdict = |met: bool| if met { "met" } else { "**missed**" };
+    let mut target = |text: String| {
+        let _ = writeln!(out, "- {text}");
+    };
+    if let (Some(h), Some(p)) = (records, peer) {
+        let speed = h.mb_per_s() / p.mb_per_s();
+        let cpu = h.cpu_per_gb() / p.cpu_per_gb();
+        target(format!(
+            "header mode MB/s ≥ 2 × peer: {speed:.2} × ({})",
+            verdict(speed >= 2.0)
+        ));
+        target(format!(
+            "header mode CPU-s/GB ≤ 0.5 × peer: {cpu:.2} × ({})",
+            verdict(cpu <= 0.5)
+        ));
+    }
+    if let (Some(t), Some(h)) = (pass, records) {
+        let cpu = t.cpu_per_gb() / h.cpu_per_gb();
+        target(format!(
+            "pass-through CPU-s/GB ≤ 0.3 × header mode: {cpu:.2} × ({})",
+            verdict(cpu <= 0.3)
+        ));
+    }
+    if let Some(c) = ceiling {
+        for r in [records, pass].into_iter().flatten() {
+            let share = r.mb_per_s() / c.mb_per_s();
+            target(format!(
+                "{} ≥ 85 % of the ceiling: {:.0} % ({})",
+                r.kind.slug(),
+                share * 100.0,
+                verdict(share >= 0.85)
+            ));
+        }
+    }
+    for r in [records, pass].into_iter().flatten() {
+        let mib = r.peak_rss as f64 / (1024.0 * 1024.0);
+        target(format!(
+            "{} peak RSS < 256 MiB with a {backlog_records}-record backlog: {mib:.0} MiB ({})",
+            r.kind.slug(),
+            verdict(mib < 256.0)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(kind: MirrorKind, seconds: f64, cpu: f64) -> Run {
+        Run {
+            kind,
+            label: kind.slug().into(),
+            records: 1000,
+            payload_bytes: 2_000_000_000,
+            seconds,
+            cpu_seconds: cpu,
+            peak_rss: 100 * 1024 * 1024,
+            broker_cpu_seconds: 1.0,
+            harness_cpu_seconds: 0.5,
+            machine_cpu_seconds: 4.0,
+            latency: None,
+        }
+    }
+
+    #[test]
+    fn rates_and_ratios() {
+        let runs = vec![
+            run(MirrorKind::Ceiling, 10.0, 2.0),
+            run(MirrorKind::Records, 20.0, 4.0),
+            run(MirrorKind::PassThrough, 10.0, 1.0),
+            run(MirrorKind::Peer, 40.0, 16.0),
+        ];
+        assert_eq!(runs[1].mb_per_s(), 100.0);
+        assert_eq!(runs[1].records_per_s(), 50.0);
+        assert_eq!(runs[1].cpu_per_gb(), 2.0);
+        assert_eq!(runs[1].others_cpu_seconds(), 0.0);
+        assert_eq!(runs[2].others_cpu_seconds(), 1.5);
+        let text = render(&runs, 1000);
+        assert!(
+            text.contains(
+                "| records | 100 | 50 | 2.00 | 100 | – | – | 0.50 | 2.00 | 0.25 | 20.0 |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("header mode MB/s ≥ 2 × peer: 2.00 × (met)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("header mode CPU-s/GB ≤ 0.5 × peer: 0.25 × (met)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pass-through CPU-s/GB ≤ 0.3 × header mode: 0.25 × (met)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("records ≥ 85 % of the ceiling: 50 % (**missed**)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pass-through ≥ 85 % of the ceiling: 100 % (met)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_median_run_of_each_mirror() {
+        let runs = vec![
+            run(MirrorKind::Records, 10.0, 1.0),
+            run(MirrorKind::Peer, 10.0, 1.0),
+            run(MirrorKind::Records, 30.0, 3.0),
+            run(MirrorKind::Records, 20.0, 2.0),
+        ];
+        let picked = medians(&runs);
+        assert_eq!(picked.len(), 2);
+        assert_eq!(
+            (picked[0].kind, picked[0].seconds),
+            (MirrorKind::Records, 20.0)
+        );
+        assert_eq!(picked[1].kind, MirrorKind::Peer);
+    }
+}
