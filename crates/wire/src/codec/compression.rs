@@ -303,6 +303,10 @@ const LZ4_BLOCK: usize = 64 * 1024;
 /// A block stored as it is (incompressible) has this bit set in its size.
 const LZ4_UNCOMPRESSED: u32 = 0x8000_0000;
 
+thread_local! {
+    static LZ4_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Writes `input` as one LZ4 frame of independent 64 KiB blocks, compressing each block straight
 /// from `input` into `out` (lz4_flex's frame encoder would first copy every block into a
 /// buffer of its own: measurable on the hot path, see docs/benchmarks.md).
@@ -314,25 +318,29 @@ fn lz4_frame_into(input: &[u8], out: &mut Vec<u8>) {
             + 4,
     );
     out.extend_from_slice(&LZ4_FRAME_HEADER);
-    for chunk in input.chunks(LZ4_BLOCK) {
-        let size_at = out.len();
-        let start = size_at + 4;
-        out.resize(
-            start + lz4_flex::block::get_maximum_output_size(chunk.len()),
-            0,
-        );
-        // The output slice is sized by get_maximum_output_size, so this cannot run out of room.
-        let size = match lz4_flex::block::compress_into(chunk, &mut out[start..]) {
-            Ok(n) if n < chunk.len() => n as u32,
-            _ => {
-                out.truncate(start);
-                out.extend_from_slice(chunk);
-                chunk.len() as u32 | LZ4_UNCOMPRESSED
+    // Each block is compressed into a per-thread scratch buffer that stays allocated (and
+    // zeroed) between calls, then appended: zero-filling room in `out` for every block cost
+    // more than copying the compressed bytes.
+    LZ4_SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let room = lz4_flex::block::get_maximum_output_size(LZ4_BLOCK);
+        if scratch.len() < room {
+            scratch.resize(room, 0);
+        }
+        for chunk in input.chunks(LZ4_BLOCK) {
+            // The scratch is sized by get_maximum_output_size, so this cannot run out of room.
+            match lz4_flex::block::compress_into(chunk, &mut scratch[..]) {
+                Ok(n) if n < chunk.len() => {
+                    out.extend_from_slice(&(n as u32).to_le_bytes());
+                    out.extend_from_slice(&scratch[..n]);
+                }
+                _ => {
+                    out.extend_from_slice(&(chunk.len() as u32 | LZ4_UNCOMPRESSED).to_le_bytes());
+                    out.extend_from_slice(chunk);
+                }
             }
-        };
-        out.truncate(start + (size & !LZ4_UNCOMPRESSED) as usize);
-        out[size_at..start].copy_from_slice(&size.to_le_bytes());
-    }
+        }
+    });
     out.extend_from_slice(&0u32.to_le_bytes()); // end mark
 }
 
