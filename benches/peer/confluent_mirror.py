@@ -22,6 +22,7 @@ def main():
     parser.add_argument("--topics", required=True, help="comma-separated")
     parser.add_argument("--partitions", type=int, required=True)
     parser.add_argument("--compression", default="lz4")
+    parser.add_argument("--max-wait-ms", type=int, default=500)
     args = parser.parse_args()
 
     consumer = Consumer({
@@ -30,6 +31,7 @@ def main():
         "enable.auto.commit": False,
         "isolation.level": "read_committed",
         "enable.partition.eof": False,
+        "fetch.wait.max.ms": args.max_wait_ms,
     })
     consumer.assign([
         TopicPartition(topic, partition, OFFSET_BEGINNING)

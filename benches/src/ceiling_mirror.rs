@@ -53,7 +53,13 @@ async fn mirror(args: MirrorArgs) -> Result<()> {
     )
     .await
     .with_context(|| format!("producer on {}", args.target))?;
-    let fetcher = Fetcher::new(source, FetchConfig::default());
+    let fetcher = Fetcher::new(
+        source,
+        FetchConfig {
+            max_wait: Duration::from_millis(args.max_wait_ms),
+            ..FetchConfig::default()
+        },
+    );
 
     // Acknowledgements are awaited in order beside the fetch loop; the producer's buffer bounds
     // how far the loop runs ahead of them.

@@ -17,6 +17,9 @@ pub struct MirrorArgs {
     /// Partitions of each topic.
     #[arg(long)]
     pub partitions: i32,
+    /// Fetch max wait in ms (500: the replicator's and librdkafka's default).
+    #[arg(long, default_value_t = 500)]
+    pub max_wait_ms: u64,
     /// Codec of the batches the mirror builds (`compression.type` name).
     #[arg(long, default_value = "lz4")]
     pub compression: String,

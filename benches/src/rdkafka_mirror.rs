@@ -57,6 +57,7 @@ pub fn run(args: MirrorArgs) -> Result<()> {
         .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", args.max_wait_ms.to_string())
         .create()
         .with_context(|| format!("librdkafka consumer on {}", args.source))?;
     let mut assignment = TopicPartitionList::new();

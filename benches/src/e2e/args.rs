@@ -80,6 +80,9 @@ pub struct E2eArgs {
     /// Load of the latency phase, as a fraction of the mirror's own drain rate.
     #[arg(long, default_value_t = 0.5)]
     pub load: f64,
+    /// Fetch max wait of the ceiling and peer mirrors in ms (kreplicate's is fixed at 500).
+    #[arg(long, default_value_t = 500)]
+    pub mirror_max_wait_ms: u64,
     /// Give up on one drain after this many seconds.
     #[arg(long, default_value_t = 900)]
     pub drain_timeout: u64,

@@ -30,6 +30,7 @@ pub struct Launcher {
     peer: Peer,
     peer_label: String,
     codec: Compression,
+    max_wait_ms: u64,
 }
 
 impl Launcher {
@@ -52,6 +53,7 @@ impl Launcher {
             peer,
             peer_label,
             codec: args.target_compression,
+            max_wait_ms: args.mirror_max_wait_ms,
         })
     }
 
@@ -92,6 +94,8 @@ impl Launcher {
                 partitions.to_string(),
                 "--compression".to_string(),
                 self.codec.name().to_string(),
+                "--max-wait-ms".to_string(),
+                self.max_wait_ms.to_string(),
             ]
         };
         let mut command = match kind {
@@ -276,7 +280,7 @@ fn python_peer() -> Result<(Peer, String)> {
     let out = Command::new("python3")
         .args([
             "-c",
-            "import confluent_kafka as c; print(c.version()[0], c.libversion()[0])",
+            "import confluent_kafka as c; print(c.version(), c.libversion()[0])",
         ])
         .output()
         .context("running python3 to find confluent-kafka")?;

@@ -95,7 +95,21 @@ async fn harness(args: E2eArgs) -> Result<()> {
     } else {
         String::new()
     };
-    let table = report::render(&report::medians(&runs), args.records);
+    let picked = report::medians(&runs);
+    let mut table = report::render(&picked, args.records);
+    if args.latency_secs > 0 {
+        // The same rate as the first mirror's latency phase, straight back from the source.
+        if let Some(rate) = picked
+            .iter()
+            .find_map(|r| r.latency.as_ref().map(|l| l.rate))
+        {
+            let floor = latency_floor(&args, &workload, rate).await?;
+            table.push_str(&format!(
+                "\nLatency floor (no mirror: produced to a broker and read back from it, {:.0} records/s): p50 {} ms, p99 {} ms, max {} ms.\n",
+                floor.rate, floor.p50_ms, floor.p99_ms, floor.max_ms
+            ));
+        }
+    }
     let text = format!(
         "Workload: {} records × {} payload bytes (12-byte key, {}-byte value, one 13-byte header) = {:.2} GB, {} partitions{idle}, source batches {}, TargetCompressionType {}; {} round(s), median MB/s run shown. MB = 10^6 bytes of payload; CPU-s/GB per 10^9 payload bytes.\n{preload_line}.\n\n{table}",
         args.records,
@@ -112,6 +126,31 @@ async fn harness(args: E2eArgs) -> Result<()> {
         std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// What the latency phase measures without any mirror: produced to a fresh broker and read
+/// back from it by the same tail.
+async fn latency_floor(args: &E2eArgs, workload: &Workload, rate: f64) -> Result<latency::Latency> {
+    let broker = TansuBroker::memory().context("starting a broker for the latency floor")?;
+    let client = cluster::connect(&broker.addr()).await?;
+    cluster::create_topics(&client, &[TOPIC], args.partitions).await?;
+    eprintln!(
+        "e2e: latency floor: {rate:.0} records/s for {} s",
+        args.latency_secs
+    );
+    latency::measure(
+        &client,
+        &client,
+        TOPIC,
+        args.partitions,
+        &vec![0; args.partitions as usize],
+        0,
+        workload,
+        args.source_compression,
+        rate,
+        Duration::from_secs(args.latency_secs),
+    )
+    .await
 }
 
 /// A fresh source broker holding the backlog.
