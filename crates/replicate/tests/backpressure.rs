@@ -12,7 +12,7 @@ mod faults_support;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use faults_support::{assert_verified, client, config, ends, fast_options, wait_caught_up, Side};
+use faults_support::{client, config, ends, fast_options, finish_and_verify, Side};
 use kreplicate_replicate::Replicator;
 use kreplicate_testkit::fault_proxy::FaultProxy;
 use kreplicate_testkit::tansu::TansuOptions;
@@ -132,17 +132,15 @@ async fn a_slow_target_slows_fetching_and_memory_stays_bounded() {
 
     // Full speed: the copy completes exactly.
     target_proxy.set_bandwidth(None);
-    wait_caught_up(
+    let total = finish_and_verify(
         &source_client,
         &target_client,
+        replicator,
+        &config,
         TOPIC,
         PARTITIONS,
-        Duration::from_secs(90),
     )
     .await;
-    replicator.shutdown().await.unwrap();
-    let verdicts = assert_verified(&config, PARTITIONS as usize, 0).await;
-    let total: u64 = verdicts.iter().map(|v| v.source_records).sum();
     assert_eq!(total, (RECORDS_PER_PARTITION * PARTITIONS as usize) as u64);
     assert_eq!(
         ends(&target_client, TOPIC, PARTITIONS).await,

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use faults_support::{
-    assert_verified, assert_verified_with_holes, client, config, fast_options, holes, metric,
-    wait_caught_up, wait_copied_through, wait_until, Load, Side,
+    assert_verified_with_holes, client, config, fast_options, finish_and_verify, holes, metric,
+    wait_copied_through, wait_until, Load, Side,
 };
 use kreplicate_replicate::Replicator;
 use kreplicate_testkit::fault_proxy::FaultProxy;
@@ -134,17 +134,15 @@ async fn connection_faults_on(side: FaultySide) {
 
     let report = load.stop().await;
     proxy.clear_faults();
-    wait_caught_up(
+    let total = finish_and_verify(
         &source_client,
         &target_client,
+        replicator,
+        &config,
         TOPIC,
         PARTITIONS,
-        Duration::from_secs(90),
     )
     .await;
-    replicator.shutdown().await.unwrap();
-    let verdicts = assert_verified(&config, PARTITIONS as usize, 0).await;
-    let total: u64 = verdicts.iter().map(|v| v.source_records).sum();
     if side == FaultySide::Target {
         // The load writes through the source proxy, which is never faulty here.
         assert_eq!(report.failed, 0, "{report:?}");
@@ -224,17 +222,15 @@ async fn target_unreachable_for_30_s_then_the_copy_completes_exactly() {
     )
     .await;
     let report = load.stop().await;
-    wait_caught_up(
+    let total = finish_and_verify(
         &source_client,
         &target_client,
+        replicator,
+        &config,
         TOPIC,
         PARTITIONS,
-        Duration::from_secs(90),
     )
     .await;
-    replicator.shutdown().await.unwrap();
-    let verdicts = assert_verified(&config, PARTITIONS as usize, 0).await;
-    let total: u64 = verdicts.iter().map(|v| v.source_records).sum();
     assert_eq!(report.failed, 0, "the source was never faulty: {report:?}");
     assert_eq!(total, report.acked);
     eprintln!(

@@ -91,6 +91,20 @@ impl Cluster {
     }
 }
 
+/// An ENHANCED replicator of both topics from `from` to `to`, IDENTICAL names, every group.
+async fn replicator(name: &str, from: &Cluster, to: &Cluster) -> Replicator {
+    let groups = group_replication(&[".*"], &[], true, "ENHANCED");
+    let config = config(
+        name,
+        &from.broker,
+        &to.broker,
+        &[ORDERS, STATUS],
+        "IDENTICAL",
+        groups,
+    );
+    Replicator::start(config, fast_options()).await.unwrap()
+}
+
 /// P: produces orders `range`; in one committed transaction when `transactional`.
 async fn produce_orders(on: &Cluster, range: std::ops::Range<usize>, transactional: bool) {
     let batch = records("order", range.clone(), PARTITIONS);
@@ -204,33 +218,8 @@ async fn three_applications_move_to_the_target_and_back_reading_every_record_onc
     let started = std::time::Instant::now();
     let a = Cluster::start("A").await;
     let b = Cluster::start("B").await;
-    let groups = || group_replication(&[".*"], &[], true, "ENHANCED");
-    let a_to_b = Replicator::start(
-        config(
-            "migration",
-            &a.broker,
-            &b.broker,
-            &[ORDERS, STATUS],
-            "IDENTICAL",
-            groups(),
-        ),
-        fast_options(),
-    )
-    .await
-    .unwrap();
-    let b_to_a = Replicator::start(
-        config(
-            "migration",
-            &b.broker,
-            &a.broker,
-            &[ORDERS, STATUS],
-            "IDENTICAL",
-            groups(),
-        ),
-        fast_options(),
-    )
-    .await
-    .unwrap();
+    let a_to_b = replicator("migration", &a, &b).await;
+    let b_to_a = replicator("migration", &b, &a).await;
     let mut processed: Vec<String> = Vec::new();
     let mut notified: Vec<String> = Vec::new();
 
@@ -378,33 +367,8 @@ async fn migrate(name: &str, forward: [App; 3], back: [App; 3]) {
     let started = std::time::Instant::now();
     let a = Cluster::start("A").await;
     let b = Cluster::start("B").await;
-    let groups = || group_replication(&[".*"], &[], true, "ENHANCED");
-    let a_to_b = Replicator::start(
-        config(
-            name,
-            &a.broker,
-            &b.broker,
-            &[ORDERS, STATUS],
-            "IDENTICAL",
-            groups(),
-        ),
-        fast_options(),
-    )
-    .await
-    .unwrap();
-    let b_to_a = Replicator::start(
-        config(
-            name,
-            &b.broker,
-            &a.broker,
-            &[ORDERS, STATUS],
-            "IDENTICAL",
-            groups(),
-        ),
-        fast_options(),
-    )
-    .await
-    .unwrap();
+    let a_to_b = replicator(name, &a, &b).await;
+    let b_to_a = replicator(name, &b, &a).await;
     let mut m = Migration {
         clusters: [a, b],
         on: [(App::Orders, 0), (App::Processor, 0), (App::Notifier, 0)],

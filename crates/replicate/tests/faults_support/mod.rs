@@ -259,6 +259,22 @@ async fn try_ends(client: &Client, topic: &str, partitions: i32) -> Option<Vec<i
     Some(out)
 }
 
+/// The end of most fault tests: waits (90 s at most) until the target caught up, shuts the
+/// replicator down, and asserts `verify` equal from the log start; returns the records copied.
+pub async fn finish_and_verify(
+    source: &Client,
+    target: &Client,
+    replicator: kreplicate_replicate::Replicator,
+    config: &ReplicatorConfig,
+    topic: &str,
+    partitions: i32,
+) -> u64 {
+    wait_caught_up(source, target, topic, partitions, Duration::from_secs(90)).await;
+    replicator.shutdown().await.unwrap();
+    let verdicts = assert_verified(config, partitions as usize, 0).await;
+    verdicts.iter().map(|v| v.source_records).sum()
+}
+
 /// Runs `verify` and asserts every partition is equal over the whole source log:
 /// `from` is the source log start (`verify` would otherwise start at the first copy the target
 /// holds, which cannot see records lost at the head), and the counts are exact.
