@@ -159,7 +159,7 @@ impl Supervisor {
                     }
                     self.metrics.set_partitions(running.len(), self.halted.len());
                 }
-                _ = probe.tick() => self.probe(&producer).await,
+                _ = probe.tick() => self.probe().await,
                 Some(joined) = copiers.join_next(), if !copiers.is_empty() => {
                     let Ok((key, exit)) = joined else { continue };
                     running.remove(&key);
@@ -353,7 +353,7 @@ impl Supervisor {
     }
 
     /// Cluster reachability and throttling, as MSK reports them.
-    async fn probe(&self, producer: &Producer) {
+    async fn probe(&self) {
         for (client, cluster) in [
             (&self.source, &self.config.source.alias),
             (&self.target, &self.config.target.alias),
@@ -364,12 +364,10 @@ impl Supervisor {
                 .get_or_create(&cluster_labels(cluster))
                 .set(ok as i64);
         }
-        let target = producer
-            .take_throttle_ms()
-            .max(self.target.take_throttle_ms());
+        // The producer writes through the target client, which records every throttle.
         for (cluster, ms) in [
             (&self.config.source.alias, self.source.take_throttle_ms()),
-            (&self.config.target.alias, target),
+            (&self.config.target.alias, self.target.take_throttle_ms()),
         ] {
             self.metrics
                 .throttle_time_ms

@@ -2,7 +2,6 @@
 //! memory of everything accepted but not yet acknowledged.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, Semaphore};
@@ -34,7 +33,6 @@ pub struct Producer {
     identity: ProducerIdentity,
     memory: Arc<Semaphore>,
     workers: Mutex<HashMap<(String, i32), Worker>>,
-    throttle_ms: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -60,7 +58,6 @@ impl Producer {
             client,
             identity,
             workers: Mutex::new(HashMap::new()),
-            throttle_ms: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -68,10 +65,11 @@ impl Producer {
         self.identity
     }
 
-    /// The largest throttle time (ms) brokers asked for since the last call; resets it.
+    /// The largest throttle time (ms) the cluster's brokers asked for since the last call;
+    /// resets it. Kept by the client, shared with everything else using it
+    /// ([`Client::take_throttle_ms`]).
     pub fn take_throttle_ms(&self) -> u64 {
-        self.throttle_ms
-            .swap(0, std::sync::atomic::Ordering::Relaxed)
+        self.client.take_throttle_ms()
     }
 
     /// Queues `record` for `topic`-`partition`.
@@ -142,7 +140,6 @@ impl Producer {
                     self.client.clone(),
                     self.config.clone(),
                     self.identity,
-                    self.throttle_ms.clone(),
                 );
                 Worker {
                     input: tx,

@@ -92,7 +92,6 @@ pub(super) struct PartitionWorker {
     resume_at: Option<Instant>,
     halted: Option<ProduceError>,
     flush_waiters: Vec<oneshot::Sender<()>>,
-    throttle: Arc<std::sync::atomic::AtomicU64>,
     /// One past the last acknowledged offset (-1 until the first acknowledgement); where a
     /// duplicate batch is searched from.
     acked_end: Arc<std::sync::atomic::AtomicI64>,
@@ -105,7 +104,6 @@ impl PartitionWorker {
         client: Client,
         config: Arc<ProducerConfig>,
         identity: ProducerIdentity,
-        throttle: Arc<std::sync::atomic::AtomicU64>,
     ) -> Self {
         PartitionWorker {
             topic,
@@ -122,7 +120,6 @@ impl PartitionWorker {
             resume_at: None,
             halted: None,
             flush_waiters: Vec::new(),
-            throttle,
             acked_end: Arc::new(std::sync::atomic::AtomicI64::new(-1)),
         }
     }
@@ -277,12 +274,11 @@ impl PartitionWorker {
             let client = self.client.clone();
             let topic = self.topic.clone();
             let partition = self.partition;
-            let throttle = self.throttle.clone();
             let acked_end = self.acked_end.clone();
             let identity = self.identity;
             let base_sequence = batch_base_sequence(&batch.bytes);
             self.in_flight.push_back(Box::pin(async move {
-                let result = send(&client, &topic, partition, request, &throttle).await;
+                let result = send(&client, &topic, partition, request).await;
                 // Did an earlier attempt of this batch land? Kafka answers a duplicate with its
                 // original offset; other brokers answer DUPLICATE_SEQUENCE_NUMBER, an offset of
                 // -1, or OUT_OF_ORDER_SEQUENCE_NUMBER (when they only remember the last batch).
@@ -455,7 +451,6 @@ async fn send(
     topic: &str,
     partition: i32,
     request: ProduceRequest,
-    throttle: &std::sync::atomic::AtomicU64,
 ) -> Result<i64, Error> {
     let conn = client.leader(topic, partition).await?;
     let response = match conn.request(&request).await {
@@ -467,14 +462,9 @@ async fn send(
             return Err(e.into());
         }
     };
-    if response.throttle_time_ms > 0 {
-        throttle.fetch_max(
-            response.throttle_time_ms as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        // Honour the broker's quota: nothing more is sent to this broker until it passed.
-        conn.throttle(response.throttle_time_ms);
-    }
+    // Honour the broker's quota: nothing more is sent to this broker until it passed.
+    conn.throttle(response.throttle_time_ms);
+    client.note_throttle(response.throttle_time_ms);
     let p = response
         .responses
         .iter()
