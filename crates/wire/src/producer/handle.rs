@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use super::batch::RawBatch;
 use super::identity::ProducerIdentity;
 use super::partition_worker::{Input, PartitionWorker};
-use super::record::{DeliveryFuture, ProducerRecord};
+use super::record::{DeliveryFuture, ProducerRecord, RecordsDelivery};
 use super::ProducerConfig;
 use crate::client::{Client, Error, Result};
 
@@ -92,6 +92,31 @@ impl Producer {
         )
         .await?;
         Ok(DeliveryFuture { receiver })
+    }
+
+    /// Queues a group of records for `topic`-`partition`, in order, with one acknowledgement
+    /// for the whole group: what a copier of many records wants, without a channel, a buffer
+    /// reservation and a future per record. The group may span several produced batches.
+    pub async fn send_all(
+        &self,
+        topic: &str,
+        partition: i32,
+        records: Vec<ProducerRecord>,
+    ) -> Result<RecordsDelivery> {
+        let size = records.iter().map(ProducerRecord::size_estimate).sum();
+        let permit = self.reserve(size).await?;
+        let (reply, receiver) = oneshot::channel();
+        self.submit(
+            topic,
+            partition,
+            Input::Records {
+                records,
+                permit,
+                reply,
+            },
+        )
+        .await?;
+        Ok(RecordsDelivery { receiver })
     }
 
     /// Queues an already encoded v2 batch (pass-through): it is written as it is, except for

@@ -13,4 +13,6 @@ pub use batch::RawBatch;
 pub use config::ProducerConfig;
 pub use handle::Producer;
 pub use identity::ProducerIdentity;
-pub use record::{DeliveryFuture, ProduceError, ProducerRecord, RecordMetadata};
+pub use record::{
+    DeliveryFuture, ProduceError, ProducerRecord, RecordMetadata, RecordsDelivery, RecordsMetadata,
+};

@@ -14,7 +14,7 @@
 //!   (or a hole in the data); the owner must recreate the producer.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use super::batch::{encode_records, rewrite_raw, RawBatch};
 use super::identity::{advance_sequence, ProducerIdentity};
 use super::locate::locate_batch;
-use super::record::{ProduceError, ProducerRecord, RecordMetadata};
+use super::record::{ProduceError, ProducerRecord, RecordMetadata, RecordsMetadata};
 use super::ProducerConfig;
 use crate::client::{Backoff, Client, Error};
 use crate::protocol::BrokerError;
@@ -38,6 +38,7 @@ const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
 const DUPLICATE_SEQUENCE_NUMBER: i16 = 46;
 
 pub(super) type RecordReply = oneshot::Sender<Result<RecordMetadata, ProduceError>>;
+pub(super) type RecordsReply = oneshot::Sender<Result<RecordsMetadata, ProduceError>>;
 
 /// Messages from the producer handle to a partition worker.
 pub(super) enum Input {
@@ -45,6 +46,12 @@ pub(super) enum Input {
         record: ProducerRecord,
         permit: OwnedSemaphorePermit,
         reply: RecordReply,
+    },
+    /// A group of records answered once ([`super::Producer::send_all`]).
+    Records {
+        records: Vec<ProducerRecord>,
+        permit: OwnedSemaphorePermit,
+        reply: RecordsReply,
     },
     Raw {
         batch: RawBatch,
@@ -56,9 +63,51 @@ pub(super) enum Input {
 
 enum Reply {
     /// One record at `index` within the batch.
-    Record(RecordReply),
+    Record { index: usize, reply: RecordReply },
     /// A pass-through batch: the reply carries its base offset.
     Batch(RecordReply),
+    /// The group's records from its `first` on start at `index` within the batch (and run to
+    /// the batch's end or the group's end).
+    Part {
+        index: usize,
+        first: usize,
+        group: Arc<Mutex<Group>>,
+    },
+}
+
+/// A group of records spread over one or more batches, answered when its last part is
+/// acknowledged. Batches are acknowledged in order, so its runs arrive in order.
+struct Group {
+    partition: i32,
+    len: usize,
+    runs: Vec<(usize, i64)>,
+    /// Parts not yet acknowledged; all are created before any can be acknowledged.
+    parts: usize,
+    reply: Option<RecordsReply>,
+    /// Buffer memory held until the whole group is acknowledged.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Group {
+    fn acknowledged(&mut self, first: usize, offset: i64) {
+        self.runs.push((first, offset));
+        self.parts -= 1;
+        if self.parts == 0 {
+            if let Some(reply) = self.reply.take() {
+                let _ = reply.send(Ok(RecordsMetadata {
+                    partition: self.partition,
+                    runs: std::mem::take(&mut self.runs),
+                    len: self.len,
+                }));
+            }
+        }
+    }
+
+    fn fail(&mut self, error: &ProduceError) {
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(Err(error.clone()));
+        }
+    }
 }
 
 struct Sealed {
@@ -181,12 +230,74 @@ impl PartitionWorker {
                     bytes: 0,
                     since: Instant::now(),
                 });
+                open.replies.push(Reply::Record {
+                    index: open.records.len(),
+                    reply,
+                });
                 open.records.push(record);
-                open.replies.push(Reply::Record(reply));
                 open.permits.push(permit);
                 open.bytes += size;
                 if open.bytes >= self.config.max_batch_bytes {
                     self.seal();
+                }
+            }
+            Input::Records {
+                records,
+                permit,
+                reply,
+            } => {
+                if let Some(e) = &self.halted {
+                    let _ = reply.send(Err(e.clone()));
+                    return;
+                }
+                if records.is_empty() {
+                    let _ = reply.send(Ok(RecordsMetadata {
+                        partition: self.partition,
+                        runs: Vec::new(),
+                        len: 0,
+                    }));
+                    return;
+                }
+                let group = Arc::new(Mutex::new(Group {
+                    partition: self.partition,
+                    len: records.len(),
+                    runs: Vec::new(),
+                    parts: 0,
+                    reply: Some(reply),
+                    _permit: permit,
+                }));
+                for (first, record) in records.into_iter().enumerate() {
+                    let size = record.size_estimate();
+                    if self
+                        .open
+                        .as_ref()
+                        .is_some_and(|o| o.bytes + size > self.config.max_batch_bytes)
+                    {
+                        self.seal();
+                    }
+                    let open = self.open.get_or_insert_with(|| Open {
+                        records: Vec::new(),
+                        replies: Vec::new(),
+                        permits: Vec::new(),
+                        bytes: 0,
+                        since: Instant::now(),
+                    });
+                    // A new part where the group starts and wherever a batch was sealed under it.
+                    let starts_part = first == 0
+                        || !matches!(open.replies.last(), Some(Reply::Part { group: g, .. }) if Arc::ptr_eq(g, &group));
+                    if starts_part {
+                        lock(&group).parts += 1;
+                        open.replies.push(Reply::Part {
+                            index: open.records.len(),
+                            first,
+                            group: group.clone(),
+                        });
+                    }
+                    open.records.push(record);
+                    open.bytes += size;
+                    if open.bytes >= self.config.max_batch_bytes {
+                        self.seal();
+                    }
                 }
             }
             Input::Raw {
@@ -389,19 +500,45 @@ impl PartitionWorker {
 
 impl Reply {
     fn fail(self, error: &ProduceError) {
-        let (Reply::Record(r) | Reply::Batch(r)) = self;
-        let _ = r.send(Err(error.clone()));
+        match self {
+            Reply::Record { reply, .. } | Reply::Batch(reply) => {
+                let _ = reply.send(Err(error.clone()));
+            }
+            Reply::Part { group, .. } => lock(&group).fail(error),
+        }
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn deliver(batch: Sealed, base_offset: i64, partition: i32) {
-    for (index, reply) in batch.replies.into_iter().enumerate() {
-        let offset = match reply {
-            Reply::Record(_) if base_offset >= 0 => base_offset + index as i64,
-            _ => base_offset,
-        };
-        let (Reply::Record(r) | Reply::Batch(r)) = reply;
-        let _ = r.send(Ok(RecordMetadata { partition, offset }));
+    let at = |index: usize| {
+        if base_offset >= 0 {
+            base_offset + index as i64
+        } else {
+            base_offset
+        }
+    };
+    for reply in batch.replies {
+        match reply {
+            Reply::Record { index, reply } => {
+                let offset = at(index);
+                let _ = reply.send(Ok(RecordMetadata { partition, offset }));
+            }
+            Reply::Batch(reply) => {
+                let _ = reply.send(Ok(RecordMetadata {
+                    partition,
+                    offset: base_offset,
+                }));
+            }
+            Reply::Part {
+                index,
+                first,
+                group,
+            } => lock(&group).acknowledged(first, at(index)),
+        }
     }
 }
 

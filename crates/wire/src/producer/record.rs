@@ -42,6 +42,31 @@ pub struct RecordMetadata {
     pub offset: i64,
 }
 
+/// Where an acknowledged group of records ([`super::Producer::send_all`]) landed. A group may
+/// span several produced batches, so its offsets are runs: record `i` of the group is at
+/// `base + (i - first)` for the last run whose `first` is at most `i`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordsMetadata {
+    pub partition: i32,
+    /// `(first record index in the group, its offset)`, in order; the first run starts at 0.
+    pub runs: Vec<(usize, i64)>,
+    /// Records in the group.
+    pub len: usize,
+}
+
+impl RecordsMetadata {
+    /// The offset of every record of the group, in order.
+    pub fn offsets(&self) -> impl Iterator<Item = i64> + '_ {
+        self.runs
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, &(first, base))| {
+                let end = self.runs.get(i + 1).map_or(self.len, |r| r.0);
+                (0..end.saturating_sub(first)).map(move |k| base + k as i64)
+            })
+    }
+}
+
 /// Why a record was not acknowledged. Shared by all records of a failed batch.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(transparent)]
@@ -50,6 +75,24 @@ pub struct ProduceError(pub Arc<Error>);
 /// Resolves when the record is acknowledged (acks=all) or has definitively failed.
 pub struct DeliveryFuture {
     pub(super) receiver: oneshot::Receiver<Result<RecordMetadata, ProduceError>>,
+}
+
+/// Resolves when every record of a group is acknowledged, or when one has definitively failed.
+pub struct RecordsDelivery {
+    pub(super) receiver: oneshot::Receiver<Result<RecordsMetadata, ProduceError>>,
+}
+
+impl std::future::Future for RecordsDelivery {
+    type Output = Result<RecordsMetadata, ProduceError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.receiver)
+            .poll(cx)
+            .map(|r| r.unwrap_or_else(|_| Err(ProduceError(Arc::new(Error::Shutdown("producer"))))))
+    }
 }
 
 impl std::future::Future for DeliveryFuture {
