@@ -7,8 +7,10 @@ mod fetched;
 mod fetcher;
 pub mod offsets;
 mod scan;
+mod shared;
 
 pub use config::{FetchConfig, IsolationLevel};
 pub use fetched::{visible_batches, FetchedPartition, VisibleBatches};
 pub use fetcher::{FetchPosition, Fetcher, PartitionResult};
 pub use scan::{fetch_advancing, scan_partition};
+pub use shared::SharedFetcher;
