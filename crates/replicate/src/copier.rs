@@ -15,7 +15,9 @@ use kreplicate_offsets::{OffsetMap, OffsetMaps, TopicPartition};
 use kreplicate_wire::client::{Backoff, Error as ClientError, Retriable};
 use kreplicate_wire::codec::{Header, RecordSet};
 use kreplicate_wire::fetcher::{FetchPosition, FetchedPartition, Fetcher};
-use kreplicate_wire::producer::{ProduceError, Producer, ProducerRecord, RawBatch};
+use kreplicate_wire::producer::{
+    ProduceError, Producer, ProducerRecord, RawBatch, RecordsMetadata,
+};
 use tokio::sync::watch;
 
 use crate::checkpoint::{Checkpoint, CheckpointKey, CHECKPOINT_TOPIC};
@@ -28,6 +30,13 @@ use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
 /// the unacknowledged-bytes budget: by key and value alone, a budget of 8 MiB let 110,000
 /// small records per partition be in flight.
 const IN_FLIGHT_RECORD_COST: usize = 512;
+
+/// The most a group of records sent together may count against the budget (in the units of
+/// `IN_FLIGHT_RECORD_COST`), and its share of the partition's budget: big enough that the
+/// per-group work (a channel message, an acknowledgement, a future) is spread over hundreds of
+/// records, small enough that several groups are in flight within the budget.
+const MAX_GROUP_COST: usize = 1 << 20;
+const GROUPS_PER_BUDGET: usize = 4;
 
 /// Why a partition's copier stopped.
 #[derive(Debug)]
@@ -67,9 +76,11 @@ pub(crate) struct CopierSetup {
 }
 
 enum Outcome {
+    /// A group of records acknowledged: `source_offsets[i]` was written at the group's `i`th
+    /// target offset.
     Copied {
-        source_offset: i64,
-        target_offset: i64,
+        source_offsets: Vec<i64>,
+        targets: RecordsMetadata,
         bytes: usize,
         timestamp: i64,
     },
@@ -104,6 +115,25 @@ struct Copier {
     checkpointed: Option<Checkpoint>,
     pending: FuturesOrdered<BoxFuture<'static, Outcome>>,
     unacked_bytes: usize,
+    /// Records decoded and rewritten, not yet handed to the producer (sent as one group).
+    group: Group,
+}
+
+/// Records collected to be sent with one [`Producer::send_all`].
+#[derive(Default)]
+struct Group {
+    records: Vec<ProducerRecord>,
+    source_offsets: Vec<i64>,
+    /// Key and value bytes.
+    bytes: usize,
+    timestamp: i64,
+}
+
+impl Group {
+    /// What the group counts against the partition's unacknowledged-bytes budget.
+    fn cost(&self) -> usize {
+        self.bytes + self.records.len() * IN_FLIGHT_RECORD_COST
+    }
 }
 
 /// Runs one partition until stopped or failed.
@@ -145,6 +175,7 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
         checkpointed: None,
         pending: FuturesOrdered::new(),
         unacked_bytes: 0,
+        group: Group::default(),
         s: setup,
     };
     // Record the starting point at once: a LATEST start must survive a restart.
@@ -274,6 +305,8 @@ impl Copier {
                     // It came from the target: copying it back would loop. When the previous
                     // hop was the target itself, the header names the original there.
                     let direct = p.source == self.s.target && p.partition == self.s.partition;
+                    // Acknowledgements are handled in offset order: what was collected goes first.
+                    self.send_group().await?;
                     if self.s.record_echoes && direct {
                         self.echo(record.offset, p.offset);
                     } else {
@@ -281,8 +314,9 @@ impl Copier {
                     }
                     continue;
                 }
-                self.send_record(record, provenance).await?;
+                self.add_record(record, provenance).await?;
             }
+            self.send_group().await?;
         }
         // Offsets the fetch covered without a copied record: control batches, aborted
         // transactions, compaction holes, filtered records at the end.
@@ -318,7 +352,9 @@ impl Copier {
         exit
     }
 
-    async fn send_record(
+    /// Rewrites `record` for the target and adds it to the group, sending the group once it
+    /// holds its share of the budget.
+    async fn add_record(
         &mut self,
         record: kreplicate_wire::codec::Record,
         provenance: Option<Provenance>,
@@ -339,33 +375,48 @@ impl Copier {
                 .header(),
             );
         }
-        let bytes =
+        let g = &mut self.group;
+        g.bytes +=
             record.key.as_ref().map_or(0, Bytes::len) + record.value.as_ref().map_or(0, Bytes::len);
+        g.timestamp = g.timestamp.max(record.timestamp);
+        g.source_offsets.push(record.offset);
+        g.records.push(ProducerRecord {
+            key: record.key,
+            value: record.value,
+            headers,
+            timestamp: Some(record.timestamp),
+        });
+        self.position = record.offset + 1;
+        let limit = (self.s.max_unacked_bytes / GROUPS_PER_BUDGET).min(MAX_GROUP_COST);
+        if g.cost() >= limit {
+            self.send_group().await?;
+        }
+        Ok(())
+    }
+
+    /// Hands the collected records to the producer as one group (once the partition is within
+    /// its budget) and queues the acknowledgement in offset order.
+    async fn send_group(&mut self) -> Result<(), CopierExit> {
+        if self.group.records.is_empty() {
+            return Ok(());
+        }
         self.wait_for_budget().await?;
+        let group = std::mem::take(&mut self.group);
+        let cost = group.cost();
+        let (source_offsets, bytes, timestamp) =
+            (group.source_offsets, group.bytes, group.timestamp);
         let delivery = self
             .s
             .producer
-            .send(
-                &self.s.target_topic,
-                self.s.partition,
-                ProducerRecord {
-                    key: record.key,
-                    value: record.value,
-                    headers,
-                    timestamp: Some(record.timestamp),
-                },
-            )
+            .send_all(&self.s.target_topic, self.s.partition, group.records)
             .await
             .map_err(|e| CopierExit::ProducerFailed(e.to_string()))?;
-        let source_offset = record.offset;
-        let timestamp = record.timestamp;
-        self.unacked_bytes += bytes + IN_FLIGHT_RECORD_COST;
-        self.position = source_offset + 1;
+        self.unacked_bytes += cost;
         self.pending.push_back(Box::pin(async move {
             match delivery.await {
-                Ok(meta) => Outcome::Copied {
-                    source_offset,
-                    target_offset: meta.offset,
+                Ok(targets) => Outcome::Copied {
+                    source_offsets,
+                    targets,
                     bytes,
                     timestamp,
                 },
@@ -447,19 +498,49 @@ impl Copier {
         let m = &self.s.metrics;
         match outcome {
             Outcome::Copied {
-                source_offset,
-                target_offset,
+                source_offsets,
+                targets,
                 bytes,
                 timestamp,
             } => {
-                if target_offset < self.target_next {
-                    return Err(self.target_went_back(source_offset, target_offset));
+                let count = source_offsets.len();
+                let (Some(&first_source), Some(&last_source)) =
+                    (source_offsets.first(), source_offsets.last())
+                else {
+                    return Ok(());
+                };
+                let target_offsets: Vec<i64> = targets.offsets().collect();
+                let (Some(&first_target), Some(&last_target)) =
+                    (target_offsets.first(), target_offsets.last())
+                else {
+                    return Err(CopierExit::ProducerFailed(format!(
+                        "the producer acknowledged {count} records on {}-{} without offsets",
+                        self.s.target_topic, self.s.partition
+                    )));
+                };
+                if target_offsets.len() != count {
+                    return Err(CopierExit::ProducerFailed(format!(
+                        "the producer acknowledged {count} records on {}-{} with {} offsets",
+                        self.s.target_topic,
+                        self.s.partition,
+                        target_offsets.len()
+                    )));
                 }
-                self.unacked_bytes -= bytes + IN_FLIGHT_RECORD_COST;
-                self.acked = source_offset + 1;
-                self.target_next = target_offset + 1;
-                self.with_map(|m| m.record(source_offset, target_offset));
-                m.replicated_records.get_or_create(&self.topic_labels).inc();
+                if first_target < self.target_next {
+                    return Err(self.target_went_back(first_source, first_target));
+                }
+                self.unacked_bytes -= bytes + count * IN_FLIGHT_RECORD_COST;
+                self.acked = last_source + 1;
+                self.target_next = last_target + 1;
+                self.with_map(|m| {
+                    source_offsets
+                        .iter()
+                        .zip(&target_offsets)
+                        .try_for_each(|(&s, &t)| m.record(s, t))
+                });
+                m.replicated_records
+                    .get_or_create(&self.topic_labels)
+                    .inc_by(count as u64);
                 m.replicated_bytes
                     .get_or_create(&self.topic_labels)
                     .inc_by(bytes as u64);
