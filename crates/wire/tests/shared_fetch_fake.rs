@@ -1,8 +1,10 @@
 //! `SharedFetcher` against fake brokers: single-partition fetches of many callers go out as one
 //! Fetch request per leader with at most one in flight per leader, a slow broker does not hold
 //! up another, errors reach only their partition's caller, and duplicate or cancelled fetches
-//! are handled. The fake broker records every request, so the tests count requests and the
-//! partitions each carried exactly.
+//! are handled. Prefetching: busy partitions are not held up by caught-up ones' long polls,
+//! caught-up ones are paced by the long poll and not starved, a caller that moves gets the
+//! offset it asked for, and one that stops claiming costs one buffered result. The fake broker
+//! records every request, so the tests count requests and the partitions each carried exactly.
 
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
@@ -34,6 +36,12 @@ const HOLD: Duration = Duration::from_millis(400);
 /// How long the many-callers test's broker holds its other Fetches: long enough for a caller
 /// to send its next fetch before the request after the one it was answered by completes.
 const NEXT_HOLD: Duration = Duration::from_millis(100);
+/// How long a broker receives no Fetch before [`settle`] takes prefetching to be over: longer
+/// than any hold or long poll here.
+const QUIET: Duration = Duration::from_millis(800);
+/// The long poll of the fake brokers that hold a Fetch with nothing to return (as Kafka holds
+/// it for `max_wait`, 500 ms by default).
+const LONG_POLL: Duration = Duration::from_millis(500);
 
 fn name(topic: &str) -> TopicName {
     TopicName(StrBytes::from_string(topic.to_string()))
@@ -52,9 +60,19 @@ fn position(topic: &str, partition: i32, offset: i64) -> FetchPosition {
     }
 }
 
-/// Answers every partition of `request` with [`RECORDS`] records from its fetch offset, or
-/// with the error code `error` gives it (0: none).
-fn answer(request: &FetchRequest, error: impl Fn(&str, i32) -> i16) -> ResponseKind {
+/// How a fake broker answers one partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// [`RECORDS`] records from the fetch offset.
+    Records,
+    /// No records: the partition is caught up.
+    Empty,
+    /// This error code.
+    Error(i16),
+}
+
+/// Answers every partition of `request` as `part` says.
+fn answer(request: &FetchRequest, part: impl Fn(&str, i32) -> Part) -> ResponseKind {
     let topics = request
         .topics
         .iter()
@@ -65,20 +83,25 @@ fn answer(request: &FetchRequest, error: impl Fn(&str, i32) -> i16) -> ResponseK
                 .iter()
                 .map(|p| {
                     let data = PartitionData::default().with_partition_index(p.partition);
-                    let code = error(topic, p.partition);
-                    if code != 0 {
-                        return data.with_error_code(code);
-                    }
                     let offset = p.fetch_offset;
-                    let mut batch = RecordBatchBuilder::new(Compression::None);
-                    batch.base_offset(offset);
-                    for o in offset..offset + RECORDS {
-                        let v = value(topic, p.partition, o);
-                        batch.push(0, None, Some(v.as_bytes()), &[]).unwrap();
+                    match part(topic, p.partition) {
+                        Part::Error(code) => data.with_error_code(code),
+                        Part::Empty => data
+                            .with_high_watermark(offset)
+                            .with_last_stable_offset(offset)
+                            .with_records(Some(Default::default())),
+                        Part::Records => {
+                            let mut batch = RecordBatchBuilder::new(Compression::None);
+                            batch.base_offset(offset);
+                            for o in offset..offset + RECORDS {
+                                let v = value(topic, p.partition, o);
+                                batch.push(0, None, Some(v.as_bytes()), &[]).unwrap();
+                            }
+                            data.with_high_watermark(offset + RECORDS)
+                                .with_last_stable_offset(offset + RECORDS)
+                                .with_records(Some(batch.build().unwrap()))
+                        }
                     }
-                    data.with_high_watermark(offset + RECORDS)
-                        .with_last_stable_offset(offset + RECORDS)
-                        .with_records(Some(batch.build().unwrap()))
                 })
                 .collect();
             FetchableTopicResponse::default()
@@ -90,12 +113,12 @@ fn answer(request: &FetchRequest, error: impl Fn(&str, i32) -> i16) -> ResponseK
 }
 
 /// A one-node fake broker with `events` (`partitions` partitions) whose Fetch answers come from
-/// [`answer`] with `error`, the first held for `first`, the others for `rest`.
+/// [`answer`] with `part`, the first held for `first`, the others for `rest`.
 fn broker(
     partitions: i32,
     first: Duration,
     rest: Duration,
-    error: impl Fn(&str, i32) -> i16 + Send + Sync + 'static,
+    part: impl Fn(&str, i32) -> Part + Send + Sync + 'static,
 ) -> FakeBroker {
     let options = FakeBrokerOptions {
         topics: vec![FakeTopic::new("events", partitions)],
@@ -104,7 +127,7 @@ fn broker(
     let answered = AtomicBool::new(false);
     FakeBroker::start_with(options, move |_, request| match request {
         RequestKind::Fetch(r) => {
-            let reply = FakeReply::Respond(answer(&r, &error));
+            let reply = FakeReply::Respond(answer(&r, &part));
             let hold = if answered.swap(true, Ordering::SeqCst) {
                 rest
             } else {
@@ -168,6 +191,42 @@ async fn wait_for_fetches(broker: &FakeBroker, n: usize) {
     }
 }
 
+/// Waits (bounded) until `broker` has received no Fetch request for [`QUIET`]: every prefetch
+/// has been answered and back-pressure stopped the next; returns what it received.
+async fn settle(broker: &FakeBroker) -> Vec<Vec<(String, i32, i64)>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = broker.requests_for(ApiKey::Fetch).len();
+    loop {
+        tokio::time::sleep(QUIET).await;
+        let now = broker.requests_for(ApiKey::Fetch).len();
+        if now == seen {
+            return fetches(broker);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the broker still receives Fetch requests after 10 s: {:?}",
+            fetches(broker)
+        );
+        seen = now;
+    }
+}
+
+/// The offsets at which the requests of `requests` carried `partition` of `events`, in order.
+fn offsets_of(requests: &[Vec<(String, i32, i64)>], partition: i32) -> Vec<i64> {
+    requests
+        .iter()
+        .flatten()
+        .filter(|(t, p, _)| t == "events" && *p == partition)
+        .map(|&(_, _, o)| o)
+        .collect()
+}
+
+/// `count` consecutive fetch offsets of a partition whose fetches return [`RECORDS`] records,
+/// from 0.
+fn consecutive(count: usize) -> Vec<i64> {
+    (0..count as i64).map(|i| i * RECORDS).collect()
+}
+
 /// Asserts `fetched` holds exactly the records [`answer`] gives `topic`-`partition` from
 /// `offset`; returns the next offset.
 fn check(fetched: &FetchedPartition, topic: &str, partition: i32, offset: i64) -> i64 {
@@ -198,7 +257,7 @@ fn check(fetched: &FetchedPartition, topic: &str, partition: i32, offset: i64) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twelve_callers_fetching_three_times_share_a_few_requests() {
-    let broker = broker(12, HOLD, NEXT_HOLD, |_, _| 0);
+    let broker = broker(12, HOLD, NEXT_HOLD, |_, _| Part::Records);
     let shared = shared_fetcher(&broker.addr()).await;
     shared
         .fetcher()
@@ -226,28 +285,30 @@ async fn twelve_callers_fetching_three_times_share_a_few_requests() {
         assert_eq!(caller.await.unwrap(), 3 * RECORDS);
     }
 
-    let requests = fetches(&broker);
-    // Every fetch went out exactly once, at its offset.
+    let requests = settle(&broker).await;
+    // Every fetch went out exactly once, at its offset, and so did one prefetch per partition
+    // (offset 6, buffered for a fourth fetch that never comes; back-pressure stops there).
     let mut sent: Vec<_> = requests.concat();
     sent.sort();
     let mut want: Vec<_> = (0..12)
-        .flat_map(|p| (0..3).map(move |i| ("events".to_string(), p, i * RECORDS)))
+        .flat_map(|p| (0..4).map(move |i| ("events".to_string(), p, i * RECORDS)))
         .collect();
     want.sort();
     assert_eq!(sent, want);
     // The first request is held while all 12 first fetches arrive, so they go out in the first
-    // two requests, one of which carries at least 6. A caller answered by request n sends its
-    // next fetch while request n + 1 (if any) is held, so it joins request n + 1 or n + 2: the
-    // third fetches are all out by the sixth request (36 without batching). Without a linger
-    // the callers answered by the first request stay a request apart from the others, so 6 is
-    // also what it usually takes.
+    // two requests, the second carrying all 12 (prefetching the first request's partitions).
+    // From then on every request carries every partition whose buffer is empty, which is all
+    // of them until their callers stop: a fourth request has the first group's prefetches at
+    // offset 6 and the second group's third fetches, a fifth the second group's prefetches. So
+    // 5 requests (4 if the first carried all 12; 48 fetches without batching); 6 is the bound
+    // without prefetching, kept.
     assert!(
         requests.len() <= 6,
         "{} Fetch requests: {requests:?}",
         requests.len()
     );
     let widest = requests.iter().map(Vec::len).max().unwrap_or(0);
-    assert!(widest >= 6, "widest request: {widest} partitions");
+    assert_eq!(widest, 12, "widest request: {widest} partitions");
 }
 
 /// Two nodes: node 1 leads `slow` (2 partitions) and holds every Fetch for 2 s, node 2 leads
@@ -306,9 +367,9 @@ impl TwoNodes {
                 }
                 RequestKind::Fetch(r) if node == 1 => FakeReply::Delay(
                     Duration::from_secs(2),
-                    Box::new(FakeReply::Respond(answer(&r, |_, _| 0))),
+                    Box::new(FakeReply::Respond(answer(&r, |_, _| Part::Records))),
                 ),
-                RequestKind::Fetch(r) => FakeReply::Respond(answer(&r, |_, _| 0)),
+                RequestKind::Fetch(r) => FakeReply::Respond(answer(&r, |_, _| Part::Records)),
                 _ => FakeReply::Default,
             })
             .unwrap();
@@ -364,16 +425,34 @@ async fn a_long_polling_broker_does_not_delay_another() {
     );
     assert!(!slow_0.is_finished() && !slow_1.is_finished());
     assert_eq!(fetches(&slow), vec![vec![("slow".to_string(), 0, 0)]]);
-    assert_eq!(fetches(&fast).concat().len(), 12);
+    // The fast node got each fetch once, and one prefetch per partition (offset 6) that
+    // back-pressure stops at.
+    let mut sent = settle(&fast).await.concat();
+    sent.sort();
+    let want: Vec<_> = (0..4)
+        .flat_map(|p| (0..4).map(move |i| ("fast".to_string(), p, i * RECORDS)))
+        .collect();
+    assert_eq!(sent, want);
 
     check(&slow_0.await.unwrap().unwrap(), "slow", 0, 0);
     check(&slow_1.await.unwrap().unwrap(), "slow", 1, 7);
+    // Node 1's second request carried slow-1's fetch and slow-0's prefetch; a third, if it has
+    // started yet, slow-1's prefetch (slow-0's buffer is full).
+    let mut requests = fetches(&slow);
+    requests.iter_mut().for_each(|r| r.sort());
     assert_eq!(
-        fetches(&slow),
-        vec![
+        requests[..2],
+        [
             vec![("slow".to_string(), 0, 0)],
-            vec![("slow".to_string(), 1, 7)]
+            vec![("slow".to_string(), 0, 2), ("slow".to_string(), 1, 7)]
         ]
+    );
+    assert!(
+        requests[2..]
+            .iter()
+            .all(|r| r == &[("slow".to_string(), 1, 9)])
+            && requests.len() <= 3,
+        "{requests:?}"
     );
 }
 
@@ -381,9 +460,9 @@ async fn a_long_polling_broker_does_not_delay_another() {
 async fn errors_reach_only_their_partition_the_others_in_the_request_succeed() {
     let broker = broker(3, HOLD, Duration::ZERO, |_, partition| {
         if partition == 1 {
-            NOT_LEADER_OR_FOLLOWER
+            Part::Error(NOT_LEADER_OR_FOLLOWER)
         } else {
-            0
+            Part::Records
         }
     });
     let shared = shared_fetcher(&broker.addr()).await;
@@ -425,21 +504,32 @@ async fn errors_reach_only_their_partition_the_others_in_the_request_succeed() {
         Err(Error::UnknownTopic { topic }) => assert_eq!(topic, "missing"),
         other => panic!("expected UnknownTopic for missing, got {other:?}"),
     }
-    // The failing partition went out with the good one; the unknown ones never went out.
-    let mut requests = fetches(&broker);
+    // The failing partition went out with the good one and events-0's prefetch; the unknown
+    // ones never went out. The good partitions were prefetched once each (their callers never
+    // claimed), the failing one not at all: errors are not prefetched.
+    let mut requests = settle(&broker).await;
     requests.iter_mut().for_each(|r| r.sort());
+    let at = |partition: i32, offset: i64| ("events".to_string(), partition, offset);
     assert_eq!(
         requests,
         vec![
-            vec![("events".to_string(), 0, 3)],
-            vec![("events".to_string(), 1, 3), ("events".to_string(), 2, 3)],
+            vec![at(0, 3)],
+            vec![at(0, 5), at(1, 3), at(2, 3)],
+            vec![at(2, 5)],
         ]
     );
+    // Nor buffered: asking again sends the fetch again, which fails again.
+    let again = shared.fetch(position("events", 1, 3)).await;
+    assert!(
+        matches!(&again, Err(Error::Broker(e)) if e.code == NOT_LEADER_OR_FOLLOWER),
+        "{again:?}"
+    );
+    assert_eq!(settle(&broker).await[3..], [vec![at(1, 3)]]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetches_of_the_same_partition_waiting_together_are_all_answered() {
-    let broker = broker(1, HOLD, Duration::ZERO, |_, _| 0);
+    let broker = broker(1, HOLD, Duration::ZERO, |_, _| Part::Records);
     let shared = shared_fetcher(&broker.addr()).await;
     shared
         .fetcher()
@@ -457,18 +547,21 @@ async fn fetches_of_the_same_partition_waiting_together_are_all_answered() {
     check(&held.await.unwrap().unwrap(), "events", 0, 0);
     check(&a.await.unwrap().unwrap(), "events", 0, 5);
     check(&b.await.unwrap().unwrap(), "events", 0, 9);
-    // Both waited behind the held request, and went out one per request.
-    let requests = fetches(&broker);
-    assert_eq!(requests.len(), 3, "{requests:?}");
+    // Both waited behind the held request, and went out one per request; the prefetch after
+    // the last of them (which arrived last is up to the scheduler) went out alone too.
+    let requests = settle(&broker).await;
+    assert_eq!(requests.len(), 4, "{requests:?}");
     assert!(requests.iter().all(|r| r.len() == 1), "{requests:?}");
-    let mut offsets: Vec<i64> = requests.concat().iter().map(|&(_, _, o)| o).collect();
-    offsets.sort();
-    assert_eq!(offsets, vec![0, 5, 9]);
+    let offsets = offsets_of(&requests, 0);
+    let mut asked = offsets[..3].to_vec();
+    asked.sort();
+    assert_eq!(asked, vec![0, 5, 9]);
+    assert_eq!(offsets[3], offsets[2] + RECORDS);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_fetch_is_left_out_and_breaks_nothing() {
-    let broker = broker(3, HOLD, Duration::ZERO, |_, _| 0);
+    let broker = broker(3, HOLD, Duration::ZERO, |_, _| Part::Records);
     let shared = shared_fetcher(&broker.addr()).await;
     shared
         .fetcher()
@@ -494,18 +587,324 @@ async fn a_cancelled_fetch_is_left_out_and_breaks_nothing() {
         0,
     );
     check(&held.await.unwrap().unwrap(), "events", 0, 0);
+    // events-1 had no result to predict from, so with its caller gone it is not prefetched;
+    // the two others are, once each.
+    let mut requests = settle(&broker).await;
+    requests.iter_mut().for_each(|r| r.sort());
+    let at = |partition: i32, offset: i64| ("events".to_string(), partition, offset);
     assert_eq!(
-        fetches(&broker),
-        vec![
-            vec![("events".to_string(), 0, 0)],
-            vec![("events".to_string(), 2, 0)]
-        ]
+        requests,
+        vec![vec![at(0, 0)], vec![at(0, 2), at(2, 0)], vec![at(2, 2)]]
     );
-    // The partition of the cancelled fetch can be fetched again.
+    // The partition of the cancelled fetch can be fetched again, and is then prefetched.
     check(
         &shared.fetch(position("events", 1, 0)).await.unwrap(),
         "events",
         1,
         0,
     );
+    assert_eq!(settle(&broker).await[3..], [vec![at(1, 0)], vec![at(1, 2)]]);
+}
+
+/// A one-node fake broker with `events` (`partitions` partitions) that answers a Fetch at once
+/// if a partition in it has records (`busy`) and after [`LONG_POLL`] otherwise, as Kafka does
+/// with `min_bytes` 1; the others are caught up. Counts the requests it holds.
+fn long_poll_broker(
+    partitions: i32,
+    busy: impl Fn(i32) -> bool + Send + Sync + 'static,
+) -> FakeBroker {
+    let options = FakeBrokerOptions {
+        topics: vec![FakeTopic::new("events", partitions)],
+        ..FakeBrokerOptions::default()
+    };
+    FakeBroker::start_with(options, move |_, request| match request {
+        RequestKind::Fetch(r) => {
+            let part = |_: &str, p: i32| if busy(p) { Part::Records } else { Part::Empty };
+            let has_records = r
+                .topics
+                .iter()
+                .flat_map(|t| &t.partitions)
+                .any(|p| busy(p.partition));
+            let reply = FakeReply::Respond(answer(&r, part));
+            if has_records {
+                reply
+            } else {
+                FakeReply::Delay(LONG_POLL, Box::new(reply))
+            }
+        }
+        _ => FakeReply::Default,
+    })
+    .unwrap()
+}
+
+/// Asserts `fetched` is `events`-`partition` at `offset` with no records (caught up).
+fn check_empty(fetched: &FetchedPartition, partition: i32, offset: i64) {
+    assert_eq!(
+        (
+            fetched.topic.as_str(),
+            fetched.partition,
+            fetched.fetch_offset
+        ),
+        ("events", partition, offset)
+    );
+    let (records, next) = fetched.records().unwrap();
+    assert!(records.is_empty(), "{records:?}");
+    assert_eq!(next, offset);
+}
+
+/// Busy partitions' callers that process each result for a while are not held up by the long
+/// polls of caught-up partitions. 6 busy and 6 caught-up partitions for 3 s, 5 ms of
+/// processing per result. Measured: without prefetching the busy callers got 42 results in
+/// all (about one per long poll each: a caught-up caller asks again at once, goes out alone
+/// and holds the connection for 500 ms while the busy ones process); prefetching but sending
+/// caught-up partitions alone as soon as the leader is idle, 78 (each busy partition's
+/// prefetch hides one processing time per long poll); holding such requests back while a busy
+/// caller processes, 2758 (6 callers × 3 s / ~6.5 ms per sleep and fetch). The bound is 4
+/// times the second and a ninth of the third, for a loaded machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_partitions_are_not_held_up_by_caught_up_ones() {
+    const RUN: Duration = Duration::from_secs(3);
+    const PROCESSING: Duration = Duration::from_millis(5);
+    let busy = |partition: i32| partition < 6;
+    let broker = long_poll_broker(12, busy);
+    let shared = shared_fetcher(&broker.addr()).await;
+    shared
+        .fetcher()
+        .client()
+        .leader_id("events", 0)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + RUN;
+    let callers: Vec<_> = (0..12)
+        .map(|partition| {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let mut offset = 0;
+                let mut results = 0;
+                while Instant::now() < deadline {
+                    let fetched = shared
+                        .fetch(position("events", partition, offset))
+                        .await
+                        .unwrap();
+                    results += 1;
+                    if busy(partition) {
+                        offset = check(&fetched, "events", partition, offset);
+                        tokio::time::sleep(PROCESSING).await;
+                    } else {
+                        check_empty(&fetched, partition, offset);
+                    }
+                }
+                (partition, results)
+            })
+        })
+        .collect();
+    let mut busy_results = 0;
+    let mut per_partition = Vec::new();
+    for caller in callers {
+        let (partition, results) = caller.await.unwrap();
+        per_partition.push(results);
+        if busy(partition) {
+            busy_results += results;
+        }
+    }
+    println!("results per partition in {RUN:?}: {per_partition:?}; busy in all: {busy_results}");
+    assert!(
+        busy_results >= 300,
+        "the busy partitions got {busy_results} results in {RUN:?}: {per_partition:?}"
+    );
+
+    // Each busy partition was fetched at consecutive offsets, each once: every result its
+    // caller took, and the one prefetch buffered when it stopped. Caught-up ones stayed at 0.
+    let requests = settle(&broker).await;
+    for (partition, &results) in per_partition.iter().enumerate() {
+        let partition = partition as i32;
+        let offsets = offsets_of(&requests, partition);
+        if busy(partition) {
+            assert_eq!(offsets, consecutive(results + 1), "events-{partition}");
+        } else {
+            assert!(offsets.iter().all(|&o| o == 0), "events-{partition}");
+        }
+    }
+}
+
+/// With every partition caught up and callers asking again at once, requests go out one per
+/// long poll, never in a loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caught_up_partitions_are_paced_by_the_long_poll() {
+    const RUN: Duration = Duration::from_millis(1600);
+    let broker = long_poll_broker(4, |_| false);
+    let shared = shared_fetcher(&broker.addr()).await;
+    shared
+        .fetcher()
+        .client()
+        .leader_id("events", 0)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + RUN;
+    let callers: Vec<_> = (0..4)
+        .map(|partition| {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let mut results = 0;
+                while Instant::now() < deadline {
+                    let fetched = shared.fetch(position("events", partition, 0)).await;
+                    check_empty(&fetched.unwrap(), partition, 0);
+                    results += 1;
+                }
+                results
+            })
+        })
+        .collect();
+    tokio::time::sleep_until(deadline.into()).await;
+    let requests = fetches(&broker);
+    // Long polls started at about 0, 0.5, 1 and 1.5 s.
+    assert!(
+        (3..=4).contains(&requests.len()),
+        "{} requests in {RUN:?}: {requests:?}",
+        requests.len()
+    );
+    // The first carried the fetches that arrived before it started (at least one); every
+    // later one carried all four partitions, at offset 0: each result goes to a caller who
+    // asks again at once, or is buffered and claimed at once.
+    assert!(!requests[0].is_empty(), "{requests:?}");
+    assert!(requests[1..].iter().all(|r| r.len() == 4), "{requests:?}");
+    assert!(
+        requests.concat().iter().all(|&(_, _, o)| o == 0),
+        "{requests:?}"
+    );
+    for caller in callers {
+        let results = caller.await.unwrap();
+        assert!((3..=5).contains(&results), "{results} results");
+    }
+}
+
+/// A caller that asks for another offset than the one prefetched gets the offset it asked for,
+/// whether the prefetch is still in flight or already buffered; the prefetch is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_moves_gets_the_offset_it_asked_for() {
+    let broker = broker(1, Duration::ZERO, Duration::from_millis(200), |_, _| {
+        Part::Records
+    });
+    let shared = shared_fetcher(&broker.addr()).await;
+    let fetch = |offset: i64| shared.fetch(position("events", 0, offset));
+    check(&fetch(0).await.unwrap(), "events", 0, 0);
+    // Offset 2 is being prefetched (held 200 ms) when the caller asks for 10.
+    wait_for_fetches(&broker, 2).await;
+    check(&fetch(10).await.unwrap(), "events", 0, 10);
+    // Offset 12 is prefetched and buffered when the caller asks for 3.
+    wait_for_fetches(&broker, 4).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    check(&fetch(3).await.unwrap(), "events", 0, 3);
+    // Offset 5 is prefetched (in flight or buffered): the caller gets it, once.
+    check(&fetch(5).await.unwrap(), "events", 0, 5);
+    let requests = settle(&broker).await;
+    assert!(requests.iter().all(|r| r.len() == 1), "{requests:?}");
+    assert_eq!(offsets_of(&requests, 0), vec![0, 2, 10, 12, 3, 5, 7]);
+}
+
+/// A caller that stops claiming its results costs one buffered result: its partition is not
+/// fetched again while the others go on, and the buffered result is still good when claimed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_stops_claiming_costs_one_buffered_result() {
+    const FETCHES: usize = 20;
+    let broker = broker(3, Duration::ZERO, Duration::ZERO, |_, _| Part::Records);
+    let shared = shared_fetcher(&broker.addr()).await;
+    check(
+        &shared.fetch(position("events", 0, 0)).await.unwrap(),
+        "events",
+        0,
+        0,
+    );
+    // events-0's caller stops; the others fetch on.
+    let callers: Vec<_> = (1..3)
+        .map(|partition| {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let mut offset = 0;
+                for _ in 0..FETCHES {
+                    let fetched = shared
+                        .fetch(position("events", partition, offset))
+                        .await
+                        .unwrap();
+                    offset = check(&fetched, "events", partition, offset);
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.await.unwrap();
+    }
+    let requests = settle(&broker).await;
+    // events-0: its fetch and one prefetch, in 2 of the requests; the others: their fetches
+    // and one prefetch each.
+    assert_eq!(offsets_of(&requests, 0), vec![0, 2]);
+    let with_0 = requests
+        .iter()
+        .filter(|r| r.iter().any(|(_, p, _)| *p == 0))
+        .count();
+    assert_eq!(with_0, 2, "{requests:?}");
+    for partition in 1..3 {
+        assert_eq!(
+            offsets_of(&requests, partition),
+            consecutive(FETCHES + 1),
+            "events-{partition}"
+        );
+    }
+    // The buffered result is returned without a request; the next prefetch follows it.
+    let sent = requests.len();
+    check(
+        &shared.fetch(position("events", 0, 2)).await.unwrap(),
+        "events",
+        0,
+        2,
+    );
+    let requests = settle(&broker).await;
+    assert_eq!(requests[sent..], [vec![("events".to_string(), 0, 4)]]);
+}
+
+/// Caught-up partitions held back for a busy caller that then stops are still fetched, and
+/// records arriving for them are delivered within about two long polls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_caller_that_stops_does_not_starve_caught_up_partitions() {
+    let arrived = Arc::new(AtomicBool::new(false));
+    let broker = long_poll_broker(2, {
+        let arrived = arrived.clone();
+        move |partition| partition == 0 || arrived.load(Ordering::SeqCst)
+    });
+    let shared = shared_fetcher(&broker.addr()).await;
+    let quiet = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            loop {
+                let fetched = shared.fetch(position("events", 1, 0)).await.unwrap();
+                if fetched.high_watermark > 0 {
+                    return (fetched, Instant::now());
+                }
+                check_empty(&fetched, 1, 0);
+            }
+        }
+    });
+    // events-0's caller takes one result and stops (a prefetch is buffered for it).
+    check(
+        &shared.fetch(position("events", 0, 0)).await.unwrap(),
+        "events",
+        0,
+        0,
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let before = fetches(&broker).len();
+    arrived.store(true, Ordering::SeqCst);
+    let since = Instant::now();
+    let (fetched, at) = tokio::time::timeout(Duration::from_secs(5), quiet)
+        .await
+        .expect("the caught-up partition's caller never got the records")
+        .unwrap();
+    check(&fetched, "events", 1, 0);
+    let took = at - since;
+    assert!(
+        took < 2 * LONG_POLL + Duration::from_millis(300),
+        "records took {took:?} to reach the caught-up partition's caller"
+    );
+    // While events-0's buffer was full, events-1 was still long-polled.
+    assert!(before >= 2, "{:?}", fetches(&broker));
 }
