@@ -14,7 +14,7 @@ use futures::stream::{FuturesOrdered, StreamExt};
 use kreplicate_offsets::{OffsetMap, OffsetMaps, TopicPartition};
 use kreplicate_wire::client::{Backoff, Error as ClientError, Retriable};
 use kreplicate_wire::codec::{Header, RecordSet};
-use kreplicate_wire::fetcher::{FetchPosition, FetchedPartition, Fetcher};
+use kreplicate_wire::fetcher::{FetchPosition, FetchedPartition, SharedFetcher};
 use kreplicate_wire::producer::{
     ProduceError, Producer, ProducerRecord, RawBatch, RecordsMetadata,
 };
@@ -57,7 +57,8 @@ pub(crate) struct CopierSetup {
     pub partition: i32,
     pub start: i64,
     pub target_end: i64,
-    pub fetcher: Fetcher,
+    /// Shared by every copier of the source cluster: one Fetch request per broker.
+    pub fetcher: SharedFetcher,
     pub producer: Arc<Producer>,
     pub source: ClusterFingerprint,
     pub target: ClusterFingerprint,
@@ -201,12 +202,7 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
                 if let Some(wait) = wait {
                     tokio::time::sleep(wait).await;
                 }
-                let (_, result) = fetcher
-                    .fetch(std::slice::from_ref(&position))
-                    .await
-                    .pop()
-                    .expect("one position, one result");
-                result
+                fetcher.fetch(position).await
             }));
         }
         tokio::select! {
@@ -223,7 +219,7 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
                         if let Some(exit) = c.handle_fetch_error(e) {
                             return exit;
                         }
-                        backoff.get_or_insert_with(|| c.s.fetcher.client().retry_policy().backoff());
+                        backoff.get_or_insert_with(|| c.s.fetcher.fetcher().client().retry_policy().backoff());
                     }
                 }
             }

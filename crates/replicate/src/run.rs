@@ -14,7 +14,7 @@ use kreplicate_offsets::OffsetMaps;
 use kreplicate_wire::client::Client;
 use kreplicate_wire::codec::Compression as WireCompression;
 use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
-use kreplicate_wire::fetcher::{FetchConfig, Fetcher};
+use kreplicate_wire::fetcher::{FetchConfig, Fetcher, SharedFetcher};
 use kreplicate_wire::producer::{Producer, ProducerConfig};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -135,6 +135,9 @@ impl Supervisor {
             .await
             .map_err(|e| self.cluster_error(Role::Target, e))?,
         );
+        // One fetch session for all copiers: one Fetch request per source broker, not one per
+        // partition queued behind each other's long polls.
+        let fetcher = SharedFetcher::new(Fetcher::new(self.source.clone(), FetchConfig::default()));
         let checkpoints = checkpoint::load_all(&self.target, &self.config.name)
             .await
             .map_err(|e| self.cluster_error(Role::Target, e))?;
@@ -155,7 +158,7 @@ impl Supervisor {
                     };
                     self.metrics.topic_count.set(topics.len() as i64);
                     for topic in topics {
-                        self.start_copiers(&topic, &producer, &checkpoints, &copiers_stopped, &mut copiers, &mut running).await;
+                        self.start_copiers(&topic, &producer, &fetcher, &checkpoints, &copiers_stopped, &mut copiers, &mut running).await;
                     }
                     self.metrics.set_partitions(running.len(), self.halted.len());
                 }
@@ -190,6 +193,7 @@ impl Supervisor {
         &self,
         topic: &ReplicatedTopic,
         producer: &Arc<Producer>,
+        fetcher: &SharedFetcher,
         checkpoints: &HashMap<CheckpointKey, Checkpoint>,
         stop: &watch::Receiver<bool>,
         copiers: &mut JoinSet<(PartitionKey, CopierExit)>,
@@ -205,7 +209,7 @@ impl Supervisor {
         let setups = futures::future::join_all(
             wanted
                 .iter()
-                .map(|&p| self.setup(topic, p, producer, checkpoints)),
+                .map(|&p| self.setup(topic, p, producer, fetcher, checkpoints)),
         )
         .await;
         for (partition, setup) in wanted.into_iter().zip(setups) {
@@ -233,6 +237,7 @@ impl Supervisor {
         topic: &ReplicatedTopic,
         partition: i32,
         producer: &Arc<Producer>,
+        fetcher: &SharedFetcher,
         checkpoints: &HashMap<CheckpointKey, Checkpoint>,
     ) -> Result<Start, EngineError> {
         let checkpoint_key = CheckpointKey {
@@ -332,7 +337,7 @@ impl Supervisor {
             partition,
             start,
             target_end: resume.target_end,
-            fetcher: Fetcher::new(self.source.clone(), FetchConfig::default()),
+            fetcher: fetcher.clone(),
             producer: producer.clone(),
             source: self.source_fp,
             target: self.target_fp,
