@@ -242,9 +242,15 @@ async fn run_mirror(
     let mut mirror = launcher.start(kind, source, &target, &topics, args.partitions, dir.path())?;
     let probe = EndProbe::new(target_client.clone());
     let timeout = Duration::from_secs(args.drain_timeout);
+    // When the first record reached the target: start-up (process, connections, topic
+    // creation, resume checks) ends there and copying begins.
+    let mut first_record: Option<f64> = None;
     loop {
         mirror.check_alive()?;
         if let Ok(ends) = probe.high_watermarks(TOPIC, &backlog.ends).await {
+            if first_record.is_none() && ends.iter().any(|&e| e > 0) {
+                first_record = Some(started.elapsed().as_secs_f64());
+            }
             if ends == backlog.ends {
                 break;
             }
@@ -280,6 +286,7 @@ async fn run_mirror(
         records: backlog.records,
         payload_bytes: backlog.payload_bytes,
         seconds,
+        startup_seconds: first_record.unwrap_or(0.0).min(seconds),
         cpu_seconds,
         peak_rss,
         broker_cpu_seconds: brokers1 - brokers0,
