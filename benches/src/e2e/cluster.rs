@@ -12,7 +12,7 @@ use kreplicate_wire::fetcher::offsets::high_watermark;
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
 use kreplicate_wire::producer::{DeliveryFuture, Producer, ProducerConfig};
 
-use super::workload::Workload;
+use kreplicate_benches::workload::Workload;
 
 /// Deliveries awaited at most this far behind the sends (bounds the harness's memory).
 const DELIVERY_WINDOW: usize = 50_000;

@@ -11,7 +11,7 @@ use kreplicate_wire::codec::Compression;
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
 
 use super::cluster::Sender;
-use super::workload::Workload;
+use kreplicate_benches::workload::Workload;
 
 /// How long the tail keeps reading after the last record was sent.
 const GRACE: Duration = Duration::from_secs(30);

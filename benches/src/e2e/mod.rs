@@ -12,7 +12,6 @@ mod latency;
 mod mirrors;
 mod proc_stats;
 mod report;
-mod workload;
 
 pub use args::E2eArgs;
 
@@ -24,9 +23,9 @@ use kreplicate_wire::client::Client;
 
 use args::MirrorKind;
 use cluster::EndProbe;
+use kreplicate_benches::workload::Workload;
 use mirrors::Launcher;
 use report::Run;
-use workload::Workload;
 
 /// The backlog's topic.
 const TOPIC: &str = "e2e";
