@@ -281,9 +281,17 @@ impl Copier {
         };
         for batch in &visible.batches {
             let v2 = batch.as_v2();
+            // A batch larger than the target topic accepts is re-batched from its records: the
+            // target would refuse it whole (MESSAGE_TOO_LARGE) though each record fits.
+            let limit = self
+                .s
+                .producer
+                .max_message_bytes(&self.s.target_topic)
+                .unwrap_or(usize::MAX);
             let whole = v2.is_some_and(|b| {
                 b.base_offset() >= self.position
                     && b.record_count() as i64 == b.last_offset_delta() as i64 + 1
+                    && b.size() <= limit
             });
             if self.s.mode == DataMode::PassThrough && whole {
                 let b = v2.expect("checked").clone();

@@ -158,6 +158,7 @@ impl Supervisor {
                     };
                     self.metrics.topic_count.set(topics.len() as i64);
                     for topic in topics {
+                        producer.set_max_message_bytes(&topic.target, self.topics.target_max_message_bytes(&topic.target));
                         self.start_copiers(&topic, &producer, &fetcher, &checkpoints, &copiers_stopped, &mut copiers, &mut running).await;
                     }
                     self.metrics.set_partitions(running.len(), self.halted.len());

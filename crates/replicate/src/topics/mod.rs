@@ -13,6 +13,7 @@ mod configs;
 mod creation;
 mod discovery;
 mod error;
+mod message_limits;
 
 pub use configs::{skip_reason, SKIPPED_CONFIGS};
 pub use creation::ReplicationFactor;
@@ -99,6 +100,8 @@ pub struct TopicSync {
     configs: ConfigSync,
     acls: AclSync,
     last_errors: Vec<TopicSyncError>,
+    /// Target topic → its max.message.bytes, as of the last round.
+    max_message_bytes: BTreeMap<String, usize>,
 }
 
 impl TopicSync {
@@ -141,6 +144,7 @@ impl TopicSync {
             configs: ConfigSync::default(),
             acls: AclSync::default(),
             last_errors: Vec::new(),
+            max_message_bytes: BTreeMap::new(),
         }
     }
 
@@ -178,6 +182,15 @@ impl TopicSync {
     /// CreatePartitions) is listed only in the round that first found it.
     pub fn last_errors(&self) -> &[TopicSyncError] {
         &self.last_errors
+    }
+
+    /// The target topic's `max.message.bytes` as of the last round (Kafka's default where the
+    /// target does not list it): the largest batch the target accepts for it.
+    pub fn target_max_message_bytes(&self, target_topic: &str) -> usize {
+        self.max_message_bytes
+            .get(target_topic)
+            .copied()
+            .unwrap_or(message_limits::KAFKA_DEFAULT_MAX_MESSAGE_BYTES)
     }
 
     async fn sync(
@@ -246,6 +259,9 @@ impl TopicSync {
                 .sync(&self.source, &self.target, &names, problems)
                 .await;
         }
+        let targets: Vec<String> = replicated.iter().map(|t| t.target.clone()).collect();
+        self.max_message_bytes =
+            message_limits::read(&self.target, &targets, &self.max_message_bytes).await;
         Ok(replicated)
     }
 

@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::batch::RawBatch;
 use super::identity::ProducerIdentity;
+use super::message_limit::MessageLimits;
 use super::partition_worker::{Input, PartitionWorker};
 use super::record::{DeliveryFuture, ProducerRecord, RecordsDelivery};
 use super::ProducerConfig;
@@ -33,6 +34,7 @@ pub struct Producer {
     identity: ProducerIdentity,
     memory: Arc<Semaphore>,
     workers: Mutex<HashMap<(String, i32), Worker>>,
+    limits: MessageLimits,
 }
 
 impl std::fmt::Debug for Producer {
@@ -58,6 +60,7 @@ impl Producer {
             client,
             identity,
             workers: Mutex::new(HashMap::new()),
+            limits: MessageLimits::default(),
         })
     }
 
@@ -70,6 +73,19 @@ impl Producer {
     /// ([`Client::take_throttle_ms`]).
     pub fn take_throttle_ms(&self) -> u64 {
         self.client.take_throttle_ms()
+    }
+
+    /// Tells the producer `topic`'s `max.message.bytes`: batches built for it from then on stay
+    /// within it, so that only a record too large on its own is refused (MESSAGE_TOO_LARGE).
+    /// Pass-through batches are written as they are: check them with
+    /// [`max_message_bytes`](Self::max_message_bytes) first.
+    pub fn set_max_message_bytes(&self, topic: &str, max_message_bytes: usize) {
+        self.limits.set(topic, max_message_bytes);
+    }
+
+    /// `topic`'s `max.message.bytes` as last set, if it was.
+    pub fn max_message_bytes(&self, topic: &str) -> Option<usize> {
+        self.limits.get(topic)
     }
 
     /// Queues `record` for `topic`-`partition`.
@@ -165,6 +181,7 @@ impl Producer {
                     self.client.clone(),
                     self.config.clone(),
                     self.identity,
+                    self.limits.cell(topic),
                 );
                 Worker {
                     input: tx,

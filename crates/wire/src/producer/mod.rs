@@ -6,6 +6,7 @@ mod config;
 mod handle;
 mod identity;
 mod locate;
+mod message_limit;
 mod partition_worker;
 mod record;
 

@@ -29,6 +29,7 @@ use tokio::time::Instant;
 use super::batch::{encode_records, rewrite_raw, RawBatch};
 use super::identity::{advance_sequence, ProducerIdentity};
 use super::locate::locate_batch;
+use super::message_limit;
 use super::record::{ProduceError, ProducerRecord, RecordMetadata, RecordsMetadata};
 use super::ProducerConfig;
 use crate::client::{Backoff, Client, Error};
@@ -144,6 +145,8 @@ pub(super) struct PartitionWorker {
     /// One past the last acknowledged offset (-1 until the first acknowledgement); where a
     /// duplicate batch is searched from.
     acked_end: Arc<std::sync::atomic::AtomicI64>,
+    /// The topic's max.message.bytes (0: not known), which batches stay within.
+    max_message_bytes: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl PartitionWorker {
@@ -153,8 +156,10 @@ impl PartitionWorker {
         client: Client,
         config: Arc<ProducerConfig>,
         identity: ProducerIdentity,
+        max_message_bytes: Arc<std::sync::atomic::AtomicUsize>,
     ) -> Self {
         PartitionWorker {
+            max_message_bytes,
             topic,
             partition,
             client,
@@ -216,11 +221,7 @@ impl PartitionWorker {
                     return;
                 }
                 let size = record.size_estimate();
-                if self
-                    .open
-                    .as_ref()
-                    .is_some_and(|o| o.bytes + size > self.config.max_batch_bytes)
-                {
+                if self.open.as_ref().is_some_and(|o| !self.fits(o, size)) {
                     self.seal();
                 }
                 let open = self.open.get_or_insert_with(|| Open {
@@ -268,11 +269,7 @@ impl PartitionWorker {
                 }));
                 for (first, record) in records.into_iter().enumerate() {
                     let size = record.size_estimate();
-                    if self
-                        .open
-                        .as_ref()
-                        .is_some_and(|o| o.bytes + size > self.config.max_batch_bytes)
-                    {
+                    if self.open.as_ref().is_some_and(|o| !self.fits(o, size)) {
                         self.seal();
                     }
                     let open = self.open.get_or_insert_with(|| Open {
@@ -334,6 +331,20 @@ impl PartitionWorker {
     }
 
     /// Encodes the open batch with the next sequence numbers.
+    /// Whether a record of `size` estimated bytes may join the open batch: within the
+    /// configured batch size and sure to encode within the topic's max.message.bytes.
+    fn fits(&self, open: &Open, size: usize) -> bool {
+        let bytes = open.bytes + size;
+        bytes <= self.config.max_batch_bytes
+            && message_limit::fits(
+                self.max_message_bytes
+                    .load(std::sync::atomic::Ordering::Relaxed),
+                self.config.compression,
+                open.records.len() + 1,
+                bytes,
+            )
+    }
+
     fn seal(&mut self) {
         let Some(open) = self.open.take() else {
             return;
