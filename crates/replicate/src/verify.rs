@@ -160,7 +160,16 @@ fn first_divergence(
     }
     match originals.len().cmp(&copies.len()) {
         std::cmp::Ordering::Greater => {
-            Some((originals[copies.len()].0, "missing on the target".into()))
+            // The tail is missing (e.g. a halted partition): name the whole range.
+            let missing = &originals[copies.len()..];
+            let (first, last) = (missing[0].0, missing[missing.len() - 1].0);
+            Some((
+                first,
+                format!(
+                    "missing on the target: {} records, source offsets {first}..={last}",
+                    missing.len()
+                ),
+            ))
         }
         std::cmp::Ordering::Less => Some((
             copies[originals.len()].0,
@@ -286,6 +295,14 @@ mod tests {
         let changed = vec![(0, h(0)), (1, h(9)), (2, h(2))];
         let (offset, why) = first_divergence(&s, &changed).unwrap();
         assert_eq!((offset, why.contains("content")), (1, true));
+        let tail = vec![(0, h(0))];
+        assert_eq!(
+            first_divergence(&s, &tail),
+            Some((
+                1,
+                "missing on the target: 2 records, source offsets 1..=2".to_string()
+            ))
+        );
         let tail = vec![(0, h(0)), (1, h(1))];
         assert_eq!(first_divergence(&s, &tail).unwrap().0, 2);
         assert_eq!(first_divergence(&tail, &s).unwrap().0, 2);
