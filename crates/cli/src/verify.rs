@@ -34,13 +34,16 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
     );
     let mut bad = 0;
     for v in &verdicts {
-        let result = match &v.first_divergence {
+        let mut result = match &v.first_divergence {
             None => "EQUAL".to_string(),
             Some((offset, why)) => {
                 bad += 1;
                 format!("DIFFERS at source offset {offset}: {why}")
             }
         };
+        if v.timestamps_replaced {
+            result.push_str(" (timestamps not compared: the target topic stamps LogAppendTime)");
+        }
         println!(
             "{:<40} {:>9} {:>22} {:>10} {:>10} {:>8}  {result}",
             format!("{}-{}", v.topic, v.partition),

@@ -8,7 +8,7 @@
 use std::ops::ControlFlow;
 
 use kreplicate_wire::client::{Client, Error as ClientError};
-use kreplicate_wire::codec::Record;
+use kreplicate_wire::codec::{Record, TimestampType};
 use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
 use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
 use sha2::{Digest, Sha256};
@@ -34,6 +34,9 @@ pub struct PartitionVerdict {
     pub target_digest: String,
     /// The first source offset where the two sides differ, with why.
     pub first_divergence: Option<(i64, String)>,
+    /// The target stamped its copies with their append time (a `LogAppendTime` topic): the
+    /// source's timestamps cannot be on the target, so timestamps were not compared.
+    pub timestamps_replaced: bool,
 }
 
 impl PartitionVerdict {
@@ -65,8 +68,10 @@ pub async fn verify_partition(
 ) -> Result<PartitionVerdict, ClientError> {
     let source_fp = ClusterFingerprint::of(source_id);
     let target_fp = ClusterFingerprint::of(target_id);
-    // The target's copies of this partition, in target order: (source offset, record hash).
+    // The target's copies of this partition, in target order: (source offset, record hash
+    // with the timestamp, without it).
     let mut copies = Vec::new();
+    let mut timestamps_replaced = false;
     let target_end = high_watermark(target, &p.target_topic, p.partition).await?;
     let target_start = list_offset(target, &p.target_topic, p.partition, EARLIEST, 0).await?;
     for_each_record(
@@ -79,7 +84,8 @@ pub async fn verify_partition(
         |r| {
             if let Some(Ok(prov)) = Provenance::find(&r.headers) {
                 if prov.source == source_fp && prov.partition == p.partition {
-                    copies.push((prov.offset, record_hash(r)));
+                    timestamps_replaced |= r.timestamp_type == TimestampType::LogAppendTime;
+                    copies.push((prov.offset, record_hash(r, true), record_hash(r, false)));
                 }
             }
         },
@@ -95,7 +101,13 @@ pub async fn verify_partition(
         .or_else(|| copies.first().map(|c| c.0))
         .unwrap_or(source_start)
         .max(source_start);
-    copies.retain(|(offset, _)| *offset >= from && *offset < to);
+    copies.retain(|(offset, _, _)| *offset >= from && *offset < to);
+    // A LogAppendTime target replaces every timestamp it stores (Kafka's LogValidator): then
+    // both sides are compared without them, and the verdict says so.
+    let copies: Vec<(i64, [u8; 32])> = copies
+        .into_iter()
+        .map(|(offset, with, without)| (offset, if timestamps_replaced { without } else { with }))
+        .collect();
 
     let mut originals = Vec::new();
     let mut skipped = 0u64;
@@ -113,7 +125,7 @@ pub async fn verify_partition(
             if from_target {
                 skipped += 1;
             } else {
-                originals.push((r.offset, record_hash(r)));
+                originals.push((r.offset, record_hash(r, !timestamps_replaced)));
             }
         },
     )
@@ -132,6 +144,7 @@ pub async fn verify_partition(
         source_digest: digest(&originals),
         target_digest: digest(&copies),
         first_divergence,
+        timestamps_replaced,
     })
 }
 
@@ -179,9 +192,10 @@ fn first_divergence(
     }
 }
 
-/// A record's identity for comparison: key, value, headers without provenance, timestamp.
-/// Lengths are included so field boundaries cannot blur; null and empty differ.
-fn record_hash(r: &Record) -> [u8; 32] {
+/// A record's identity for comparison: key, value, headers without provenance, and the
+/// timestamp when `with_timestamp`. Lengths are included so field boundaries cannot blur; null
+/// and empty differ.
+fn record_hash(r: &Record, with_timestamp: bool) -> [u8; 32] {
     let mut h = Sha256::new();
     let mut field = |b: Option<&[u8]>| match b {
         None => h.update((-1i64).to_be_bytes()),
@@ -196,7 +210,9 @@ fn record_hash(r: &Record) -> [u8; 32] {
         field(Some(&header.key));
         field(header.value.as_deref());
     }
-    field(Some(&r.timestamp.to_be_bytes()));
+    if with_timestamp {
+        field(Some(&r.timestamp.to_be_bytes()));
+    }
     h.finalize().into()
 }
 
@@ -311,7 +327,7 @@ mod tests {
     #[test]
     fn record_hash_distinguishes_null_empty_and_ignores_provenance() {
         use bytes::Bytes;
-        use kreplicate_wire::codec::{Header, TimestampType};
+        use kreplicate_wire::codec::Header;
         let base = Record {
             offset: 5,
             timestamp: 1,
@@ -322,7 +338,7 @@ mod tests {
         };
         let mut empty_key = base.clone();
         empty_key.key = Some(Bytes::new());
-        assert_ne!(record_hash(&base), record_hash(&empty_key));
+        assert_ne!(record_hash(&base, true), record_hash(&empty_key, true));
         let mut with_prov = base.clone();
         with_prov.headers.push(
             Provenance {
@@ -333,9 +349,13 @@ mod tests {
             }
             .header(),
         );
-        assert_eq!(record_hash(&base), record_hash(&with_prov));
+        assert_eq!(record_hash(&base, true), record_hash(&with_prov, true));
         let mut other_header = base.clone();
         other_header.headers.push(Header::new("h", None));
-        assert_ne!(record_hash(&base), record_hash(&other_header));
+        assert_ne!(record_hash(&base, true), record_hash(&other_header, true));
+        let mut later = base.clone();
+        later.timestamp = 2;
+        assert_ne!(record_hash(&base, true), record_hash(&later, true));
+        assert_eq!(record_hash(&base, false), record_hash(&later, false));
     }
 }
