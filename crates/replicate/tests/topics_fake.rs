@@ -66,6 +66,9 @@ struct State {
     create_partitions_error: Option<(i16, String)>,
     /// Topic → its configs, as a complete Kafka listing (set ones DYNAMIC_TOPIC_CONFIG).
     configs: BTreeMap<String, BTreeMap<String, Config>>,
+    /// Config names IncrementalAlterConfigs refuses with POLICY_VIOLATION, the whole resource
+    /// then left unchanged (as a managed service's alter policy does).
+    refused_configs: BTreeSet<String>,
 }
 
 /// A fake cluster that applies CreateTopics, CreatePartitions, CreateAcls and
@@ -309,6 +312,20 @@ fn alter_configs(
         .resources
         .iter()
         .map(|r| {
+            if let Some(c) = r
+                .configs
+                .iter()
+                .find(|c| state.refused_configs.contains(c.name.as_str()))
+            {
+                return AlterConfigsResourceResponse::default()
+                    .with_resource_type(r.resource_type)
+                    .with_resource_name(r.resource_name.clone())
+                    .with_error_code(POLICY_VIOLATION)
+                    .with_error_message(Some(s(&format!(
+                        "altering {} is not allowed",
+                        c.name.as_str()
+                    ))));
+            }
             let configs = state
                 .configs
                 .entry(r.resource_name.to_string())
@@ -994,6 +1011,87 @@ async fn kafka_style_configs_created_and_resynced() {
     );
     sync_ok(&mut sync).await;
     assert_eq!(target.requests(ApiKey::IncrementalAlterConfigs).len(), 1);
+}
+
+/// A target that refuses one config (as MSK refuses configs it reserves) still gets the
+/// source's other configs; the refused one is reported once, not every round, and tried again
+/// when the source's value changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_the_target_refuses_is_left_out_and_reported_once() {
+    let source = FakeCluster::start(
+        "fake-source",
+        State {
+            topics: topics(&[("orders", 1)]),
+            configs: [(
+                "orders".to_string(),
+                kafka_listing(dynamic(&[
+                    ("retention.ms", "1000"),
+                    ("cleanup.policy", "compact"),
+                ])),
+            )]
+            .into_iter()
+            .collect(),
+            ..State::default()
+        },
+    );
+    // The target topic exists already, without overrides.
+    let target = FakeCluster::start(
+        "fake-target",
+        State {
+            topics: topics(&[("orders", 1)]),
+            configs: [("orders".to_string(), kafka_listing(BTreeMap::new()))]
+                .into_iter()
+                .collect(),
+            refused_configs: ["retention.ms".to_string()].into_iter().collect(),
+            ..State::default()
+        },
+    );
+    let mut config = config(&source, &target, &["orders"], TopicNaming::Identical);
+    config.flags.copy_topic_configurations = true;
+    let (mut sync, _) = topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
+    let set_on_target = |target: &FakeCluster| -> BTreeMap<String, String> {
+        target.state().configs["orders"]
+            .iter()
+            .filter(|(_, c)| c.source == DYNAMIC_TOPIC)
+            .map(|(k, c)| (k.clone(), c.value.clone()))
+            .collect()
+    };
+
+    sync.sync_once().await.unwrap();
+    let errors: Vec<String> = sync.last_errors().iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("the target refuses retention.ms=1000")
+            && errors[0].contains("altering retention.ms is not allowed")
+            && errors[0].contains("topic 'orders'"),
+        "{errors:?}"
+    );
+    assert_eq!(
+        set_on_target(&target),
+        [("cleanup.policy".to_string(), "compact".to_string())]
+            .into_iter()
+            .collect()
+    );
+    // Both at once (refused whole), then each alone.
+    assert_eq!(target.requests(ApiKey::IncrementalAlterConfigs).len(), 3);
+
+    // Nothing new to say or send.
+    sync_ok(&mut sync).await;
+    assert_eq!(target.requests(ApiKey::IncrementalAlterConfigs).len(), 3);
+
+    // The source changes the refused config: tried again, refused again, reported again.
+    source
+        .state()
+        .configs
+        .get_mut("orders")
+        .unwrap()
+        .extend(dynamic(&[("retention.ms", "2000")]));
+    sync.sync_once().await.unwrap();
+    let errors: Vec<String> = sync.last_errors().iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("retention.ms=2000"), "{errors:?}");
+    assert_eq!(target.requests(ApiKey::IncrementalAlterConfigs).len(), 4);
+    assert!(!set_on_target(&target).contains_key("retention.ms"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use kafka_protocol::error::ResponseError;
 use kreplicate_wire::admin::{AlterOp, AlterOpKind, ConfigEntry, ConfigSource};
 use kreplicate_wire::client::Error as ClientError;
 
@@ -228,6 +229,10 @@ pub(crate) struct ConfigSync {
     /// deleted from the target. Kept in memory: after a restart, keys set on both sides with
     /// equal values are taken as copied again.
     copied: HashMap<String, BTreeSet<String>>,
+    /// Source topic → the changes its target refused as configs (INVALID_CONFIG,
+    /// POLICY_VIOLATION: managed services refuse many topic configs). Left out of later plans
+    /// until the source's value changes, so they are reported once, not every round.
+    refused: HashMap<String, Vec<AlterOp>>,
 }
 
 impl ConfigSync {
@@ -288,7 +293,11 @@ impl ConfigSync {
             };
             let current = self.target_listing.explicit(entries);
             let copied_before = self.copied.get(source_topic).cloned().unwrap_or_default();
-            let ops = plan(source, &current, &copied_before);
+            let mut ops = plan(source, &current, &copied_before);
+            let refused = self.refused.entry(source_topic.clone()).or_default();
+            // A refusal stands until the source asks for something else.
+            refused.retain(|r| ops.contains(r));
+            ops.retain(|op| !refused.contains(op));
             let result = if ops.is_empty() {
                 Ok(())
             } else {
@@ -297,22 +306,70 @@ impl ConfigSync {
                     .incremental_alter_topic_configs(target_topic, &ops)
                     .await
             };
+            // The target applies a resource's changes all or nothing: when it refuses a
+            // config, each change is tried alone so the others are still copied.
+            let result = match result {
+                Err(ClientError::Broker(e)) if is_config_refusal(&e) && ops.len() > 1 => {
+                    let mut applied = Vec::new();
+                    for op in &ops {
+                        match target
+                            .admin
+                            .incremental_alter_topic_configs(target_topic, std::slice::from_ref(op))
+                            .await
+                        {
+                            Ok(()) => applied.push(op.clone()),
+                            Err(ClientError::Broker(e)) if is_config_refusal(&e) => {
+                                refused.push(op.clone());
+                                report_refusal(
+                                    target,
+                                    source_topic,
+                                    target_topic,
+                                    op,
+                                    &e,
+                                    problems,
+                                );
+                            }
+                            Err(e) => problems.push(
+                                source_topic,
+                                target.error(Some(target_topic), ALTER_OPERATION, e),
+                            ),
+                        }
+                    }
+                    if !applied.is_empty() {
+                        tracing::info!(
+                            topic = %target_topic, changes = %describe_ops(&applied),
+                            "target topic configs updated from source topic '{source_topic}'"
+                        );
+                    }
+                    // In step for everything but what was refused: counted as not in step,
+                    // so only keys that match are owned.
+                    Ok(false)
+                }
+                Err(ClientError::Broker(e)) if is_config_refusal(&e) => {
+                    if let Some(op) = ops.first() {
+                        refused.push(op.clone());
+                        report_refusal(target, source_topic, target_topic, op, &e, problems);
+                    }
+                    Ok(false)
+                }
+                other => other.map(|()| true),
+            };
             let in_step = match result {
-                Ok(()) => {
-                    if !ops.is_empty() {
+                Ok(in_step) => {
+                    if in_step && !ops.is_empty() {
                         tracing::info!(
                             topic = %target_topic, changes = %describe_ops(&ops),
                             "target topic configs updated from source topic '{source_topic}'"
                         );
                     }
-                    true
+                    in_step && refused.is_empty()
                 }
                 Err(e) => {
                     problems.push(
                         source_topic,
                         target.error(
                             Some(target_topic),
-                            "altering topic configs (IncrementalAlterConfigs)",
+                            ALTER_OPERATION,
                             format!("{e} (wanted: {})", describe_ops(&ops)),
                         ),
                     );
@@ -323,6 +380,40 @@ impl ConfigSync {
             self.copied.insert(source_topic.clone(), copied);
         }
     }
+}
+
+const ALTER_OPERATION: &str = "altering topic configs (IncrementalAlterConfigs)";
+
+/// Whether the broker refused a change because of the config itself (as managed services do
+/// for configs they reserve), not because of the cluster's state.
+pub(super) fn is_config_refusal(e: &kreplicate_wire::protocol::BrokerError) -> bool {
+    matches!(
+        e.kind(),
+        ResponseError::InvalidConfig | ResponseError::PolicyViolation
+    )
+}
+
+/// Reports a refused config change once (it is not retried until the source value changes).
+fn report_refusal(
+    target: &Side,
+    source_topic: &str,
+    target_topic: &str,
+    op: &AlterOp,
+    e: &kreplicate_wire::protocol::BrokerError,
+    problems: &mut Problems,
+) {
+    problems.push(
+        source_topic,
+        target.error(
+            Some(target_topic),
+            ALTER_OPERATION,
+            format!(
+                "the target refuses {} ({e}); the topic's other configs are copied, this one is \
+                 left as the target has it and tried again only when the source's value changes",
+                describe_ops(std::slice::from_ref(op))
+            ),
+        ),
+    );
 }
 
 /// DescribeConfigs of `topics` (label, name on `side`) on `side`, keyed by name on `side`. One

@@ -5,12 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::ApiKey;
 use kreplicate_wire::admin::NewTopic;
 use kreplicate_wire::client::{Error as ClientError, TopicMetadata};
-use kreplicate_wire::protocol::BrokerError;
 
+use super::configs::is_config_refusal;
 use super::error::Problems;
 use super::Side;
 
@@ -322,12 +321,4 @@ fn count(topic: &TopicMetadata) -> i32 {
 
 fn grow_operation(from: i32, to: i32) -> String {
     format!("adding partitions {from} -> {to} (CreatePartitions)")
-}
-
-/// CreateTopics refusals caused by a topic config.
-fn is_config_refusal(e: &BrokerError) -> bool {
-    matches!(
-        e.kind(),
-        ResponseError::InvalidConfig | ResponseError::PolicyViolation
-    )
 }
