@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use kreplicate_replicate::verify::verify_replicator;
+use kreplicate_replicate::verify::{verify_replicator_from, VerifyFrom};
 
 use crate::config_args::{self, ConfigArgs};
 use crate::failure::{self, Failure};
@@ -18,6 +18,18 @@ pub struct VerifyArgs {
     /// Client id sent to both clusters.
     #[arg(long, value_name = "ID", default_value = "kreplicate-verify")]
     pub client_id: String,
+    /// Where each partition's comparison starts: `start`, the source log start (every record
+    /// the source holds must be on the target), or `replicator-start`, the first source offset
+    /// the target holds a copy of (for a replicator started at LATEST).
+    #[arg(long, value_name = "FROM", default_value = "start")]
+    pub from: From,
+}
+
+/// `--from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum From {
+    Start,
+    ReplicatorStart,
 }
 
 pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
@@ -25,15 +37,71 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
     for notice in &loaded.notices {
         eprintln!("{notice}");
     }
-    let verdicts = verify_replicator(&loaded.config, &args.client_id)
+    let from = match args.from {
+        From::Start => VerifyFrom::LogStart,
+        From::ReplicatorStart => VerifyFrom::ReplicatorStart,
+    };
+    let verdicts = verify_replicator_from(&loaded.config, &args.client_id, from)
         .await
         .map_err(|e| failure::from_engine(&e))?;
-    println!(
-        "{:<40} {:>9} {:>22} {:>10} {:>10} {:>8}  RESULT",
-        "PARTITION", "TARGET", "SOURCE RANGE", "SOURCE", "TARGET", "SKIPPED"
-    );
+    if verdicts.is_empty() {
+        println!(
+            "NOTHING VERIFIED: TopicsToReplicate selects no topic the source cluster has; check \
+             the replicator's topic selection"
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let rows: Vec<[String; 6]> = verdicts
+        .iter()
+        .map(|v| {
+            [
+                format!("{}-{}", v.topic, v.partition),
+                v.target_topic.clone(),
+                format!("{}..{}", v.from, v.to),
+                v.source_records.to_string(),
+                v.target_records.to_string(),
+                v.skipped.to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "PARTITION",
+        "TARGET TOPIC",
+        "SOURCE RANGE",
+        "SOURCE",
+        "TARGET",
+        "SKIPPED",
+    ];
+    // Columns as wide as their widest cell, so the header lines up with every row.
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: [&str; 6], result: &str| {
+        format!(
+            "{:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}  {:>w4$}  {:>w5$}  {result}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            cells[5],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4],
+            w5 = widths[5],
+        )
+    };
+    println!("{}", line(header, "RESULT"));
     let mut bad = 0;
-    for v in &verdicts {
+    for (v, row) in verdicts.iter().zip(&rows) {
         let mut result = match &v.first_divergence {
             None => "EQUAL".to_string(),
             Some((offset, why)) => {
@@ -44,15 +112,15 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
         if v.timestamps_replaced {
             result.push_str(" (timestamps not compared: the target topic stamps LogAppendTime)");
         }
-        println!(
-            "{:<40} {:>9} {:>22} {:>10} {:>10} {:>8}  {result}",
-            format!("{}-{}", v.topic, v.partition),
-            v.target_topic,
-            format!("{}..{}", v.from, v.to),
-            v.source_records,
-            v.target_records,
-            v.skipped
-        );
+        let cells = [
+            row[0].as_str(),
+            row[1].as_str(),
+            row[2].as_str(),
+            row[3].as_str(),
+            row[4].as_str(),
+            row[5].as_str(),
+        ];
+        println!("{}", line(cells, &result));
     }
     if bad == 0 {
         println!("EQUAL: {} partitions verified", verdicts.len());

@@ -91,8 +91,54 @@ async fn verify_passes_on_a_complete_copy_and_names_the_first_missing_offset() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("audited-0"), "{out}");
     assert!(
-        out.contains("DIFFERS at source offset 20: missing on the target"),
+        out.contains(
+            "DIFFERS at source offset 20: missing on the target: 2 records, source offsets 20..=21"
+        ),
         "{out}"
     );
     assert!(out.contains("NOT EQUAL: 2 of 2 partitions differ"), "{out}");
+}
+
+/// A selected topic missing on the target is a line of its own (the other topics are still
+/// verified), and a selection that matches nothing is not "EQUAL".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_names_a_missing_target_topic_and_refuses_an_empty_selection() {
+    let source = TansuBroker::memory().unwrap();
+    let target = TansuBroker::memory().unwrap();
+    python::create_topic(&source.addr(), "audited", 2, &[])
+        .await
+        .unwrap();
+    python::produce(&source.addr(), "audited", &records(0, 4), "none", &[])
+        .await
+        .unwrap();
+    let json = request(&source, &target);
+    let started = std::time::Instant::now();
+    let (code, out) = tokio::task::spawn_blocking(move || verify(&json))
+        .await
+        .unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("DIFFERS at source offset 0: MISSING on the target: audited-0 does not exist"),
+        "{out}"
+    );
+    assert!(
+        out.contains("MISSING on the target: audited-1 does not exist"),
+        "{out}"
+    );
+    assert!(out.contains("NOT EQUAL: 2 of 2 partitions differ"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    let json = ReplicatorJson::new("v", &source, &target, &["no-such-topic"]).json();
+    let (code, out) = tokio::task::spawn_blocking(move || verify(&json))
+        .await
+        .unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with("NOTHING VERIFIED: TopicsToReplicate selects no topic"),
+        "{out}"
+    );
 }

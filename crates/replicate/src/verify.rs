@@ -13,6 +13,7 @@ use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
 use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
 use sha2::{Digest, Sha256};
 
+use crate::cluster_client::Role;
 use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
 
 /// The result for one partition.
@@ -58,6 +59,29 @@ pub struct VerifyPartition {
     pub to: Option<i64>,
 }
 
+/// A partition that could not be read, and on which cluster.
+#[derive(Debug, thiserror::Error)]
+#[error("{role} cluster: {source}")]
+pub struct VerifyError {
+    pub role: Role,
+    #[source]
+    pub source: ClientError,
+}
+
+impl VerifyError {
+    fn on(role: Role) -> impl Fn(ClientError) -> Self {
+        move |source| VerifyError { role, source }
+    }
+
+    /// The partition (or its whole topic) does not exist on that cluster.
+    pub fn is_missing(&self) -> bool {
+        matches!(
+            self.source,
+            ClientError::UnknownTopic { .. } | ClientError::UnknownPartition { .. }
+        ) || matches!(&self.source, ClientError::Broker(b) if b.kind() == kafka_protocol::error::ResponseError::UnknownTopicOrPartition)
+    }
+}
+
 /// Compares one partition.
 pub async fn verify_partition(
     source: &Client,
@@ -65,15 +89,21 @@ pub async fn verify_partition(
     source_id: &str,
     target_id: &str,
     p: &VerifyPartition,
-) -> Result<PartitionVerdict, ClientError> {
+) -> Result<PartitionVerdict, VerifyError> {
+    let on_source = VerifyError::on(Role::Source);
+    let on_target = VerifyError::on(Role::Target);
     let source_fp = ClusterFingerprint::of(source_id);
     let target_fp = ClusterFingerprint::of(target_id);
     // The target's copies of this partition, in target order: (source offset, record hash
     // with the timestamp, without it).
     let mut copies = Vec::new();
     let mut timestamps_replaced = false;
-    let target_end = high_watermark(target, &p.target_topic, p.partition).await?;
-    let target_start = list_offset(target, &p.target_topic, p.partition, EARLIEST, 0).await?;
+    let target_end = high_watermark(target, &p.target_topic, p.partition)
+        .await
+        .map_err(&on_target)?;
+    let target_start = list_offset(target, &p.target_topic, p.partition, EARLIEST, 0)
+        .await
+        .map_err(&on_target)?;
     for_each_record(
         target,
         &p.target_topic,
@@ -90,11 +120,16 @@ pub async fn verify_partition(
             }
         },
     )
-    .await?;
-    let source_start = list_offset(source, &p.source_topic, p.partition, EARLIEST, 1).await?;
+    .await
+    .map_err(&on_target)?;
+    let source_start = list_offset(source, &p.source_topic, p.partition, EARLIEST, 1)
+        .await
+        .map_err(&on_source)?;
     let to = match p.to {
         Some(to) => to,
-        None => high_watermark(source, &p.source_topic, p.partition).await?,
+        None => high_watermark(source, &p.source_topic, p.partition)
+            .await
+            .map_err(&on_source)?,
     };
     let from = p
         .from
@@ -129,7 +164,8 @@ pub async fn verify_partition(
             }
         },
     )
-    .await?;
+    .await
+    .map_err(&on_source)?;
 
     let first_divergence = first_divergence(&originals, &copies);
     Ok(PartitionVerdict {
@@ -245,12 +281,37 @@ async fn for_each_record(
     .map(|_| ())
 }
 
-/// Verifies every partition of every topic `config` replicates (as the source lists them now).
+/// Where each partition's comparison starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum VerifyFrom {
+    /// The source log start: every record the source still holds must be on the target, so
+    /// records written before the replicator started and never copied are found too.
+    #[default]
+    LogStart,
+    /// The first source offset the target holds a copy of (a replicator started at LATEST is
+    /// not blamed for what came before it).
+    ReplicatorStart,
+}
+
+/// Verifies every partition of every topic `config` replicates (as the source lists them now),
+/// from where the replicator started copying ([`VerifyFrom::ReplicatorStart`]).
 pub async fn verify_replicator(
     config: &crate::config::ReplicatorConfig,
     client_id: &str,
 ) -> Result<Vec<PartitionVerdict>, crate::error::EngineError> {
-    use crate::cluster_client::{connect, Role};
+    verify_replicator_from(config, client_id, VerifyFrom::ReplicatorStart).await
+}
+
+/// Verifies every partition of every topic `config` replicates (as the source lists them now),
+/// each from `from`. A partition that cannot be read (e.g. its target topic is missing) gets a
+/// verdict saying so; the others are still verified.
+pub async fn verify_replicator_from(
+    config: &crate::config::ReplicatorConfig,
+    client_id: &str,
+    from: VerifyFrom,
+) -> Result<Vec<PartitionVerdict>, crate::error::EngineError> {
+    use crate::cluster_client::connect;
     use crate::error::EngineError;
     let source = connect(&config.source, Role::Source, client_id).await?;
     let target = connect(&config.target, Role::Target, client_id).await?;
@@ -265,14 +326,25 @@ pub async fn verify_replicator(
         .filter(|t| config.topics.selects(&t.name))
     {
         for p in &topic.partitions {
-            let part = VerifyPartition {
+            let mut part = VerifyPartition {
                 source_topic: topic.name.clone(),
                 target_topic: config.target_topic(&topic.name),
                 partition: p.partition,
                 from: None,
                 to: None,
             };
-            let verdict = verify_partition(
+            if from == VerifyFrom::LogStart {
+                part.from = match list_offset(&source, &topic.name, p.partition, EARLIEST, 1).await
+                {
+                    Ok(start) => Some(start),
+                    Err(e) => {
+                        let e = VerifyError::on(Role::Source)(e);
+                        verdicts.push(PartitionVerdict::unreadable(&part, &e));
+                        continue;
+                    }
+                };
+            }
+            let verdict = match verify_partition(
                 &source,
                 &target,
                 &config.source.id,
@@ -280,16 +352,49 @@ pub async fn verify_replicator(
                 &part,
             )
             .await
-            .map_err(|e| {
-                EngineError::Other(format!(
-                    "verifying {}-{}: {e}",
-                    part.source_topic, part.partition
-                ))
-            })?;
+            {
+                Ok(v) => v,
+                Err(e) => PartitionVerdict::unreadable(&part, &e),
+            };
             verdicts.push(verdict);
         }
     }
     Ok(verdicts)
+}
+
+impl PartitionVerdict {
+    /// The verdict for a partition that could not be read.
+    fn unreadable(p: &VerifyPartition, e: &VerifyError) -> Self {
+        let (topic, what) = match e.role {
+            Role::Source => (&p.source_topic, "source"),
+            Role::Target => (&p.target_topic, "target"),
+        };
+        let why = if e.is_missing() {
+            format!(
+                "MISSING on the {what}: {topic}-{} does not exist ({})",
+                p.partition, e.source
+            )
+        } else {
+            format!(
+                "cannot read {topic}-{} on the {what}: {}",
+                p.partition, e.source
+            )
+        };
+        PartitionVerdict {
+            topic: p.source_topic.clone(),
+            target_topic: p.target_topic.clone(),
+            partition: p.partition,
+            from: p.from.unwrap_or(0),
+            to: p.to.unwrap_or(0),
+            source_records: 0,
+            target_records: 0,
+            skipped: 0,
+            source_digest: String::new(),
+            target_digest: String::new(),
+            first_divergence: Some((p.from.unwrap_or(0), why)),
+            timestamps_replaced: false,
+        }
+    }
 }
 
 #[cfg(test)]
