@@ -201,24 +201,10 @@ async fn produce_job(
     extra_config: &[(&str, &str)],
     transaction: Value,
 ) -> Result<Vec<(i32, i64)>> {
-    let records_json: Vec<Value> = records
-        .iter()
-        .map(|r| {
-            json!({
-                "partition": r.partition,
-                "key": r.key.as_deref().map(|b| B64.encode(b)),
-                "value": r.value.as_deref().map(|b| B64.encode(b)),
-                "headers": r.headers.iter()
-                    .map(|(k, v)| json!([k, v.as_deref().map(|b| B64.encode(b))]))
-                    .collect::<Vec<_>>(),
-                "timestamp": r.timestamp_ms,
-            })
-        })
-        .collect();
     let job = json!({
         "bootstrap": bootstrap,
         "topic": topic,
-        "records": records_json,
+        "records": records_json(records),
         "compression": compression,
         "config": config_object(extra_config.iter().copied()),
         "timeout_s": DEFAULT_TIMEOUT.as_secs_f64(),
@@ -236,6 +222,24 @@ async fn produce_job(
         .into_iter()
         .enumerate()
         .map(|(i, d)| d.ok_or_else(|| anyhow!("record {i} to {topic} has no delivery report")))
+        .collect()
+}
+
+/// `records` as the peer scripts read them (bytes as base64, `None` as null).
+pub(crate) fn records_json(records: &[PyRecord]) -> Vec<Value> {
+    records
+        .iter()
+        .map(|r| {
+            json!({
+                "partition": r.partition,
+                "key": r.key.as_deref().map(|b| B64.encode(b)),
+                "value": r.value.as_deref().map(|b| B64.encode(b)),
+                "headers": r.headers.iter()
+                    .map(|(k, v)| json!([k, v.as_deref().map(|b| B64.encode(b))]))
+                    .collect::<Vec<_>>(),
+                "timestamp": r.timestamp_ms,
+            })
+        })
         .collect()
 }
 
