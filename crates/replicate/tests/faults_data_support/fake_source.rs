@@ -149,6 +149,39 @@ impl FakeSource {
         self.append_batch(partition, count, true)
     }
 
+    /// Appends a legacy message set (magic 0 or 1, uncompressed) of `count` records: the
+    /// expected keys and values, no headers (the format has none), and for magic 1 the expected
+    /// timestamps.
+    pub fn append_legacy(&self, partition: i32, count: usize, magic: i8) -> Range<i64> {
+        let mut state = lock(&self.state);
+        let log = &mut state.partitions[partition as usize];
+        let base = log.end;
+        let mut set = BytesMut::new();
+        for offset in base..base + count as i64 {
+            let r = Self::expected(partition, offset);
+            // crc u32 | magic i8 | attributes i8 | [timestamp i64] | key | value
+            let mut body = BytesMut::new();
+            body.put_i8(magic);
+            body.put_i8(0);
+            if magic == 1 {
+                body.put_i64(r.timestamp);
+            }
+            for field in [&r.key, &r.value] {
+                body.put_i32(field.len() as i32);
+                body.put_slice(field);
+            }
+            let mut crc = flate2::Crc::new();
+            crc.update(&body);
+            set.put_i64(offset);
+            set.put_i32(4 + body.len() as i32);
+            set.put_u32(crc.sum());
+            set.put_slice(&body);
+        }
+        log.batches.push((base, set.freeze()));
+        log.end = base + count as i64;
+        base..log.end
+    }
+
     fn append_batch(&self, partition: i32, count: usize, corrupt: bool) -> Range<i64> {
         let mut state = lock(&self.state);
         let log = &mut state.partitions[partition as usize];

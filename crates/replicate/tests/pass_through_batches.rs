@@ -1,0 +1,249 @@
+//! Pass-through mode against every kind of batch a real Kafka source carries. A whole v2 batch
+//! with contiguous inner offsets goes to the target raw (restamped: our producer id, epoch and
+//! sequence, the transactional bit cleared); anything else takes the records path:
+//! - a compacted batch (records removed, so `record_count < last_offset_delta + 1`): sent raw,
+//!   Apache Kafka would rewrite its inner offsets (LogValidator) or, before 2.x, refuse it;
+//! - a legacy v0/v1 message set (magic 0 or 1): not a v2 batch at all.
+//! Each test checks the copy record by record with an independent reader (librdkafka) and that
+//! the offset map translates every source offset to its copy's target offset.
+
+#[allow(dead_code)] // this binary uses only the fake source's log, not its faults
+mod faults_data_support;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use faults_data_support::fake_source::FakeSource;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{ProduceRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
+use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
+use kreplicate_testkit::msk::ReplicatorJson;
+use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord};
+use kreplicate_testkit::tansu::{raw, TansuBroker};
+use kreplicate_wire::codec::{Compression, RecordBatchBuilder};
+
+const TOPIC: &str = "mixed";
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn config(source: &TansuBroker, target: &TansuBroker) -> ReplicatorConfig {
+    let json = ReplicatorJson::new("pass", source, target, &[TOPIC]).json();
+    parse_create_replicator_request(&json)
+        .unwrap()
+        .value
+        .validate()
+        .unwrap()
+}
+
+fn options() -> EngineOptions {
+    EngineOptions {
+        mode: DataMode::PassThrough,
+        topic_refresh_interval: Duration::from_millis(300),
+        checkpoint_interval: Duration::from_millis(200),
+        resume_settle: Duration::from_millis(100),
+        ..EngineOptions::default()
+    }
+}
+
+/// Produces `records` (one record set, as is) to partition 0 of `TOPIC` with Produce
+/// `version`, and returns the base offset the broker assigned.
+async fn produce_raw(broker: &TansuBroker, version: i16, records: Bytes) -> i64 {
+    let addr = broker.addr();
+    let request = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_static_str(TOPIC)))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(records))])]);
+    let response =
+        tokio::task::spawn_blocking(move || raw::request(&addr, version, &request, TIMEOUT))
+            .await
+            .unwrap()
+            .unwrap();
+    let partition = &response.responses[0].partition_responses[0];
+    assert_eq!(
+        ResponseError::try_from_code(partition.error_code),
+        None,
+        "{partition:?}"
+    );
+    partition.base_offset
+}
+
+/// A v2 batch holding the records at `deltas` (strictly increasing), as compaction leaves it.
+fn v2_batch(tag: &str, deltas: &[i32], compression: Compression) -> Bytes {
+    let mut b = RecordBatchBuilder::new(compression);
+    for &d in deltas {
+        let key = format!("{tag}-k{d}");
+        let value = format!("{tag}-v{d}-{}", "x".repeat(d as usize % 20));
+        b.push_at(
+            d,
+            1_700_000_000_000 + i64::from(d),
+            Some(key.as_bytes()),
+            Some(value.as_bytes()),
+            &[],
+        )
+        .unwrap();
+    }
+    b.build().unwrap()
+}
+
+async fn read_all(broker: &TansuBroker, n: usize) -> Vec<PyConsumedRecord> {
+    let mut got = python::consume(
+        &broker.addr(),
+        TOPIC,
+        Partitions::Only(vec![0]),
+        n,
+        Isolation::ReadCommitted,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.len(), n);
+    got.sort_by_key(|r| r.offset);
+    got
+}
+
+/// Waits (30 s at most) until the offset map of partition 0 covers the source up to `end`.
+async fn wait_copied(replicator: &Replicator, end: i64) {
+    let maps = replicator.offset_maps();
+    for _ in 0..600 {
+        if maps
+            .lock()
+            .unwrap()
+            .get(TOPIC, 0)
+            .is_some_and(|m| m.source_end() >= end)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the offset map never reached source offset {end}");
+}
+
+/// Runs pass-through from `source` until the offset map covers `end`, then checks the copy.
+async fn copy_and_check(source: &TansuBroker, n: usize, end: i64) {
+    let target = TansuBroker::memory().unwrap();
+    let replicator = Replicator::start(config(source, &target), options())
+        .await
+        .unwrap();
+    wait_copied(&replicator, end).await;
+    let maps = replicator.offset_maps();
+    let want = read_all(source, n).await;
+    let got = read_all(&target, n).await;
+    let maps = maps.lock().unwrap();
+    let map = maps.get(TOPIC, 0).unwrap();
+    assert_eq!((map.source_end(), map.target_end()), (end, n as i64));
+    for (s, t) in want.iter().zip(&got) {
+        let at = format!("source offset {}", s.offset);
+        assert_eq!(
+            (&t.key, &t.value, &t.headers, t.timestamp),
+            (&s.key, &s.value, &s.headers, s.timestamp),
+            "{at}"
+        );
+        assert_eq!(
+            map.source_to_target(s.offset).exact(),
+            Some(t.offset),
+            "{at}"
+        );
+    }
+    drop(maps);
+    replicator.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compacted_batches_take_the_records_path_and_offsets_stay_exact() {
+    let source = TansuBroker::memory().unwrap();
+    python::create_topic(&source.addr(), TOPIC, 1, &[])
+        .await
+        .unwrap();
+    // Whole, compacted (holes inside and none at the end), whole again, compacted and
+    // compressed: the copier switches between the raw and the records path batch by batch.
+    let batches = [
+        (vec![0, 1, 2], Compression::None),
+        (vec![0, 2, 5], Compression::None),
+        (vec![0, 1], Compression::Lz4),
+        (vec![1, 3, 4, 9], Compression::Zstd),
+    ];
+    let mut n = 0;
+    let mut end = 0;
+    for (i, (deltas, codec)) in batches.iter().enumerate() {
+        let base = produce_raw(&source, 3, v2_batch(&format!("b{i}"), deltas, *codec)).await;
+        assert_eq!(base, end, "batch {i} lands after the previous one");
+        n += deltas.len();
+        end = base + i64::from(*deltas.last().unwrap()) + 1;
+    }
+    // The source really holds holes: 12 records over 21 offsets.
+    assert_eq!((n, end), (12, 21));
+    let offsets: Vec<i64> = read_all(&source, n)
+        .await
+        .iter()
+        .map(|r| r.offset)
+        .collect();
+    assert_eq!(offsets, vec![0, 1, 2, 3, 5, 8, 9, 10, 12, 14, 15, 20]);
+    copy_and_check(&source, n, end).await;
+}
+
+/// Tansu refuses legacy message sets (it closes the connection on a Produce carrying one), so
+/// the source here is the fake source cluster of `faults_data.rs`, serving a partition that
+/// holds a magic 0 set, a magic 1 set and a v2 batch, as a log upgraded over the years does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_message_sets_take_the_records_path() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info")
+        .with_test_writer()
+        .try_init();
+    let source = FakeSource::start("legacy-source", TOPIC, 1);
+    let v0 = source.append_legacy(0, 3, 0);
+    let v1 = source.append_legacy(0, 4, 1);
+    let v2 = source.append(0, 2);
+    assert_eq!((v0.start, v1.start, v2.start, v2.end), (0, 3, 7, 9));
+    let target = TansuBroker::memory().unwrap();
+    let mut json = ReplicatorJson::new("legacy", &target, &target, &[TOPIC]);
+    json.source_id = source.cluster_id().to_string();
+    json.source_bootstrap = source.addr();
+    let mut config = parse_create_replicator_request(&json.json())
+        .unwrap()
+        .value
+        .validate()
+        .unwrap();
+    // The fake source serves no topic configs or ACLs.
+    config.flags.copy_topic_configurations = false;
+    config.flags.copy_topic_acls = false;
+    let replicator = Replicator::start(config, options()).await.unwrap();
+    wait_copied(&replicator, v2.end).await;
+    let got = read_all(&target, 9).await;
+    let maps = replicator.offset_maps();
+    let maps = maps.lock().unwrap();
+    let map = maps.get(TOPIC, 0).unwrap();
+    assert_eq!((map.source_end(), map.target_end()), (9, 9));
+    for (offset, t) in (0..9).zip(&got) {
+        let want = FakeSource::expected(0, offset);
+        let at = format!("source offset {offset}");
+        assert_eq!(t.key.as_deref(), Some(&want.key[..]), "{at}");
+        assert_eq!(t.value.as_deref(), Some(&want.value[..]), "{at}");
+        assert_eq!(map.source_to_target(offset).exact(), Some(t.offset), "{at}");
+        if offset >= v1.start {
+            // Magic 0 has no timestamp; magic 1 and v2 keep theirs.
+            assert_eq!(t.timestamp, want.timestamp, "{at}");
+        }
+        let headers: Vec<(String, Option<Vec<u8>>)> = want
+            .headers
+            .iter()
+            .map(|h| {
+                let key = String::from_utf8(h.key.to_vec()).unwrap();
+                (key, h.value.as_ref().map(|v| v.to_vec()))
+            })
+            .collect();
+        if offset >= v2.start {
+            assert_eq!(t.headers, headers, "{at}");
+        } else {
+            assert!(t.headers.is_empty(), "{at}: pass-through adds no header");
+        }
+    }
+    drop(maps);
+    replicator.shutdown().await.unwrap();
+}
