@@ -152,6 +152,7 @@ impl FakeSource {
     /// Appends a legacy message set (magic 0 or 1, uncompressed) of `count` records: the
     /// expected keys and values, no headers (the format has none), and for magic 1 the expected
     /// timestamps.
+    #[allow(dead_code)] // used by pass_through_batches.rs, not by faults_data.rs
     pub fn append_legacy(&self, partition: i32, count: usize, magic: i8) -> Range<i64> {
         let mut state = lock(&self.state);
         let log = &mut state.partitions[partition as usize];
