@@ -4,6 +4,7 @@
 //! - a compacted batch (records removed, so `record_count < last_offset_delta + 1`): sent raw,
 //!   Apache Kafka would rewrite its inner offsets (LogValidator) or, before 2.x, refuse it;
 //! - a legacy v0/v1 message set (magic 0 or 1): not a v2 batch at all.
+//!
 //! Each test checks the copy record by record with an independent reader (librdkafka) and that
 //! the offset map translates every source offset to its copy's target offset.
 
@@ -131,11 +132,15 @@ async fn copy_and_check(source: &TansuBroker, n: usize, end: i64) {
         .await
         .unwrap();
     wait_copied(&replicator, end).await;
-    let maps = replicator.offset_maps();
     let want = read_all(source, n).await;
     let got = read_all(&target, n).await;
-    let maps = maps.lock().unwrap();
-    let map = maps.get(TOPIC, 0).unwrap();
+    let map = replicator
+        .offset_maps()
+        .lock()
+        .unwrap()
+        .get(TOPIC, 0)
+        .cloned()
+        .unwrap();
     assert_eq!((map.source_end(), map.target_end()), (end, n as i64));
     for (s, t) in want.iter().zip(&got) {
         let at = format!("source offset {}", s.offset);
@@ -150,7 +155,6 @@ async fn copy_and_check(source: &TansuBroker, n: usize, end: i64) {
             "{at}"
         );
     }
-    drop(maps);
     replicator.shutdown().await.unwrap();
 }
 
@@ -216,9 +220,13 @@ async fn legacy_message_sets_take_the_records_path() {
     let replicator = Replicator::start(config, options()).await.unwrap();
     wait_copied(&replicator, v2.end).await;
     let got = read_all(&target, 9).await;
-    let maps = replicator.offset_maps();
-    let maps = maps.lock().unwrap();
-    let map = maps.get(TOPIC, 0).unwrap();
+    let map = replicator
+        .offset_maps()
+        .lock()
+        .unwrap()
+        .get(TOPIC, 0)
+        .cloned()
+        .unwrap();
     assert_eq!((map.source_end(), map.target_end()), (9, 9));
     for (offset, t) in (0..9).zip(&got) {
         let want = FakeSource::expected(0, offset);
@@ -244,6 +252,5 @@ async fn legacy_message_sets_take_the_records_path() {
             assert!(t.headers.is_empty(), "{at}: pass-through adds no header");
         }
     }
-    drop(maps);
     replicator.shutdown().await.unwrap();
 }
