@@ -8,6 +8,8 @@
 //! - [`fake_broker`]: a scriptable broker for APIs and errors a real broker cannot give on demand.
 //! - [`mock_cluster`]: librdkafka's mock cluster, a second broker implementation with several
 //!   brokers, moving leaders and brokers that go down.
+//! - [`strict`]: a layer in front of Tansu that enforces Apache Kafka's broker-side rules
+//!   (sizes, keys, timestamps, sequences, authorization, config policies).
 //! - [`python`]: runs the confluent-kafka helper scripts (an independent librdkafka peer).
 
 pub mod certs;
@@ -19,4 +21,5 @@ pub mod msk;
 pub mod ports;
 pub mod python;
 pub mod scram_server;
+pub mod strict;
 pub mod tansu;
