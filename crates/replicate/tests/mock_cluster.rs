@@ -1,5 +1,5 @@
 //! The engine against a second, independent broker implementation: librdkafka's mock cluster
-//! (3 brokers) as the source, Tansu as the target. Leaders move and brokers go down at points
+//! (3 brokers) as the source, Tansu behind the Kafka-strict layer as the target. Leaders move and brokers go down at points
 //! chosen by progress (after N records copied), never by a timer; transactions are committed
 //! and aborted by librdkafka's own transactional producer. What the mock supports and lacks is
 //! in docs/test-brokers.md.
@@ -14,7 +14,7 @@ use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::mock_cluster::MockCluster;
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord, PyRecord};
-use kreplicate_testkit::tansu::TansuBroker;
+use kreplicate_testkit::strict::StrictTansu;
 use kreplicate_wire::codec::Header;
 
 const TOPIC: &str = "orders";
@@ -29,10 +29,11 @@ fn logs() {
         .try_init();
 }
 
-fn config(source: &MockCluster, target: &TansuBroker) -> ReplicatorConfig {
-    let mut json = ReplicatorJson::new("mock", target, target, &[TOPIC]);
+fn config(source: &MockCluster, target: &StrictTansu) -> ReplicatorConfig {
+    let mut json = ReplicatorJson::new("mock", target.broker(), target.broker(), &[TOPIC]);
     json.source_id = source.cluster_id().to_string();
     json.source_bootstrap = source.bootstrap().to_string();
+    json.target_bootstrap = target.bootstrap();
     parse_create_replicator_request(&json.json())
         .unwrap()
         .value
@@ -164,12 +165,18 @@ async fn read_all(
 /// source offset to the copy's target offset.
 async fn assert_exact_copy(
     source: &MockCluster,
-    target: &TansuBroker,
+    target: &StrictTansu,
     replicator: &Replicator,
     n: usize,
 ) {
     let want = read_all(source.bootstrap(), n, Isolation::ReadCommitted).await;
-    let got = read_all(&target.addr(), n, Isolation::ReadCommitted).await;
+    let got = read_all(&target.bootstrap(), n, Isolation::ReadCommitted).await;
+    assert_eq!(
+        target.refusals().total_refused(),
+        0,
+        "{:?}",
+        target.refusals()
+    );
     assert_eq!(
         want.keys().collect::<Vec<_>>(),
         got.keys().collect::<Vec<_>>()
@@ -211,7 +218,7 @@ async fn assert_verify_equal(config: &ReplicatorConfig, n: u64) {
 async fn copies_exactly_while_a_partition_leader_moves() {
     logs();
     let source = MockCluster::start(3).await.unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let target = StrictTansu::start().unwrap();
     source.create_topic(TOPIC, 2, 3).await.unwrap();
     source.set_leader(TOPIC, 0, 1).await.unwrap();
     source.set_leader(TOPIC, 1, 2).await.unwrap();
@@ -251,7 +258,7 @@ async fn copies_exactly_while_a_partition_leader_moves() {
 async fn copies_exactly_while_a_broker_is_down() {
     logs();
     let source = MockCluster::start(3).await.unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let target = StrictTansu::start().unwrap();
     source.create_topic(TOPIC, 2, 3).await.unwrap();
     source.set_leader(TOPIC, 0, 1).await.unwrap();
     source.set_leader(TOPIC, 1, 2).await.unwrap();
@@ -371,7 +378,7 @@ async fn transactions_copy_up_to_the_mocks_corrupt_marker_and_halt_there() {
     assert_eq!(kept[..first], (0..marker).collect::<Vec<_>>()[..]);
 
     for mode in [DataMode::Records, DataMode::PassThrough] {
-        let target = TansuBroker::memory().unwrap();
+        let target = StrictTansu::start().unwrap();
         let replicator = Replicator::start(config(&source, &target), options(mode))
             .await
             .unwrap();
@@ -402,7 +409,15 @@ async fn transactions_copy_up_to_the_mocks_corrupt_marker_and_halt_there() {
             }
         }
         let want = read_all(source.bootstrap(), all, Isolation::ReadCommitted).await;
-        let got = read_all(&target.addr(), first, Isolation::ReadCommitted).await;
+        let got = read_all(&target.bootstrap(), first, Isolation::ReadCommitted).await;
+        // Apache Kafka's rules accepted every batch (without the rewrite clearing the
+        // transactional bit, pass-through is refused TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+        assert_eq!(
+            target.refusals().total_refused(),
+            0,
+            "{mode:?}: {:?}",
+            target.refusals()
+        );
         for (s, t) in want[&0][..first].iter().zip(&got[&0]) {
             let at = format!("{mode:?}: source offset {}", s.offset);
             assert_eq!((&t.key, &t.value), (&s.key, &s.value), "{at}");
@@ -417,7 +432,7 @@ async fn transactions_copy_up_to_the_mocks_corrupt_marker_and_halt_there() {
             // The committed transactional batch went through whole, but no longer claims to be
             // transactional: our Produce has no transactional id, which Apache Kafka refuses
             // for transactional batches.
-            let stored = stored_batches(&target.addr()).await;
+            let stored = stored_batches(&target.raw_addr()).await;
             assert_eq!(stored.iter().map(|b| b.1).sum::<i32>(), first as i32);
             assert!(stored.iter().all(|b| !b.0), "{stored:?}");
         }

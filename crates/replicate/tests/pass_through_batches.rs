@@ -23,15 +23,17 @@ use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorCo
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord};
+use kreplicate_testkit::strict::{Rule, StrictTansu};
 use kreplicate_testkit::tansu::{raw, TansuBroker};
 use kreplicate_wire::codec::{Compression, RecordBatchBuilder};
 
 const TOPIC: &str = "mixed";
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-fn config(source: &TansuBroker, target: &TansuBroker) -> ReplicatorConfig {
-    let json = ReplicatorJson::new("pass", source, target, &[TOPIC]).json();
-    parse_create_replicator_request(&json)
+fn config(source: &TansuBroker, target: &StrictTansu) -> ReplicatorConfig {
+    let mut json = ReplicatorJson::new("pass", source, target.broker(), &[TOPIC]);
+    json.target_bootstrap = target.bootstrap();
+    parse_create_replicator_request(&json.json())
         .unwrap()
         .value
         .validate()
@@ -92,9 +94,9 @@ fn v2_batch(tag: &str, deltas: &[i32], compression: Compression) -> Bytes {
     b.build().unwrap()
 }
 
-async fn read_all(broker: &TansuBroker, n: usize) -> Vec<PyConsumedRecord> {
+async fn read_all(bootstrap: &str, n: usize) -> Vec<PyConsumedRecord> {
     let mut got = python::consume(
-        &broker.addr(),
+        bootstrap,
         TOPIC,
         Partitions::Only(vec![0]),
         n,
@@ -106,6 +108,14 @@ async fn read_all(broker: &TansuBroker, n: usize) -> Vec<PyConsumedRecord> {
     assert_eq!(got.len(), n);
     got.sort_by_key(|r| r.offset);
     got
+}
+
+/// Apache Kafka's rules (the strict layer) accepted every batch as sent: nothing refused, and
+/// nothing re-encoded (a batch with non-contiguous inner offsets would be).
+fn assert_strict_accepted_all(target: &StrictTansu) {
+    let refusals = target.refusals();
+    assert_eq!(refusals.total_refused(), 0, "{refusals:?}");
+    assert_eq!(refusals.count(Rule::Reencoded), 0, "{refusals:?}");
 }
 
 /// Waits (30 s at most) until the offset map of partition 0 covers the source up to `end`.
@@ -127,13 +137,14 @@ async fn wait_copied(replicator: &Replicator, end: i64) {
 
 /// Runs pass-through from `source` until the offset map covers `end`, then checks the copy.
 async fn copy_and_check(source: &TansuBroker, n: usize, end: i64) {
-    let target = TansuBroker::memory().unwrap();
+    let target = StrictTansu::start().unwrap();
     let replicator = Replicator::start(config(source, &target), options())
         .await
         .unwrap();
     wait_copied(&replicator, end).await;
-    let want = read_all(source, n).await;
-    let got = read_all(&target, n).await;
+    let want = read_all(&source.addr(), n).await;
+    let got = read_all(&target.bootstrap(), n).await;
+    assert_strict_accepted_all(&target);
     let map = replicator
         .offset_maps()
         .lock()
@@ -182,7 +193,7 @@ async fn compacted_batches_take_the_records_path_and_offsets_stay_exact() {
     }
     // The source really holds holes: 12 records over 21 offsets.
     assert_eq!((n, end), (12, 21));
-    let offsets: Vec<i64> = read_all(&source, n)
+    let offsets: Vec<i64> = read_all(&source.addr(), n)
         .await
         .iter()
         .map(|r| r.offset)
@@ -205,10 +216,11 @@ async fn legacy_message_sets_take_the_records_path() {
     let v1 = source.append_legacy(0, 4, 1);
     let v2 = source.append(0, 2);
     assert_eq!((v0.start, v1.start, v2.start, v2.end), (0, 3, 7, 9));
-    let target = TansuBroker::memory().unwrap();
-    let mut json = ReplicatorJson::new("legacy", &target, &target, &[TOPIC]);
+    let target = StrictTansu::start().unwrap();
+    let mut json = ReplicatorJson::new("legacy", target.broker(), target.broker(), &[TOPIC]);
     json.source_id = source.cluster_id().to_string();
     json.source_bootstrap = source.addr();
+    json.target_bootstrap = target.bootstrap();
     let mut config = parse_create_replicator_request(&json.json())
         .unwrap()
         .value
@@ -219,7 +231,8 @@ async fn legacy_message_sets_take_the_records_path() {
     config.flags.copy_topic_acls = false;
     let replicator = Replicator::start(config, options()).await.unwrap();
     wait_copied(&replicator, v2.end).await;
-    let got = read_all(&target, 9).await;
+    let got = read_all(&target.bootstrap(), 9).await;
+    assert_strict_accepted_all(&target);
     let map = replicator
         .offset_maps()
         .lock()
