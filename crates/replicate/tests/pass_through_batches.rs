@@ -145,6 +145,9 @@ async fn copy_and_check(source: &TansuBroker, n: usize, end: i64) {
     let want = read_all(&source.addr(), n).await;
     let got = read_all(&target.bootstrap(), n).await;
     assert_strict_accepted_all(&target);
+    let stored = batch_kinds(&target.raw_addr()).await;
+    assert_eq!(stored.iter().map(|b| b.1 as usize).sum::<usize>(), n);
+    assert!(stored.iter().all(|b| !b.0), "{stored:?}");
     let map = replicator
         .offset_maps()
         .lock()
@@ -266,4 +269,83 @@ async fn legacy_message_sets_take_the_records_path() {
         }
     }
     replicator.shutdown().await.unwrap();
+}
+
+/// Committed transactions (Tansu source: its markers are valid; it does not filter aborted
+/// records, so only committed ones are written here), plain records between them, compressed.
+/// Each transactional batch is whole: it goes raw, restamped without its transactional bit,
+/// which Apache Kafka requires of a Produce without a transactional id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_transactional_batches_pass_through_as_plain_ones() {
+    let source = TansuBroker::memory().unwrap();
+    python::create_topic(&source.addr(), TOPIC, 1, &[])
+        .await
+        .unwrap();
+    let records = |tag: &str, n: usize| -> Vec<python::PyRecord> {
+        (0..n)
+            .map(|i| python::PyRecord {
+                partition: Some(0),
+                key: Some(format!("{tag}-k{i}").into_bytes()),
+                value: Some(format!("{tag}-v{i}").into_bytes()),
+                headers: vec![("h".into(), Some(vec![i as u8]))],
+                timestamp_ms: Some(1_700_000_000_000 + i as i64),
+            })
+            .collect()
+    };
+    let src = source.addr();
+    python::produce_transaction(&src, TOPIC, &records("tx1", 6), "tx-a", true)
+        .await
+        .unwrap();
+    python::produce(&src, TOPIC, &records("plain", 3), "lz4", &[])
+        .await
+        .unwrap();
+    python::produce_transaction(&src, TOPIC, &records("tx2", 4), "tx-b", true)
+        .await
+        .unwrap();
+    // 13 records and 2 COMMIT markers.
+    let end = 15;
+    let source_batches = batch_kinds(&src).await;
+    assert!(
+        source_batches
+            .iter()
+            .any(|(transactional, _)| *transactional),
+        "{source_batches:?}"
+    );
+    copy_and_check(&source, 13, end).await;
+}
+
+/// `(transactional, record count)` of the data batches of partition 0 at `bootstrap`.
+async fn batch_kinds(bootstrap: &str) -> Vec<(bool, i32)> {
+    use kreplicate_wire::client::{Client, ClientConfig};
+    use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+    let client = Client::connect(ClientConfig::new([bootstrap.to_string()]))
+        .await
+        .unwrap();
+    let fetcher = Fetcher::new(
+        client,
+        FetchConfig {
+            isolation: IsolationLevel::ReadUncommitted,
+            max_wait: Duration::from_millis(20),
+            ..FetchConfig::default()
+        },
+    );
+    let (_, result) = fetcher
+        .fetch(&[FetchPosition {
+            topic: TOPIC.into(),
+            partition: 0,
+            offset: 0,
+        }])
+        .await
+        .pop()
+        .unwrap();
+    result
+        .unwrap()
+        .visible_batches()
+        .unwrap()
+        .batches
+        .iter()
+        .filter_map(|b| b.as_v2())
+        .filter(|b| !b.is_control())
+        .map(|b| (b.is_transactional(), b.record_count()))
+        .collect()
 }
