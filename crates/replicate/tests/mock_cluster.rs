@@ -473,3 +473,58 @@ async fn stored_batches(bootstrap: &str) -> Vec<(bool, i32)> {
         .map(|b| (b.is_transactional(), b.record_count()))
         .collect()
 }
+
+/// The APIs the mock advertises: the data path, transactions and groups, but no admin API, so
+/// topics are created through the mock API and topic configs cannot be copied from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_advertises_no_admin_api() {
+    use kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
+    let source = MockCluster::start(1).await.unwrap();
+    let addr = source.bootstrap().to_string();
+    let response = tokio::task::spawn_blocking(move || {
+        // v2: the mock speaks ApiVersions up to v2 (its v3 answer does not decode).
+        kreplicate_testkit::tansu::raw::request(
+            &addr,
+            2,
+            &ApiVersionsRequest::default(),
+            Duration::from_secs(10),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let advertised: Vec<i16> = response.api_keys.iter().map(|k| k.api_key).collect();
+    for key in [
+        ApiKey::Produce,
+        ApiKey::Fetch,
+        ApiKey::ListOffsets,
+        ApiKey::Metadata,
+        ApiKey::InitProducerId,
+        ApiKey::EndTxn,
+        ApiKey::OffsetCommit,
+    ] {
+        assert!(
+            advertised.contains(&(key as i16)),
+            "{key:?}: {advertised:?}"
+        );
+    }
+    for key in [
+        ApiKey::CreateTopics,
+        ApiKey::DeleteTopics,
+        ApiKey::CreatePartitions,
+        ApiKey::DescribeConfigs,
+        ApiKey::AlterConfigs,
+        ApiKey::IncrementalAlterConfigs,
+        ApiKey::ListGroups,
+        ApiKey::DescribeGroups,
+        ApiKey::DescribeCluster,
+        ApiKey::DescribeAcls,
+        ApiKey::CreateAcls,
+        ApiKey::DeleteRecords,
+    ] {
+        assert!(
+            !advertised.contains(&(key as i16)),
+            "{key:?}: {advertised:?}"
+        );
+    }
+}
