@@ -94,6 +94,21 @@ fn v2_batch(tag: &str, deltas: &[i32], compression: Compression) -> Bytes {
     b.build().unwrap()
 }
 
+/// An empty v2 batch spanning `span` offsets: what Kafka's log cleaner keeps of a batch whose
+/// records were all removed, to retain its producer's state (MemoryRecords.filterTo:
+/// `BatchRetention.RETAIN_EMPTY` writes `DefaultRecordBatch.writeEmptyHeader`).
+fn empty_v2_batch(span: i32) -> Bytes {
+    let mut b = RecordBatchBuilder::new(Compression::None);
+    b.push_at(span - 1, 1_700_000_000_000, Some(b"k"), Some(b"v"), &[])
+        .unwrap();
+    let mut bytes = b.build().unwrap()[..61].to_vec();
+    bytes[8..12].copy_from_slice(&(61i32 - 12).to_be_bytes()); // batch_length
+    bytes[57..61].copy_from_slice(&0i32.to_be_bytes()); // record_count
+    let crc = crc32c::crc32c(&bytes[21..]);
+    bytes[17..21].copy_from_slice(&crc.to_be_bytes());
+    Bytes::from(bytes)
+}
+
 async fn read_all(bootstrap: &str, n: usize) -> Vec<PyConsumedRecord> {
     let mut got = python::consume(
         bootstrap,
@@ -179,29 +194,36 @@ async fn compacted_batches_take_the_records_path_and_offsets_stay_exact() {
         .await
         .unwrap();
     // Whole, compacted (holes inside and none at the end), whole again, compacted and
-    // compressed: the copier switches between the raw and the records path batch by batch.
+    // compressed, emptied by the cleaner, whole: the copier switches between the raw and the
+    // records path batch by batch.
     let batches = [
         (vec![0, 1, 2], Compression::None),
         (vec![0, 2, 5], Compression::None),
         (vec![0, 1], Compression::Lz4),
         (vec![1, 3, 4, 9], Compression::Zstd),
+        (vec![], Compression::None),
+        (vec![0], Compression::Gzip),
     ];
     let mut n = 0;
     let mut end = 0;
     for (i, (deltas, codec)) in batches.iter().enumerate() {
-        let base = produce_raw(&source, 3, v2_batch(&format!("b{i}"), deltas, *codec)).await;
+        let batch = match deltas.last() {
+            Some(_) => v2_batch(&format!("b{i}"), deltas, *codec),
+            None => empty_v2_batch(4),
+        };
+        let base = produce_raw(&source, 3, batch).await;
         assert_eq!(base, end, "batch {i} lands after the previous one");
         n += deltas.len();
-        end = base + i64::from(*deltas.last().unwrap()) + 1;
+        end = base + i64::from(deltas.last().copied().unwrap_or(3)) + 1;
     }
-    // The source really holds holes: 12 records over 21 offsets.
-    assert_eq!((n, end), (12, 21));
+    // The source really holds holes: 13 records over 26 offsets.
+    assert_eq!((n, end), (13, 26));
     let offsets: Vec<i64> = read_all(&source.addr(), n)
         .await
         .iter()
         .map(|r| r.offset)
         .collect();
-    assert_eq!(offsets, vec![0, 1, 2, 3, 5, 8, 9, 10, 12, 14, 15, 20]);
+    assert_eq!(offsets, vec![0, 1, 2, 3, 5, 8, 9, 10, 12, 14, 15, 20, 25]);
     copy_and_check(&source, n, end).await;
 }
 
