@@ -852,3 +852,47 @@ async fn log_append_time_topics_get_the_brokers_time() {
     );
     assert_eq!(broker.refusals().count(Rule::LogAppendTime), 1);
 }
+
+#[tokio::test]
+async fn strict_tansu_broker_behind_a_fault_proxy_keeps_clients_on_the_proxy() {
+    let (broker, proxy) =
+        crate::fault_proxy::FaultProxy::with_tansu(crate::tansu::TansuOptions::strict()).unwrap();
+    let layer = broker.strict().expect("strict layer in front");
+    assert_ne!(broker.addr(), broker.raw_addr());
+    assert_eq!(proxy.upstream(), broker.addr());
+    create(
+        &proxy.addr(),
+        "via-proxy",
+        1,
+        &[("max.message.bytes", "100")],
+    )
+    .await;
+    let producer = Producer::new(
+        Client::connect(ClientConfig::new([proxy.addr()]))
+            .await
+            .unwrap(),
+        ProducerConfig::default(),
+    )
+    .await
+    .unwrap();
+    let err = producer
+        .send(
+            "via-proxy",
+            0,
+            ProducerRecord {
+                key: Some(Bytes::from_static(b"k")),
+                value: Some(Bytes::from(vec![0u8; 200])),
+                ..ProducerRecord::default()
+            },
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&err.0), ResponseError::MessageTooLarge.code());
+    assert_eq!(layer.refusals().count(Rule::MessageTooLarge), 1);
+    // Every connection of the client went through the proxy (Metadata advertised it).
+    let stats = proxy.stats();
+    assert!(stats.connections_accepted >= 1);
+    assert_eq!(layer.connections(), stats.connections_accepted);
+}
