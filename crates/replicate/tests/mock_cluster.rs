@@ -1,8 +1,8 @@
 //! The engine against a second, independent broker implementation: librdkafka's mock cluster
-//! (3 brokers) as the source, Tansu behind the Kafka-strict layer as the target. Leaders move and brokers go down at points
-//! chosen by progress (after N records copied), never by a timer; transactions are committed
-//! and aborted by librdkafka's own transactional producer. What the mock supports and lacks is
-//! in docs/test-brokers.md.
+//! (3 brokers) as the source, Tansu behind the Kafka-strict layer as the target. Leaders move
+//! and brokers go down at points chosen by progress (after N records copied), never by a timer;
+//! transactions are committed and aborted by librdkafka's own transactional producer. What the
+//! mock supports and lacks is in docs/test-brokers.md.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -322,7 +322,7 @@ async fn copies_exactly_while_a_broker_is_down() {
 }
 
 /// The transactions of [`transactions_copy_up_to_the_mocks_corrupt_marker_and_halt_there`]:
-/// `(tag, records, Some(commit)` for a transaction, `None` for plain records).
+/// `(tag, records, Some(commit))` for a transaction, `(tag, records, None)` for plain records.
 const TRANSACTIONS: [(&str, usize, Option<bool>); 6] = [
     ("c1", 5, Some(true)),
     ("a1", 4, Some(false)),
