@@ -1,8 +1,10 @@
 //! Pass-through mode against every kind of batch a real Kafka source carries. A whole v2 batch
 //! with contiguous inner offsets goes to the target raw (restamped: our producer id, epoch and
 //! sequence, the transactional bit cleared); anything else takes the records path:
-//! - a compacted batch (records removed, so `record_count < last_offset_delta + 1`): sent raw,
-//!   Apache Kafka would rewrite its inner offsets (LogValidator) or, before 2.x, refuse it;
+//! - a compacted batch (records removed, so `record_count < last_offset_delta + 1`, or none left):
+//!   sent raw, Apache Kafka refuses it with INVALID_RECORD (LogValidator.validateBatch, for
+//!   client appends: "Inconsistent batch offset range" when the count differs from the offset
+//!   span, "Invalid reported count" when it is 0);
 //! - a legacy v0/v1 message set (magic 0 or 1): not a v2 batch at all.
 //!
 //! Each test checks the copy record by record with an independent reader (librdkafka) and that
