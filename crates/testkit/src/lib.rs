@@ -6,6 +6,8 @@
 //!   (Tansu 0.6 has neither working TLS nor a SCRAM user store).
 //! - [`fault_proxy`]: a TCP proxy that drops, stalls, slows or half-opens connections on demand.
 //! - [`fake_broker`]: a scriptable broker for APIs and errors a real broker cannot give on demand.
+//! - [`mock_cluster`]: librdkafka's mock cluster, a second broker implementation with several
+//!   brokers, moving leaders and brokers that go down.
 //! - [`strict`]: a layer in front of Tansu that enforces Apache Kafka's broker-side rules
 //!   (sizes, keys, timestamps, sequences, authorization, config policies).
 //! - [`python`]: runs the confluent-kafka helper scripts (an independent librdkafka peer).
@@ -14,6 +16,7 @@ pub mod certs;
 pub mod fake_broker;
 pub mod fault_proxy;
 pub mod front;
+pub mod mock_cluster;
 pub mod msk;
 pub mod ports;
 pub mod python;

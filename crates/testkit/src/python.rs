@@ -180,6 +180,44 @@ pub async fn produce(
     .await
 }
 
+/// Like [`produce`], but a refused record is reported with the Kafka error code librdkafka got
+/// (`Err(code)`) instead of failing the job.
+pub async fn produce_reporting(
+    bootstrap: &str,
+    topic: &str,
+    records: &[PyRecord],
+    compression: &str,
+    extra_config: &[(&str, &str)],
+) -> Result<Vec<std::result::Result<(i32, i64), i32>>> {
+    let mut job = produce_job_json(
+        bootstrap,
+        topic,
+        records,
+        compression,
+        extra_config,
+        Value::Null,
+    );
+    job["report_errors"] = json!(true);
+    let out: ProduceOut = run_script("produce.py", &job, DEFAULT_TIMEOUT).await?;
+    if out.delivered.len() != records.len() || out.errors.len() != records.len() {
+        bail!(
+            "produce.py reported for {} of {} records",
+            out.delivered.len(),
+            records.len()
+        );
+    }
+    out.delivered
+        .into_iter()
+        .zip(out.errors)
+        .enumerate()
+        .map(|(i, (delivered, code))| match (delivered, code) {
+            (Some(d), None) => Ok(Ok(d)),
+            (None, Some(code)) => Ok(Err(code)),
+            other => Err(anyhow!("record {i} to {topic}: delivery report {other:?}")),
+        })
+        .collect()
+}
+
 /// Produces `records` to `topic` in one transaction with `transactional_id`, then commits it
 /// (`commit`) or aborts it. Returns `(partition, offset)` of each record, in order.
 pub async fn produce_transaction(
@@ -201,29 +239,14 @@ async fn produce_job(
     extra_config: &[(&str, &str)],
     transaction: Value,
 ) -> Result<Vec<(i32, i64)>> {
-    let records_json: Vec<Value> = records
-        .iter()
-        .map(|r| {
-            json!({
-                "partition": r.partition,
-                "key": r.key.as_deref().map(|b| B64.encode(b)),
-                "value": r.value.as_deref().map(|b| B64.encode(b)),
-                "headers": r.headers.iter()
-                    .map(|(k, v)| json!([k, v.as_deref().map(|b| B64.encode(b))]))
-                    .collect::<Vec<_>>(),
-                "timestamp": r.timestamp_ms,
-            })
-        })
-        .collect();
-    let job = json!({
-        "bootstrap": bootstrap,
-        "topic": topic,
-        "records": records_json,
-        "compression": compression,
-        "config": config_object(extra_config.iter().copied()),
-        "timeout_s": DEFAULT_TIMEOUT.as_secs_f64(),
-        "transaction": transaction,
-    });
+    let job = produce_job_json(
+        bootstrap,
+        topic,
+        records,
+        compression,
+        extra_config,
+        transaction,
+    );
     let out: ProduceOut = run_script("produce.py", &job, DEFAULT_TIMEOUT).await?;
     if out.delivered.len() != records.len() {
         bail!(
@@ -236,6 +259,43 @@ async fn produce_job(
         .into_iter()
         .enumerate()
         .map(|(i, d)| d.ok_or_else(|| anyhow!("record {i} to {topic} has no delivery report")))
+        .collect()
+}
+
+fn produce_job_json(
+    bootstrap: &str,
+    topic: &str,
+    records: &[PyRecord],
+    compression: &str,
+    extra_config: &[(&str, &str)],
+    transaction: Value,
+) -> Value {
+    json!({
+        "bootstrap": bootstrap,
+        "topic": topic,
+        "records": records_json(records),
+        "compression": compression,
+        "config": config_object(extra_config.iter().copied()),
+        "timeout_s": DEFAULT_TIMEOUT.as_secs_f64(),
+        "transaction": transaction,
+    })
+}
+
+/// `records` as the peer scripts read them (bytes as base64, `None` as null).
+pub(crate) fn records_json(records: &[PyRecord]) -> Vec<Value> {
+    records
+        .iter()
+        .map(|r| {
+            json!({
+                "partition": r.partition,
+                "key": r.key.as_deref().map(|b| B64.encode(b)),
+                "value": r.value.as_deref().map(|b| B64.encode(b)),
+                "headers": r.headers.iter()
+                    .map(|(k, v)| json!([k, v.as_deref().map(|b| B64.encode(b))]))
+                    .collect::<Vec<_>>(),
+                "timestamp": r.timestamp_ms,
+            })
+        })
         .collect()
 }
 
@@ -443,6 +503,9 @@ fn config_object<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Value {
 #[derive(Deserialize)]
 struct ProduceOut {
     delivered: Vec<Option<(i32, i64)>>,
+    /// Kafka error code per record (only with `report_errors`; older replies lack it).
+    #[serde(default)]
+    errors: Vec<Option<i32>>,
 }
 
 #[derive(Deserialize)]

@@ -180,4 +180,6 @@ impl StrictTansu {
 }
 
 #[cfg(test)]
+mod interop_tests;
+#[cfg(test)]
 mod tests;

@@ -215,6 +215,7 @@ fn captured_batches_survive_rewrite_and_reencode_in_every_codec() {
             producer_id: Some(42),
             producer_epoch: Some(1),
             base_sequence: Some(77),
+            transactional: None,
         });
         // Records stay compressed byte-for-byte.
         assert_eq!(moved[61..], batch.raw()[61..], "{name}");

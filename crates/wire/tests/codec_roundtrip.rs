@@ -198,6 +198,7 @@ proptest! {
         proptest::option::of(any::<i64>()),
         proptest::option::of(any::<i16>()),
         proptest::option::of(any::<i32>()),
+        proptest::option::of(any::<bool>()),
     )) {
         let (bytes, expected) = build(&spec);
         let batch = RecordBatch::new(bytes.clone()).unwrap();
@@ -207,6 +208,7 @@ proptest! {
             producer_id: fields.2,
             producer_epoch: fields.3,
             base_sequence: fields.4,
+            transactional: fields.5,
         };
         let out = RecordBatch::new(batch.rewrite(f)).expect("CRC valid after rewrite");
         prop_assert_eq!(out.base_offset(), f.base_offset.unwrap_or(spec.base_offset));
@@ -214,6 +216,9 @@ proptest! {
         prop_assert_eq!(out.producer_id(), f.producer_id.unwrap_or(spec.producer.0));
         prop_assert_eq!(out.producer_epoch(), f.producer_epoch.unwrap_or(spec.producer.1));
         prop_assert_eq!(out.base_sequence(), f.base_sequence.unwrap_or(spec.producer.2));
+        prop_assert_eq!(out.is_transactional(), f.transactional.unwrap_or(spec.transactional));
+        // The other attribute bits stay.
+        prop_assert_eq!(out.attributes() & !0x10, batch.attributes() & !0x10);
         // Records section untouched (still compressed the same way).
         prop_assert_eq!(&out.raw()[RECORD_BATCH_HEADER_SIZE..], &bytes[RECORD_BATCH_HEADER_SIZE..]);
         let shift = out.base_offset() - spec.base_offset;
@@ -223,7 +228,11 @@ proptest! {
             .collect();
         prop_assert_eq!(decode(&out).unwrap(), moved);
         // Fields outside the CRC leave the CRC as it was.
-        if f.producer_id.is_none() && f.producer_epoch.is_none() && f.base_sequence.is_none() {
+        if f.producer_id.is_none()
+            && f.producer_epoch.is_none()
+            && f.base_sequence.is_none()
+            && f.transactional.is_none()
+        {
             prop_assert_eq!(out.crc(), batch.crc());
         }
     }

@@ -5,7 +5,8 @@
 //! It holds one topic in memory, each partition a list of record batches, and answers what the
 //! replicator asks a source for its data: Metadata, ApiVersions and DescribeCluster (the fake
 //! broker's defaults), ListOffsets (earliest = log start, latest = end) and Fetch (whole batches
-//! from the one holding the fetch offset; OFFSET_OUT_OF_RANGE below the log start). Topic
+//! from the one holding the fetch offset, with the aborted transactions for read_committed;
+//! OFFSET_OUT_OF_RANGE below the log start). Topic
 //! configs and ACLs are not served: tests using it turn their copy off.
 //!
 //! Every record's content is a function of its partition and offset ([`FakeSource::expected`]),
@@ -17,17 +18,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use kafka_protocol::messages::{
-    FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, RequestHeader,
-    RequestKind, ResponseKind, TopicName,
+    FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, ProducerId,
+    RequestHeader, RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::Encodable;
 use kreplicate_testkit::fake_broker::{FakeBroker, FakeBrokerOptions, FakeReply, FakeTopic};
-use kreplicate_wire::codec::{Compression, Header, RecordBatchBuilder};
+use kreplicate_wire::codec::{Compression, ControlKind, ControlRecord, Header, RecordBatchBuilder};
 
 const OFFSET_OUT_OF_RANGE: i16 = 1;
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
@@ -71,6 +74,9 @@ struct PartitionLog {
     end: i64,
     /// Fetches get no records while paused (the replicator lags behind).
     paused: bool,
+    /// `(producer id, first offset, last offset)` of aborted transactions, for read_committed
+    /// fetches.
+    aborted: Vec<(i64, i64, i64)>,
     faults: VecDeque<FrameFault>,
 }
 
@@ -147,6 +153,99 @@ impl FakeSource {
     /// Appends one batch of `count` records whose stored CRC does not match its content.
     pub fn append_corrupt(&self, partition: i32, count: usize) -> Range<i64> {
         self.append_batch(partition, count, true)
+    }
+
+    /// Appends a legacy message set (magic 0 or 1, uncompressed) of `count` records: the
+    /// expected keys and values, no headers (the format has none), and for magic 1 the expected
+    /// timestamps.
+    /// Appends one transactional batch of `count` records from `producer_id`, then its COMMIT
+    /// (`commit`) or ABORT marker; returns the records' offsets. An aborted transaction is
+    /// listed in read_committed fetches, as Kafka lists it (FetchResponse AbortedTransactions).
+    #[allow(dead_code)] // used by read_committed_fake.rs, not by faults_data.rs
+    pub fn append_transaction(
+        &self,
+        partition: i32,
+        count: usize,
+        producer_id: i64,
+        commit: bool,
+    ) -> Range<i64> {
+        let mut state = lock(&self.state);
+        let log = &mut state.partitions[partition as usize];
+        let base = log.end;
+        let mut builder = RecordBatchBuilder::new(Compression::Lz4);
+        builder
+            .base_offset(base)
+            .producer(producer_id, 0, 0)
+            .transactional(true);
+        for offset in base..base + count as i64 {
+            let r = Self::expected(partition, offset);
+            builder
+                .push(r.timestamp, Some(&r.key), Some(&r.value), &r.headers)
+                .expect("a small record fits a batch");
+        }
+        log.batches
+            .push((base, builder.build().expect("transactional batch")));
+        let marker_offset = base + count as i64;
+        let marker = ControlRecord {
+            kind: if commit {
+                ControlKind::Commit
+            } else {
+                ControlKind::Abort
+            },
+            coordinator_epoch: 0,
+        };
+        let mut control = RecordBatchBuilder::new(Compression::None);
+        control
+            .base_offset(marker_offset)
+            .producer(producer_id, 0, -1)
+            .transactional(true)
+            .control(true);
+        control
+            .push(
+                1_700_000_000_000 + marker_offset,
+                Some(&marker.encode_key()),
+                Some(&marker.encode_value()),
+                &[],
+            )
+            .expect("a marker");
+        log.batches
+            .push((marker_offset, control.build().expect("control batch")));
+        if !commit {
+            log.aborted.push((producer_id, base, marker_offset - 1));
+        }
+        log.end = marker_offset + 1;
+        base..marker_offset
+    }
+
+    #[allow(dead_code)] // used by pass_through_batches.rs, not by faults_data.rs
+    pub fn append_legacy(&self, partition: i32, count: usize, magic: i8) -> Range<i64> {
+        let mut state = lock(&self.state);
+        let log = &mut state.partitions[partition as usize];
+        let base = log.end;
+        let mut set = BytesMut::new();
+        for offset in base..base + count as i64 {
+            let r = Self::expected(partition, offset);
+            // crc u32 | magic i8 | attributes i8 | [timestamp i64] | key | value
+            let mut body = BytesMut::new();
+            body.put_i8(magic);
+            body.put_i8(0);
+            if magic == 1 {
+                body.put_i64(r.timestamp);
+            }
+            for field in [&r.key, &r.value] {
+                body.put_i32(field.len() as i32);
+                body.put_slice(field);
+            }
+            let mut crc = flate2::Crc::new();
+            crc.update(&body);
+            set.put_i64(offset);
+            set.put_i32(4 + body.len() as i32);
+            set.put_u32(crc.sum());
+            set.put_slice(&body);
+        }
+        log.batches.push((base, set.freeze()));
+        log.end = base + count as i64;
+        base..log.end
     }
 
     fn append_batch(&self, partition: i32, count: usize, corrupt: bool) -> Range<i64> {
@@ -345,7 +444,24 @@ fn fetch_response(state: &State, req: &FetchRequest) -> FetchResponse {
                         }
                         records.put_slice(bytes);
                     }
-                    data.with_records(Some(records.freeze()))
+                    let data = data.with_records(Some(records.freeze()));
+                    // read_committed: the aborted transactions the returned range may hold
+                    // (Kafka: those ending at or after the fetch offset).
+                    let aborted: Vec<AbortedTransaction> = log
+                        .aborted
+                        .iter()
+                        .filter(|(_, _, last)| req.isolation_level == 1 && *last >= p.fetch_offset)
+                        .map(|(producer_id, first, _)| {
+                            AbortedTransaction::default()
+                                .with_producer_id(ProducerId(*producer_id))
+                                .with_first_offset(*first)
+                        })
+                        .collect();
+                    if aborted.is_empty() {
+                        data
+                    } else {
+                        data.with_aborted_transactions(Some(aborted))
+                    }
                 })
                 .collect();
             FetchableTopicResponse::default()

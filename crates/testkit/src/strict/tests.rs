@@ -52,21 +52,21 @@ fn error_code(e: &Error) -> i16 {
 }
 
 /// One record for [`batch`]: (offset delta, key, value, timestamp).
-type Spec<'a> = (i64, Option<&'a [u8]>, &'a [u8], i64);
+pub(super) type Spec<'a> = (i64, Option<&'a [u8]>, &'a [u8], i64);
 
 /// A record read back: (offset, key, value, timestamp).
 type Readback<'a> = (i64, Option<&'a [u8]>, Option<&'a [u8]>, i64);
 
 /// Producer fields of a batch.
 #[derive(Clone, Copy)]
-struct Ids {
-    producer_id: i64,
-    epoch: i16,
-    base_sequence: i32,
-    transactional: bool,
+pub(super) struct Ids {
+    pub(super) producer_id: i64,
+    pub(super) epoch: i16,
+    pub(super) base_sequence: i32,
+    pub(super) transactional: bool,
 }
 
-const PLAIN: Ids = Ids {
+pub(super) const PLAIN: Ids = Ids {
     producer_id: -1,
     epoch: -1,
     base_sequence: -1,
@@ -74,7 +74,7 @@ const PLAIN: Ids = Ids {
 };
 
 /// A v2 batch encoded by kafka-protocol (not our codec), offset deltas as given.
-fn batch(records: &[Spec<'_>], codec: Compression, ids: Ids) -> Bytes {
+pub(super) fn batch(records: &[Spec<'_>], codec: Compression, ids: Ids) -> Bytes {
     let records: Vec<Record> = records
         .iter()
         .map(|(delta, key, value, ts)| Record {
@@ -115,7 +115,7 @@ fn batch(records: &[Spec<'_>], codec: Compression, ids: Ids) -> Bytes {
     out.freeze()
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -123,7 +123,7 @@ fn now_ms() -> i64 {
 }
 
 /// Sends one Produce (v9, acks=all) with `partitions` of `topic` and returns the answer.
-fn produce(
+pub(super) fn produce(
     addr: &str,
     txn: Option<&str>,
     topic: &str,
@@ -152,7 +152,7 @@ fn produce(
 }
 
 /// (partition, error code, base offset) per partition, in answer order.
-fn outcome(r: &ProduceResponse) -> Vec<(i32, i16, i64)> {
+pub(super) fn outcome(r: &ProduceResponse) -> Vec<(i32, i16, i64)> {
     r.responses
         .iter()
         .flat_map(|t| t.partition_responses.iter())
@@ -851,4 +851,48 @@ async fn log_append_time_topics_get_the_brokers_time() {
         vec![(0, ResponseError::InvalidTimestamp.code(), -1)]
     );
     assert_eq!(broker.refusals().count(Rule::LogAppendTime), 1);
+}
+
+#[tokio::test]
+async fn strict_tansu_broker_behind_a_fault_proxy_keeps_clients_on_the_proxy() {
+    let (broker, proxy) =
+        crate::fault_proxy::FaultProxy::with_tansu(crate::tansu::TansuOptions::strict()).unwrap();
+    let layer = broker.strict().expect("strict layer in front");
+    assert_ne!(broker.addr(), broker.raw_addr());
+    assert_eq!(proxy.upstream(), broker.addr());
+    create(
+        &proxy.addr(),
+        "via-proxy",
+        1,
+        &[("max.message.bytes", "100")],
+    )
+    .await;
+    let producer = Producer::new(
+        Client::connect(ClientConfig::new([proxy.addr()]))
+            .await
+            .unwrap(),
+        ProducerConfig::default(),
+    )
+    .await
+    .unwrap();
+    let err = producer
+        .send(
+            "via-proxy",
+            0,
+            ProducerRecord {
+                key: Some(Bytes::from_static(b"k")),
+                value: Some(Bytes::from(vec![0u8; 200])),
+                ..ProducerRecord::default()
+            },
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&err.0), ResponseError::MessageTooLarge.code());
+    assert_eq!(layer.refusals().count(Rule::MessageTooLarge), 1);
+    // Every connection of the client went through the proxy (Metadata advertised it).
+    let stats = proxy.stats();
+    assert!(stats.connections_accepted >= 1);
+    assert_eq!(layer.connections(), stats.connections_accepted);
 }

@@ -64,6 +64,9 @@ pub struct RewriteFields {
     pub producer_epoch: Option<i16>,
     /// New base sequence (CRC-covered).
     pub base_sequence: Option<i32>,
+    /// Sets or clears the transactional attribute bit (CRC-covered); the other attribute
+    /// bits (codec, timestamp type, control, delete horizon) are kept.
+    pub transactional: Option<bool>,
 }
 
 /// A cheap view over the bytes of one v2 record batch.
@@ -392,6 +395,16 @@ impl RecordBatch {
         }
         if let Some(v) = fields.base_sequence {
             buf[BASE_SEQUENCE..BASE_SEQUENCE + 4].copy_from_slice(&v.to_be_bytes());
+            covered = true;
+        }
+        if let Some(transactional) = fields.transactional {
+            let old = be_i16(&buf, ATTRIBUTES);
+            let new = if transactional {
+                old | TRANSACTIONAL_FLAG
+            } else {
+                old & !TRANSACTIONAL_FLAG
+            };
+            buf[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&new.to_be_bytes());
             covered = true;
         }
         if covered {

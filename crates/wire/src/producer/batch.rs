@@ -69,6 +69,13 @@ pub(super) fn encode_records(
 }
 
 /// Restamps a pass-through batch with our identity and sequence (CRC recomputed by the codec).
+///
+/// The transactional bit is cleared: a batch fetched from a committed transaction is written
+/// by our idempotent, non-transactional producer, and Kafka refuses a transactional batch in a
+/// Produce request without a transactional id (KafkaApis.scala, handleProduceRequest:
+/// `RequestUtils.hasTransactionalRecords` with a null `transactionalId` answers
+/// TRANSACTIONAL_ID_AUTHORIZATION_FAILED for the whole request). Only committed batches reach here: read_committed
+/// fetches drop aborted ones, and control batches are refused by [`RawBatch::new`].
 pub(super) fn rewrite_raw(
     batch: &RawBatch,
     identity: ProducerIdentity,
@@ -80,6 +87,7 @@ pub(super) fn rewrite_raw(
         producer_id: Some(identity.producer_id),
         producer_epoch: Some(identity.producer_epoch),
         base_sequence: Some(base_sequence),
+        transactional: Some(false),
     })
 }
 
@@ -88,4 +96,70 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{RecordBatchBuilder, TimestampType};
+
+    fn source_batch(compression: Compression, transactional: bool) -> RecordBatch {
+        let mut b = RecordBatchBuilder::new(compression);
+        b.base_offset(1_000)
+            .partition_leader_epoch(7)
+            .producer(55, 3, 900)
+            .transactional(transactional)
+            .timestamp_type(TimestampType::LogAppendTime);
+        for i in 0..5u8 {
+            b.push(
+                1_700_000_000_000 + i64::from(i),
+                Some(&[i]),
+                Some(&[i; 40]),
+                &[],
+            )
+            .unwrap();
+        }
+        RecordBatch::new(b.build().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_committed_transactional_batch_is_written_as_a_plain_idempotent_one() {
+        let identity = ProducerIdentity {
+            producer_id: 4242,
+            producer_epoch: 1,
+        };
+        for compression in [Compression::None, Compression::Lz4, Compression::Zstd] {
+            for transactional in [true, false] {
+                let source = source_batch(compression, transactional);
+                assert_eq!(source.is_transactional(), transactional);
+                let raw = RawBatch::new(source.clone()).unwrap();
+                let out = RecordBatch::new(rewrite_raw(&raw, identity, 17))
+                    .expect("the CRC is recomputed");
+                assert!(!out.is_transactional(), "{compression:?}");
+                assert_eq!(
+                    (
+                        out.base_offset(),
+                        out.partition_leader_epoch(),
+                        out.producer_id(),
+                        out.producer_epoch(),
+                        out.base_sequence()
+                    ),
+                    (0, -1, 4242, 1, 17)
+                );
+                // Codec and timestamp type stay; only the transactional bit changed.
+                assert_eq!(out.attributes(), source.attributes() & !0x10);
+                assert_eq!(out.compression(), compression);
+                assert_eq!(out.timestamp_type(), TimestampType::LogAppendTime);
+                // The records section is byte for byte the source's.
+                assert_eq!(
+                    out.raw()[crate::codec::RECORD_BATCH_HEADER_SIZE..],
+                    source.raw()[crate::codec::RECORD_BATCH_HEADER_SIZE..]
+                );
+                assert_eq!(
+                    (out.last_offset_delta(), out.record_count()),
+                    (source.last_offset_delta(), source.record_count())
+                );
+            }
+        }
+    }
 }
