@@ -1149,3 +1149,62 @@ async fn replication_factor_default_fallback_and_fixed() {
     sync_ok(&mut sync).await;
     assert_eq!(rf_sent(&modern), [3]);
 }
+
+/// A problem that stays (here: the source cannot describe a topic's configs, as librdkafka's
+/// mock cluster cannot) is logged at WARN when it appears, not at every round; it is still
+/// listed and counted each round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lasting_problem_is_warned_about_once() {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test body is polled on this thread: a thread-local subscriber sees the sync's logs.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // No configs on the source: DescribeConfigs answers UNKNOWN_TOPIC_OR_PARTITION.
+    let source = FakeCluster::start(
+        "fake-source",
+        State {
+            topics: topics(&[("orders", 1)]),
+            ..State::default()
+        },
+    );
+    let target = FakeCluster::start("fake-target", State::default());
+    let mut config = config(&source, &target, &["orders"], TopicNaming::Identical);
+    config.flags.copy_topic_configurations = true;
+    let (mut sync, metrics) =
+        topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
+    for _ in 0..3 {
+        sync.sync_once().await.unwrap();
+        assert_eq!(sync.last_errors().len(), 1, "{:?}", sync.last_errors());
+    }
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("reading topic configs (DescribeConfigs)"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{logs}");
+    assert!(warnings[0].contains("WARN"), "{logs}");
+    assert_eq!(
+        metrics
+            .failures
+            .get_or_create(&topic_labels("orders"))
+            .get(),
+        3
+    );
+}

@@ -102,6 +102,8 @@ pub struct TopicSync {
     last_errors: Vec<TopicSyncError>,
     /// Target topic → its max.message.bytes, as of the last round.
     max_message_bytes: BTreeMap<String, usize>,
+    /// The problems of the last round, as logged.
+    logged: std::collections::HashSet<String>,
 }
 
 impl TopicSync {
@@ -145,6 +147,7 @@ impl TopicSync {
             acls: AclSync::default(),
             last_errors: Vec::new(),
             max_message_bytes: BTreeMap::new(),
+            logged: std::collections::HashSet::new(),
         }
     }
 
@@ -160,8 +163,17 @@ impl TopicSync {
         self.last_errors.clear();
         let mut problems = Problems::default();
         let result = self.sync(&mut problems).await;
+        // The same problem every round (a source without DescribeConfigs, a policy) is logged
+        // at WARN when it appears, then quietly while it lasts; it is still counted each time.
+        let previous = std::mem::take(&mut self.logged);
         for (source_topic, error) in problems.list {
-            tracing::warn!("{error}");
+            let line = error.to_string();
+            if previous.contains(&line) {
+                tracing::debug!("{line} (again)");
+            } else {
+                tracing::warn!("{line}");
+            }
+            self.logged.insert(line);
             self.metrics
                 .failures
                 .get_or_create(&topic_labels(&source_topic))
