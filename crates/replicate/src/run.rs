@@ -395,20 +395,31 @@ impl Supervisor {
         }
         .await;
         match prepared {
-            Ok(checkpoints) => g.checkpoints = checkpoints,
+            Ok(checkpoints) => {
+                g.checkpoints = checkpoints;
+                self.start_copiers(topic, g).await;
+                if g.running.contains(&key) {
+                    return;
+                }
+            }
             Err(e) => {
                 tracing::warn!(topic = %key.0, partition = key.1, error = %e, "cannot restart the partition yet; will retry");
-                let wait = self.options.halt_retry_initial;
-                self.halted.insert(
-                    key,
-                    Halted {
-                        retry_at: Some(Instant::now() + wait),
-                    },
-                );
-                return;
             }
         }
-        self.start_copiers(topic, g).await;
+        // Still not copying (logged where it failed): it stays halted, tried again later.
+        let policy = capped_backoff(self.options.halt_retry_initial, self.options.halt_retry_max);
+        let wait = self
+            .last_halt
+            .entry(key.clone())
+            .or_insert_with(|| (i64::MIN, policy.backoff()))
+            .1
+            .next_wait();
+        self.halted.insert(
+            key,
+            Halted {
+                retry_at: Some(Instant::now() + wait),
+            },
+        );
     }
 
     async fn start_copiers(&self, topic: &ReplicatedTopic, g: &mut Generation) {
