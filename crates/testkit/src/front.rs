@@ -19,8 +19,8 @@
 //! # anyhow::Ok(())
 //! ```
 
-mod frames;
-mod relay;
+pub(crate) mod frames;
+pub(crate) mod relay;
 mod sasl_gate;
 mod tls;
 
@@ -39,6 +39,9 @@ use tokio_rustls::TlsAcceptor;
 
 use relay::{relay, Advertised};
 use sasl_gate::{authenticate, SaslSetup};
+
+use crate::strict::connection::serve_strict;
+use crate::strict::StrictState;
 
 /// A SASL mechanism the front can offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,6 +161,8 @@ struct Shared {
     tls: Option<TlsAcceptor>,
     sasl: Option<SaslSetup>,
     stats: Arc<FrontStats>,
+    /// Kafka's broker rules enforced on every request (the strict layer), else a plain relay.
+    strict: Option<Arc<StrictState>>,
 }
 
 /// A running front on 127.0.0.1. Stops on drop.
@@ -181,6 +186,18 @@ impl fmt::Debug for Front {
 impl Front {
     /// Starts listening on a free 127.0.0.1 port.
     pub fn start(config: FrontConfig) -> anyhow::Result<Front> {
+        Self::start_inner(config, None)
+    }
+
+    /// A front whose relay enforces the strict layer's rules.
+    pub(crate) fn start_strict(
+        config: FrontConfig,
+        strict: Arc<StrictState>,
+    ) -> anyhow::Result<Front> {
+        Self::start_inner(config, Some(strict))
+    }
+
+    fn start_inner(config: FrontConfig, strict: Option<Arc<StrictState>>) -> anyhow::Result<Front> {
         if config.client_ca_pem.is_some() && config.tls.is_none() {
             anyhow::bail!("front: client_ca_pem (mutual TLS) needs tls to be configured");
         }
@@ -206,6 +223,7 @@ impl Front {
             tls,
             sasl,
             stats: stats.clone(),
+            strict,
         });
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -341,7 +359,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             return Ok(());
         }
     }
-    relay(client, upstream, &shared.advertised).await
+    match &shared.strict {
+        Some(strict) => serve_strict(client, upstream, &shared.advertised, strict).await,
+        None => relay(client, upstream, &shared.advertised).await,
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 //!   (Tansu 0.6 has neither working TLS nor a SCRAM user store).
 //! - [`fault_proxy`]: a TCP proxy that drops, stalls, slows or half-opens connections on demand.
 //! - [`fake_broker`]: a scriptable broker for APIs and errors a real broker cannot give on demand.
+//! - [`strict`]: a layer in front of Tansu that enforces Apache Kafka's broker-side rules
+//!   (sizes, keys, timestamps, sequences, authorization, config policies).
 //! - [`python`]: runs the confluent-kafka helper scripts (an independent librdkafka peer).
 
 pub mod certs;
@@ -16,4 +18,5 @@ pub mod msk;
 pub mod ports;
 pub mod python;
 pub mod scram_server;
+pub mod strict;
 pub mod tansu;

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 const MAX_FRAME: usize = 128 * 1024 * 1024;
 
 /// Reads one frame; `None` on a clean end of stream between frames.
-pub(super) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Option<Bytes>> {
+pub(crate) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Option<Bytes>> {
     let mut len = [0u8; 4];
     match r.read_exact(&mut len).await {
         Ok(_) => {}
@@ -32,7 +32,7 @@ pub(super) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Op
 }
 
 /// Writes one frame and flushes (TLS streams buffer until flushed).
-pub(super) async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, body: &[u8]) -> io::Result<()> {
+pub(crate) async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, body: &[u8]) -> io::Result<()> {
     let mut out = Vec::with_capacity(4 + body.len());
     out.extend_from_slice(&(body.len() as u32).to_be_bytes());
     out.extend_from_slice(body);
@@ -41,7 +41,7 @@ pub(super) async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, body: &[u8]) -
 }
 
 /// `(api_key, api_version, correlation_id)` from the fixed start of a request frame.
-pub(super) fn peek_request(frame: &[u8]) -> Option<(i16, i16, i32)> {
+pub(crate) fn peek_request(frame: &[u8]) -> Option<(i16, i16, i32)> {
     if frame.len() < 8 {
         return None;
     }
@@ -53,7 +53,7 @@ pub(super) fn peek_request(frame: &[u8]) -> Option<(i16, i16, i32)> {
 }
 
 /// Encodes a response (header + body) for `api` at `version`.
-pub(super) fn encode_response<R: Encodable + HeaderVersion>(
+pub(crate) fn encode_response<R: Encodable + HeaderVersion>(
     api: ApiKey,
     version: i16,
     correlation_id: i32,

@@ -18,9 +18,9 @@ use super::frames::{peek_request, read_frame, write_frame};
 
 /// Where clients should connect: the front's own address.
 #[derive(Debug, Clone)]
-pub(super) struct Advertised {
-    pub(super) host: String,
-    pub(super) port: i32,
+pub(crate) struct Advertised {
+    pub(crate) host: String,
+    pub(crate) port: i32,
 }
 
 const REWRITTEN: [i16; 3] = [
@@ -30,7 +30,7 @@ const REWRITTEN: [i16; 3] = [
 ];
 
 /// Relays frames both ways until either side closes.
-pub(super) async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     client: S,
     upstream: TcpStream,
     advertised: &Advertised,
@@ -90,7 +90,7 @@ pub(super) async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// Re-encodes a Metadata / FindCoordinator / DescribeCluster response with every broker address
 /// replaced by `advertised`. The front stands for the whole (single-broker) upstream cluster.
-pub(super) fn rewrite_addresses(
+pub(crate) fn rewrite_addresses(
     frame: &Bytes,
     key: i16,
     version: i16,
