@@ -510,7 +510,9 @@ impl PartitionWorker {
     }
 
     fn halt(&mut self, error: Error) {
-        tracing::error!(topic = %self.topic, partition = self.partition, %error, "partition halted");
+        // Every record concerned fails with the error: the owner reports it (once, with what
+        // it means), and decides whether to reset the partition.
+        tracing::debug!(topic = %self.topic, partition = self.partition, %error, "partition halted");
         let error = ProduceError(Arc::new(error));
         self.in_flight = FuturesOrdered::new();
         self.sent = 0;
