@@ -15,6 +15,7 @@ use faults_support::{
     assert_verified, capture_logs, client, config, copied_offsets, ends, fast_options, metric,
     wait_until, Side,
 };
+use kreplicate_replicate::verify::verify_replicator;
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::strict::{Rule, StrictTansu};
 use kreplicate_testkit::tansu::TansuBroker;
@@ -219,6 +220,28 @@ async fn an_oversize_record_halts_only_its_partition_which_resumes_once_the_limi
         "MessageTooLarge",
     ] {
         assert!(line.contains(part), "{part:?} not in the halt line: {line}");
+    }
+    // verify names the halted partition's missing range; the others are equal.
+    let verdicts = verify_replicator(&config, "containment-verify")
+        .await
+        .unwrap();
+    assert_eq!(verdicts.len(), PARTITIONS as usize);
+    for v in &verdicts {
+        if v.partition == BIG_PARTITION {
+            assert_eq!(
+                (v.source_records, v.target_records),
+                (50, BIG_OFFSET as u64),
+                "{v:?}"
+            );
+            assert_eq!(
+                v.first_divergence,
+                Some((BIG_OFFSET, "missing on the target".to_string())),
+                "{v:?}"
+            );
+        } else {
+            assert!(v.is_equal(), "{v:?}");
+            assert_eq!((v.source_records, v.target_records), (50, 50), "{v:?}");
+        }
     }
 
     // The operator raises the limit through the layer (which drops its cached config).
