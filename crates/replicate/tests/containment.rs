@@ -402,12 +402,8 @@ async fn a_refused_checkpoint_is_counted_and_retried_and_resume_copies_nothing_t
     target.rules().deny_topic(CHECKPOINTS);
     produce(&source_client, TOPIC, 1, 10, 20, |_, _| 100).await;
     wait_target_ends(&target_client, TOPIC, &[20], "copy while checkpoints fail").await;
-    wait_until("checkpoint failures counted", PROGRESS, || {
-        metric(
-            &metrics.encode(),
-            "kreplicate_checkpoint_failures_total",
-            &[],
-        ) >= 2.0
+    wait_until("a checkpoint refused by the layer", PROGRESS, || {
+        target.refusals().count(Rule::TopicAuthorization) >= 1
     })
     .await;
     target.rules().allow_topic(CHECKPOINTS);
@@ -419,7 +415,9 @@ async fn a_refused_checkpoint_is_counted_and_retried_and_resume_copies_nothing_t
         "copy after checkpoints allowed",
     )
     .await;
-    assert_eq!(restarts(&metrics.encode()), 0.0);
+    let text = metrics.encode();
+    assert_eq!(restarts(&text), 0.0, "{text}");
+    let failures = metric(&text, "kreplicate_checkpoint_failures_total", &[]);
     replicator.shutdown().await.unwrap();
 
     // Restarted: it resumes at the checkpoint of offset 30, not at an older one.
@@ -437,4 +435,5 @@ async fn a_refused_checkpoint_is_counted_and_retried_and_resume_copies_nothing_t
         contents(&source_client, TOPIC, 0).await,
         "the target holds the source's records byte for byte, each once"
     );
+    assert!(failures >= 1.0, "the refused checkpoints were counted");
 }
