@@ -51,9 +51,6 @@ use super::ProducerConfig;
 use crate::client::{Backoff, Client, Error};
 use crate::protocol::BrokerError;
 
-const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
-const DUPLICATE_SEQUENCE_NUMBER: i16 = 46;
-
 pub(super) type RecordReply = oneshot::Sender<Result<RecordMetadata, ProduceError>>;
 pub(super) type RecordsReply = oneshot::Sender<Result<RecordsMetadata, ProduceError>>;
 
@@ -426,8 +423,11 @@ impl PartitionWorker {
                 let ambiguous = match &result {
                     Ok(-1) => true,
                     Err(Error::Broker(e)) => {
-                        e.code == DUPLICATE_SEQUENCE_NUMBER
-                            || e.code == OUT_OF_ORDER_SEQUENCE_NUMBER
+                        matches!(
+                            e.kind(),
+                            ResponseError::DuplicateSequenceNumber
+                                | ResponseError::OutOfOrderSequenceNumber
+                        )
                     }
                     _ => false,
                 };
@@ -504,7 +504,7 @@ impl PartitionWorker {
         };
         // OUT_OF_ORDER_SEQUENCE_NUMBER at the head is only benign while recovering (an earlier
         // attempt of an earlier batch may still be landing); otherwise the broker lost state.
-        let out_of_order_benign = matches!(e, Error::Broker(b) if b.code == OUT_OF_ORDER_SEQUENCE_NUMBER)
+        let out_of_order_benign = matches!(e, Error::Broker(b) if b.kind() == ResponseError::OutOfOrderSequenceNumber)
             && self.recovering.is_some();
         within_deadline && (e.is_retriable() || out_of_order_benign)
     }
