@@ -5,7 +5,10 @@ Job: {"bootstrap", "topic", "records": [{"partition": int|null, "key": b64|null,
       "compression": "none|gzip|snappy|lz4|zstd", "config": {...}, "timeout_s": float,
       "transaction": null | {"id": transactional.id, "commit": bool}}
 With "transaction", all records go in one transaction that is committed or aborted.
-Result: {"delivered": [[partition, offset], ...]} in the order of "records".
+With "report_errors": true, failed deliveries do not fail the job: each is reported as its
+Kafka error code in "errors" (null for a delivered record).
+Result: {"delivered": [[partition, offset], ...], "errors": [code|null, ...]} in the order of
+"records".
 """
 
 from confluent_kafka import KafkaException, Producer
@@ -37,12 +40,16 @@ def main():
 
     records = job["records"]
     delivered = [None] * len(records)
+    codes = [None] * len(records)
+    report_errors = bool(job.get("report_errors"))
     errors = []
 
     def on_delivery(index):
         def callback(err, msg):
             if err is not None:
-                errors.append(f"record {index}: {err}")
+                codes[index] = err.code()
+                if not report_errors:
+                    errors.append(f"record {index}: {err}")
             else:
                 delivered[index] = [msg.partition(), msg.offset()]
         return callback
@@ -84,7 +91,7 @@ def main():
                 producer.abort_transaction(timeout_s)
         except KafkaException as e:
             fail(f"ending transaction {transaction['id']} on {topic}: {e}")
-    reply({"delivered": delivered})
+    reply({"delivered": delivered, "errors": codes})
 
 
 main()

@@ -115,6 +115,9 @@ pub struct FrontConfig {
     pub client_ca_pem: Option<String>,
     /// Require SASL authentication before relaying.
     pub sasl: Option<FrontSasl>,
+    /// `host:port` to put in rewritten broker addresses instead of the front's own (for a proxy
+    /// in front of the front, e.g. a fault proxy).
+    pub advertised: Option<String>,
 }
 
 impl FrontConfig {
@@ -135,6 +138,12 @@ impl FrontConfig {
     /// Requires client certificates issued by `ca_pem`.
     pub fn with_client_ca(mut self, ca_pem: impl Into<String>) -> Self {
         self.client_ca_pem = Some(ca_pem.into());
+        self
+    }
+
+    /// Advertises `host:port` instead of the front's own address.
+    pub fn with_advertised(mut self, advertised: impl Into<String>) -> Self {
+        self.advertised = Some(advertised.into());
         self
     }
 
@@ -216,9 +225,18 @@ impl Front {
         let stats = Arc::new(FrontStats::default());
         let shared = Arc::new(Shared {
             upstream: config.upstream.clone(),
-            advertised: Advertised {
-                host: addr.ip().to_string(),
-                port: i32::from(addr.port()),
+            advertised: match &config.advertised {
+                Some(a) => {
+                    let (host, port) = a
+                        .rsplit_once(':')
+                        .and_then(|(h, p)| Some((h.to_string(), p.parse::<i32>().ok()?)))
+                        .with_context(|| format!("front: advertised {a} is not host:port"))?;
+                    Advertised { host, port }
+                }
+                None => Advertised {
+                    host: addr.ip().to_string(),
+                    port: i32::from(addr.port()),
+                },
             },
             tls,
             sasl,

@@ -180,6 +180,44 @@ pub async fn produce(
     .await
 }
 
+/// Like [`produce`], but a refused record is reported with the Kafka error code librdkafka got
+/// (`Err(code)`) instead of failing the job.
+pub async fn produce_reporting(
+    bootstrap: &str,
+    topic: &str,
+    records: &[PyRecord],
+    compression: &str,
+    extra_config: &[(&str, &str)],
+) -> Result<Vec<std::result::Result<(i32, i64), i32>>> {
+    let mut job = produce_job_json(
+        bootstrap,
+        topic,
+        records,
+        compression,
+        extra_config,
+        Value::Null,
+    );
+    job["report_errors"] = json!(true);
+    let out: ProduceOut = run_script("produce.py", &job, DEFAULT_TIMEOUT).await?;
+    if out.delivered.len() != records.len() || out.errors.len() != records.len() {
+        bail!(
+            "produce.py reported for {} of {} records",
+            out.delivered.len(),
+            records.len()
+        );
+    }
+    out.delivered
+        .into_iter()
+        .zip(out.errors)
+        .enumerate()
+        .map(|(i, (delivered, code))| match (delivered, code) {
+            (Some(d), None) => Ok(Ok(d)),
+            (None, Some(code)) => Ok(Err(code)),
+            other => Err(anyhow!("record {i} to {topic}: delivery report {other:?}")),
+        })
+        .collect()
+}
+
 /// Produces `records` to `topic` in one transaction with `transactional_id`, then commits it
 /// (`commit`) or aborts it. Returns `(partition, offset)` of each record, in order.
 pub async fn produce_transaction(
@@ -201,6 +239,37 @@ async fn produce_job(
     extra_config: &[(&str, &str)],
     transaction: Value,
 ) -> Result<Vec<(i32, i64)>> {
+    let job = produce_job_json(
+        bootstrap,
+        topic,
+        records,
+        compression,
+        extra_config,
+        transaction,
+    );
+    let out: ProduceOut = run_script("produce.py", &job, DEFAULT_TIMEOUT).await?;
+    if out.delivered.len() != records.len() {
+        bail!(
+            "produce.py reported {} deliveries for {} records to {topic}",
+            out.delivered.len(),
+            records.len()
+        );
+    }
+    out.delivered
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| d.ok_or_else(|| anyhow!("record {i} to {topic} has no delivery report")))
+        .collect()
+}
+
+fn produce_job_json(
+    bootstrap: &str,
+    topic: &str,
+    records: &[PyRecord],
+    compression: &str,
+    extra_config: &[(&str, &str)],
+    transaction: Value,
+) -> Value {
     let records_json: Vec<Value> = records
         .iter()
         .map(|r| {
@@ -215,7 +284,7 @@ async fn produce_job(
             })
         })
         .collect();
-    let job = json!({
+    json!({
         "bootstrap": bootstrap,
         "topic": topic,
         "records": records_json,
@@ -223,20 +292,7 @@ async fn produce_job(
         "config": config_object(extra_config.iter().copied()),
         "timeout_s": DEFAULT_TIMEOUT.as_secs_f64(),
         "transaction": transaction,
-    });
-    let out: ProduceOut = run_script("produce.py", &job, DEFAULT_TIMEOUT).await?;
-    if out.delivered.len() != records.len() {
-        bail!(
-            "produce.py reported {} deliveries for {} records to {topic}",
-            out.delivered.len(),
-            records.len()
-        );
-    }
-    out.delivered
-        .into_iter()
-        .enumerate()
-        .map(|(i, d)| d.ok_or_else(|| anyhow!("record {i} to {topic} has no delivery report")))
-        .collect()
+    })
 }
 
 /// Reads `expected_count` records from the beginning of `partitions` of `topic` without a group,
@@ -443,6 +499,9 @@ fn config_object<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Value {
 #[derive(Deserialize)]
 struct ProduceOut {
     delivered: Vec<Option<(i32, i64)>>,
+    /// Kafka error code per record (only with `report_errors`; older replies lack it).
+    #[serde(default)]
+    errors: Vec<Option<i32>>,
 }
 
 #[derive(Deserialize)]

@@ -22,6 +22,7 @@ mod batch;
 mod compression;
 mod config_cache;
 pub(crate) mod connection;
+mod fetch_repair;
 mod produce;
 mod producer_state;
 mod reencode;
@@ -178,5 +179,7 @@ impl StrictTansu {
     }
 }
 
+#[cfg(test)]
+mod interop_tests;
 #[cfg(test)]
 mod tests;

@@ -29,7 +29,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use kafka_protocol::messages::ApiVersionsRequest;
 
+use crate::front::FrontConfig;
 use crate::ports::try_free_port;
+use crate::strict::{StrictKafka, StrictRules};
 use process::{kill_and_reap, LogFile};
 
 /// Node id every Tansu 0.6 broker reports, whatever its cluster.
@@ -120,9 +122,26 @@ pub struct TansuOptions {
     /// Require SASL authentication (`--authentication`). Tansu 0.6 cannot store users, so only
     /// rejection paths can be tested against such a broker.
     pub authentication: bool,
+    /// Put the Kafka-strict layer ([`crate::strict`]) with these rules in front: then
+    /// [`TansuBroker::addr`] is the layer and [`TansuBroker::raw_addr`] the bare broker.
+    pub strict: Option<StrictRules>,
 }
 
 impl TansuOptions {
+    /// A memory broker with the Kafka-strict layer (Kafka's rules only) in front.
+    pub fn strict() -> Self {
+        Self {
+            strict: Some(StrictRules::default()),
+            ..Self::default()
+        }
+    }
+
+    /// The same options with the Kafka-strict layer (Kafka's rules only) in front.
+    pub fn with_strict(mut self) -> Self {
+        self.strict = Some(StrictRules::default());
+        self
+    }
+
     /// Options for an s3-backed broker in `moto`'s default bucket.
     pub fn s3(moto: &MotoServer) -> Self {
         Self {
@@ -142,6 +161,8 @@ pub struct TansuBroker {
     cluster_id: String,
     options: TansuOptions,
     log: LogFile,
+    /// The strict layer in front, if [`TansuOptions::strict`]; it outlives kills and restarts.
+    strict: Option<StrictKafka>,
 }
 
 impl TansuBroker {
@@ -167,9 +188,19 @@ impl TansuBroker {
                 cluster_id: cluster_id.clone(),
                 options: options.clone(),
                 log,
+                strict: None,
             };
             match broker.spawn_and_wait() {
-                Ok(()) => return Ok(broker),
+                Ok(()) => {
+                    if let Some(rules) = options.strict.clone() {
+                        let mut front = FrontConfig::new(broker.raw_addr());
+                        if let Some(a) = &options.advertised {
+                            front = front.with_advertised(a.clone());
+                        }
+                        broker.strict = Some(StrictKafka::start_behind(front, rules)?);
+                    }
+                    return Ok(broker);
+                }
                 // Another process took the kernel-chosen port before Tansu bound it.
                 Err(_) if attempt < attempts && broker.log.tail().contains("in use") => {
                     log = LogFile::new("tansu")?;
@@ -184,12 +215,31 @@ impl TansuBroker {
         Self::start(TansuOptions::default())
     }
 
-    /// `127.0.0.1:<port>`: the bootstrap address (the listener, not the advertised address).
+    /// A memory broker with the Kafka-strict layer in front ([`TansuOptions::strict`]).
+    pub fn strict_memory() -> Result<Self> {
+        Self::start(TansuOptions::strict())
+    }
+
+    /// `127.0.0.1:<port>`: the bootstrap address: the strict layer if there is one, else the
+    /// broker's listener (never the advertised address).
     pub fn addr(&self) -> String {
+        match &self.strict {
+            Some(s) => s.bootstrap(),
+            None => self.raw_addr(),
+        }
+    }
+
+    /// `127.0.0.1:<port>` of the broker's own listener, around any strict layer.
+    pub fn raw_addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Listener port.
+    /// The strict layer in front, if any (its rules and refusal counts).
+    pub fn strict(&self) -> Option<&StrictKafka> {
+        self.strict.as_ref()
+    }
+
+    /// The bare broker's listener port (see [`addr`](Self::addr) for where clients connect).
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -261,7 +311,13 @@ impl TansuBroker {
 
     fn command(&self) -> Command {
         let listener = format!("tcp://127.0.0.1:{}", self.port);
-        let advertised = format!("tcp://{}", self.advertised());
+        let advertised = format!(
+            "tcp://{}",
+            self.options
+                .advertised
+                .clone()
+                .unwrap_or_else(|| self.raw_addr())
+        );
         let storage = match &self.options.storage {
             TansuStorage::Memory => "memory://tansu/".to_string(),
             TansuStorage::S3 { bucket, .. } => format!("s3://{bucket}/"),
@@ -325,7 +381,7 @@ impl TansuBroker {
     /// Polls with a real ApiVersions v0 request until the broker answers with error code 0.
     fn wait_ready(&mut self) -> Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
-        let addr = self.addr();
+        let addr = self.raw_addr();
         loop {
             if let Some(child) = self.child.as_mut() {
                 if let Some(status) = child.try_wait()? {

@@ -6,8 +6,9 @@ use anyhow::{bail, Context as _};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
-    DescribeConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
-    MetadataResponse, ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader,
+    DescribeConfigsResponse, FetchResponse, IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse, MetadataResponse, ProduceRequest, ProduceResponse,
+    RequestHeader, ResponseHeader,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -20,7 +21,7 @@ use super::admin::{
     CreateTopicsPlan,
 };
 use super::produce::{abandon, merge, plan, ProducePlan};
-use super::StrictState;
+use super::{fetch_repair, StrictState};
 use crate::front::frames::{encode_response, read_frame, write_frame};
 use crate::front::relay::{rewrite_addresses, Advertised};
 
@@ -31,6 +32,8 @@ enum Post {
     /// Broker addresses rewritten to the layer's (and denied topics hidden in Metadata).
     Addresses,
     DescribeConfigs,
+    /// LogAppendTime batches' CRCs recomputed (Tansu leaves them stale).
+    Fetch,
     Produce(ProducePlan),
     CreateTopics(CreateTopicsPlan),
     AlterConfigs(AlterConfigsPlan),
@@ -177,6 +180,7 @@ async fn intercept(
             Ok((Some(slot(true, Post::DeleteTopics(topics))), Some(frame)))
         }
         ApiKey::DescribeConfigs => Ok((Some(slot(true, Post::DescribeConfigs)), Some(frame))),
+        ApiKey::Fetch => Ok((Some(slot(true, Post::Fetch)), Some(frame))),
         ApiKey::Metadata | ApiKey::FindCoordinator | ApiKey::DescribeCluster => {
             Ok((Some(slot(true, Post::Addresses)), Some(frame)))
         }
@@ -253,6 +257,16 @@ fn finish(
                 upstream_body(req, frame)?.context("DescribeConfigs")?;
             deny_describe_configs(state, &mut body);
             answer(req, &body)
+        }
+        Post::Fetch => {
+            let frame = frame.context("no upstream answer to Fetch")?;
+            let mut body: FetchResponse =
+                upstream_body(req, Some(frame.clone()))?.context("Fetch")?;
+            if fetch_repair::repair(&mut body) {
+                answer(req, &body)
+            } else {
+                Ok(frame)
+            }
         }
         Post::DeleteTopics(topics) => {
             forget_deleted(state, &topics);

@@ -52,18 +52,21 @@ fn error_code(e: &Error) -> i16 {
 }
 
 /// One record for [`batch`]: (offset delta, key, value, timestamp).
-type Spec<'a> = (i64, Option<&'a [u8]>, &'a [u8], i64);
+pub(super) type Spec<'a> = (i64, Option<&'a [u8]>, &'a [u8], i64);
+
+/// A record read back: (offset, key, value, timestamp).
+type Readback<'a> = (i64, Option<&'a [u8]>, Option<&'a [u8]>, i64);
 
 /// Producer fields of a batch.
 #[derive(Clone, Copy)]
-struct Ids {
-    producer_id: i64,
-    epoch: i16,
-    base_sequence: i32,
-    transactional: bool,
+pub(super) struct Ids {
+    pub(super) producer_id: i64,
+    pub(super) epoch: i16,
+    pub(super) base_sequence: i32,
+    pub(super) transactional: bool,
 }
 
-const PLAIN: Ids = Ids {
+pub(super) const PLAIN: Ids = Ids {
     producer_id: -1,
     epoch: -1,
     base_sequence: -1,
@@ -71,7 +74,7 @@ const PLAIN: Ids = Ids {
 };
 
 /// A v2 batch encoded by kafka-protocol (not our codec), offset deltas as given.
-fn batch(records: &[Spec<'_>], codec: Compression, ids: Ids) -> Bytes {
+pub(super) fn batch(records: &[Spec<'_>], codec: Compression, ids: Ids) -> Bytes {
     let records: Vec<Record> = records
         .iter()
         .map(|(delta, key, value, ts)| Record {
@@ -96,19 +99,23 @@ fn batch(records: &[Spec<'_>], codec: Compression, ids: Ids) -> Bytes {
         })
         .collect();
     let mut out = BytesMut::new();
-    RecordBatchEncoder::encode(
+    RecordBatchEncoder::encode_with_custom_compression(
         &mut out,
         &records,
         &RecordEncodeOptions {
             version: 2,
             compression: codec,
         },
+        Some(|plain: &mut BytesMut, out: &mut BytesMut, codec| {
+            out.extend_from_slice(&super::compression::compress(codec, plain)?);
+            Ok(())
+        }),
     )
     .unwrap();
     out.freeze()
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -116,7 +123,7 @@ fn now_ms() -> i64 {
 }
 
 /// Sends one Produce (v9, acks=all) with `partitions` of `topic` and returns the answer.
-fn produce(
+pub(super) fn produce(
     addr: &str,
     txn: Option<&str>,
     topic: &str,
@@ -145,7 +152,7 @@ fn produce(
 }
 
 /// (partition, error code, base offset) per partition, in answer order.
-fn outcome(r: &ProduceResponse) -> Vec<(i32, i16, i64)> {
+pub(super) fn outcome(r: &ProduceResponse) -> Vec<(i32, i16, i64)> {
     r.responses
         .iter()
         .flat_map(|t| t.partition_responses.iter())
@@ -280,4 +287,612 @@ fn default_max_message_bytes_is_kafkas_1048588_with_log_overhead() {
     assert_eq!(broker.refusals().count(Rule::MessageTooLarge), 1);
     // Tansu stored exactly the batch that fit.
     assert_eq!(stored(&broker.raw_addr(), "big", 0).len(), 1_048_588);
+}
+
+/// Decodes stored batches with crates/wire's codec (keeps headers in wire order).
+fn wire_batches(stored: &Bytes) -> Vec<kreplicate_wire::codec::RecordBatch> {
+    kreplicate_wire::codec::RecordSet::new(stored.clone())
+        .batches()
+        .map(|b| b.unwrap().as_v2().unwrap().clone())
+        .collect()
+}
+
+#[test]
+fn transactional_batch_without_transactional_id_is_refused_for_the_whole_request() {
+    let broker = StrictTansu::start().unwrap();
+    let ts = now_ms();
+    let txn = Ids {
+        producer_id: 9,
+        epoch: 0,
+        base_sequence: 0,
+        transactional: true,
+    };
+    let r = produce(
+        &broker.bootstrap(),
+        None,
+        "txn",
+        &[
+            (
+                0,
+                batch(&[(0, Some(b"k"), b"v", ts)], Compression::None, txn),
+            ),
+            (
+                1,
+                batch(&[(0, Some(b"k"), b"plain", ts)], Compression::None, PLAIN),
+            ),
+        ],
+    );
+    let code = ResponseError::TransactionalIdAuthorizationFailed.code();
+    assert_eq!(outcome(&r), vec![(0, code, -1), (1, code, -1)]);
+    assert_eq!(
+        broker.refusals().count(Rule::TransactionalIdAuthorization),
+        2
+    );
+    // Nothing reached Tansu: the topic was not even auto-created.
+    let metadata = RawConnection::connect(&broker.raw_addr(), IO_TIMEOUT)
+        .unwrap()
+        .call(
+            9,
+            &kafka_protocol::messages::MetadataRequest::default().with_topics(None),
+        )
+        .unwrap();
+    assert!(metadata
+        .topics
+        .iter()
+        .all(|t| t.name.as_ref().map(|n| n.as_str()) != Some("txn")));
+}
+
+#[test]
+fn compressed_batch_with_gaps_in_inner_offsets_is_stored_reencoded() {
+    let broker = StrictTansu::start().unwrap();
+    let ts = 1_700_000_000_000;
+    for (partition, codec) in [
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let partition = partition as i32;
+        // Deltas 0, 2, 5: what compaction leaves of a 6-record batch.
+        let specs: [Spec<'_>; 3] = [
+            (0, Some(b"a"), b"first", ts),
+            (2, None, b"second", ts + 7),
+            (5, Some(b""), b"third", ts - 3),
+        ];
+        let sent = batch(&specs, codec, PLAIN);
+        let r = produce(
+            &broker.bootstrap(),
+            None,
+            "gaps",
+            &[(partition, sent.clone())],
+        );
+        assert_eq!(outcome(&r), vec![(partition, 0, 0)], "{codec:?}");
+        let stored = stored(&broker.raw_addr(), "gaps", partition);
+        assert_ne!(stored, sent, "{codec:?}: stored as sent, not re-encoded");
+        let batches = wire_batches(&stored);
+        assert_eq!(batches.len(), 1);
+        let b = &batches[0];
+        assert_eq!(b.record_count(), 3);
+        assert_eq!(b.last_offset_delta(), 2, "{codec:?}");
+        assert_eq!(
+            b.compression() as i16,
+            codec as i16,
+            "{codec:?}: same codec"
+        );
+        assert_eq!(b.max_timestamp(), ts + 7);
+        let records = b.records().unwrap().collect::<Result<Vec<_>, _>>().unwrap();
+        let got: Vec<Readback<'_>> = records
+            .iter()
+            .map(|r| (r.offset, r.key.as_deref(), r.value.as_deref(), r.timestamp))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, Some(&b"a"[..]), Some(&b"first"[..]), ts),
+                (1, None, Some(&b"second"[..]), ts + 7),
+                (2, Some(&b""[..]), Some(&b"third"[..]), ts - 3),
+            ],
+            "{codec:?}"
+        );
+    }
+    assert_eq!(broker.refusals().count(Rule::Reencoded), 4);
+    // Contiguous compressed and gapped uncompressed batches are stored as sent.
+    let contiguous = batch(
+        &[(0, Some(b"a"), b"x", ts), (1, Some(b"b"), b"y", ts)],
+        Compression::Gzip,
+        PLAIN,
+    );
+    let r = produce(
+        &broker.bootstrap(),
+        None,
+        "no-gaps",
+        &[(0, contiguous.clone())],
+    );
+    assert_eq!(outcome(&r), vec![(0, 0, 0)]);
+    assert_eq!(stored(&broker.raw_addr(), "no-gaps", 0), contiguous);
+    assert_eq!(broker.refusals().count(Rule::Reencoded), 4);
+}
+
+#[tokio::test]
+async fn record_without_key_on_a_compacted_topic_is_an_invalid_record() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    create(&addr, "compacted", 1, &[("cleanup.policy", "compact")]).await;
+    let ts = now_ms();
+    let r = produce(
+        &addr,
+        None,
+        "compacted",
+        &[(
+            0,
+            batch(
+                &[
+                    (0, Some(b"k"), b"v", ts),
+                    (1, None, b"v", ts),
+                    (2, None, b"v", ts),
+                ],
+                Compression::None,
+                PLAIN,
+            ),
+        )],
+    );
+    let p = &r.responses[0].partition_responses[0];
+    assert_eq!(p.error_code, ResponseError::InvalidRecord.code());
+    let errors: Vec<(i32, String)> = p
+        .record_errors
+        .iter()
+        .map(|e| {
+            (
+                e.batch_index,
+                e.batch_index_error_message
+                    .as_deref()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    let message =
+        "Compacted topic cannot accept message without key in topic partition compacted-0";
+    assert_eq!(
+        errors,
+        vec![(1, message.to_string()), (2, message.to_string())]
+    );
+    assert!(p
+        .error_message
+        .as_deref()
+        .unwrap()
+        .starts_with("One or more records have been rejected due to 2 record errors"));
+    assert!(stored(&broker.raw_addr(), "compacted", 0).is_empty());
+
+    // Our producer sees the same code.
+    let producer = Producer::new(
+        Client::connect(ClientConfig::new([addr])).await.unwrap(),
+        ProducerConfig::default(),
+    )
+    .await
+    .unwrap();
+    let err = producer
+        .send(
+            "compacted",
+            0,
+            ProducerRecord {
+                value: Some(Bytes::from_static(b"no key")),
+                ..ProducerRecord::default()
+            },
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&err.0), ResponseError::InvalidRecord.code());
+    assert_eq!(broker.refusals().count(Rule::CompactedWithoutKey), 2);
+}
+
+#[tokio::test]
+async fn timestamps_outside_before_and_after_max_ms_are_invalid() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    create(
+        &addr,
+        "ts",
+        1,
+        &[
+            ("message.timestamp.before.max.ms", "3600000"),
+            ("message.timestamp.after.max.ms", "60000"),
+        ],
+    )
+    .await;
+    create(
+        &addr,
+        "ts-old",
+        1,
+        &[("message.timestamp.difference.max.ms", "1000")],
+    )
+    .await;
+    let now = now_ms();
+    let one = |ts: i64| batch(&[(0, Some(b"k"), b"v", ts)], Compression::None, PLAIN);
+    let invalid = ResponseError::InvalidTimestamp.code();
+    let r = produce(&addr, None, "ts", &[(0, one(now - 7_200_000))]);
+    assert_eq!(outcome(&r), vec![(0, invalid, -1)]);
+    let p = &r.responses[0].partition_responses[0];
+    assert_eq!(p.record_errors.len(), 1);
+    assert_eq!(
+        p.error_message.as_deref(),
+        Some("One or more records have been rejected due to invalid timestamp")
+    );
+    let r = produce(&addr, None, "ts", &[(0, one(now + 600_000))]);
+    assert_eq!(outcome(&r), vec![(0, invalid, -1)]);
+    let r = produce(&addr, None, "ts", &[(0, one(now - 60_000))]);
+    assert_eq!(outcome(&r), vec![(0, 0, 0)]);
+    // The deprecated difference.max.ms bounds both sides when the new ones are unset.
+    let r = produce(&addr, None, "ts-old", &[(0, one(now - 600_000))]);
+    assert_eq!(outcome(&r), vec![(0, invalid, -1)]);
+    let r = produce(&addr, None, "ts-old", &[(0, one(now + 600_000))]);
+    assert_eq!(outcome(&r), vec![(0, invalid, -1)]);
+    assert_eq!(broker.refusals().count(Rule::InvalidTimestamp), 4);
+}
+
+#[test]
+fn idempotent_sequences_epochs_and_duplicates() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    let ts = now_ms();
+    // Tansu refuses producer ids it did not hand out (UNKNOWN_PRODUCER_ID) and has no KIP-360
+    // epoch bump; a transactional id gets the same id with the next epoch on each init.
+    let init = RawConnection::connect(&addr, IO_TIMEOUT)
+        .unwrap()
+        .call(
+            4,
+            &kafka_protocol::messages::InitProducerIdRequest::default()
+                .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("idem"))))
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(kafka_protocol::messages::ProducerId(-1))
+                .with_producer_epoch(-1),
+        )
+        .unwrap();
+    assert_eq!(init.error_code, 0);
+    let pid = *init.producer_id;
+    let base_epoch = init.producer_epoch;
+    // Epochs relative to the one Tansu handed out.
+    let ids = |epoch: i16, base_sequence: i32| Ids {
+        producer_id: pid,
+        epoch: base_epoch + epoch,
+        base_sequence,
+        transactional: false,
+    };
+    let two = |epoch, seq| {
+        batch(
+            &[(0, Some(b"a"), b"1", ts), (1, Some(b"b"), b"2", ts)],
+            Compression::None,
+            ids(epoch, seq),
+        )
+    };
+    assert_eq!(
+        outcome(&produce(&addr, None, "idem", &[(0, two(0, 0))])),
+        vec![(0, 0, 0)]
+    );
+    assert_eq!(
+        outcome(&produce(&addr, None, "idem", &[(0, two(0, 2))])),
+        vec![(0, 0, 2)]
+    );
+    // A gap: sequence 5 after 3.
+    assert_eq!(
+        outcome(&produce(&addr, None, "idem", &[(0, two(0, 5))])),
+        vec![(0, ResponseError::OutOfOrderSequenceNumber.code(), -1)]
+    );
+    // A retried duplicate of an earlier batch: its original offset, nothing stored again.
+    assert_eq!(
+        outcome(&produce(&addr, None, "idem", &[(0, two(0, 0))])),
+        vec![(0, 0, 0)]
+    );
+    // A new epoch starts at sequence 0; the old epoch is then refused.
+    let bumped = RawConnection::connect(&addr, IO_TIMEOUT)
+        .unwrap()
+        .call(
+            4,
+            &kafka_protocol::messages::InitProducerIdRequest::default()
+                .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("idem"))))
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(kafka_protocol::messages::ProducerId(-1))
+                .with_producer_epoch(-1),
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            bumped.error_code,
+            *bumped.producer_id,
+            bumped.producer_epoch
+        ),
+        (0, pid, base_epoch + 1)
+    );
+    assert_eq!(
+        outcome(&produce(&addr, None, "idem", &[(0, two(1, 4))])),
+        vec![(0, ResponseError::OutOfOrderSequenceNumber.code(), -1)]
+    );
+    assert_eq!(
+        outcome(&produce(&addr, None, "idem", &[(0, two(1, 0))])),
+        vec![(0, 0, 4)]
+    );
+    assert_eq!(
+        outcome(&produce(&addr, None, "idem", &[(0, two(0, 4))])),
+        vec![(0, ResponseError::InvalidProducerEpoch.code(), -1)]
+    );
+    let stored = wire_batches(&stored(&broker.raw_addr(), "idem", 0));
+    let seqs: Vec<(i64, i16, i32)> = stored
+        .iter()
+        .map(|b| {
+            (
+                b.base_offset(),
+                b.producer_epoch() - base_epoch,
+                b.base_sequence(),
+            )
+        })
+        .collect();
+    assert_eq!(seqs, vec![(0, 0, 0), (2, 0, 2), (4, 1, 0)]);
+    let r = broker.refusals();
+    assert_eq!(
+        (
+            r.count(Rule::OutOfOrderSequence),
+            r.count(Rule::InvalidProducerEpoch),
+            r.count(Rule::DuplicateSequence)
+        ),
+        (2, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn denied_topic_is_refused_everywhere_until_allowed_again() {
+    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    use kafka_protocol::messages::{CreateTopicsRequest, DescribeConfigsRequest, MetadataRequest};
+
+    let broker = StrictTansu::start_with(
+        crate::tansu::TansuOptions::default(),
+        StrictRules::default().deny_topic("secret"),
+    )
+    .unwrap();
+    let addr = broker.bootstrap();
+    let denied = ResponseError::TopicAuthorizationFailed.code();
+    let name = || TopicName(StrBytes::from_static_str("secret"));
+    let mut conn = RawConnection::connect(&addr, IO_TIMEOUT).unwrap();
+    let created = conn
+        .call(
+            5,
+            &CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+                .with_name(name())
+                .with_num_partitions(1)
+                .with_replication_factor(1)]),
+        )
+        .unwrap();
+    assert_eq!(created.topics[0].error_code, denied);
+    // Created behind the layer's back, it is still hidden from clients of the layer.
+    create(&broker.raw_addr(), "secret", 2, &[]).await;
+    let metadata = conn
+        .call(
+            9,
+            &MetadataRequest::default().with_topics(Some(vec![
+                MetadataRequestTopic::default().with_name(Some(name()))
+            ])),
+        )
+        .unwrap();
+    assert_eq!(metadata.topics.len(), 1);
+    assert_eq!(metadata.topics[0].error_code, denied);
+    assert!(metadata.topics[0].partitions.is_empty());
+    let described = conn
+        .call(
+            1,
+            &DescribeConfigsRequest::default().with_resources(vec![
+                DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(StrBytes::from_static_str("secret")),
+            ]),
+        )
+        .unwrap();
+    assert_eq!(described.results[0].error_code, denied);
+    let ts = now_ms();
+    let one = || batch(&[(0, Some(b"k"), b"v", ts)], Compression::None, PLAIN);
+    // One refused and one passing topic in one request: both answered, in request order.
+    let request = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(
+            ["secret", "open"]
+                .into_iter()
+                .map(|t| {
+                    TopicProduceData::default()
+                        .with_name(TopicName(StrBytes::from_static_str(t)))
+                        .with_partition_data(vec![PartitionProduceData::default()
+                            .with_index(0)
+                            .with_records(Some(one()))])
+                })
+                .collect(),
+        );
+    let r = conn.call(9, &request).unwrap();
+    let answered: Vec<(String, i16)> = r
+        .responses
+        .iter()
+        .map(|t| (t.name.to_string(), t.partition_responses[0].error_code))
+        .collect();
+    assert_eq!(
+        answered,
+        vec![("secret".to_string(), denied), ("open".to_string(), 0)]
+    );
+
+    // Our client sees the same, then succeeds once the topic is allowed.
+    let producer = Producer::new(
+        Client::connect(ClientConfig::new([addr.clone()]))
+            .await
+            .unwrap(),
+        ProducerConfig::default(),
+    )
+    .await;
+    match producer {
+        Ok(p) => {
+            let err = p
+                .send("secret", 0, ProducerRecord::default())
+                .await
+                .unwrap();
+            let err = err.await.unwrap_err();
+            assert_eq!(error_code(&err.0), denied);
+        }
+        Err(e) => panic!("producer: {e}"),
+    }
+    broker.rules().allow_topic("secret");
+    let r = produce(&addr, None, "secret", &[(0, one())]);
+    assert_eq!(outcome(&r), vec![(0, 0, 0)]);
+    assert!(broker.refusals().count(Rule::TopicAuthorization) >= 5);
+}
+
+#[tokio::test]
+async fn refused_topic_configs_answer_the_chosen_error_on_create_and_alter() {
+    let broker = StrictTansu::start_with(
+        crate::tansu::TansuOptions::default(),
+        StrictRules::default().refuse_config("retention.ms", ResponseError::PolicyViolation),
+    )
+    .unwrap();
+    broker
+        .rules()
+        .refuse_config("min.insync.replicas", ResponseError::InvalidConfig);
+    let admin = admin(&broker.bootstrap()).await;
+    let created = admin
+        .create_topics(
+            &[NewTopic::new("policy", 1, 1).with_config("retention.ms", "1000")],
+            false,
+        )
+        .await
+        .unwrap();
+    let err = created[0].1.clone().unwrap_err();
+    assert_eq!(err.code, ResponseError::PolicyViolation.code());
+    // Nothing was created behind the layer.
+    assert!(!crate::python::list_topics(&broker.raw_addr())
+        .await
+        .unwrap()
+        .contains_key("policy"));
+    admin
+        .create_topics(&[NewTopic::new("policy", 1, 1)], false)
+        .await
+        .unwrap();
+    let err = admin
+        .incremental_alter_topic_configs("policy", &[AlterOp::set("min.insync.replicas", "2")])
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&err), ResponseError::InvalidConfig.code());
+    broker.rules().accept_config("min.insync.replicas");
+    admin
+        .incremental_alter_topic_configs("policy", &[AlterOp::set("min.insync.replicas", "2")])
+        .await
+        .unwrap();
+    assert_eq!(broker.refusals().count(Rule::ConfigRefused), 2);
+}
+
+#[tokio::test]
+async fn log_append_time_topics_get_the_brokers_time() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    create(
+        &addr,
+        "lat",
+        1,
+        &[("message.timestamp.type", "LogAppendTime")],
+    )
+    .await;
+    let before = now_ms();
+    let r = produce(
+        &addr,
+        None,
+        "lat",
+        &[(
+            0,
+            batch(
+                &[(0, Some(b"k"), b"v", 1000), (1, Some(b"k2"), b"w", 2000)],
+                Compression::Zstd,
+                PLAIN,
+            ),
+        )],
+    );
+    let after = now_ms();
+    let p = &r.responses[0].partition_responses[0];
+    assert_eq!((p.error_code, p.base_offset), (0, 0));
+    assert!((before..=after).contains(&p.log_append_time_ms));
+    // Read through the layer: Tansu stamps its own clock into the batch (and leaves the CRC
+    // stale, which the layer repairs in Fetch answers).
+    let b = wire_batches(&stored(&addr, "lat", 0)).remove(0);
+    assert_eq!(
+        b.timestamp_type(),
+        kreplicate_wire::codec::TimestampType::LogAppendTime
+    );
+    let append_time = b.max_timestamp();
+    assert!((before..=now_ms()).contains(&append_time), "{append_time}");
+    let records = b.records().unwrap().collect::<Result<Vec<_>, _>>().unwrap();
+    let seen: Vec<(i64, Option<&[u8]>)> = records
+        .iter()
+        .map(|r| (r.timestamp, r.key.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (append_time, Some(&b"k"[..])),
+            (append_time, Some(&b"k2"[..]))
+        ]
+    );
+    // LogValidator.validateTimestamp: a producer may not set LogAppendTime itself.
+    let mut forged =
+        BytesMut::from(&batch(&[(0, Some(b"k"), b"v", 5)], Compression::None, PLAIN)[..]);
+    forged[22] |= 1 << 3;
+    let crc = crc32c::crc32c(&forged[21..]);
+    forged[17..21].copy_from_slice(&crc.to_be_bytes());
+    let r = produce(&addr, None, "lat", &[(0, forged.freeze())]);
+    assert_eq!(
+        outcome(&r),
+        vec![(0, ResponseError::InvalidTimestamp.code(), -1)]
+    );
+    assert_eq!(broker.refusals().count(Rule::LogAppendTime), 1);
+}
+
+#[tokio::test]
+async fn strict_tansu_broker_behind_a_fault_proxy_keeps_clients_on_the_proxy() {
+    let (broker, proxy) =
+        crate::fault_proxy::FaultProxy::with_tansu(crate::tansu::TansuOptions::strict()).unwrap();
+    let layer = broker.strict().expect("strict layer in front");
+    assert_ne!(broker.addr(), broker.raw_addr());
+    assert_eq!(proxy.upstream(), broker.addr());
+    create(
+        &proxy.addr(),
+        "via-proxy",
+        1,
+        &[("max.message.bytes", "100")],
+    )
+    .await;
+    let producer = Producer::new(
+        Client::connect(ClientConfig::new([proxy.addr()]))
+            .await
+            .unwrap(),
+        ProducerConfig::default(),
+    )
+    .await
+    .unwrap();
+    let err = producer
+        .send(
+            "via-proxy",
+            0,
+            ProducerRecord {
+                key: Some(Bytes::from_static(b"k")),
+                value: Some(Bytes::from(vec![0u8; 200])),
+                ..ProducerRecord::default()
+            },
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&err.0), ResponseError::MessageTooLarge.code());
+    assert_eq!(layer.refusals().count(Rule::MessageTooLarge), 1);
+    // Every connection of the client went through the proxy (Metadata advertised it).
+    let stats = proxy.stats();
+    assert!(stats.connections_accepted >= 1);
+    assert_eq!(layer.connections(), stats.connections_accepted);
 }
