@@ -243,7 +243,7 @@ impl Supervisor {
                     match exit {
                         CopierExit::Stopped => {}
                         CopierExit::Halted { offset, message } => {
-                            tracing::error!(topic = %key.0, partition = key.1, offset, %message,
+                            tracing::error!(topic = %key.0, partition = key.1, offset, state = "halted",
                                 "partition halted at source offset {offset}: {message}");
                             self.metrics.failures.get_or_create(&topic_labels(&key.0)).inc();
                             self.halted.insert(key, Halted { retry_at: None });
@@ -307,10 +307,10 @@ impl Supervisor {
         let backoff = &mut self.last_halt.get_mut(&key).expect("inserted").1;
         let wait = backoff.next_wait();
         if again {
-            tracing::warn!(topic = %key.0, partition = key.1, offset, state = "halted", %message,
+            tracing::warn!(topic = %key.0, partition = key.1, offset, state = "halted",
                 "partition still halted at source offset {offset}, next try in {wait:?}: {message}");
         } else {
-            tracing::error!(topic = %key.0, partition = key.1, offset, state = "halted", %message,
+            tracing::error!(topic = %key.0, partition = key.1, offset, state = "halted",
                 "partition halted at source offset {offset}: {message}");
         }
         self.halted.insert(
