@@ -36,6 +36,9 @@ fn exposed_metrics() -> Vec<String> {
     m.consumer_group_sync_failures.inc();
     m.consumer_group_lag.get_or_create(&partition).set(1);
     m.topic_count.set(1);
+    m.copier_panics.get_or_create(&topic).inc();
+    m.checkpoint_failures.inc();
+    m.data_path_restarts.inc();
     let text = m.encode();
     let names: Vec<String> = text
         .lines()

@@ -22,8 +22,9 @@ use tokio::sync::watch;
 
 use crate::checkpoint::{Checkpoint, CheckpointKey, CHECKPOINT_TOPIC};
 use crate::metrics::{partition_labels, topic_labels, Labels, ReplicatorMetrics};
-use crate::options::DataMode;
+use crate::options::{DataMode, PanicHook};
 use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
+use crate::refusal::{classify, Refusal, Scope, WriteFailure};
 
 /// Memory a record in flight holds besides its key and value (its decoded form and headers,
 /// the producer's and this copier's bookkeeping: about 500 bytes measured), counted against
@@ -41,11 +42,24 @@ const GROUPS_PER_BUDGET: usize = 4;
 /// Why a partition's copier stopped.
 #[derive(Debug)]
 pub(crate) enum CopierExit {
-    /// Asked to stop; everything fetched was acknowledged and checkpointed.
+    /// Asked to stop; everything fetched was acknowledged (and checkpointed, unless the
+    /// checkpoint itself failed: logged and counted).
     Stopped,
-    /// The producer failed (target unreachable past the retry deadline, a record refused...).
-    /// The whole data path restarts with a fresh producer and resumes exactly.
-    ProducerFailed(String),
+    /// The target could not be written at all (unreachable past the retry deadline, a
+    /// coordinator error...): the whole data path restarts with a fresh producer and resumes
+    /// exactly.
+    DataPathFailed(String),
+    /// The target refused a write (see [`crate::refusal`]): this partition stops at `offset`,
+    /// everything below it acknowledged; the others are unaffected. `isolated`: the refused
+    /// write held only the record (or pass-through batch) at `offset`. Otherwise the refused
+    /// batch is somewhere in `offset..=reached`, and copying those records one at a time finds
+    /// it.
+    Refused {
+        offset: i64,
+        reached: i64,
+        isolated: bool,
+        refusal: Refusal,
+    },
     /// This partition cannot continue (e.g. a corrupt batch); the others are unaffected.
     Halted { offset: i64, message: String },
 }
@@ -74,6 +88,12 @@ pub(crate) struct CopierSetup {
     /// Whether records that came from the target are kept in the map as echoes of their originals (ENHANCED
     /// offset sync; see `kreplicate_offsets`' echo module).
     pub record_echoes: bool,
+    /// Source offsets below this are written one record (or pass-through batch) at a time,
+    /// each acknowledged before the next: after a refused batch of several records, this
+    /// finds the record the target refuses, so the partition halts exactly there.
+    pub careful_until: i64,
+    /// Test hook (see [`crate::options::PanicHook`]).
+    pub panic_hook: Option<PanicHook>,
 }
 
 enum Outcome {
@@ -101,7 +121,15 @@ enum Outcome {
         source_offset: i64,
         original: i64,
     },
-    Failed(ProduceError),
+    /// Source offsets `first..=last` were not written. `alone`: they were the only ones in
+    /// the produced batch (a careful record, or a pass-through batch), so they are what the
+    /// target refused; otherwise the refused batch may have held records of other groups.
+    Failed {
+        error: ProduceError,
+        first: i64,
+        last: i64,
+        alone: bool,
+    },
 }
 
 struct Copier {
@@ -113,7 +141,13 @@ struct Copier {
     /// Every source offset below this is acknowledged on the target or deliberately skipped.
     acked: i64,
     target_next: i64,
+    /// The last checkpoint the target acknowledged.
     checkpointed: Option<Checkpoint>,
+    /// The checkpoint on its way (at most one).
+    checkpoint_delivery: FuturesOrdered<BoxFuture<'static, (Checkpoint, Result<(), ProduceError>)>>,
+    /// The last checkpoint failed because its partition refused it: the producer's halt on
+    /// that partition is lifted before the next one.
+    checkpoint_reset: bool,
     pending: FuturesOrdered<BoxFuture<'static, Outcome>>,
     unacked_bytes: usize,
     /// Records decoded and rewritten, not yet handed to the producer (sent as one group).
@@ -174,6 +208,8 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
         acked: setup.start,
         target_next: setup.target_end,
         checkpointed: None,
+        checkpoint_delivery: FuturesOrdered::new(),
+        checkpoint_reset: false,
         pending: FuturesOrdered::new(),
         unacked_bytes: 0,
         group: Group::default(),
@@ -187,7 +223,7 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
     let mut stopping = *stop.borrow();
     loop {
         if stopping && fetching.is_none() && c.pending.is_empty() {
-            c.checkpoint().await;
+            c.checkpoint_and_wait().await;
             return CopierExit::Stopped;
         }
         if !stopping && fetching.is_none() && c.unacked_bytes < c.s.max_unacked_bytes {
@@ -212,7 +248,7 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
                     Ok(fetched) => {
                         backoff = None;
                         if let Err(exit) = c.handle_fetch(fetched).await {
-                            return c.finish_halted(exit).await;
+                            return c.finish(exit).await;
                         }
                     }
                     Err(e) => {
@@ -225,8 +261,11 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
             }
             Some(outcome) = c.pending.next(), if !c.pending.is_empty() => {
                 if let Err(exit) = c.handle_outcome(outcome) {
-                    return exit;
+                    return c.finish(exit).await;
                 }
+            }
+            Some((cp, result)) = c.checkpoint_delivery.next(), if !c.checkpoint_delivery.is_empty() => {
+                c.checkpoint_done(cp, result);
             }
             _ = ticker.tick() => c.checkpoint().await,
             _ = stop.changed(), if !stopping => stopping = true,
@@ -341,19 +380,36 @@ impl Copier {
         }
     }
 
-    /// On a halt, waits for the writes already sent (the records before the halting offset)
-    /// and checkpoints them before exiting; other exits are returned as they are.
-    async fn finish_halted(&mut self, exit: CopierExit) -> CopierExit {
-        if !matches!(exit, CopierExit::Halted { .. }) {
-            return exit;
+    /// Before exiting on a halt, waits for the writes already sent (the records before the
+    /// halting offset) and checkpoints them. After a refusal, what is still pending was sent
+    /// behind the refused write and fails with it (the producer halted the partition): it is
+    /// dropped, and the acknowledged position checkpointed. A data-path failure exits at once.
+    async fn finish(&mut self, exit: CopierExit) -> CopierExit {
+        match exit {
+            CopierExit::Halted { .. } => {
+                while let Some(outcome) = self.pending.next().await {
+                    if let Err(failed) = self.handle_outcome(outcome) {
+                        return Box::pin(self.finish(failed)).await;
+                    }
+                }
+            }
+            CopierExit::Refused { .. } => self.pending = FuturesOrdered::new(),
+            CopierExit::Stopped | CopierExit::DataPathFailed(_) => return exit,
+        }
+        self.checkpoint_and_wait().await;
+        exit
+    }
+
+    /// In careful mode (see [`CopierSetup::careful_until`]), waits until everything sent is
+    /// acknowledged.
+    async fn settle(&mut self, offset: i64) -> Result<(), CopierExit> {
+        if offset >= self.s.careful_until {
+            return Ok(());
         }
         while let Some(outcome) = self.pending.next().await {
-            if let Err(failed) = self.handle_outcome(outcome) {
-                return failed;
-            }
+            self.handle_outcome(outcome)?;
         }
-        self.checkpoint().await;
-        exit
+        Ok(())
     }
 
     /// Rewrites `record` for the target and adds it to the group, sending the group once it
@@ -363,6 +419,9 @@ impl Copier {
         record: kreplicate_wire::codec::Record,
         provenance: Option<Provenance>,
     ) -> Result<(), CopierExit> {
+        if let Some(hook) = &self.s.panic_hook {
+            hook.check(&self.s.source_topic, self.s.partition, record.offset);
+        }
         let mut headers: Vec<Header> = record
             .headers
             .into_iter()
@@ -392,8 +451,9 @@ impl Copier {
         });
         self.position = record.offset + 1;
         let limit = (self.s.max_unacked_bytes / GROUPS_PER_BUDGET).min(MAX_GROUP_COST);
-        if g.cost() >= limit {
+        if g.cost() >= limit || record.offset < self.s.careful_until {
             self.send_group().await?;
+            self.settle(record.offset).await?;
         }
         Ok(())
     }
@@ -409,12 +469,14 @@ impl Copier {
         let cost = group.cost();
         let (source_offsets, bytes, timestamp) =
             (group.source_offsets, group.bytes, group.timestamp);
+        // In careful mode each record is sent, and acknowledged, alone.
+        let alone = source_offsets.len() == 1 && source_offsets[0] < self.s.careful_until;
         let delivery = self
             .s
             .producer
             .send_all(&self.s.target_topic, self.s.partition, group.records)
             .await
-            .map_err(|e| CopierExit::ProducerFailed(e.to_string()))?;
+            .map_err(|e| CopierExit::DataPathFailed(e.to_string()))?;
         self.unacked_bytes += cost;
         self.pending.push_back(Box::pin(async move {
             match delivery.await {
@@ -424,7 +486,12 @@ impl Copier {
                     bytes,
                     timestamp,
                 },
-                Err(e) => Outcome::Failed(e),
+                Err(error) => Outcome::Failed {
+                    error,
+                    first: source_offsets.first().copied().unwrap_or(-1),
+                    last: source_offsets.last().copied().unwrap_or(-1),
+                    alone,
+                },
             }
         }));
         Ok(())
@@ -447,7 +514,7 @@ impl Copier {
             .producer
             .send_raw(&self.s.target_topic, self.s.partition, raw)
             .await
-            .map_err(|e| CopierExit::ProducerFailed(e.to_string()))?;
+            .map_err(|e| CopierExit::DataPathFailed(e.to_string()))?;
         self.unacked_bytes += bytes;
         self.position = last_offset + 1;
         self.pending.push_back(Box::pin(async move {
@@ -459,10 +526,16 @@ impl Copier {
                     bytes,
                     timestamp,
                 },
-                Err(e) => Outcome::Failed(e),
+                // A pass-through batch is written whole or not at all: it counts as one write.
+                Err(error) => Outcome::Failed {
+                    error,
+                    first: base_offset,
+                    last: base_offset,
+                    alone: true,
+                },
             }
         }));
-        Ok(())
+        self.settle(base_offset).await
     }
 
     /// Waits, handling acknowledgements, while this partition holds its share of unacknowledged
@@ -517,13 +590,13 @@ impl Copier {
                 let (Some(&first_target), Some(&last_target)) =
                     (target_offsets.first(), target_offsets.last())
                 else {
-                    return Err(CopierExit::ProducerFailed(format!(
+                    return Err(CopierExit::DataPathFailed(format!(
                         "the producer acknowledged {count} records on {}-{} without offsets",
                         self.s.target_topic, self.s.partition
                     )));
                 };
                 if target_offsets.len() != count {
-                    return Err(CopierExit::ProducerFailed(format!(
+                    return Err(CopierExit::DataPathFailed(format!(
                         "the producer acknowledged {count} records on {}-{} with {} offsets",
                         self.s.target_topic,
                         self.s.partition,
@@ -596,12 +669,29 @@ impl Copier {
                 self.with_map(|m| m.record_echo(source_offset, original));
                 m.filtered_records.get_or_create(&self.topic_labels).inc();
             }
-            Outcome::Failed(e) => {
+            Outcome::Failed {
+                error,
+                first,
+                last,
+                alone,
+            } => {
                 m.failures.get_or_create(&self.topic_labels).inc();
-                return Err(CopierExit::ProducerFailed(format!(
-                    "writing {}-{} to the target failed: {e}",
-                    self.s.target_topic, self.s.partition
-                )));
+                return Err(match classify(&error.0, &self.s.target_topic) {
+                    WriteFailure::DataPath(reason) => CopierExit::DataPathFailed(format!(
+                        "writing {}-{} to the target failed: {reason}",
+                        self.s.target_topic, self.s.partition
+                    )),
+                    WriteFailure::Refused(refusal) => {
+                        // A topic-wide refusal is not about any record: no use isolating one.
+                        let isolated = alone || refusal.scope == Scope::Topic;
+                        CopierExit::Refused {
+                            offset: if alone { first } else { self.acked },
+                            reached: last,
+                            isolated,
+                            refusal,
+                        }
+                    }
+                });
             }
         }
         Ok(())
@@ -714,7 +804,13 @@ impl Copier {
         }
     }
 
+    /// Sends the acknowledged position as a checkpoint, unless the target already acknowledged
+    /// it or one is on its way. It counts as written only once acknowledged
+    /// ([`Self::checkpoint_done`]); a failed one is sent again at the next tick.
     async fn checkpoint(&mut self) {
+        if !self.checkpoint_delivery.is_empty() {
+            return;
+        }
         let cp = Checkpoint {
             source_next: self.acked,
             target_next: self.target_next,
@@ -722,9 +818,15 @@ impl Copier {
         if self.checkpointed == Some(cp) {
             return;
         }
-        let sent = self
-            .s
-            .producer
+        let producer = &self.s.producer;
+        if std::mem::take(&mut self.checkpoint_reset) {
+            if let Err(e) = producer.reset_partition(CHECKPOINT_TOPIC, 0).await {
+                self.checkpoint_reset = true;
+                self.checkpoint_failed(&e.to_string());
+                return;
+            }
+        }
+        let sent = producer
             .send(
                 CHECKPOINT_TOPIC,
                 0,
@@ -735,8 +837,44 @@ impl Copier {
                 },
             )
             .await;
-        if sent.is_ok() {
-            self.checkpointed = Some(cp);
+        match sent {
+            Ok(delivery) => self
+                .checkpoint_delivery
+                .push_back(Box::pin(async move { (cp, delivery.await.map(|_| ())) })),
+            Err(e) => self.checkpoint_failed(&e.to_string()),
+        }
+    }
+
+    fn checkpoint_done(&mut self, cp: Checkpoint, result: Result<(), ProduceError>) {
+        match result {
+            Ok(()) => self.checkpointed = Some(cp),
+            Err(e) => {
+                // Whatever failed it (a refusal, the retry deadline), the producer halted the
+                // checkpoint partition: lift the halt before the next one.
+                self.checkpoint_reset = true;
+                self.checkpoint_failed(&e.to_string());
+            }
+        }
+    }
+
+    fn checkpoint_failed(&self, error: &str) {
+        self.s.metrics.checkpoint_failures.inc();
+        tracing::warn!(topic = %self.s.source_topic, partition = self.s.partition, %error,
+            "writing the checkpoint of {}-{} failed; retrying at the next checkpoint",
+            self.s.source_topic, self.s.partition);
+    }
+
+    /// Checkpoints the acknowledged position and waits for the answer (before exiting).
+    async fn checkpoint_and_wait(&mut self) {
+        // One already on its way may be older than the position: answer it, then send again.
+        for _ in 0..2 {
+            if let Some((cp, result)) = self.checkpoint_delivery.next().await {
+                self.checkpoint_done(cp, result);
+            }
+            self.checkpoint().await;
+        }
+        if let Some((cp, result)) = self.checkpoint_delivery.next().await {
+            self.checkpoint_done(cp, result);
         }
     }
 }

@@ -14,6 +14,7 @@ pub use options::{DataMode, EngineOptions};
 mod checkpoint;
 mod copier;
 pub mod provenance;
+mod refusal;
 mod resume;
 pub mod topics;
 pub mod verify;

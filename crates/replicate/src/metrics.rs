@@ -64,9 +64,18 @@ pub struct ReplicatorMetrics {
     pub consumer_group_lag: Family<Labels, Gauge>,
     /// Topics being replicated.
     pub topic_count: Gauge,
-    /// Source partitions by state: `copying` (a copier runs) or `halted` (stopped on an error
-    /// that needs an operator, e.g. a corrupt batch). Readiness needs every partition copying.
+    /// Source partitions by state: `copying` (a copier runs) or `halted` (stopped: a write the
+    /// target refuses, retried with backoff; or an error that needs an operator, e.g. a corrupt
+    /// batch). Readiness needs every partition copying.
     pub partitions: Family<Labels, Gauge>,
+    /// Checkpoints the target did not acknowledge (each is sent again at the next tick).
+    pub checkpoint_failures: Counter,
+    /// Restarts of the data path (a fresh producer for every partition) after connection,
+    /// deadline or coordinator errors. Refusals of one partition's writes never restart it.
+    pub data_path_restarts: Counter,
+    /// Copier tasks that panicked, per topic (each restarted with backoff, halted after
+    /// repeated panics).
+    pub copier_panics: Family<Labels, Counter>,
 }
 
 impl Default for ReplicatorMetrics {
@@ -95,6 +104,9 @@ impl ReplicatorMetrics {
             consumer_group_lag: Family::default(),
             topic_count: Gauge::default(),
             partitions: Family::default(),
+            checkpoint_failures: Counter::default(),
+            data_path_restarts: Counter::default(),
+            copier_panics: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -176,6 +188,21 @@ impl ReplicatorMetrics {
             "partitions",
             "Source partitions by state: copying or halted",
             m.partitions.clone(),
+        );
+        registry.register(
+            "checkpoint_failures",
+            "Checkpoints the target did not acknowledge (sent again at the next tick)",
+            m.checkpoint_failures.clone(),
+        );
+        registry.register(
+            "data_path_restarts",
+            "Restarts of the whole data path after connection, deadline or coordinator errors",
+            m.data_path_restarts.clone(),
+        );
+        registry.register(
+            "copier_panics",
+            "Copier tasks that panicked (restarted with backoff, halted after repeated panics)",
+            m.copier_panics.clone(),
         );
         ReplicatorMetrics { registry, ..m }
     }

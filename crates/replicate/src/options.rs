@@ -38,6 +38,45 @@ pub struct EngineOptions {
     pub resume_settle: Duration,
     /// Give up waiting for the resume point to settle after this long (logged).
     pub resume_settle_max: Duration,
+    /// A partition halted by a refusal of the target (or a copier panic) is tried again after
+    /// this long, doubling each time up to `halt_retry_max`; it resumes once the cause is fixed.
+    pub halt_retry_initial: Duration,
+    pub halt_retry_max: Duration,
+    /// After a connection, deadline or coordinator error the data path restarts after this
+    /// long, doubling each time (reset once it runs again) up to `restart_backoff_max`.
+    pub restart_backoff_initial: Duration,
+    pub restart_backoff_max: Duration,
+    /// A partition whose copier panicked this many times is halted for good (until restart).
+    pub max_copier_panics: u32,
+    /// Test hook: make a copier panic. Not for production use.
+    #[doc(hidden)]
+    pub panic_hook: Option<PanicHook>,
+}
+
+/// Test hook: the copier of `topic`-`partition` panics when it copies source offset `offset`,
+/// at most `times` times over the engine's life.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct PanicHook {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub times: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl PanicHook {
+    /// Panics if this is the hooked record and panics are left.
+    pub(crate) fn check(&self, topic: &str, partition: i32, offset: i64) {
+        use std::sync::atomic::Ordering;
+        if self.topic == topic && self.partition == partition && self.offset == offset {
+            let left = self
+                .times
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| t.checked_sub(1));
+            if left.is_ok() {
+                panic!("test panic hook: {topic}-{partition} at offset {offset}");
+            }
+        }
+    }
 }
 
 impl Default for EngineOptions {
@@ -52,6 +91,12 @@ impl Default for EngineOptions {
             max_unacked_bytes: 128 * 1024 * 1024,
             resume_settle: Duration::from_secs(1),
             resume_settle_max: Duration::from_secs(30),
+            halt_retry_initial: Duration::from_secs(5),
+            halt_retry_max: Duration::from_secs(300),
+            restart_backoff_initial: Duration::from_secs(1),
+            restart_backoff_max: Duration::from_secs(60),
+            max_copier_panics: 3,
+            panic_hook: None,
         }
     }
 }

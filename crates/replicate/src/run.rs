@@ -1,14 +1,25 @@
 //! The engine's supervisor: keeps one copier per replicated source partition, adds copiers as
-//! topics and partitions appear, restarts the data path with a fresh producer when writing to
-//! the target fails, and stops everything gracefully on request.
+//! topics and partitions appear, and stops everything gracefully on request.
 //!
-//! Restarting is always safe because a copier's start position comes from the target itself
-//! (provenance of the last copied record, bounded by the last checkpoint): nothing acknowledged
-//! is copied again and nothing unacknowledged is skipped.
+//! Failures are contained: a write the target refuses halts only its partition (see
+//! [`crate::refusal`]), which is retried with capped backoff on the same producer (its halted
+//! partition reset) and resumes by itself once the cause is fixed; a copier that panics is
+//! restarted the same way, and halted for good after repeated panics. Only connection,
+//! deadline and coordinator errors restart the whole data path with a fresh producer, with
+//! capped backoff (`kreplicate_data_path_restarts_total`).
+//!
+//! Restarting a partition is always safe because a copier's start position comes from the
+//! target itself (provenance of the last copied record, bounded by the last checkpoint, read
+//! again at each restart): nothing acknowledged is copied again and nothing unacknowledged is
+//! skipped.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use kreplicate_wire::client::{Backoff, RetryPolicy};
+use tokio::task::{Id as TaskId, JoinError};
+use tokio::time::Instant;
 
 use kreplicate_offsets::OffsetMaps;
 use kreplicate_wire::client::Client;
@@ -27,6 +38,7 @@ use crate::error::EngineError;
 use crate::metrics::{cluster_labels, topic_labels, ReplicatorMetrics};
 use crate::options::EngineOptions;
 use crate::provenance::ClusterFingerprint;
+use crate::refusal::Refusal;
 use crate::topics::{ReplicatedTopic, TopicSync};
 
 type PartitionKey = (String, i32);
@@ -39,10 +51,38 @@ struct Supervisor {
     metrics: Arc<ReplicatorMetrics>,
     source_fp: ClusterFingerprint,
     target_fp: ClusterFingerprint,
-    /// Partitions that cannot continue until the operator intervenes (e.g. a corrupt batch).
-    halted: HashSet<PartitionKey>,
+    /// Partitions not copying: refused by the target or panicked (retried), or unable to
+    /// continue until the operator intervenes (e.g. a corrupt batch).
+    halted: HashMap<PartitionKey, Halted>,
+    /// The last halt of each partition that halted, to tell a retry refused again (same
+    /// offset: backoff continues, logged as still halted) from a new halt.
+    last_halt: HashMap<PartitionKey, (i64, Backoff)>,
+    /// See [`CopierSetup::careful_until`]; set after a refused batch of several records.
+    careful_until: HashMap<PartitionKey, i64>,
+    /// Copier panics per partition.
+    panics: HashMap<PartitionKey, u32>,
+    /// The replicated topics by source name, as last synced.
+    known_topics: HashMap<String, ReplicatedTopic>,
     topics: TopicSync,
     offset_maps: Arc<Mutex<OffsetMaps>>,
+}
+
+/// A partition that stopped copying.
+struct Halted {
+    /// When set, the partition is started again then.
+    retry_at: Option<Instant>,
+}
+
+/// One producer's data path: everything the copiers of a generation share.
+struct Generation {
+    producer: Arc<Producer>,
+    fetcher: SharedFetcher,
+    checkpoints: HashMap<CheckpointKey, Checkpoint>,
+    stop: watch::Receiver<bool>,
+    copiers: JoinSet<(PartitionKey, CopierExit)>,
+    /// Which partition each copier task copies, to tell whose task panicked.
+    tasks: HashMap<TaskId, PartitionKey>,
+    running: HashSet<PartitionKey>,
 }
 
 /// How a partition starts.
@@ -91,12 +131,26 @@ pub(crate) async fn run(
         source,
         target,
         metrics,
-        halted: HashSet::new(),
+        halted: HashMap::new(),
+        last_halt: HashMap::new(),
+        careful_until: HashMap::new(),
+        panics: HashMap::new(),
+        known_topics: HashMap::new(),
         offset_maps,
     };
-    let mut backoff = supervisor.target.retry_policy().backoff();
+    let restart_policy = capped_backoff(
+        supervisor.options.restart_backoff_initial,
+        supervisor.options.restart_backoff_max,
+    );
+    let mut backoff = restart_policy.backoff();
     loop {
-        match supervisor.generation(&mut stopped).await {
+        let started = Instant::now();
+        let end = supervisor.generation(&mut stopped).await;
+        // A data path that ran for a while was healthy: the next restart waits little again.
+        if started.elapsed() > supervisor.options.restart_backoff_max {
+            backoff = restart_policy.backoff();
+        }
+        match end {
             Ok(GenerationEnd::Stopped) => return Ok(()),
             Ok(GenerationEnd::Restart(reason)) | Err(EngineError::Other(reason)) => {
                 tracing::warn!(%reason, "restarting the data path");
@@ -110,6 +164,7 @@ pub(crate) async fn run(
             .failures
             .get_or_create(&topic_labels(""))
             .inc();
+        supervisor.metrics.data_path_restarts.inc();
         tokio::select! {
             _ = tokio::time::sleep(backoff.next_wait()) => {}
             _ = wait_stopped(&mut stopped) => return Ok(()),
@@ -142,11 +197,19 @@ impl Supervisor {
             .await
             .map_err(|e| self.cluster_error(Role::Target, e))?;
         let (stop_copiers, copiers_stopped) = watch::channel(false);
-        let mut copiers: JoinSet<(PartitionKey, CopierExit)> = JoinSet::new();
-        let mut running: HashSet<PartitionKey> = HashSet::new();
+        let mut g = Generation {
+            producer,
+            fetcher,
+            checkpoints,
+            stop: copiers_stopped,
+            copiers: JoinSet::new(),
+            tasks: HashMap::new(),
+            running: HashSet::new(),
+        };
         let mut refresh = tokio::time::interval(self.options.topic_refresh_interval);
         let mut probe = tokio::time::interval(Duration::from_secs(10));
         let end = loop {
+            let next_retry = self.halted.values().filter_map(|h| h.retry_at).min();
             tokio::select! {
                 _ = refresh.tick() => {
                     let topics = match self.topics.sync_once().await {
@@ -158,78 +221,244 @@ impl Supervisor {
                     };
                     self.metrics.topic_count.set(topics.len() as i64);
                     for topic in topics {
-                        producer.set_max_message_bytes(&topic.target, self.topics.target_max_message_bytes(&topic.target));
-                        self.start_copiers(&topic, &producer, &fetcher, &checkpoints, &copiers_stopped, &mut copiers, &mut running).await;
+                        g.producer.set_max_message_bytes(&topic.target, self.topics.target_max_message_bytes(&topic.target));
+                        self.known_topics.insert(topic.source.clone(), topic.clone());
+                        self.start_copiers(&topic, &mut g).await;
                     }
-                    self.metrics.set_partitions(running.len(), self.halted.len());
                 }
                 _ = probe.tick() => self.probe().await,
-                Some(joined) = copiers.join_next(), if !copiers.is_empty() => {
-                    let Ok((key, exit)) = joined else { continue };
-                    running.remove(&key);
+                _ = sleep_until(next_retry) => self.retry_due(&mut g).await,
+                Some(joined) = g.copiers.join_next_with_id(), if !g.copiers.is_empty() => {
+                    let (key, exit) = match joined {
+                        Ok((id, (key, exit))) => {
+                            g.tasks.remove(&id);
+                            (key, exit)
+                        }
+                        Err(e) => {
+                            self.copier_died(e, &mut g);
+                            self.metrics.set_partitions(g.running.len(), self.halted.len());
+                            continue;
+                        }
+                    };
+                    g.running.remove(&key);
                     match exit {
                         CopierExit::Stopped => {}
                         CopierExit::Halted { offset, message } => {
-                            tracing::error!(topic = %key.0, partition = key.1, offset, %message,
+                            tracing::error!(topic = %key.0, partition = key.1, offset, state = "halted",
                                 "partition halted at source offset {offset}: {message}");
                             self.metrics.failures.get_or_create(&topic_labels(&key.0)).inc();
-                            self.halted.insert(key);
+                            self.halted.insert(key, Halted { retry_at: None });
                         }
-                        CopierExit::ProducerFailed(reason) => break GenerationEnd::Restart(reason),
+                        CopierExit::Refused { offset, reached, isolated, refusal } => {
+                            self.refused(key, offset, reached, isolated, &refusal, &mut g).await;
+                        }
+                        CopierExit::DataPathFailed(reason) => break GenerationEnd::Restart(reason),
                     }
-                    self.metrics.set_partitions(running.len(), self.halted.len());
                 }
                 _ = wait_stopped(stopped) => break GenerationEnd::Stopped,
             }
+            self.metrics
+                .set_partitions(g.running.len(), self.halted.len());
         };
         // Stop fetching everywhere; copiers finish their in-flight writes and checkpoint.
         let _ = stop_copiers.send(true);
-        while copiers.join_next().await.is_some() {}
-        producer.flush().await;
+        while let Some(joined) = g.copiers.join_next_with_id().await {
+            if let Err(e) = joined {
+                self.copier_died(e, &mut g);
+            }
+        }
+        g.producer.flush().await;
         Ok(end)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn start_copiers(
-        &self,
-        topic: &ReplicatedTopic,
-        producer: &Arc<Producer>,
-        fetcher: &SharedFetcher,
-        checkpoints: &HashMap<CheckpointKey, Checkpoint>,
-        stop: &watch::Receiver<bool>,
-        copiers: &mut JoinSet<(PartitionKey, CopierExit)>,
-        running: &mut HashSet<PartitionKey>,
+    /// A copier's write was refused by the target. A refused batch of several records is first
+    /// narrowed down to the record the target refuses (copying them one at a time, at once);
+    /// that record halts the partition, which is retried with capped backoff.
+    async fn refused(
+        &mut self,
+        key: PartitionKey,
+        offset: i64,
+        reached: i64,
+        isolated: bool,
+        refusal: &Refusal,
+        g: &mut Generation,
     ) {
+        let Some(topic) = self.known_topics.get(&key.0).cloned() else {
+            return;
+        };
+        let careful = self.careful_until.entry(key.clone()).or_insert(i64::MIN);
+        *careful = (*careful).max(reached + 1);
+        if !isolated {
+            tracing::info!(topic = %key.0, partition = key.1, from = offset, to = reached, error = %refusal.detail,
+                "the target refused a batch of {}-{}: copying source offsets {offset}..={reached} one at a time to find the refused record",
+                key.0, key.1);
+            self.restart(key, &topic, g).await;
+            return;
+        }
+        let message = refusal.describe(&key.0, &topic.target, key.1, offset);
+        let policy = capped_backoff(self.options.halt_retry_initial, self.options.halt_retry_max);
+        let again = self
+            .last_halt
+            .get(&key)
+            .is_some_and(|(at, _)| *at == offset);
+        if !again {
+            self.last_halt
+                .insert(key.clone(), (offset, policy.backoff()));
+        }
+        let backoff = &mut self.last_halt.get_mut(&key).expect("inserted").1;
+        let wait = backoff.next_wait();
+        if again {
+            tracing::warn!(topic = %key.0, partition = key.1, offset, state = "halted",
+                "partition still halted at source offset {offset}, next try in {wait:?}: {message}");
+        } else {
+            tracing::error!(topic = %key.0, partition = key.1, offset, state = "halted",
+                "partition halted at source offset {offset}: {message}");
+        }
+        self.halted.insert(
+            key,
+            Halted {
+                retry_at: Some(Instant::now() + wait),
+            },
+        );
+    }
+
+    /// A copier task ended without an exit: it panicked (or was cancelled). Its partition is
+    /// no longer copying; it is restarted with backoff, and halted for good after repeated
+    /// panics.
+    fn copier_died(&mut self, e: JoinError, g: &mut Generation) {
+        let Some(key) = g.tasks.remove(&e.id()) else {
+            return;
+        };
+        g.running.remove(&key);
+        let what = if e.is_panic() {
+            panic_message(e.into_panic())
+        } else {
+            "cancelled".to_string()
+        };
+        self.metrics
+            .copier_panics
+            .get_or_create(&topic_labels(&key.0))
+            .inc();
+        let n = self.panics.entry(key.clone()).or_default();
+        *n += 1;
+        let n = *n;
+        let max = self.options.max_copier_panics;
+        if n >= max {
+            tracing::error!(topic = %key.0, partition = key.1, state = "halted", panic = %what,
+                "the copier of {}-{} panicked ({n} times): partition halted until the replicator restarts: {what}",
+                key.0, key.1);
+            self.halted.insert(key, Halted { retry_at: None });
+            return;
+        }
+        let policy = capped_backoff(self.options.halt_retry_initial, self.options.halt_retry_max);
+        let mut backoff = policy.backoff();
+        let mut wait = backoff.next_wait();
+        for _ in 1..n {
+            wait = backoff.next_wait();
+        }
+        tracing::error!(topic = %key.0, partition = key.1, state = "halted", panic = %what,
+            "the copier of {}-{} panicked ({n} of {max} before the partition halts for good); restarting it in {wait:?}: {what}",
+            key.0, key.1);
+        self.halted.insert(
+            key,
+            Halted {
+                retry_at: Some(Instant::now() + wait),
+            },
+        );
+    }
+
+    /// Starts the halted partitions whose retry is due.
+    async fn retry_due(&mut self, g: &mut Generation) {
+        let now = Instant::now();
+        let due: Vec<PartitionKey> = self
+            .halted
+            .iter()
+            .filter(|(_, h)| h.retry_at.is_some_and(|at| at <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            self.halted.remove(&key);
+            let Some(topic) = self.known_topics.get(&key.0).cloned() else {
+                continue;
+            };
+            tracing::info!(topic = %key.0, partition = key.1, "retrying the halted partition");
+            self.restart(key, &topic, g).await;
+        }
+    }
+
+    /// Starts one partition again on this generation's producer, lifting the producer's halt
+    /// of its target partition and reading its checkpoint again (it moved since the generation
+    /// started).
+    async fn restart(&mut self, key: PartitionKey, topic: &ReplicatedTopic, g: &mut Generation) {
+        let prepared = async {
+            g.producer.reset_partition(&topic.target, key.1).await?;
+            checkpoint::load_all(&self.target, &self.config.name).await
+        }
+        .await;
+        match prepared {
+            Ok(checkpoints) => {
+                g.checkpoints = checkpoints;
+                self.start_copiers(topic, g).await;
+                if g.running.contains(&key) {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(topic = %key.0, partition = key.1, error = %e, "cannot restart the partition yet; will retry");
+            }
+        }
+        // Still not copying (logged where it failed): it stays halted, tried again later.
+        let policy = capped_backoff(self.options.halt_retry_initial, self.options.halt_retry_max);
+        let wait = self
+            .last_halt
+            .entry(key.clone())
+            .or_insert_with(|| (i64::MIN, policy.backoff()))
+            .1
+            .next_wait();
+        self.halted.insert(
+            key,
+            Halted {
+                retry_at: Some(Instant::now() + wait),
+            },
+        );
+    }
+
+    async fn start_copiers(&self, topic: &ReplicatedTopic, g: &mut Generation) {
         let wanted: Vec<i32> = (0..topic.partitions)
             .filter(|p| {
                 let key = (topic.source.clone(), *p);
-                !running.contains(&key) && !self.halted.contains(&key)
+                !g.running.contains(&key) && !self.halted.contains_key(&key)
             })
             .collect();
         // Resume points are read concurrently: each waits for its partition to settle.
         let setups = futures::future::join_all(
             wanted
                 .iter()
-                .map(|&p| self.setup(topic, p, producer, fetcher, checkpoints)),
+                .map(|&p| self.setup(topic, p, &g.producer, &g.fetcher, &g.checkpoints)),
         )
         .await;
         for (partition, setup) in wanted.into_iter().zip(setups) {
             let key = (topic.source.clone(), partition);
-            match setup {
+            let task = match setup {
                 Ok(Start::Copy(setup)) => {
-                    running.insert(key.clone());
-                    let stop = stop.clone();
-                    copiers.spawn(async move { (key, run_copier(setup, stop).await) });
+                    let stop = g.stop.clone();
+                    let key = key.clone();
+                    g.copiers
+                        .spawn(async move { (key, run_copier(setup, stop).await) })
                 }
                 Ok(Start::Halt { offset, message }) => {
                     // Reported and recorded like a copier's halt.
-                    running.insert(key.clone());
-                    copiers.spawn(async move { (key, CopierExit::Halted { offset, message }) });
+                    let key = key.clone();
+                    g.copiers
+                        .spawn(async move { (key, CopierExit::Halted { offset, message }) })
                 }
                 Err(e) => {
                     tracing::warn!(topic = %topic.source, partition, error = %e, "cannot start copying yet; will retry");
+                    continue;
                 }
-            }
+            };
+            g.tasks.insert(task.id(), key.clone());
+            g.running.insert(key);
         }
     }
 
@@ -350,6 +579,12 @@ impl Supervisor {
             offset_maps: self.offset_maps.clone(),
             record_echoes: self.record_echoes(),
             source_alias: self.config.source.alias.clone(),
+            careful_until: self
+                .careful_until
+                .get(&(topic.source.clone(), partition))
+                .copied()
+                .unwrap_or(i64::MIN),
+            panic_hook: self.options.panic_hook.clone(),
         }))
     }
 
@@ -402,6 +637,33 @@ impl Supervisor {
             source: Box::new(source),
         }
     }
+}
+
+/// Waits `initial`, doubling up to `max` (no deadline: the engine retries until stopped).
+fn capped_backoff(initial: Duration, max: Duration) -> RetryPolicy {
+    RetryPolicy {
+        initial_backoff: initial,
+        multiplier: 2.0,
+        max_backoff: max,
+        jitter: false,
+        deadline: None,
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A panic's message, when it is a string (as `panic!` makes it).
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 /// Resolves once a stop is requested (the watch guard is not held across awaits).

@@ -159,6 +159,21 @@ impl Producer {
         Ok(DeliveryFuture { receiver })
     }
 
+    /// Lifts the halt of `topic`-`partition` after a non-retriable error (a refused batch):
+    /// records sent afterwards are numbered so the broker accepts them (see the partition
+    /// worker's module comment), and no other partition is touched. A no-op when the partition
+    /// is not halted. Fails (still halted) when a fresh producer id is needed and the cluster
+    /// cannot give one.
+    pub async fn reset_partition(&self, topic: &str, partition: i32) -> Result<()> {
+        let (done, answer) = oneshot::channel();
+        self.submit(topic, partition, Input::Reset(done)).await?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err((*e.0).clone()),
+            Err(_) => Err(Error::Shutdown("producer")),
+        }
+    }
+
     async fn reserve(&self, bytes: usize) -> Result<tokio::sync::OwnedSemaphorePermit> {
         // A record larger than the whole buffer still goes through, alone.
         let bytes = bytes.clamp(1, self.config.buffer_bytes) as u32;

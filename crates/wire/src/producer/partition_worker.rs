@@ -10,8 +10,24 @@
 //!   of `unacked` is resent from the head, one at a time until the head succeeds. The broker
 //!   answers a batch it already has with its original offset, so "maybe written" is safe.
 //! - A non-retriable error halts the partition: the failed batch and everything behind it fail
-//!   with that error, and so does every later record. Skipping ahead would leave a sequence gap
-//!   (or a hole in the data); the owner must recreate the producer.
+//!   with that error, and so does every later record, until the owner resets the partition
+//!   ([`super::Producer::reset_partition`]). Other partitions are not affected.
+//!
+//! Resetting a halted partition (what Java's idempotent producer does for a failed batch,
+//! adjusting the sequences behind it, instead of dying) must keep the broker's sequence check
+//! satisfied. Kafka's rules (storage/.../ProducerAppendInfo.java, `checkSequence`): for the
+//! same producer id and epoch a batch is appended only if its first sequence is the one after
+//! the partition's last appended sequence; a producer id the partition has no state for is
+//! accepted at any sequence. A batch refused by validation (LogValidator: MESSAGE_TOO_LARGE,
+//! INVALID_RECORD, INVALID_TIMESTAMP, CORRUPT_MESSAGE) or before the log (KafkaApis:
+//! authorization) never reached `ProducerStateManager`, so the broker's last sequence is that
+//! of the last batch it acknowledged, and every batch sent behind the refused one was refused
+//! as out of order. So a reset restarts numbering at the sequence after the last acknowledged
+//! batch (`acked_sequence`). When the refusal was about the producer state itself (sequence or
+//! epoch errors, unknown producer id), the broker's view and ours disagree: the partition then
+//! continues under a fresh producer id, for which any sequence (we use 0) is accepted, and
+//! requests of the old id still in flight can never be appended (their sequences stay behind
+//! a gap that nobody fills).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -20,6 +36,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesOrdered, StreamExt};
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -34,9 +51,6 @@ use super::record::{ProduceError, ProducerRecord, RecordMetadata, RecordsMetadat
 use super::ProducerConfig;
 use crate::client::{Backoff, Client, Error};
 use crate::protocol::BrokerError;
-
-const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
-const DUPLICATE_SEQUENCE_NUMBER: i16 = 46;
 
 pub(super) type RecordReply = oneshot::Sender<Result<RecordMetadata, ProduceError>>;
 pub(super) type RecordsReply = oneshot::Sender<Result<RecordsMetadata, ProduceError>>;
@@ -60,6 +74,8 @@ pub(super) enum Input {
         reply: RecordReply,
     },
     Flush(oneshot::Sender<()>),
+    /// Lift a halt (a no-op when not halted); answered once the partition accepts records.
+    Reset(oneshot::Sender<Result<(), ProduceError>>),
 }
 
 enum Reply {
@@ -133,6 +149,8 @@ pub(super) struct PartitionWorker {
     config: Arc<ProducerConfig>,
     identity: ProducerIdentity,
     next_sequence: i32,
+    /// The sequence after the last acknowledged batch: where numbering restarts after a reset.
+    acked_sequence: i32,
     open: Option<Open>,
     unacked: VecDeque<Sealed>,
     sent: usize,
@@ -166,6 +184,7 @@ impl PartitionWorker {
             config,
             identity,
             next_sequence: 0,
+            acked_sequence: 0,
             open: None,
             unacked: VecDeque::new(),
             sent: 0,
@@ -196,6 +215,9 @@ impl PartitionWorker {
             let resume_at = self.resume_at;
             tokio::select! {
                 message = input.recv(), if input_open => match message {
+                    Some(Input::Reset(done)) => {
+                        let _ = done.send(self.reset().await);
+                    }
                     Some(m) => self.accept(m),
                     None => input_open = false,
                 },
@@ -211,6 +233,10 @@ impl PartitionWorker {
     fn accept(&mut self, message: Input) {
         match message {
             Input::Flush(w) => self.flush_waiters.push(w),
+            Input::Reset(done) => {
+                // Handled in `run` (it may ask the cluster for a producer id).
+                let _ = done.send(Ok(()));
+            }
             Input::Record {
                 record,
                 permit,
@@ -408,8 +434,11 @@ impl PartitionWorker {
                 let ambiguous = match &result {
                     Ok(-1) => true,
                     Err(Error::Broker(e)) => {
-                        e.code == DUPLICATE_SEQUENCE_NUMBER
-                            || e.code == OUT_OF_ORDER_SEQUENCE_NUMBER
+                        matches!(
+                            e.kind(),
+                            ResponseError::DuplicateSequenceNumber
+                                | ResponseError::OutOfOrderSequenceNumber
+                        )
                     }
                     _ => false,
                 };
@@ -453,10 +482,11 @@ impl PartitionWorker {
             Ok(base_offset) => {
                 self.recovering = None;
                 if let Some(batch) = self.unacked.pop_front() {
-                    self.acked_end.store(
-                        base_offset + batch_offset_span(&batch.bytes),
-                        std::sync::atomic::Ordering::Relaxed,
-                    );
+                    let span = batch_offset_span(&batch.bytes);
+                    self.acked_end
+                        .store(base_offset + span, std::sync::atomic::Ordering::Relaxed);
+                    self.acked_sequence =
+                        advance_sequence(batch_base_sequence(&batch.bytes), span as i32);
                     deliver(batch, base_offset, self.partition);
                 }
             }
@@ -485,13 +515,15 @@ impl PartitionWorker {
         };
         // OUT_OF_ORDER_SEQUENCE_NUMBER at the head is only benign while recovering (an earlier
         // attempt of an earlier batch may still be landing); otherwise the broker lost state.
-        let out_of_order_benign = matches!(e, Error::Broker(b) if b.code == OUT_OF_ORDER_SEQUENCE_NUMBER)
+        let out_of_order_benign = matches!(e, Error::Broker(b) if b.kind() == ResponseError::OutOfOrderSequenceNumber)
             && self.recovering.is_some();
         within_deadline && (e.is_retriable() || out_of_order_benign)
     }
 
     fn halt(&mut self, error: Error) {
-        tracing::error!(topic = %self.topic, partition = self.partition, %error, "partition halted");
+        // Every record concerned fails with the error: the owner reports it (once, with what
+        // it means), and decides whether to reset the partition.
+        tracing::debug!(topic = %self.topic, partition = self.partition, %error, "partition halted");
         let error = ProduceError(Arc::new(error));
         self.in_flight = FuturesOrdered::new();
         self.sent = 0;
@@ -507,6 +539,48 @@ impl PartitionWorker {
         }
         self.halted = Some(error);
     }
+}
+
+impl PartitionWorker {
+    /// Lifts a halt so the partition accepts records again (see the module comment for the
+    /// sequence it continues at). Nothing is in flight while halted.
+    async fn reset(&mut self) -> Result<(), ProduceError> {
+        let Some(error) = self.halted.take() else {
+            return Ok(());
+        };
+        if is_producer_state_error(&error.0) {
+            match ProducerIdentity::init(&self.client).await {
+                Ok(identity) => {
+                    self.identity = identity;
+                    self.acked_sequence = 0;
+                }
+                Err(e) => {
+                    // Still halted, with the original error: the owner tries again later.
+                    self.halted = Some(error);
+                    return Err(ProduceError(Arc::new(e)));
+                }
+            }
+        }
+        self.next_sequence = self.acked_sequence;
+        self.recovering = None;
+        self.resume_at = None;
+        tracing::info!(topic = %self.topic, partition = self.partition, sequence = self.next_sequence,
+            producer_id = self.identity.producer_id, "partition reset after a halt");
+        Ok(())
+    }
+}
+
+/// Errors that say the broker's producer state for the partition disagrees with ours.
+fn is_producer_state_error(error: &Error) -> bool {
+    matches!(error, Error::Broker(b) if matches!(
+        b.kind(),
+        ResponseError::OutOfOrderSequenceNumber
+            | ResponseError::DuplicateSequenceNumber
+            | ResponseError::InvalidProducerEpoch
+            | ResponseError::ProducerFenced
+            | ResponseError::UnknownProducerId
+            | ResponseError::InvalidProducerIdMapping
+    ))
 }
 
 impl Reply {
