@@ -47,12 +47,17 @@ pub(super) fn system_roots() -> Result<Arc<RootCertStore>, ConnectionError> {
         .map_err(ConnectionError::TlsConfig)
 }
 
-/// `SSL_CERT_FILE=…` or `SSL_CERT_DIR=…` as set, if either is.
+/// `SSL_CERT_FILE=…` and/or `SSL_CERT_DIR=…` as set, when they replace the platform store:
+/// by the `rustls-native-certs` rule, a set `SSL_CERT_FILE` always does, `SSL_CERT_DIR` only
+/// when it names at least one directory.
 fn env_override() -> Option<String> {
     let set: Vec<String> = ENV_VARS
         .iter()
-        .filter_map(|name| {
-            std::env::var_os(name).map(|v| format!("{name}={}", v.to_string_lossy()))
+        .filter_map(|&name| {
+            let value = std::env::var_os(name)?;
+            let counts = name == "SSL_CERT_FILE"
+                || std::env::split_paths(&value).any(|p| !p.as_os_str().is_empty());
+            counts.then(|| format!("{name}={}", value.to_string_lossy()))
         })
         .collect();
     (!set.is_empty()).then(|| set.join(" "))
