@@ -1,5 +1,5 @@
-//! The engine in its own process, killed with SIGKILL ten times at random moments under
-//! continuous load and restarted each time: the target ends up equal to the source, record for
+//! The engine in its own process, killed with SIGKILL ten times under continuous load, each
+//! time after it copied a random number (1..=400) of records, and restarted each time: the target ends up equal to the source, record for
 //! record — 0 lost, 0 duplicated.
 //!
 //! The child process is this same test binary, re-executed to run `child_replicator` with the
@@ -8,7 +8,7 @@
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kreplicate_replicate::config::parse_create_replicator_request;
@@ -73,6 +73,18 @@ fn spawn_child(json: &str, log: &std::path::Path) -> Child {
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap()
+}
+
+/// Records on the target so far: the sum of its partitions' high watermarks (0 while the
+/// topic does not exist yet).
+async fn target_count(target: &Client) -> i64 {
+    let mut sum = 0;
+    for p in 0..PARTITIONS {
+        sum += kreplicate_wire::fetcher::offsets::high_watermark(target, "load", p)
+            .await
+            .unwrap_or(0);
+    }
+    sum
 }
 
 /// Every record of every partition, in offset order.
@@ -209,9 +221,28 @@ async fn killed_ten_times_under_load_loses_and_duplicates_nothing() {
     let logs = tempfile::tempdir().unwrap().keep();
     eprintln!("child logs in {}", logs.display());
     for round in 0..10 {
-        let mut child = spawn_child(&json, &logs.join(format!("round-{round}.log")));
-        let alive = rand::thread_rng().gen_range(300..1500);
-        tokio::time::sleep(Duration::from_millis(alive)).await;
+        let log = logs.join(format!("round-{round}.log"));
+        let from = target_count(&target_client).await;
+        let mut child = spawn_child(&json, &log);
+        // Killed by progress, not by a timer: once this run has copied a random number of
+        // records, so every kill lands mid-copy however fast or slow the machine is.
+        let copied = rand::thread_rng().gen_range(1..=400);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let now = target_count(&target_client).await;
+            if now >= from + copied {
+                break;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("round {round}: the child ended by itself ({status}); log {log:?}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: the child copied {} of {copied} records in 60 s; log {log:?}",
+                now - from
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
         assert!(

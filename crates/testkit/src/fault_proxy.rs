@@ -173,6 +173,9 @@ impl FaultProxy {
     /// From now on, closes a connection as soon as `n` bytes have been forwarded in either
     /// direction (counted from this call for open connections, from accept for new ones),
     /// forwarding exactly `n`. Stays on until [`clear_faults`](Self::clear_faults).
+    ///
+    /// The progress trigger for repeated cuts: how many connections are cut follows the
+    /// traffic, not the clock, so a test means the same on a fast and a slow machine.
     pub fn drop_after_bytes(&self, n: u64) {
         let generation = self
             .shared

@@ -53,13 +53,26 @@ pub struct Running {
 impl Running {
     /// Starts `kreplicate args…` in `cwd`.
     pub fn start(args: &[&str], cwd: &Path) -> Running {
+        Running::start_with_env(args, cwd, &[])
+    }
+
+    /// Like [`Running::start`], with these variables set (`Some`) or removed (`None`) for the
+    /// child only: the test process's own environment is never touched.
+    pub fn start_with_env(args: &[&str], cwd: &Path, env: &[(&str, Option<&str>)]) -> Running {
         let dir = tempfile::tempdir().unwrap();
         let stdout = File::create(dir.path().join("stdout")).unwrap();
         let stderr = File::create(dir.path().join("stderr")).unwrap();
-        let child = Command::new(bin())
+        let mut command = Command::new(bin());
+        command.env_remove("RUST_LOG");
+        for (name, value) in env {
+            match value {
+                Some(v) => command.env(name, v),
+                None => command.env_remove(name),
+            };
+        }
+        let child = command
             .args(args)
             .current_dir(cwd)
-            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)

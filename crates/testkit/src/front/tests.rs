@@ -129,7 +129,7 @@ async fn tls_with_another_ca_is_not_trusted() {
         .unwrap_err();
     assert!(tls_message(err, &front).contains("UnknownIssuer"));
 
-    // The Mozilla roots do not trust a private CA either.
+    // The default roots (the system store) do not trust a private CA either.
     let err = connect(&front.addr(), Some(&TlsConfig::default()), IO_TIMEOUT)
         .await
         .unwrap_err();

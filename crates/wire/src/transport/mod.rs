@@ -1,6 +1,7 @@
 //! Byte streams to a broker: plain TCP or TLS (rustls with the ring provider).
 //!
 //! - [`TlsConfig`]: what the user configures (CA, client certificate, hostname checking).
+//!   Without a CA the operating system's trust store is used (`system_roots`).
 //! - [`TlsConnector`]: a prepared rustls client config. Building one parses PEM and sets up a
 //!   verifier, so it is built once per client and shared; [`connect`] keeps a small cache keyed
 //!   by the configuration so callers that only hold a `TlsConfig` still reuse it.
@@ -14,6 +15,7 @@ mod connect;
 mod handshake_error;
 mod no_hostname_verifier;
 mod stream;
+mod system_roots;
 mod tls_config;
 mod tls_connector;
 

@@ -8,8 +8,9 @@ use crate::connection::ConnectionError;
 /// TLS settings for one cluster. Cheap to clone; turned into a [`super::TlsConnector`] once.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TlsConfig {
-    /// Root CA certificate(s) as PEM text, for a private CA. `None` trusts the Mozilla root set
-    /// (the `webpki-roots` crate), as a public-CA broker needs.
+    /// Root CA certificate(s) as PEM text, for a private CA; only these are trusted then.
+    /// `None` trusts the operating system's store (`SSL_CERT_FILE` / `SSL_CERT_DIR` when set),
+    /// or the bundled Mozilla roots when that store holds no usable certificate.
     pub ca_pem: Option<String>,
     /// Client certificate chain as PEM, for mutual TLS. Needs `client_key_pem` too.
     pub client_cert_pem: Option<String>,
@@ -46,7 +47,7 @@ impl fmt::Debug for TlsConfig {
         f.debug_struct("TlsConfig")
             .field(
                 "ca_pem",
-                &pem(&self.ca_pem).unwrap_or_else(|| "<Mozilla roots>".into()),
+                &pem(&self.ca_pem).unwrap_or_else(|| "<system roots>".into()),
             )
             .field("client_cert_pem", &pem(&self.client_cert_pem))
             .field(
@@ -60,7 +61,7 @@ impl fmt::Debug for TlsConfig {
 }
 
 impl TlsConfig {
-    /// Trusts the CA certificate(s) in the PEM file at `path` instead of the Mozilla roots.
+    /// Trusts the CA certificate(s) in the PEM file at `path` instead of the system roots.
     pub fn with_ca_pem_file(mut self, path: impl AsRef<Path>) -> Result<Self, ConnectionError> {
         self.ca_pem = Some(read_pem_file(path.as_ref(), "CA certificate")?);
         Ok(self)

@@ -13,6 +13,7 @@ use tokio_rustls::client::TlsStream;
 
 use super::handshake_error::describe_handshake_error;
 use super::no_hostname_verifier::NoHostnameVerifier;
+use super::system_roots::system_roots;
 use super::tls_config::TlsConfig;
 use crate::connection::ConnectionError;
 
@@ -43,12 +44,13 @@ impl fmt::Debug for TlsConnector {
 }
 
 impl TlsConnector {
-    /// Builds the rustls configuration: trust roots, optional client certificate, hostname
+    /// Builds the rustls configuration: trust roots (the configured CA, else the operating
+    /// system's store, see `system_roots`), optional client certificate, hostname
     /// policy. Always the ring provider, never the process-wide default, so another crate
     /// installing a different default cannot change what we accept.
     pub fn new(config: &TlsConfig) -> Result<Self, ConnectionError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let roots = Arc::new(root_store(config.ca_pem.as_deref())?);
+        let roots = root_store(config.ca_pem.as_deref())?;
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| ConnectionError::TlsConfig(format!("TLS protocol versions: {e}")))?;
@@ -152,12 +154,10 @@ fn parse_server_name(name: &str) -> Result<ServerName<'static>, ConnectionError>
     })
 }
 
-/// The trust anchors: the configured private CA(s), or the Mozilla root set.
-fn root_store(ca_pem: Option<&str>) -> Result<RootCertStore, ConnectionError> {
+/// The trust anchors: the configured private CA(s) alone, or the operating system's store.
+fn root_store(ca_pem: Option<&str>) -> Result<Arc<RootCertStore>, ConnectionError> {
     let Some(pem) = ca_pem else {
-        return Ok(RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        });
+        return system_roots();
     };
     let mut store = RootCertStore::empty();
     for (i, cert) in parse_certificates(pem, "CA PEM")?.into_iter().enumerate() {
@@ -168,7 +168,7 @@ fn root_store(ca_pem: Option<&str>) -> Result<RootCertStore, ConnectionError> {
             ))
         })?;
     }
-    Ok(store)
+    Ok(Arc::new(store))
 }
 
 /// All `CERTIFICATE` blocks of `pem`; at least one.
@@ -246,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn default_roots_use_ring_and_mozilla_roots() {
+    fn default_roots_use_ring_and_the_system_store() {
         let c = TlsConnector::new(&TlsConfig::default()).unwrap();
         let ring = rustls::crypto::ring::default_provider();
         assert_eq!(
