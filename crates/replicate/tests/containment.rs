@@ -235,7 +235,13 @@ async fn an_oversize_record_halts_only_its_partition_which_resumes_once_the_limi
             );
             assert_eq!(
                 v.first_divergence,
-                Some((BIG_OFFSET, "missing on the target".to_string())),
+                Some((
+                    BIG_OFFSET,
+                    format!(
+                        "missing on the target: {} records, source offsets {BIG_OFFSET}..=49",
+                        50 - BIG_OFFSET
+                    )
+                )),
                 "{v:?}"
             );
         } else {
