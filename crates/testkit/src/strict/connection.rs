@@ -79,14 +79,31 @@ pub(crate) async fn serve_strict<S: AsyncRead + AsyncWrite + Unpin>(
         anyhow::Ok(())
     };
     let responses = async {
-        while let Some(slot) = queue.recv().await {
+        let mut probe = [0u8; 1];
+        loop {
+            let slot = tokio::select! {
+                // Slots first: a slot is queued before its request is written upstream, so an
+                // answer never arrives before the slot that expects it.
+                biased;
+                slot = queue.recv() => match slot {
+                    Some(slot) => slot,
+                    None => break,
+                },
+                // Nothing outstanding: only the upstream closing (a broker restart) can happen;
+                // close the client's connection at once, as the broker's own would be.
+                peeked = upstream_read.peek(&mut probe) => match peeked? {
+                    0 => break,
+                    _ => bail!("upstream sent a frame no request asked for"),
+                },
+            };
             let answer = if slot.upstream {
-                match read_frame(&mut upstream_read).await? {
-                    Some(frame) => Some(frame),
-                    None => {
+                match read_frame(&mut upstream_read).await {
+                    Ok(Some(frame)) => Some(frame),
+                    lost => {
                         if let Post::Produce(plan) = &slot.post {
                             abandon(state, plan);
                         }
+                        lost?;
                         bail!("upstream closed the connection with requests outstanding");
                     }
                 }
@@ -99,7 +116,16 @@ pub(crate) async fn serve_strict<S: AsyncRead + AsyncWrite + Unpin>(
         client_write.shutdown().await.ok();
         anyhow::Ok(())
     };
-    tokio::try_join!(requests, responses).map(|_| ())
+    let result = tokio::try_join!(requests, responses).map(|_| ());
+    // Batches forwarded on this connection and never answered have an unknown outcome: forget
+    // them, so a retry on another connection is checked against what was answered.
+    queue.close();
+    while let Ok(slot) = queue.try_recv() {
+        if let Post::Produce(plan) = &slot.post {
+            abandon(state, plan);
+        }
+    }
+    result
 }
 
 /// Decodes a request, checks it, and returns the slot for its answer (none for acks=0 Produce)
