@@ -10,7 +10,7 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::{
     FetchRequest, ProduceRequest, ProduceResponse, TopicName, TransactionalId,
 };
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::protocol::{Decodable, StrBytes};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
@@ -895,4 +895,78 @@ async fn strict_tansu_broker_behind_a_fault_proxy_keeps_clients_on_the_proxy() {
     let stats = proxy.stats();
     assert!(stats.connections_accepted >= 1);
     assert_eq!(layer.connections(), stats.connections_accepted);
+}
+
+#[test]
+fn malformed_partitions_get_kafkas_codes_and_pipelined_answers_keep_request_order() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    let ts = now_ms();
+    let one = || batch(&[(0, Some(b"k"), b"v", ts)], Compression::None, PLAIN);
+    // ProduceRequest.validateRecords: exactly one batch per partition, magic 2.
+    let mut two = BytesMut::from(&one()[..]);
+    two.extend_from_slice(&one());
+    let mut magic1 = BytesMut::from(&one()[..]);
+    magic1[16] = 1;
+    // UnifiedLog.analyzeAndValidateRecords: a CRC that does not match.
+    let mut bad_crc = BytesMut::from(&one()[..]);
+    let last = bad_crc.len() - 1;
+    bad_crc[last] ^= 0xff;
+    let r = produce(
+        &addr,
+        None,
+        "malformed",
+        &[
+            (0, two.freeze()),
+            (1, magic1.freeze()),
+            (2, bad_crc.freeze()),
+            (3, one()),
+        ],
+    );
+    assert_eq!(
+        outcome(&r),
+        vec![
+            (0, ResponseError::InvalidRecord.code(), -1),
+            (1, ResponseError::InvalidRecord.code(), -1),
+            (2, ResponseError::CorruptMessage.code(), -1),
+            (3, 0, 0),
+        ]
+    );
+    assert_eq!(broker.refusals().count(Rule::CorruptOrInvalidRecord), 3);
+
+    // Pipelined: forwarded, answered by the layer alone, forwarded. Answers in request order.
+    broker.rules().deny_topic("denied");
+    let mut conn = RawConnection::connect(&addr, IO_TIMEOUT).unwrap();
+    let request = |topic: &str| {
+        ProduceRequest::default()
+            .with_acks(-1)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName(StrBytes::from_string(topic.into())))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(one()))])])
+    };
+    let ids: Vec<i32> = ["open", "denied", "open"]
+        .into_iter()
+        .map(|t| conn.send(9, &request(t)).unwrap())
+        .collect();
+    let mut answered = Vec::new();
+    for _ in 0..3 {
+        let mut frame = conn.read_frame().unwrap().unwrap();
+        let header = kafka_protocol::messages::ResponseHeader::decode(&mut frame, 1).unwrap();
+        let body = ProduceResponse::decode(&mut frame, 9).unwrap();
+        answered.push((header.correlation_id, outcome(&body)));
+    }
+    assert_eq!(
+        answered,
+        vec![
+            (ids[0], vec![(0, 0, 0)]),
+            (
+                ids[1],
+                vec![(0, ResponseError::TopicAuthorizationFailed.code(), -1)]
+            ),
+            (ids[2], vec![(0, 0, 1)]),
+        ]
+    );
 }
