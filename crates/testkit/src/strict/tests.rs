@@ -970,3 +970,60 @@ fn malformed_partitions_get_kafkas_codes_and_pipelined_answers_keep_request_orde
         ]
     );
 }
+
+#[tokio::test]
+async fn the_layer_works_behind_tls_and_scram() {
+    use crate::certs::TestCa;
+    use crate::front::{FrontConfig, FrontMechanism, FrontSasl};
+    use kreplicate_wire::connection::Credentials;
+    use kreplicate_wire::sasl::{SaslCredentials, SaslMechanism};
+    use kreplicate_wire::transport::TlsConfig;
+
+    let tansu = crate::tansu::TansuBroker::memory().unwrap();
+    let ca = TestCa::new("strict test root");
+    let (cert, key) = ca.issue_server(&["localhost", "127.0.0.1"]);
+    let layer = StrictKafka::start_behind(
+        FrontConfig::new(tansu.addr())
+            .with_tls(cert, key)
+            .with_sasl(FrontSasl::new(
+                &[("u", "pw")],
+                &[FrontMechanism::ScramSha512],
+            )),
+        StrictRules::default(),
+    )
+    .unwrap();
+    let mut config = ClientConfig::new([layer.bootstrap()]);
+    config.connection.tls = Some(TlsConfig {
+        ca_pem: Some(ca.cert_pem()),
+        ..TlsConfig::default()
+    });
+    config.connection.sasl = Some(Credentials::new(SaslCredentials {
+        mechanism: SaslMechanism::ScramSha512,
+        username: "u".into(),
+        password: "pw".into(),
+    }));
+    let client = Client::connect(config).await.unwrap();
+    Admin::new(client.clone())
+        .create_topics(
+            &[NewTopic::new("secure", 1, 1).with_config("max.message.bytes", "500")],
+            false,
+        )
+        .await
+        .unwrap();
+    let producer = Producer::new(client, ProducerConfig::default())
+        .await
+        .unwrap();
+    let big = ProducerRecord {
+        key: Some(Bytes::from_static(b"k")),
+        value: Some(Bytes::from(vec![3u8; 1000])),
+        ..ProducerRecord::default()
+    };
+    let err = producer
+        .send("secure", 0, big)
+        .await
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&err.0), ResponseError::MessageTooLarge.code());
+    assert_eq!(layer.refusals().count(Rule::MessageTooLarge), 1);
+}
