@@ -5,8 +5,8 @@
 use anyhow::{bail, Context as _};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
-    ApiKey, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
-    DescribeConfigsResponse, FetchResponse, IncrementalAlterConfigsRequest,
+    ApiKey, CreatePartitionsRequest, CreateTopicsRequest, CreateTopicsResponse,
+    DeleteTopicsRequest, DescribeConfigsResponse, FetchResponse, IncrementalAlterConfigsRequest,
     IncrementalAlterConfigsResponse, MetadataResponse, ProduceRequest, ProduceResponse,
     RequestHeader, ResponseHeader,
 };
@@ -38,6 +38,8 @@ enum Post {
     CreateTopics(CreateTopicsPlan),
     AlterConfigs(AlterConfigsPlan),
     DeleteTopics(Vec<String>),
+    /// Partitions added: the topics' cached partition counts are dropped.
+    TopicsChanged(Vec<String>),
 }
 
 /// One expected answer, in request order.
@@ -206,6 +208,13 @@ async fn intercept(
             Ok((Some(slot(true, Post::DeleteTopics(topics))), Some(frame)))
         }
         ApiKey::DescribeConfigs => Ok((Some(slot(true, Post::DescribeConfigs)), Some(frame))),
+        ApiKey::CreatePartitions => {
+            decode_header(&mut body)?;
+            let request =
+                CreatePartitionsRequest::decode(&mut body, version).context("CreatePartitions")?;
+            let topics = request.topics.iter().map(|t| t.name.to_string()).collect();
+            Ok((Some(slot(true, Post::TopicsChanged(topics))), Some(frame)))
+        }
         ApiKey::Fetch => Ok((Some(slot(true, Post::Fetch)), Some(frame))),
         ApiKey::Metadata | ApiKey::FindCoordinator | ApiKey::DescribeCluster => {
             Ok((Some(slot(true, Post::Addresses)), Some(frame)))
@@ -293,6 +302,12 @@ fn finish(
             } else {
                 Ok(frame)
             }
+        }
+        Post::TopicsChanged(topics) => {
+            for t in &topics {
+                state.configs.invalidate(t);
+            }
+            frame.context("no upstream answer to CreatePartitions")
         }
         Post::DeleteTopics(topics) => {
             forget_deleted(state, &topics);

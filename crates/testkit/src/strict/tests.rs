@@ -151,6 +151,24 @@ pub(super) fn produce(
         .unwrap()
 }
 
+/// Creates `topic` with `partitions` through `addr` (Produce never creates a topic).
+pub(super) fn create_raw(addr: &str, topic: &str, partitions: i32) {
+    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+    let created = RawConnection::connect(addr, IO_TIMEOUT)
+        .unwrap()
+        .call(
+            5,
+            &kafka_protocol::messages::CreateTopicsRequest::default()
+                .with_timeout_ms(5000)
+                .with_topics(vec![CreatableTopic::default()
+                    .with_name(TopicName(StrBytes::from_string(topic.into())))
+                    .with_num_partitions(partitions)
+                    .with_replication_factor(1)]),
+        )
+        .unwrap();
+    assert_eq!(created.topics[0].error_code, 0, "creating {topic}");
+}
+
 /// (partition, error code, base offset) per partition, in answer order.
 pub(super) fn outcome(r: &ProduceResponse) -> Vec<(i32, i16, i64)> {
     r.responses
@@ -238,6 +256,7 @@ async fn max_message_bytes_refuses_until_raised_through_the_layer() {
 fn default_max_message_bytes_is_kafkas_1048588_with_log_overhead() {
     let broker = StrictTansu::start().unwrap();
     let addr = broker.bootstrap();
+    create_raw(&addr, "big", 1);
     let ts = now_ms();
     // A batch of exactly the limit passes, one byte more is refused: find the value size that
     // makes the batch 1048588 bytes.
@@ -345,6 +364,8 @@ fn transactional_batch_without_transactional_id_is_refused_for_the_whole_request
 #[test]
 fn compressed_batch_with_gaps_in_inner_offsets_is_stored_reencoded() {
     let broker = StrictTansu::start().unwrap();
+    create_raw(&broker.bootstrap(), "gaps", 4);
+    create_raw(&broker.bootstrap(), "no-gaps", 1);
     let ts = 1_700_000_000_000;
     for (partition, codec) in [
         Compression::Gzip,
@@ -539,6 +560,7 @@ async fn timestamps_outside_before_and_after_max_ms_are_invalid() {
 fn idempotent_sequences_epochs_and_duplicates() {
     let broker = StrictTansu::start().unwrap();
     let addr = broker.bootstrap();
+    create_raw(&addr, "idem", 1);
     let ts = now_ms();
     // Tansu refuses producer ids it did not hand out (UNKNOWN_PRODUCER_ID) and has no KIP-360
     // epoch bump; a transactional id gets the same id with the next epoch on each init.
@@ -657,6 +679,7 @@ async fn denied_topic_is_refused_everywhere_until_allowed_again() {
     .unwrap();
     let addr = broker.bootstrap();
     let denied = ResponseError::TopicAuthorizationFailed.code();
+    create_raw(&addr, "open", 1);
     let name = || TopicName(StrBytes::from_static_str("secret"));
     let mut conn = RawConnection::connect(&addr, IO_TIMEOUT).unwrap();
     let created = conn
@@ -901,6 +924,8 @@ async fn strict_tansu_broker_behind_a_fault_proxy_keeps_clients_on_the_proxy() {
 fn malformed_partitions_get_kafkas_codes_and_pipelined_answers_keep_request_order() {
     let broker = StrictTansu::start().unwrap();
     let addr = broker.bootstrap();
+    create_raw(&addr, "malformed", 4);
+    create_raw(&addr, "open", 1);
     let ts = now_ms();
     let one = || batch(&[(0, Some(b"k"), b"v", ts)], Compression::None, PLAIN);
     // ProduceRequest.validateRecords: exactly one batch per partition, magic 2.
@@ -1026,4 +1051,19 @@ async fn the_layer_works_behind_tls_and_scram() {
         .unwrap_err();
     assert_eq!(error_code(&err.0), ResponseError::MessageTooLarge.code());
     assert_eq!(layer.refusals().count(Rule::MessageTooLarge), 1);
+}
+
+#[test]
+fn produce_to_an_unknown_topic_or_partition_is_refused_and_creates_nothing() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    let one = || batch(&[(0, Some(b"k"), b"v", now_ms())], Compression::None, PLAIN);
+    let unknown = ResponseError::UnknownTopicOrPartition.code();
+    let r = produce(&addr, None, "nowhere", &[(0, one())]);
+    assert_eq!(outcome(&r), vec![(0, unknown, -1)]);
+    create_raw(&addr, "two", 2);
+    let r = produce(&addr, None, "two", &[(1, one()), (2, one())]);
+    assert_eq!(outcome(&r), vec![(1, 0, 0), (2, unknown, -1)]);
+    assert!(stored(&broker.raw_addr(), "nowhere", 0).is_empty());
+    assert_eq!(broker.refusals().count(Rule::UnknownTopicOrPartition), 2);
 }
