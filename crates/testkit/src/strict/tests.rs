@@ -1067,3 +1067,53 @@ fn produce_to_an_unknown_topic_or_partition_is_refused_and_creates_nothing() {
     assert!(stored(&broker.raw_addr(), "nowhere", 0).is_empty());
     assert_eq!(broker.refusals().count(Rule::UnknownTopicOrPartition), 2);
 }
+
+#[tokio::test]
+async fn our_producers_full_batches_fit_kafkas_default_max_message_bytes() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    create(&addr, "full", 1, &[]).await;
+    let config = ProducerConfig {
+        linger: Duration::from_millis(500),
+        ..ProducerConfig::default()
+    };
+    let producer = Producer::new(
+        Client::connect(ClientConfig::new([addr])).await.unwrap(),
+        config,
+    )
+    .await
+    .unwrap();
+    let mut deliveries = Vec::new();
+    for i in 0..3000u32 {
+        let record = ProducerRecord {
+            key: Some(Bytes::from(i.to_be_bytes().to_vec())),
+            value: Some(Bytes::from(vec![(i % 251) as u8; 1000])),
+            ..ProducerRecord::default()
+        };
+        deliveries.push(producer.send("full", 0, record).await.unwrap());
+    }
+    let mut offsets = Vec::new();
+    for d in deliveries {
+        offsets.push(d.await.map(|m| m.offset).map_err(|e| format!("{e}")));
+    }
+    let refused: Vec<&String> = offsets.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert!(
+        refused.is_empty(),
+        "{} refused, first: {:?}",
+        refused.len(),
+        refused.first()
+    );
+    assert_eq!(
+        offsets.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+        (0..3000).collect::<Vec<i64>>()
+    );
+    // The batches really were near the limit: 3 MB in at most a handful of batches.
+    let stored = wire_batches(&stored(&broker.raw_addr(), "full", 0));
+    assert!(stored.len() <= 4, "{} batches", stored.len());
+    let largest = stored.iter().map(|b| b.batch_length() + 12).max().unwrap();
+    assert!(
+        (900_000..=1_048_588).contains(&largest),
+        "largest batch {largest} bytes"
+    );
+    assert_eq!(broker.refusals().total_refused(), 0);
+}
