@@ -29,6 +29,8 @@ use crate::front::relay::{rewrite_addresses, Advertised};
 enum Post {
     /// Relay the upstream's answer as it is.
     Relay,
+    /// Read the upstream's answer and send nothing (acks=0 Produce).
+    Swallow,
     /// Broker addresses rewritten to the layer's (and denied topics hidden in Metadata).
     Addresses,
     DescribeConfigs,
@@ -112,8 +114,9 @@ pub(crate) async fn serve_strict<S: AsyncRead + AsyncWrite + Unpin>(
             } else {
                 None
             };
-            let out = finish(state, advertised, slot, answer)?;
-            write_frame(&mut client_write, &out).await?;
+            if let Some(out) = finish(state, advertised, slot, answer)? {
+                write_frame(&mut client_write, &out).await?;
+            }
         }
         client_write.shutdown().await.ok();
         anyhow::Ok(())
@@ -166,9 +169,11 @@ async fn intercept(
                 None => None,
             };
             if acks == 0 {
-                // No answer at all (Kafka closes the connection on an acks=0 error).
+                // Kafka answers no acks=0 Produce (it closes the connection on an error); Tansu
+                // 0.6 answers the ones it gets, so that answer is read and dropped.
                 abandon(state, &plan);
-                return Ok((None, forward));
+                let slot = forward.is_some().then(|| slot(true, Post::Swallow));
+                return Ok((slot, forward));
             }
             Ok((Some(slot(forward.is_some(), Post::Produce(plan))), forward))
         }
@@ -263,7 +268,20 @@ fn answer<R: Encodable + HeaderVersion>(req: Request, body: &R) -> anyhow::Resul
     encode_response(req.api, req.version, req.correlation_id, body)
 }
 
+/// The answer for the client, if it gets one.
 fn finish(
+    state: &StrictState,
+    advertised: &Advertised,
+    slot: Slot,
+    frame: Option<Bytes>,
+) -> anyhow::Result<Option<Bytes>> {
+    if let Post::Swallow = slot.post {
+        return Ok(None);
+    }
+    answer_for(state, advertised, slot, frame).map(Some)
+}
+
+fn answer_for(
     state: &StrictState,
     advertised: &Advertised,
     slot: Slot,
@@ -275,7 +293,7 @@ fn finish(
         correlation_id: slot.correlation_id,
     };
     match slot.post {
-        Post::Relay => frame.context("no upstream answer to relay"),
+        Post::Relay | Post::Swallow => frame.context("no upstream answer to relay"),
         Post::Addresses => {
             let frame = frame.context("no upstream answer to rewrite")?;
             let rewritten = rewrite_addresses(&frame, req.api as i16, req.version, advertised)?;

@@ -1117,3 +1117,50 @@ async fn our_producers_full_batches_fit_kafkas_default_max_message_bytes() {
     );
     assert_eq!(broker.refusals().total_refused(), 0);
 }
+
+#[test]
+fn acks_zero_produce_gets_no_answer_and_the_connection_stays_in_step() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    create_raw(&addr, "fire", 1);
+    create_raw(&addr, "small", 1);
+    let ts = now_ms();
+    let mut conn = RawConnection::connect(&addr, IO_TIMEOUT).unwrap();
+    let acks0 = ProduceRequest::default()
+        .with_acks(0)
+        .with_timeout_ms(5000)
+        .with_topic_data(
+            ["fire", "nowhere"]
+                .into_iter()
+                .map(|t| {
+                    TopicProduceData::default()
+                        .with_name(TopicName(StrBytes::from_static_str(t)))
+                        .with_partition_data(vec![PartitionProduceData::default()
+                            .with_index(0)
+                            .with_records(Some(batch(
+                                &[(0, Some(b"k"), b"v", ts)],
+                                Compression::None,
+                                PLAIN,
+                            )))])
+                })
+                .collect(),
+        );
+    conn.send(9, &acks0).unwrap();
+    // The next answer on the connection is the next request's.
+    let metadata = conn
+        .call(
+            9,
+            &kafka_protocol::messages::MetadataRequest::default().with_topics(None),
+        )
+        .unwrap();
+    assert!(metadata
+        .topics
+        .iter()
+        .any(|t| t.name.as_ref().map(|n| n.as_str()) == Some("fire")));
+    // The passing partition was written; the unknown one was refused (and counted).
+    assert_eq!(
+        wire_batches(&stored(&broker.raw_addr(), "fire", 0)).len(),
+        1
+    );
+    assert_eq!(broker.refusals().count(Rule::UnknownTopicOrPartition), 1);
+}
