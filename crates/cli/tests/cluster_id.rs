@@ -13,7 +13,7 @@ const T: Duration = Duration::from_secs(30);
 
 #[test]
 fn prints_the_cluster_id_exactly() {
-    let broker = TansuBroker::memory().expect("tansu");
+    let broker = TansuBroker::strict_memory().expect("tansu");
     let out = common::run(&["cluster-id", "--bootstrap-server", &broker.addr()], T);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(out.stdout, format!("{}\n", broker.cluster_id()));
@@ -22,7 +22,7 @@ fn prints_the_cluster_id_exactly() {
 
 #[test]
 fn plaintext_properties_with_unknown_keys_warn() {
-    let broker = TansuBroker::memory().expect("tansu");
+    let broker = TansuBroker::strict_memory().expect("tansu");
     let dir = tempfile::tempdir().unwrap();
     let props = common::write(
         dir.path(),
@@ -63,7 +63,7 @@ fn scram_properties(ca: &std::path::Path, password: &str) -> String {
 
 #[test]
 fn sasl_ssl_through_properties_and_auth_failure() {
-    let broker = TansuBroker::memory().expect("tansu");
+    let broker = TansuBroker::strict_memory().expect("tansu");
     let ca = TestCa::new("kreplicate cli test root");
     let (cert, key) = ca.issue_server(&["localhost", "127.0.0.1"]);
     let front = Front::start(

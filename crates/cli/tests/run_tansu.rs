@@ -14,8 +14,8 @@ const T: Duration = Duration::from_secs(30);
 
 #[test]
 fn run_serves_metrics_and_stops_on_sigterm() {
-    let source = TansuBroker::memory().expect("tansu source");
-    let target = TansuBroker::memory().expect("tansu target");
+    let source = TansuBroker::strict_memory().expect("tansu source");
+    let target = TansuBroker::strict_memory().expect("tansu target");
     let dir = tempfile::tempdir().unwrap();
     let json = request(
         &plain_cluster(source.cluster_id(), &source.addr()),
@@ -87,8 +87,8 @@ fn run_serves_metrics_and_stops_on_sigterm() {
 
 #[test]
 fn wrong_cluster_id_is_named() {
-    let source = TansuBroker::memory().expect("tansu source");
-    let target = TansuBroker::memory().expect("tansu target");
+    let source = TansuBroker::strict_memory().expect("tansu source");
+    let target = TansuBroker::strict_memory().expect("tansu target");
     let dir = tempfile::tempdir().unwrap();
     let json = request(
         &plain_cluster("not-the-source", &source.addr()),
@@ -122,7 +122,7 @@ fn wrong_cluster_id_is_named() {
 
 #[test]
 fn unreachable_broker_exits_1() {
-    let target = TansuBroker::memory().expect("tansu target");
+    let target = TansuBroker::strict_memory().expect("tansu target");
     let closed = format!("127.0.0.1:{}", free_port());
     let dir = tempfile::tempdir().unwrap();
     let json = request(
@@ -194,8 +194,8 @@ fn scram_over_tls_from_secret_files() {
     use kreplicate_testkit::certs::TestCa;
     use kreplicate_testkit::front::{Front, FrontConfig, FrontMechanism, FrontSasl};
 
-    let source = TansuBroker::memory().expect("tansu source");
-    let target = TansuBroker::memory().expect("tansu target");
+    let source = TansuBroker::strict_memory().expect("tansu source");
+    let target = TansuBroker::strict_memory().expect("tansu target");
     let ca = TestCa::new("kreplicate cli run test root");
     let (cert, key) = ca.issue_server(&["localhost", "127.0.0.1"]);
     let front = Front::start(

@@ -37,8 +37,8 @@ fn verify(json: &str) -> (i32, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_passes_on_a_complete_copy_and_names_the_first_missing_offset() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     python::create_topic(&source.addr(), "audited", 2, &[])
         .await
         .unwrap();

@@ -32,8 +32,8 @@ const RECEIVED_GOAL: u64 = 3 * 1024 * 1024;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_target_slows_fetching_and_memory_stays_bounded() {
-    let (source, source_proxy) = FaultProxy::with_tansu(TansuOptions::default()).unwrap();
-    let (target, target_proxy) = FaultProxy::with_tansu(TansuOptions::default()).unwrap();
+    let (source, source_proxy) = FaultProxy::with_tansu(TansuOptions::strict()).unwrap();
+    let (target, target_proxy) = FaultProxy::with_tansu(TansuOptions::strict()).unwrap();
     // The brokers advertise their proxies, so test-side traffic passes them too: the counts
     // below start from a baseline taken just before the replicator starts.
     let source_client = client(&source.addr()).await;

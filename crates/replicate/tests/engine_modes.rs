@@ -87,8 +87,8 @@ fn provenance_offset(r: &PyConsumedRecord) -> Option<i64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latest_skips_older_records_and_prefixed_names_use_the_source_alias() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     python::create_topic(&source.addr(), "clicks", 2, &[])
         .await
         .unwrap();
@@ -161,7 +161,7 @@ async fn latest_skips_older_records_and_prefixed_names_use_the_source_alias() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn target_compression_type_is_what_the_target_stores() {
-    let source = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
     python::create_topic(&source.addr(), "zipped", 1, &[])
         .await
         .unwrap();
@@ -175,7 +175,7 @@ async fn target_compression_type_is_what_the_target_stores() {
         ("LZ4", Compression::Lz4),
         ("ZSTD", Compression::Zstd),
     ] {
-        let target = TansuBroker::memory().unwrap();
+        let target = TansuBroker::strict_memory().unwrap();
         let replicator = Replicator::start(
             config(&source, &target, "zipped", "IDENTICAL", "EARLIEST", name),
             options(DataMode::Records),
@@ -225,8 +225,8 @@ async fn stored_codecs(broker: &TansuBroker, topic: &str) -> Vec<Compression> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactions_copy_committed_records_and_never_the_markers() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     python::create_topic(&source.addr(), "ledger", 1, &[])
         .await
         .unwrap();
@@ -288,8 +288,8 @@ async fn transactions_copy_committed_records_and_never_the_markers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pass_through_keeps_source_batches_and_records_exactly() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     python::create_topic(&source.addr(), "raw", 1, &[])
         .await
         .unwrap();
@@ -320,8 +320,8 @@ async fn pass_through_keeps_source_batches_and_records_exactly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_compacted_topic_with_tombstones_is_copied_with_its_config() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     python::create_topic(
         &source.addr(),
         "profiles",
@@ -369,8 +369,8 @@ async fn a_compacted_topic_with_tombstones_is_copied_with_its_config() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_topic_created_while_running_appears_with_its_configs_and_records() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     let replicator = Replicator::start(
         config(&source, &target, "late.*", "IDENTICAL", "EARLIEST", "NONE"),
         options(DataMode::Records),

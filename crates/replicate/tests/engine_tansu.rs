@@ -143,8 +143,8 @@ fn assert_exact_copy(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copies_three_topics_every_codec_exactly_and_keeps_up_live() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     let topics = [
         ("orders", ["none", "gzip"]),
         ("payments", ["snappy", "lz4"]),
@@ -272,8 +272,8 @@ async fn copies_three_topics_every_codec_exactly_and_keeps_up_live() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opposite_replicators_on_identical_names_copy_each_record_once_and_never_loop() {
-    let a = TansuBroker::memory().unwrap();
-    let b = TansuBroker::memory().unwrap();
+    let a = TansuBroker::strict_memory().unwrap();
+    let b = TansuBroker::strict_memory().unwrap();
     for broker in [&a, &b] {
         python::create_topic(&broker.addr(), "events", 2, &[])
             .await

@@ -150,7 +150,7 @@ async fn a_bad_crc_halts_its_partition_at_the_batch_and_the_others_continue() {
     let logs = capture_logs();
     let topic = "crc-data";
     let source = FakeSource::start("fake-crc-source", topic, 3);
-    let target = TansuBroker::memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     let target_client = client(&target.addr()).await;
     for p in [0, 2] {
         for _ in 0..3 {
@@ -246,7 +246,7 @@ async fn records_removed_by_retention_are_a_gap_with_its_exact_range() {
     let logs = capture_logs();
     let topic = "gap-data";
     let source = FakeSource::start("fake-gap-source", topic, 2);
-    let target = TansuBroker::memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     let target_client = client(&target.addr()).await;
     source.append(0, 5);
     source.append(0, 5);
@@ -319,7 +319,7 @@ async fn malformed_frames_are_named_errors_and_the_copy_completes() {
     let logs = capture_logs();
     let topic = "frames-data";
     let source = FakeSource::start("fake-frames-source", topic, 2);
-    let target = TansuBroker::memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     let target_client = client(&target.addr()).await;
     for p in 0..2 {
         for _ in 0..3 {
@@ -437,8 +437,8 @@ fn deleted_partition_fate(log: &str, topic: &str, partition: i32) -> Option<Fate
 async fn a_deleted_target_topic_halts_loudly_and_the_remedy_copies_it_in_full() {
     let logs = capture_logs();
     let (deleted, kept) = ("deleted-data", "kept-data");
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     let source_client = client(&source.addr()).await;
     let target_client = client(&target.addr()).await;
     let created = Admin::new(source_client.clone())
@@ -556,8 +556,8 @@ async fn total_end(client: &Client, topic: &str, partitions: i32) -> i64 {
 async fn a_wrong_password_mid_run_is_retried_counted_and_recovered_exactly() {
     let logs = capture_logs();
     let topic = "rotation-data";
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     let proxy = FaultProxy::start(&source.addr()).unwrap();
     let ca = TestCa::new("faults_data CA");
     let (cert, key) = ca.issue_server(&["127.0.0.1"]);
@@ -838,8 +838,8 @@ async fn a_million_record_backlog_drains_in_bounded_memory() {
     const PARTITIONS: i32 = 4;
     let topic = "backlog-data";
     let n = backlog_records();
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     let source_client = client(&source.addr()).await;
     let target_client = client(&target.addr()).await;
     let created = Admin::new(source_client.clone())

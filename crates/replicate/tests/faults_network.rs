@@ -69,8 +69,8 @@ enum FaultySide {
 /// Drops, stalls, delays, throttles and half-opens the connections of one side, in turn, while
 /// a producer writes to the source; the copy ends exact.
 async fn connection_faults_on(side: FaultySide) {
-    let (source, source_proxy) = FaultProxy::with_tansu(TansuOptions::default()).unwrap();
-    let (target, target_proxy) = FaultProxy::with_tansu(TansuOptions::default()).unwrap();
+    let (source, source_proxy) = FaultProxy::with_tansu(TansuOptions::strict()).unwrap();
+    let (target, target_proxy) = FaultProxy::with_tansu(TansuOptions::strict()).unwrap();
     let source_client = client(&source_proxy.addr()).await;
     let target_client = client(&target_proxy.addr()).await;
     create_topic(&source_client).await;
@@ -168,8 +168,8 @@ async fn target_side_connection_faults_under_load_lose_and_duplicate_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn target_unreachable_for_30_s_then_the_copy_completes_exactly() {
-    let source = TansuBroker::memory().unwrap();
-    let (target, target_proxy) = FaultProxy::with_tansu(TansuOptions::default()).unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let (target, target_proxy) = FaultProxy::with_tansu(TansuOptions::strict()).unwrap();
     let source_client = client(&source.addr()).await;
     let target_client = client(&target_proxy.addr()).await;
     create_topic(&source_client).await;
@@ -247,8 +247,8 @@ async fn target_unreachable_for_30_s_then_the_copy_completes_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_broker_restarted_under_load_then_the_copy_completes_exactly() {
     let moto = MotoServer::start().unwrap();
-    let mut source = TansuBroker::start(TansuOptions::s3(&moto)).unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let mut source = TansuBroker::start(TansuOptions::s3(&moto).with_strict()).unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     let source_client = client(&source.addr()).await;
     let target_client = client(&target.addr()).await;
     create_topic(&source_client).await;

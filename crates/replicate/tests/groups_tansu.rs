@@ -35,8 +35,8 @@ async fn wait_committed(bootstrap: &str, group: &str, topic: &str, want: &BTreeM
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_prefixed_group_moves_to_the_target_at_the_exact_next_record() {
-    let a = TansuBroker::memory().unwrap();
-    let b = TansuBroker::memory().unwrap();
+    let a = TansuBroker::strict_memory().unwrap();
+    let b = TansuBroker::strict_memory().unwrap();
     python::create_topic(&a.addr(), "orders", 2, &[])
         .await
         .unwrap();
@@ -143,8 +143,8 @@ async fn legacy_prefixed_group_moves_to_the_target_at_the_exact_next_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commits_wait_for_an_empty_group_and_move_back_only_when_the_source_did() {
-    let a = TansuBroker::memory().unwrap();
-    let b = TansuBroker::memory().unwrap();
+    let a = TansuBroker::strict_memory().unwrap();
+    let b = TansuBroker::strict_memory().unwrap();
     python::create_topic(&a.addr(), "events", 1, &[])
         .await
         .unwrap();
@@ -228,8 +228,8 @@ async fn commits_wait_for_an_empty_group_and_move_back_only_when_the_source_did(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offset_maps_are_saved_and_rebuilt_across_a_restart() {
-    let a = TansuBroker::memory().unwrap();
-    let b = TansuBroker::memory().unwrap();
+    let a = TansuBroker::strict_memory().unwrap();
+    let b = TansuBroker::strict_memory().unwrap();
     python::create_topic(&a.addr(), "ledger", 2, &[])
         .await
         .unwrap();

@@ -166,8 +166,8 @@ async fn try_read_all(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_ten_times_under_load_loses_and_duplicates_nothing() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     let source_client = Client::connect(ClientConfig::new([source.addr()]))
         .await
         .unwrap();

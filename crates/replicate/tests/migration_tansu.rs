@@ -48,7 +48,7 @@ struct Cluster {
 
 impl Cluster {
     async fn start(name: &'static str) -> Self {
-        let broker = TansuBroker::memory().unwrap();
+        let broker = TansuBroker::strict_memory().unwrap();
         let client = client(&broker).await;
         for topic in [ORDERS, STATUS] {
             python::create_topic(&broker.addr(), topic, PARTITIONS, &[])

@@ -18,7 +18,7 @@ fn write_secret(path: &std::path::Path, password: &str, ca: &str) {
 
 #[tokio::test]
 async fn a_rotated_password_is_picked_up_by_the_next_connection() {
-    let broker = TansuBroker::memory().unwrap();
+    let broker = TansuBroker::strict_memory().unwrap();
     let ca = TestCa::new("rotation CA");
     let (cert, key) = ca.issue_server(&["127.0.0.1"]);
     let front = Front::start(

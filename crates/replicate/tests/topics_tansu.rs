@@ -103,8 +103,8 @@ async fn sync_ok(sync: &mut TopicSync) -> Vec<ReplicatedTopic> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn selection_creates_exactly_the_selected_topics() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     for (name, partitions) in [
         ("orders", 3),
         ("orders-eu", 2),
@@ -150,8 +150,8 @@ async fn selection_creates_exactly_the_selected_topics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configs_are_copied_exactly_and_resynced() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     create(
         &source,
         "cfg",
@@ -259,8 +259,8 @@ async fn configs_are_copied_exactly_and_resynced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configs_are_not_copied_when_the_flag_is_off() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     create(&source, "cfg", 1, &[("retention.ms", "3600000")]).await;
     let mut config = config(&source, &target, &["cfg"], &[]);
     config.flags.copy_topic_configurations = false;
@@ -276,8 +276,8 @@ async fn configs_are_not_copied_when_the_flag_is_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prefixed_naming_creates_alias_dot_topic() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     create(&source, "orders", 2, &[("retention.ms", "60000")]).await;
     let mut config = config(&source, &target, &["orders"], &[]);
     config.naming = TopicNaming::PrefixedWithSourceClusterAlias;
@@ -301,9 +301,9 @@ async fn prefixed_naming_creates_alias_dot_topic() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_topics_are_copied_only_when_detected() {
-    let source = TansuBroker::memory().unwrap();
-    let detecting_target = TansuBroker::memory().unwrap();
-    let frozen_target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let detecting_target = TansuBroker::strict_memory().unwrap();
+    let frozen_target = TansuBroker::strict_memory().unwrap();
     create(&source, "first", 1, &[]).await;
     let (mut detecting, _) = topic_sync(
         &source,
@@ -338,8 +338,8 @@ async fn new_topics_are_copied_only_when_detected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_create_partitions_is_reported_once_and_counted() {
-    let source = TansuBroker::memory().unwrap();
-    let target = TansuBroker::memory().unwrap();
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
     create(&source, "grow", 3, &[]).await;
     // Someone created the target topic with fewer partitions.
     create(&target, "grow", 1, &[]).await;

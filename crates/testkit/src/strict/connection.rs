@@ -5,8 +5,8 @@
 use anyhow::{bail, Context as _};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
-    ApiKey, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
-    DescribeConfigsResponse, FetchResponse, IncrementalAlterConfigsRequest,
+    ApiKey, CreatePartitionsRequest, CreateTopicsRequest, CreateTopicsResponse,
+    DeleteTopicsRequest, DescribeConfigsResponse, FetchResponse, IncrementalAlterConfigsRequest,
     IncrementalAlterConfigsResponse, MetadataResponse, ProduceRequest, ProduceResponse,
     RequestHeader, ResponseHeader,
 };
@@ -29,6 +29,8 @@ use crate::front::relay::{rewrite_addresses, Advertised};
 enum Post {
     /// Relay the upstream's answer as it is.
     Relay,
+    /// Read the upstream's answer and send nothing (acks=0 Produce).
+    Swallow,
     /// Broker addresses rewritten to the layer's (and denied topics hidden in Metadata).
     Addresses,
     DescribeConfigs,
@@ -38,6 +40,8 @@ enum Post {
     CreateTopics(CreateTopicsPlan),
     AlterConfigs(AlterConfigsPlan),
     DeleteTopics(Vec<String>),
+    /// Partitions added: the topics' cached partition counts are dropped.
+    TopicsChanged(Vec<String>),
 }
 
 /// One expected answer, in request order.
@@ -79,27 +83,54 @@ pub(crate) async fn serve_strict<S: AsyncRead + AsyncWrite + Unpin>(
         anyhow::Ok(())
     };
     let responses = async {
-        while let Some(slot) = queue.recv().await {
+        let mut probe = [0u8; 1];
+        loop {
+            let slot = tokio::select! {
+                // Slots first: a slot is queued before its request is written upstream, so an
+                // answer never arrives before the slot that expects it.
+                biased;
+                slot = queue.recv() => match slot {
+                    Some(slot) => slot,
+                    None => break,
+                },
+                // Nothing outstanding: only the upstream closing (a broker restart) can happen;
+                // close the client's connection at once, as the broker's own would be.
+                peeked = upstream_read.peek(&mut probe) => match peeked? {
+                    0 => break,
+                    _ => bail!("upstream sent a frame no request asked for"),
+                },
+            };
             let answer = if slot.upstream {
-                match read_frame(&mut upstream_read).await? {
-                    Some(frame) => Some(frame),
-                    None => {
+                match read_frame(&mut upstream_read).await {
+                    Ok(Some(frame)) => Some(frame),
+                    lost => {
                         if let Post::Produce(plan) = &slot.post {
                             abandon(state, plan);
                         }
+                        lost?;
                         bail!("upstream closed the connection with requests outstanding");
                     }
                 }
             } else {
                 None
             };
-            let out = finish(state, advertised, slot, answer)?;
-            write_frame(&mut client_write, &out).await?;
+            if let Some(out) = finish(state, advertised, slot, answer)? {
+                write_frame(&mut client_write, &out).await?;
+            }
         }
         client_write.shutdown().await.ok();
         anyhow::Ok(())
     };
-    tokio::try_join!(requests, responses).map(|_| ())
+    let result = tokio::try_join!(requests, responses).map(|_| ());
+    // Batches forwarded on this connection and never answered have an unknown outcome: forget
+    // them, so a retry on another connection is checked against what was answered.
+    queue.close();
+    while let Ok(slot) = queue.try_recv() {
+        if let Post::Produce(plan) = &slot.post {
+            abandon(state, plan);
+        }
+    }
+    result
 }
 
 /// Decodes a request, checks it, and returns the slot for its answer (none for acks=0 Produce)
@@ -138,9 +169,11 @@ async fn intercept(
                 None => None,
             };
             if acks == 0 {
-                // No answer at all (Kafka closes the connection on an acks=0 error).
+                // Kafka answers no acks=0 Produce (it closes the connection on an error); Tansu
+                // 0.6 answers the ones it gets, so that answer is read and dropped.
                 abandon(state, &plan);
-                return Ok((None, forward));
+                let slot = forward.is_some().then(|| slot(true, Post::Swallow));
+                return Ok((slot, forward));
             }
             Ok((Some(slot(forward.is_some(), Post::Produce(plan))), forward))
         }
@@ -180,6 +213,13 @@ async fn intercept(
             Ok((Some(slot(true, Post::DeleteTopics(topics))), Some(frame)))
         }
         ApiKey::DescribeConfigs => Ok((Some(slot(true, Post::DescribeConfigs)), Some(frame))),
+        ApiKey::CreatePartitions => {
+            decode_header(&mut body)?;
+            let request =
+                CreatePartitionsRequest::decode(&mut body, version).context("CreatePartitions")?;
+            let topics = request.topics.iter().map(|t| t.name.to_string()).collect();
+            Ok((Some(slot(true, Post::TopicsChanged(topics))), Some(frame)))
+        }
         ApiKey::Fetch => Ok((Some(slot(true, Post::Fetch)), Some(frame))),
         ApiKey::Metadata | ApiKey::FindCoordinator | ApiKey::DescribeCluster => {
             Ok((Some(slot(true, Post::Addresses)), Some(frame)))
@@ -228,7 +268,20 @@ fn answer<R: Encodable + HeaderVersion>(req: Request, body: &R) -> anyhow::Resul
     encode_response(req.api, req.version, req.correlation_id, body)
 }
 
+/// The answer for the client, if it gets one.
 fn finish(
+    state: &StrictState,
+    advertised: &Advertised,
+    slot: Slot,
+    frame: Option<Bytes>,
+) -> anyhow::Result<Option<Bytes>> {
+    if let Post::Swallow = slot.post {
+        return Ok(None);
+    }
+    answer_for(state, advertised, slot, frame).map(Some)
+}
+
+fn answer_for(
     state: &StrictState,
     advertised: &Advertised,
     slot: Slot,
@@ -240,7 +293,7 @@ fn finish(
         correlation_id: slot.correlation_id,
     };
     match slot.post {
-        Post::Relay => frame.context("no upstream answer to relay"),
+        Post::Relay | Post::Swallow => frame.context("no upstream answer to relay"),
         Post::Addresses => {
             let frame = frame.context("no upstream answer to rewrite")?;
             let rewritten = rewrite_addresses(&frame, req.api as i16, req.version, advertised)?;
@@ -267,6 +320,12 @@ fn finish(
             } else {
                 Ok(frame)
             }
+        }
+        Post::TopicsChanged(topics) => {
+            for t in &topics {
+                state.configs.invalidate(t);
+            }
+            frame.context("no upstream answer to CreatePartitions")
         }
         Post::DeleteTopics(topics) => {
             forget_deleted(state, &topics);

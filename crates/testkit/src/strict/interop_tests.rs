@@ -179,3 +179,44 @@ async fn confluent_kafka_reads_reencoded_and_log_append_time_batches() {
         vec![b"v1".to_vec(), b"v2".to_vec()]
     );
 }
+
+#[tokio::test]
+async fn pipelined_idempotent_confluent_producer_passes_the_sequence_checks() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    python::create_topic(&addr, "idem", 2, &[]).await.unwrap();
+    let now = now_ms();
+    let records: Vec<PyRecord> = (0..600)
+        .map(|i| PyRecord {
+            partition: Some(i % 2),
+            key: Some(format!("k{i}").into_bytes()),
+            value: Some(vec![b'v'; 100]),
+            headers: vec![],
+            timestamp_ms: Some(now),
+        })
+        .collect();
+    // Small batches, 5 in flight per connection: the layer sees pipelined sequences.
+    let delivered = python::produce(
+        &addr,
+        "idem",
+        &records,
+        "lz4",
+        &[
+            ("enable.idempotence", "true"),
+            ("linger.ms", "0"),
+            ("batch.num.messages", "7"),
+            ("max.in.flight.requests.per.connection", "5"),
+        ],
+    )
+    .await
+    .unwrap();
+    let mut per_partition = [0i64; 2];
+    for (i, (p, offset)) in delivered.iter().enumerate() {
+        assert_eq!(*p, (i % 2) as i32);
+        assert_eq!(*offset, per_partition[*p as usize], "record {i}");
+        per_partition[*p as usize] += 1;
+    }
+    let r = broker.refusals();
+    assert_eq!(r.total_refused(), 0, "{r:?}");
+    assert_eq!(r.count(Rule::DuplicateSequence), 0);
+}

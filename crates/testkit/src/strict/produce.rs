@@ -16,6 +16,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
 use super::batch::{BatchError, RawBatch};
+use super::config_cache::Lookup;
 use super::producer_state::SequenceCheck;
 use super::reencode::{needs_reencoding, reencode};
 use super::refusals::Rule;
@@ -81,14 +82,30 @@ pub(crate) async fn plan(state: &StrictState, request: ProduceRequest) -> Produc
             topic.partition_data.iter().map(|p| p.index).collect(),
         ));
         let denied = state.rules.is_denied(&name);
-        let config = if txn_without_id || denied {
-            TopicConfig::default()
+        let mut lookup = if txn_without_id || denied {
+            Lookup::Unavailable
         } else {
             state.configs.get(&state.upstream, &name).await
+        };
+        // A partition beyond the known count: ask again before refusing it.
+        let highest = topic
+            .partition_data
+            .iter()
+            .map(|p| p.index)
+            .max()
+            .unwrap_or(0);
+        if matches!(&lookup, Lookup::Known(info) if highest >= info.partitions) {
+            lookup = state.configs.refresh(&state.upstream, &name).await;
+        }
+        let (config, partitions) = match &lookup {
+            Lookup::Known(info) => (info.config.clone(), Some(info.partitions)),
+            Lookup::Unknown => (TopicConfig::default(), Some(0)),
+            Lookup::Unavailable => (TopicConfig::default(), None),
         };
         let mut passing = Vec::new();
         for partition in &topic.partition_data {
             let key = (name.clone(), partition.index);
+            let exists = partitions.is_none_or(|n| (0..n).contains(&partition.index));
             let verdict = if txn_without_id {
                 // KafkaApis.handleProduceRequest: a transactional batch needs a (authorized)
                 // transactional id; the whole request gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
@@ -105,6 +122,15 @@ pub(crate) async fn plan(state: &StrictState, request: ProduceRequest) -> Produc
                     partition.index,
                     ResponseError::TopicAuthorizationFailed,
                     format!("Not authorized to access topics: [{name}]"),
+                ))
+            } else if !exists {
+                // KafkaApis.handleProduceRequest: `!metadataCache.contains(topicPartition)`;
+                // Produce never creates a topic (Tansu stores it without listing the topic).
+                state.refusals.add(Rule::UnknownTopicOrPartition);
+                Verdict::Answer(refused(
+                    partition.index,
+                    ResponseError::UnknownTopicOrPartition,
+                    "This server does not host this topic-partition.".into(),
                 ))
             } else {
                 check_partition(state, &name, partition, &config)

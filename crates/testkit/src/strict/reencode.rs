@@ -81,6 +81,77 @@ fn put_varint(out: &mut Vec<u8>, v: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
+    use kafka_protocol::records::Compression;
+
+    /// One v2 record, written by hand: offset delta as given, duplicate header keys.
+    fn record(offset_delta: i64, key: &[u8], headers: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut body = vec![0u8];
+        put_varint(&mut body, 5); // timestamp delta
+        put_varint(&mut body, offset_delta);
+        put_varint(&mut body, key.len() as i64);
+        body.extend_from_slice(key);
+        put_varint(&mut body, -1); // null value
+        put_varint(&mut body, headers.len() as i64);
+        for (k, v) in headers {
+            put_varint(&mut body, k.len() as i64);
+            body.extend_from_slice(k);
+            put_varint(&mut body, v.len() as i64);
+            body.extend_from_slice(v);
+        }
+        let mut out = Vec::new();
+        put_varint(&mut out, body.len() as i64);
+        out.extend_from_slice(&body);
+        out
+    }
+
+    #[test]
+    fn reencoding_keeps_duplicate_headers_and_null_values_byte_for_byte() {
+        // A template header: any gzip batch; its records are replaced below.
+        let mut template = bytes::BytesMut::new();
+        let r = kafka_protocol::records::Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: kafka_protocol::records::TimestampType::Creation,
+            offset: 0,
+            sequence: -1,
+            timestamp: 1000,
+            key: None,
+            value: None,
+            headers: Default::default(),
+        };
+        kafka_protocol::records::RecordBatchEncoder::encode_with_custom_compression(
+            &mut template,
+            [&r],
+            &kafka_protocol::records::RecordEncodeOptions {
+                version: 2,
+                compression: Compression::Gzip,
+            },
+            Some(
+                |plain: &mut bytes::BytesMut, out: &mut bytes::BytesMut, c| {
+                    out.extend_from_slice(&crate::strict::compression::compress(c, plain)?);
+                    Ok(())
+                },
+            ),
+        )
+        .unwrap();
+        let template = RawBatch::single(&template.freeze()).unwrap();
+        let headers: [(&[u8], &[u8]); 3] = [(b"h", b"1"), (b"h", b"2"), (b"x", b"")];
+        let mut plain = record(0, b"a", &headers);
+        plain.extend(record(4, b"b", &headers[..1]));
+        let gapped = template.with_records(&plain, 2, 1005).unwrap();
+        let out = reencode(&gapped, 1005).unwrap();
+        out.verify_crc().unwrap();
+        let mut expected = record(0, b"a", &headers);
+        expected.extend(record(1, b"b", &headers[..1]));
+        assert_eq!(out.plain_records().unwrap(), Bytes::from(expected));
+        assert_eq!(out.compression(), Compression::Gzip);
+        assert_eq!(out.record_count(), 2);
+    }
 
     #[test]
     fn varints_round_trip() {

@@ -24,6 +24,8 @@ pub enum Rule {
     DuplicateSequence,
     /// Access to a denied topic.
     TopicAuthorization,
+    /// Produce to a topic or partition the upstream does not list.
+    UnknownTopicOrPartition,
     /// A refused topic config on CreateTopics / IncrementalAlterConfigs.
     ConfigRefused,
     /// Batch timestamps overwritten with the append time (LogAppendTime topic).

@@ -10,7 +10,7 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::{
     FetchRequest, ProduceRequest, ProduceResponse, TopicName, TransactionalId,
 };
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::protocol::{Decodable, StrBytes};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
@@ -151,6 +151,24 @@ pub(super) fn produce(
         .unwrap()
 }
 
+/// Creates `topic` with `partitions` through `addr` (Produce never creates a topic).
+pub(super) fn create_raw(addr: &str, topic: &str, partitions: i32) {
+    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+    let created = RawConnection::connect(addr, IO_TIMEOUT)
+        .unwrap()
+        .call(
+            5,
+            &kafka_protocol::messages::CreateTopicsRequest::default()
+                .with_timeout_ms(5000)
+                .with_topics(vec![CreatableTopic::default()
+                    .with_name(TopicName(StrBytes::from_string(topic.into())))
+                    .with_num_partitions(partitions)
+                    .with_replication_factor(1)]),
+        )
+        .unwrap();
+    assert_eq!(created.topics[0].error_code, 0, "creating {topic}");
+}
+
 /// (partition, error code, base offset) per partition, in answer order.
 pub(super) fn outcome(r: &ProduceResponse) -> Vec<(i32, i16, i64)> {
     r.responses
@@ -238,6 +256,7 @@ async fn max_message_bytes_refuses_until_raised_through_the_layer() {
 fn default_max_message_bytes_is_kafkas_1048588_with_log_overhead() {
     let broker = StrictTansu::start().unwrap();
     let addr = broker.bootstrap();
+    create_raw(&addr, "big", 1);
     let ts = now_ms();
     // A batch of exactly the limit passes, one byte more is refused: find the value size that
     // makes the batch 1048588 bytes.
@@ -345,6 +364,8 @@ fn transactional_batch_without_transactional_id_is_refused_for_the_whole_request
 #[test]
 fn compressed_batch_with_gaps_in_inner_offsets_is_stored_reencoded() {
     let broker = StrictTansu::start().unwrap();
+    create_raw(&broker.bootstrap(), "gaps", 4);
+    create_raw(&broker.bootstrap(), "no-gaps", 1);
     let ts = 1_700_000_000_000;
     for (partition, codec) in [
         Compression::Gzip,
@@ -539,6 +560,7 @@ async fn timestamps_outside_before_and_after_max_ms_are_invalid() {
 fn idempotent_sequences_epochs_and_duplicates() {
     let broker = StrictTansu::start().unwrap();
     let addr = broker.bootstrap();
+    create_raw(&addr, "idem", 1);
     let ts = now_ms();
     // Tansu refuses producer ids it did not hand out (UNKNOWN_PRODUCER_ID) and has no KIP-360
     // epoch bump; a transactional id gets the same id with the next epoch on each init.
@@ -657,6 +679,7 @@ async fn denied_topic_is_refused_everywhere_until_allowed_again() {
     .unwrap();
     let addr = broker.bootstrap();
     let denied = ResponseError::TopicAuthorizationFailed.code();
+    create_raw(&addr, "open", 1);
     let name = || TopicName(StrBytes::from_static_str("secret"));
     let mut conn = RawConnection::connect(&addr, IO_TIMEOUT).unwrap();
     let created = conn
@@ -895,4 +918,249 @@ async fn strict_tansu_broker_behind_a_fault_proxy_keeps_clients_on_the_proxy() {
     let stats = proxy.stats();
     assert!(stats.connections_accepted >= 1);
     assert_eq!(layer.connections(), stats.connections_accepted);
+}
+
+#[test]
+fn malformed_partitions_get_kafkas_codes_and_pipelined_answers_keep_request_order() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    create_raw(&addr, "malformed", 4);
+    create_raw(&addr, "open", 1);
+    let ts = now_ms();
+    let one = || batch(&[(0, Some(b"k"), b"v", ts)], Compression::None, PLAIN);
+    // ProduceRequest.validateRecords: exactly one batch per partition, magic 2.
+    let mut two = BytesMut::from(&one()[..]);
+    two.extend_from_slice(&one());
+    let mut magic1 = BytesMut::from(&one()[..]);
+    magic1[16] = 1;
+    // UnifiedLog.analyzeAndValidateRecords: a CRC that does not match.
+    let mut bad_crc = BytesMut::from(&one()[..]);
+    let last = bad_crc.len() - 1;
+    bad_crc[last] ^= 0xff;
+    let r = produce(
+        &addr,
+        None,
+        "malformed",
+        &[
+            (0, two.freeze()),
+            (1, magic1.freeze()),
+            (2, bad_crc.freeze()),
+            (3, one()),
+        ],
+    );
+    assert_eq!(
+        outcome(&r),
+        vec![
+            (0, ResponseError::InvalidRecord.code(), -1),
+            (1, ResponseError::InvalidRecord.code(), -1),
+            (2, ResponseError::CorruptMessage.code(), -1),
+            (3, 0, 0),
+        ]
+    );
+    assert_eq!(broker.refusals().count(Rule::CorruptOrInvalidRecord), 3);
+
+    // Pipelined: forwarded, answered by the layer alone, forwarded. Answers in request order.
+    broker.rules().deny_topic("denied");
+    let mut conn = RawConnection::connect(&addr, IO_TIMEOUT).unwrap();
+    let request = |topic: &str| {
+        ProduceRequest::default()
+            .with_acks(-1)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName(StrBytes::from_string(topic.into())))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(one()))])])
+    };
+    let ids: Vec<i32> = ["open", "denied", "open"]
+        .into_iter()
+        .map(|t| conn.send(9, &request(t)).unwrap())
+        .collect();
+    let mut answered = Vec::new();
+    for _ in 0..3 {
+        let mut frame = conn.read_frame().unwrap().unwrap();
+        let header = kafka_protocol::messages::ResponseHeader::decode(&mut frame, 1).unwrap();
+        let body = ProduceResponse::decode(&mut frame, 9).unwrap();
+        answered.push((header.correlation_id, outcome(&body)));
+    }
+    assert_eq!(
+        answered,
+        vec![
+            (ids[0], vec![(0, 0, 0)]),
+            (
+                ids[1],
+                vec![(0, ResponseError::TopicAuthorizationFailed.code(), -1)]
+            ),
+            (ids[2], vec![(0, 0, 1)]),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_layer_works_behind_tls_and_scram() {
+    use crate::certs::TestCa;
+    use crate::front::{FrontConfig, FrontMechanism, FrontSasl};
+    use kreplicate_wire::connection::Credentials;
+    use kreplicate_wire::sasl::{SaslCredentials, SaslMechanism};
+    use kreplicate_wire::transport::TlsConfig;
+
+    let tansu = crate::tansu::TansuBroker::memory().unwrap();
+    let ca = TestCa::new("strict test root");
+    let (cert, key) = ca.issue_server(&["localhost", "127.0.0.1"]);
+    let layer = StrictKafka::start_behind(
+        FrontConfig::new(tansu.addr())
+            .with_tls(cert, key)
+            .with_sasl(FrontSasl::new(
+                &[("u", "pw")],
+                &[FrontMechanism::ScramSha512],
+            )),
+        StrictRules::default(),
+    )
+    .unwrap();
+    let mut config = ClientConfig::new([layer.bootstrap()]);
+    config.connection.tls = Some(TlsConfig {
+        ca_pem: Some(ca.cert_pem()),
+        ..TlsConfig::default()
+    });
+    config.connection.sasl = Some(Credentials::new(SaslCredentials {
+        mechanism: SaslMechanism::ScramSha512,
+        username: "u".into(),
+        password: "pw".into(),
+    }));
+    let client = Client::connect(config).await.unwrap();
+    Admin::new(client.clone())
+        .create_topics(
+            &[NewTopic::new("secure", 1, 1).with_config("max.message.bytes", "500")],
+            false,
+        )
+        .await
+        .unwrap();
+    let producer = Producer::new(client, ProducerConfig::default())
+        .await
+        .unwrap();
+    let big = ProducerRecord {
+        key: Some(Bytes::from_static(b"k")),
+        value: Some(Bytes::from(vec![3u8; 1000])),
+        ..ProducerRecord::default()
+    };
+    let err = producer
+        .send("secure", 0, big)
+        .await
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&err.0), ResponseError::MessageTooLarge.code());
+    assert_eq!(layer.refusals().count(Rule::MessageTooLarge), 1);
+}
+
+#[test]
+fn produce_to_an_unknown_topic_or_partition_is_refused_and_creates_nothing() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    let one = || batch(&[(0, Some(b"k"), b"v", now_ms())], Compression::None, PLAIN);
+    let unknown = ResponseError::UnknownTopicOrPartition.code();
+    let r = produce(&addr, None, "nowhere", &[(0, one())]);
+    assert_eq!(outcome(&r), vec![(0, unknown, -1)]);
+    create_raw(&addr, "two", 2);
+    let r = produce(&addr, None, "two", &[(1, one()), (2, one())]);
+    assert_eq!(outcome(&r), vec![(1, 0, 0), (2, unknown, -1)]);
+    assert!(stored(&broker.raw_addr(), "nowhere", 0).is_empty());
+    assert_eq!(broker.refusals().count(Rule::UnknownTopicOrPartition), 2);
+}
+
+#[tokio::test]
+async fn our_producers_full_batches_fit_kafkas_default_max_message_bytes() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    create(&addr, "full", 1, &[]).await;
+    let config = ProducerConfig {
+        linger: Duration::from_millis(500),
+        ..ProducerConfig::default()
+    };
+    let producer = Producer::new(
+        Client::connect(ClientConfig::new([addr])).await.unwrap(),
+        config,
+    )
+    .await
+    .unwrap();
+    let mut deliveries = Vec::new();
+    for i in 0..3000u32 {
+        let record = ProducerRecord {
+            key: Some(Bytes::from(i.to_be_bytes().to_vec())),
+            value: Some(Bytes::from(vec![(i % 251) as u8; 1000])),
+            ..ProducerRecord::default()
+        };
+        deliveries.push(producer.send("full", 0, record).await.unwrap());
+    }
+    let mut offsets = Vec::new();
+    for d in deliveries {
+        offsets.push(d.await.map(|m| m.offset).map_err(|e| format!("{e}")));
+    }
+    let refused: Vec<&String> = offsets.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert!(
+        refused.is_empty(),
+        "{} refused, first: {:?}",
+        refused.len(),
+        refused.first()
+    );
+    assert_eq!(
+        offsets.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+        (0..3000).collect::<Vec<i64>>()
+    );
+    // The batches really were near the limit: 3 MB in at most a handful of batches.
+    let stored = wire_batches(&stored(&broker.raw_addr(), "full", 0));
+    assert!(stored.len() <= 4, "{} batches", stored.len());
+    let largest = stored.iter().map(|b| b.batch_length() + 12).max().unwrap();
+    assert!(
+        (900_000..=1_048_588).contains(&largest),
+        "largest batch {largest} bytes"
+    );
+    assert_eq!(broker.refusals().total_refused(), 0);
+}
+
+#[test]
+fn acks_zero_produce_gets_no_answer_and_the_connection_stays_in_step() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    create_raw(&addr, "fire", 1);
+    create_raw(&addr, "small", 1);
+    let ts = now_ms();
+    let mut conn = RawConnection::connect(&addr, IO_TIMEOUT).unwrap();
+    let acks0 = ProduceRequest::default()
+        .with_acks(0)
+        .with_timeout_ms(5000)
+        .with_topic_data(
+            ["fire", "nowhere"]
+                .into_iter()
+                .map(|t| {
+                    TopicProduceData::default()
+                        .with_name(TopicName(StrBytes::from_static_str(t)))
+                        .with_partition_data(vec![PartitionProduceData::default()
+                            .with_index(0)
+                            .with_records(Some(batch(
+                                &[(0, Some(b"k"), b"v", ts)],
+                                Compression::None,
+                                PLAIN,
+                            )))])
+                })
+                .collect(),
+        );
+    conn.send(9, &acks0).unwrap();
+    // The next answer on the connection is the next request's.
+    let metadata = conn
+        .call(
+            9,
+            &kafka_protocol::messages::MetadataRequest::default().with_topics(None),
+        )
+        .unwrap();
+    assert!(metadata
+        .topics
+        .iter()
+        .any(|t| t.name.as_ref().map(|n| n.as_str()) == Some("fire")));
+    // The passing partition was written; the unknown one was refused (and counted).
+    assert_eq!(
+        wire_batches(&stored(&broker.raw_addr(), "fire", 0)).len(),
+        1
+    );
+    assert_eq!(broker.refusals().count(Rule::UnknownTopicOrPartition), 1);
 }
