@@ -16,4 +16,5 @@ pub mod msk;
 pub mod ports;
 pub mod python;
 pub mod scram_server;
+pub mod secrets_manager;
 pub mod tansu;
