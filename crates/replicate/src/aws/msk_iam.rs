@@ -66,7 +66,7 @@ pub async fn token(region: &str, lifetime: Duration) -> Result<MskIamToken, AwsE
 }
 
 /// The token for `credentials` at `time` (separate from [`token`] so tests can pin inputs).
-pub(crate) fn sign_token(
+pub fn sign_token(
     credentials: &aws_credential_types::Credentials,
     region: &str,
     lifetime: Duration,
@@ -135,7 +135,8 @@ mod tests {
             "X-Amz-Date=20231114T221320Z",
             "X-Amz-Expires=900",
             "X-Amz-SignedHeaders=host",
-            "X-Amz-Signature=",
+            // What botocore's SigV4QueryAuth gives for these inputs.
+            "X-Amz-Signature=253398ddf30b737b61a7a122a0259ada4c7162423af560094b2f4edef8033616",
         ] {
             assert!(url.contains(part), "{part} missing from {url}");
         }

@@ -19,8 +19,8 @@ pub(super) struct Signature {
 
 /// Signs `GET url` (already percent-encoded) for `service` in `region` at `time`. With
 /// `presign_for`, the signature goes into the query and is valid that long; otherwise into
-/// headers. The payload is empty: its hash is signed in headers, `UNSIGNED-PAYLOAD` in a
-/// presigned URL (as botocore's SigV4QueryAuth and the MSK signer libraries do).
+/// headers. The payload is empty and its SHA-256 is signed in both cases (botocore's
+/// SigV4QueryAuth, which the MSK signer libraries use, does so; not `UNSIGNED-PAYLOAD`).
 pub(super) fn sign_get(
     credentials: &Credentials,
     region: &str,
@@ -31,14 +31,11 @@ pub(super) fn sign_get(
 ) -> Result<Signature, String> {
     let identity: Identity = credentials.clone().into();
     let mut settings = SigningSettings::default();
-    let body = match presign_for {
-        Some(expires) => {
-            settings.signature_location = SignatureLocation::QueryParams;
-            settings.expires_in = Some(expires);
-            SignableBody::UnsignedPayload
-        }
-        None => SignableBody::Bytes(&[]),
-    };
+    if let Some(expires) = presign_for {
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(expires);
+    }
+    let body = SignableBody::Bytes(&[]);
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
