@@ -6,7 +6,8 @@
 use clap::Args;
 use kreplicate_replicate::config::{
     parse_create_replicator_request, parse_kafka_clusters, parse_replication_info_list,
-    ClusterAuth, ConfigError, CreateReplicatorRequest, Notice, ReplicatorConfig, Severity,
+    ClusterAuth, ConfigError, CreateReplicatorRequest, LogDelivery, Notice, ReplicatorConfig,
+    Severity,
 };
 
 use crate::failure::Failure;
@@ -48,6 +49,10 @@ pub struct ConfigArgs {
     /// Accepted so an `aws kafka create-replicator` command line works unchanged; ignored.
     #[arg(long, value_name = "ARN", conflicts_with = "cli_input_json")]
     pub service_execution_role_arn: Option<String>,
+    /// The LogDelivery JSON (separate-file form): file://PATH, PATH or inline JSON. Checked,
+    /// then ignored with a notice: kreplicate logs to stderr.
+    #[arg(long, value_name = "FILE", conflicts_with = "cli_input_json")]
+    pub log_delivery: Option<String>,
     /// The brokers of an AmazonMskCluster, instead of asking GetBootstrapBrokers (for networks
     /// where the AWS API is not reachable). Repeat for each MSK cluster.
     #[arg(long, value_name = "ARN=HOST:PORT[,HOST:PORT]")]
@@ -151,6 +156,17 @@ pub fn load(args: &ConfigArgs) -> Result<LoadedConfig, Failure> {
             let replication_info_list = parse_replication_info_list(&infos.text)
                 .map_err(|e| Failure::config(format!("{}: {e}", infos.name)))?
                 .value;
+            let log_delivery = match args.log_delivery.as_deref() {
+                None => None,
+                Some(argument) => {
+                    let input = input::load("--log-delivery", argument, false)?;
+                    check_json_syntax(&input)?;
+                    Some(
+                        serde_json::from_str::<LogDelivery>(&input.text)
+                            .map_err(|e| Failure::config(format!("{}: {e}", input.name)))?,
+                    )
+                }
+            };
             let request = CreateReplicatorRequest {
                 replicator_name: name,
                 description: args.description.clone(),
@@ -158,7 +174,7 @@ pub fn load(args: &ConfigArgs) -> Result<LoadedConfig, Failure> {
                 kafka_clusters,
                 replication_info_list,
                 tags: None,
-                log_delivery: None,
+                log_delivery,
             };
             let sources = Sources::Split {
                 clusters: clusters.name,

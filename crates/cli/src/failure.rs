@@ -73,9 +73,23 @@ impl fmt::Display for Failure {
 pub fn from_engine(e: &kreplicate_replicate::EngineError) -> Failure {
     use kreplicate_replicate::EngineError;
     match e {
-        EngineError::Secret { .. } | EngineError::ClusterIdMismatch { .. } => {
-            Failure::config(e.to_string())
+        // AWS: a missing credential or policy is fixed in the configuration; an unreachable
+        // endpoint or throttling is found only by trying.
+        #[cfg(feature = "aws")]
+        EngineError::Secret {
+            source: kreplicate_replicate::config::SecretError::Aws(aws),
+            ..
         }
+        | EngineError::Aws { source: aws, .. }
+            if aws.is_transient() =>
+        {
+            Failure::runtime(e.to_string())
+        }
+        #[cfg(feature = "aws")]
+        EngineError::Aws { .. } => Failure::config(e.to_string()),
+        EngineError::Secret { .. }
+        | EngineError::ClusterIdMismatch { .. }
+        | EngineError::MskListenerMissing { .. } => Failure::config(e.to_string()),
         EngineError::Cluster { source, .. } if is_config_error(source) => {
             Failure::config(e.to_string())
         }

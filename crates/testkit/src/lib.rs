@@ -10,6 +10,7 @@
 
 pub mod certs;
 pub mod fake_broker;
+pub mod fake_msk_api;
 pub mod fault_proxy;
 pub mod front;
 pub mod msk;
