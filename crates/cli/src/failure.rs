@@ -1,9 +1,9 @@
 //! How a command fails: one line for the user and the exit code that goes with it.
 //!
 //! Exit codes: 2 for anything the user can fix in the command line or the configuration
-//! (usage, unreadable or invalid files, secrets, a cluster id that does not match), 1 for
-//! failures at run time (a broker that cannot be reached, rejected credentials, a replicator
-//! that stopped on an error).
+//! (usage, unreadable or invalid files, secrets, a cluster id that does not match, missing AWS
+//! credentials or permissions), 1 for failures at run time (a broker or AWS endpoint that
+//! cannot be reached, rejected credentials, a replicator that stopped on an error).
 
 use std::fmt;
 use std::process::ExitCode;
