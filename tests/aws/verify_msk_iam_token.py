@@ -96,6 +96,8 @@ def verify(job):
         raise Refused(f"signed headers {params['X-Amz-SignedHeaders']!r}, expected 'host'")
     if access_key_id not in keys:
         raise Refused(f"unknown access key {access_key_id}")
+    # The verifier does not know which session tokens STS issued: it takes the token's own
+    # and checks that it is signed, as part of the query, like every other parameter.
 
     credentials = Credentials(access_key_id, keys[access_key_id], params.get("X-Amz-Security-Token"))
     auth = SigV4QueryAuth(credentials, SERVICE, region, expires=expires)

@@ -106,6 +106,24 @@ async fn msk_iam_tokens_are_accepted_refreshed_and_refused_like_msk() {
     }
     assert_eq!(front.auth_failures(), 0, "{:?}", front.last_auth_failure());
 
+    // Temporary credentials (a role's): the session token is part of the signed token.
+    std::env::set_var("AWS_SESSION_TOKEN", "session/token+from=sts");
+    let with_session = Front::start(
+        FrontConfig::new(broker.addr())
+            .with_tls(cert.clone(), key.clone())
+            .with_msk_iam(FrontMskIam::new(REGION, KEY_ID, SECRET)),
+    )
+    .unwrap();
+    connect(
+        &msk_cluster(&with_session, &ca_file, Duration::from_secs(900)),
+        Role::Source,
+        "iam-test",
+    )
+    .await
+    .unwrap();
+    assert_eq!(with_session.auth_successes(), 1);
+    std::env::remove_var("AWS_SESSION_TOKEN");
+
     // A front that holds another secret for the key: the signature does not verify.
     let other = Front::start(
         FrontConfig::new(broker.addr())
