@@ -46,16 +46,27 @@ pub fn set_cache_ttl(ttl: Duration) {
     cache.values.clear();
 }
 
+/// One fetch at a time: callers that arrive while a secret is being fetched wait for it and
+/// then find it cached, so a reconnect storm makes one call per secret per TTL.
+static FETCHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The SecretString of the secret `arn` (current version), from the cache if fresh.
 pub async fn secret_string(arn: &Arn) -> Result<String, AwsError> {
     let key = arn.to_string();
-    {
+    let cached = |key: &str| {
         let cache = lock();
-        if let Some((at, value)) = cache.values.get(&key) {
-            if at.elapsed() < cache.ttl {
-                return Ok(value.clone());
-            }
-        }
+        cache
+            .values
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < cache.ttl)
+            .map(|(_, value)| value.clone())
+    };
+    if let Some(value) = cached(&key) {
+        return Ok(value);
+    }
+    let _fetching = FETCHING.lock().await;
+    if let Some(value) = cached(&key) {
+        return Ok(value);
     }
     let value = fetch(arn).await?;
     lock().values.insert(key, (Instant::now(), value.clone()));
