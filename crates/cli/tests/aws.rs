@@ -554,3 +554,40 @@ fn the_guides_files_replicate_forward_and_reverse() {
     expected.sort();
     assert_eq!(values, expected);
 }
+
+#[test]
+fn msk_options_are_checked_before_anything_connects() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = guide(dir.path(), "127.0.0.1:9");
+    let other = "arn:aws:kafka:us-east-1:123456789012:cluster/other/x";
+    let cases = [
+        (
+            ["--msk-bootstrap", "nope"].map(String::from),
+            "error: --msk-bootstrap \"nope\": expected ARN=HOST:PORT[,HOST:PORT]".to_owned(),
+        ),
+        (
+            ["--msk-bootstrap".into(), format!("{MSK_ARN}=")],
+            format!(
+                "error: --msk-bootstrap \"{MSK_ARN}=\": give the brokers as HOST:PORT[,HOST:PORT]"
+            ),
+        ),
+        (
+            ["--msk-bootstrap".into(), format!("{other}=b-1:9098")],
+            format!(
+                "error: --msk-bootstrap \"{other}=b-1:9098\": the ARN is not the MskClusterArn of the source or target cluster"
+            ),
+        ),
+        (
+            ["--msk-iam-token-lifetime", "2h"].map(String::from),
+            "error: --msk-iam-token-lifetime 2h: must be from 1s to 1h".to_owned(),
+        ),
+    ];
+    for (extra, expected) in &cases {
+        let mut args = validate_args(&files, false);
+        args.extend(extra.iter().map(String::as_str));
+        // No credentials and no endpoint: the options fail first.
+        let out = kreplicate(&args, &[]);
+        assert_eq!(out.code, Some(2), "{}", out.stderr);
+        assert_eq!(out.error_line(), expected);
+    }
+}
