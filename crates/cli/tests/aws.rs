@@ -406,8 +406,9 @@ fn value(i: usize) -> Vec<u8> {
 /// The acceptance: the guide's files (placeholders filled; the MSK entry given the test CA,
 /// see [`with_msk_ca`]) pass `validate --connect`, then the forward replicator copies
 /// records, topic configs and group offsets from the external cluster (TLS + SCRAM, secrets in
-/// Secrets Manager) to "MSK" (IAM, found through GetBootstrapBrokers) with `verify` EQUAL, and
-/// the reverse replicator copies what is written on MSK after the cut-over back.
+/// Secrets Manager) to "MSK" (IAM, found through GetBootstrapBrokers) with `verify` EQUAL,
+/// keeps copying across IAM token refreshes (3-second tokens), and the reverse replicator copies
+/// what is written on MSK after the cut-over back, and nothing twice.
 #[test]
 fn the_guides_files_replicate_forward_and_reverse() {
     use kreplicate_testkit::python::{self, PyRecord};
@@ -466,8 +467,11 @@ fn the_guides_files_replicate_forward_and_reverse() {
     let out = kreplicate(&validate_args(&files, true), &env);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
 
-    // Forward.
-    let forward = Run::start(&guide_args("run", &files, false), &env);
+    // Forward, with 3-second IAM tokens: the run outlives many of them.
+    let mut forward_args = guide_args("run", &files, false);
+    forward_args.extend(["--msk-iam-token-lifetime", "3s"]);
+    let started = std::time::Instant::now();
+    let forward = Run::start(&forward_args, &env);
     let verdict = verify_until_equal(&guide_args("verify", &files, false), &env, &forward, 120);
     assert!(
         verdict.contains("EQUAL: 2 partitions verified"),
@@ -500,12 +504,36 @@ fn the_guides_files_replicate_forward_and_reverse() {
             forward.stderr()
         );
     });
+    // Sessions end with their tokens (the front closes them) and the replicator logs in again
+    // with new ones: once the run has outlived two token lifetimes, records written now are
+    // still copied.
+    let logins = iam.auth_successes();
+    for _ in 0..240 {
+        if iam.auth_successes() >= logins + 2 && started.elapsed() > Duration::from_secs(6) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(iam.auth_successes() >= logins + 2, "{}", forward.stderr());
+    rt.block_on(async {
+        let records: Vec<PyRecord> = (40..44)
+            .map(|i| PyRecord {
+                partition: Some((i % 2) as i32),
+                value: Some(value(i)),
+                ..PyRecord::default()
+            })
+            .collect();
+        python::produce(&source, "my-topic", &records, "none", &[])
+            .await
+            .unwrap();
+    });
+    verify_until_equal(&guide_args("verify", &files, false), &env, &forward, 120);
     assert_eq!(forward.stop(), Some(0));
     assert_eq!(iam.auth_failures(), 0, "{:?}", iam.last_auth_failure());
 
     // Cut-over: clients now write to MSK; the reverse replicator copies that back.
     rt.block_on(async {
-        let records: Vec<PyRecord> = (40..50)
+        let records: Vec<PyRecord> = (44..54)
             .map(|i| PyRecord {
                 partition: Some((i % 2) as i32),
                 value: Some(value(i)),
@@ -525,13 +553,13 @@ fn the_guides_files_replicate_forward_and_reverse() {
             &source,
             "my-topic",
             python::Partitions::All,
-            50,
+            54,
             python::Isolation::ReadCommitted,
             Duration::from_secs(60),
         ))
         .unwrap();
-    // Exactly the 10 new records came back, the 40 that came from here were not copied
-    // again: the next record on each partition gets offset 25. (Tansu's ListOffsets latest is
+    // Exactly the 10 new records came back, the 44 that came from here were not copied
+    // again: the next record on each partition gets offset 27. (Tansu's ListOffsets latest is
     // wrong, docs/test-brokers.md; a produce answer's offset is right.)
     let marker = |p: i32| PyRecord {
         partition: Some(p),
@@ -547,10 +575,10 @@ fn the_guides_files_replicate_forward_and_reverse() {
             &[],
         ))
         .unwrap();
-    assert_eq!(next, vec![(0, 25), (1, 25)]);
+    assert_eq!(next, vec![(0, 27), (1, 27)]);
     let mut values: Vec<Vec<u8>> = back.into_iter().filter_map(|r| r.value).collect();
     values.sort();
-    let mut expected: Vec<Vec<u8>> = (0..50).map(value).collect();
+    let mut expected: Vec<Vec<u8>> = (0..54).map(value).collect();
     expected.sort();
     assert_eq!(values, expected);
 }
