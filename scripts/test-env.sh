@@ -8,7 +8,9 @@
 #   confluent-kafka the independent librdkafka peer (tests/interop/*.py); Debian's kcat is too
 #                   old for Tansu, so it is not used. Its bundled librdkafka also hosts the
 #                   mock cluster (tests/interop/mock_cluster.py, through ctypes)
-#   moto[server]    a local S3 so Tansu's s3:// storage survives broker restarts
+#   moto[server]    a local S3 so Tansu's s3:// storage survives broker restarts; also serves
+#                   Secrets Manager for the AWS tests, and brings botocore, which
+#                   tests/aws/verify_msk_iam_token.py uses to check MSK IAM tokens
 #   cargo-nextest   the test runner, only if missing (normally preinstalled)
 set -euo pipefail
 

@@ -362,13 +362,15 @@ mod tests {
     use super::*;
 
     fn sasl_of(config: &ConnectionConfig) -> SaslCredentials {
-        config
-            .sasl
-            .as_ref()
-            .expect("sasl set")
-            .0
-            .credentials()
+        block_on(config.sasl.as_ref().expect("sasl set").0.credentials()).unwrap()
+    }
+
+    /// The providers built from properties answer at once; a one-off runtime polls them.
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
             .unwrap()
+            .block_on(f)
     }
 
     #[test]

@@ -6,7 +6,8 @@
 use clap::Args;
 use kreplicate_replicate::config::{
     parse_create_replicator_request, parse_kafka_clusters, parse_replication_info_list,
-    ConfigError, CreateReplicatorRequest, Notice, ReplicatorConfig, Severity,
+    ClusterAuth, ConfigError, CreateReplicatorRequest, LogDelivery, Notice, ReplicatorConfig,
+    Severity,
 };
 
 use crate::failure::Failure;
@@ -48,6 +49,17 @@ pub struct ConfigArgs {
     /// Accepted so an `aws kafka create-replicator` command line works unchanged; ignored.
     #[arg(long, value_name = "ARN", conflicts_with = "cli_input_json")]
     pub service_execution_role_arn: Option<String>,
+    /// The LogDelivery JSON (separate-file form): file://PATH, PATH or inline JSON. Checked,
+    /// then ignored with a notice: kreplicate logs to stderr.
+    #[arg(long, value_name = "FILE", conflicts_with = "cli_input_json")]
+    pub log_delivery: Option<String>,
+    /// The brokers of an AmazonMskCluster, instead of asking GetBootstrapBrokers (for networks
+    /// where the AWS API is not reachable). Repeat for each MSK cluster.
+    #[arg(long, value_name = "ARN=HOST:PORT[,HOST:PORT]")]
+    pub msk_bootstrap: Vec<String>,
+    /// How long each MSK IAM token is valid (MSK's signer libraries use 15 minutes).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub msk_iam_token_lifetime: Option<std::time::Duration>,
 }
 
 /// A validated configuration and what to tell the user about it.
@@ -144,6 +156,17 @@ pub fn load(args: &ConfigArgs) -> Result<LoadedConfig, Failure> {
             let replication_info_list = parse_replication_info_list(&infos.text)
                 .map_err(|e| Failure::config(format!("{}: {e}", infos.name)))?
                 .value;
+            let log_delivery = match args.log_delivery.as_deref() {
+                None => None,
+                Some(argument) => {
+                    let input = input::load("--log-delivery", argument, false)?;
+                    check_json_syntax(&input)?;
+                    Some(
+                        serde_json::from_str::<LogDelivery>(&input.text)
+                            .map_err(|e| Failure::config(format!("{}: {e}", input.name)))?,
+                    )
+                }
+            };
             let request = CreateReplicatorRequest {
                 replicator_name: name,
                 description: args.description.clone(),
@@ -151,7 +174,7 @@ pub fn load(args: &ConfigArgs) -> Result<LoadedConfig, Failure> {
                 kafka_clusters,
                 replication_info_list,
                 tags: None,
-                log_delivery: None,
+                log_delivery,
             };
             let sources = Sources::Split {
                 clusters: clusters.name,
@@ -165,8 +188,54 @@ pub fn load(args: &ConfigArgs) -> Result<LoadedConfig, Failure> {
         .iter()
         .map(|n| sources.notice(n))
         .collect();
-    let config = request.validate().map_err(|e| sources.config_error(&e))?;
+    let mut config = request.validate().map_err(|e| sources.config_error(&e))?;
+    apply_msk_options(args, &mut config)?;
     Ok(LoadedConfig { config, notices })
+}
+
+/// `--msk-bootstrap` and `--msk-iam-token-lifetime` on the clusters they name.
+fn apply_msk_options(args: &ConfigArgs, config: &mut ReplicatorConfig) -> Result<(), Failure> {
+    for given in &args.msk_bootstrap {
+        let bad = |why: &str| Failure::config(format!("--msk-bootstrap {given:?}: {why}"));
+        let (arn, brokers) = given
+            .split_once('=')
+            .ok_or_else(|| bad("expected ARN=HOST:PORT[,HOST:PORT]"))?;
+        let brokers: Vec<String> = brokers
+            .split(',')
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if brokers.is_empty() || brokers.iter().any(|b| !b.contains(':')) {
+            return Err(bad("give the brokers as HOST:PORT[,HOST:PORT]"));
+        }
+        let mut matched = false;
+        for cluster in [&mut config.source, &mut config.target] {
+            if cluster.msk_cluster_arn.as_deref() == Some(arn) {
+                cluster.bootstrap = brokers.clone();
+                matched = true;
+            }
+        }
+        if !matched {
+            return Err(bad(
+                "the ARN is not the MskClusterArn of the source or target cluster",
+            ));
+        }
+    }
+    if let Some(lifetime) = args.msk_iam_token_lifetime {
+        if lifetime.as_secs() < 1 || lifetime.as_secs() > 3600 {
+            return Err(Failure::config(format!(
+                "--msk-iam-token-lifetime {}: must be from 1s to 1h",
+                humantime::format_duration(lifetime)
+            )));
+        }
+        for cluster in [&mut config.source, &mut config.target] {
+            if let Some(ClusterAuth::MskIam { token_lifetime, .. }) = &mut cluster.auth {
+                *token_lifetime = lifetime;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Rejects malformed JSON with a message that says so, before the typed parse reports it as

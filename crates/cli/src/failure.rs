@@ -1,9 +1,9 @@
 //! How a command fails: one line for the user and the exit code that goes with it.
 //!
 //! Exit codes: 2 for anything the user can fix in the command line or the configuration
-//! (usage, unreadable or invalid files, secrets, a cluster id that does not match), 1 for
-//! failures at run time (a broker that cannot be reached, rejected credentials, a replicator
-//! that stopped on an error).
+//! (usage, unreadable or invalid files, secrets, a cluster id that does not match, missing AWS
+//! credentials or permissions), 1 for failures at run time (a broker or AWS endpoint that
+//! cannot be reached, rejected credentials, a replicator that stopped on an error).
 
 use std::fmt;
 use std::process::ExitCode;
@@ -73,9 +73,23 @@ impl fmt::Display for Failure {
 pub fn from_engine(e: &kreplicate_replicate::EngineError) -> Failure {
     use kreplicate_replicate::EngineError;
     match e {
-        EngineError::Secret { .. } | EngineError::ClusterIdMismatch { .. } => {
-            Failure::config(e.to_string())
+        // AWS: a missing credential or policy is fixed in the configuration; an unreachable
+        // endpoint or throttling is found only by trying.
+        #[cfg(feature = "aws")]
+        EngineError::Secret {
+            source: kreplicate_replicate::config::SecretError::Aws(aws),
+            ..
         }
+        | EngineError::Aws { source: aws, .. }
+            if aws.is_transient() =>
+        {
+            Failure::runtime(e.to_string())
+        }
+        #[cfg(feature = "aws")]
+        EngineError::Aws { .. } => Failure::config(e.to_string()),
+        EngineError::Secret { .. }
+        | EngineError::ClusterIdMismatch { .. }
+        | EngineError::MskListenerMissing { .. } => Failure::config(e.to_string()),
         EngineError::Cluster { source, .. } if is_config_error(source) => {
             Failure::config(e.to_string())
         }

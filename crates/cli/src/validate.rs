@@ -37,7 +37,9 @@ pub async fn validate(args: ValidateArgs) -> Result<ExitCode, Failure> {
         (&config.source, Role::Source),
         (&config.target, Role::Target),
     ] {
-        client_config(cluster, role, &args.client_id).map_err(|e| failure::from_engine(&e))?;
+        client_config(cluster, role, &args.client_id)
+            .await
+            .map_err(|e| failure::from_engine(&e))?;
     }
     if args.connect {
         for (cluster, role) in [
@@ -84,6 +86,9 @@ fn cluster_line(cluster: &ClusterConfig) -> String {
             format!("SASL/{} with {secret}", mechanism.sasl_name())
         }
         Some(ClusterAuth::MutualTls { secret }) => format!("mutual TLS with {secret}"),
+        Some(ClusterAuth::MskIam { region, .. }) => {
+            format!("MSK IAM (SASL/OAUTHBEARER, {region}, default AWS credential chain)")
+        }
     };
     let tls = match &cluster.tls {
         None => "plaintext".to_owned(),
@@ -92,11 +97,12 @@ fn cluster_line(cluster: &ClusterConfig) -> String {
             None => "TLS, system CA roots".to_owned(),
         },
     };
-    format!(
-        "{} at {} ({auth}, {tls})",
-        cluster.id,
+    let at = if cluster.bootstrap.is_empty() {
+        "brokers from GetBootstrapBrokers".to_owned()
+    } else {
         cluster.bootstrap.join(",")
-    )
+    };
+    format!("{} at {at} ({auth}, {tls})", cluster.id)
 }
 
 /// The human-readable summary of a valid configuration.

@@ -1,11 +1,11 @@
-//! From a cluster's configuration to a connected wire client: secrets resolved, TLS set up,
-//! SASL credentials re-read from their secret on every new connection (so a rotated password is
-//! used without a restart), and the configured cluster id checked against the real one.
-
-use std::sync::Arc;
+//! From a cluster's configuration to a connected wire client: secrets resolved (files,
+//! environment, Secrets Manager), an MSK cluster's brokers looked up, TLS set up, SASL
+//! credentials re-read from their secret (or an MSK IAM token signed) on every new connection
+//! (so a rotated password is used without a restart), and the configured cluster id checked
+//! against the real one.
 
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::connection::Credentials;
+use kreplicate_wire::connection::{AsyncCredentials, Credentials};
 use kreplicate_wire::sasl::{SaslCredentials, SaslMechanism};
 use kreplicate_wire::transport::TlsConfig;
 
@@ -34,13 +34,15 @@ impl std::fmt::Display for Role {
     }
 }
 
-/// Builds the wire client configuration for `cluster`.
-pub fn client_config(
+/// Builds the wire client configuration for `cluster`: secrets read (from Secrets Manager for
+/// ARNs), an MSK cluster's brokers looked up when not given, SASL credentials re-read or
+/// re-signed on every new connection.
+pub async fn client_config(
     cluster: &ClusterConfig,
     role: Role,
     client_id: &str,
 ) -> Result<ClientConfig, EngineError> {
-    let mut config = ClientConfig::new(cluster.bootstrap.clone());
+    let mut config = ClientConfig::new(bootstrap(cluster, role).await?);
     config.connection.client_id = client_id.to_string();
     let secret_error = |source| EngineError::Secret {
         cluster: format!("{role} cluster {}", cluster.id),
@@ -49,11 +51,11 @@ pub fn client_config(
     if let Some(tls) = &cluster.tls {
         let mut tls_config = TlsConfig::default();
         if let Some(ca) = &tls.root_ca {
-            let secret = ca.resolve().map_err(secret_error)?;
+            let secret = ca.load().await.map_err(secret_error)?;
             tls_config.ca_pem = Some(secret.certificate().map_err(secret_error)?.to_string());
         }
         if let Some(ClusterAuth::MutualTls { secret }) = &cluster.auth {
-            let secret = secret.resolve().map_err(secret_error)?;
+            let secret = secret.load().await.map_err(secret_error)?;
             tls_config.client_cert_pem =
                 Some(secret.certificate().map_err(secret_error)?.to_string());
             tls_config.client_key_pem =
@@ -61,24 +63,138 @@ pub fn client_config(
         }
         config.connection.tls = Some(tls_config);
     }
-    if let Some(ClusterAuth::SaslScram { mechanism, secret }) = &cluster.auth {
-        // Resolve once now so a missing or malformed secret fails at start-up, not at the
-        // first reconnect.
-        scram_credentials(secret, *mechanism).map_err(secret_error)?;
-        let secret = secret.clone();
-        let mechanism = *mechanism;
-        config.connection.sasl = Some(Credentials(Arc::new(move || {
-            scram_credentials(&secret, mechanism).map_err(|e| e.to_string())
-        })));
+    match &cluster.auth {
+        Some(ClusterAuth::SaslScram { mechanism, secret }) => {
+            // Resolve once now so a missing or malformed secret fails at start-up, not at the
+            // first reconnect.
+            scram_credentials(secret.clone(), *mechanism)
+                .await
+                .map_err(secret_error)?;
+            let secret = secret.clone();
+            let mechanism = *mechanism;
+            config.connection.sasl = Some(Credentials::new(AsyncCredentials(move || {
+                let secret = secret.clone();
+                async move {
+                    scram_credentials(secret, mechanism)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            })));
+        }
+        Some(ClusterAuth::MskIam {
+            region,
+            token_lifetime,
+        }) => {
+            config.connection.sasl = Some(msk_iam_credentials(
+                cluster,
+                role,
+                region.clone(),
+                *token_lifetime,
+            )?);
+        }
+        Some(ClusterAuth::MutualTls { .. }) | None => {}
     }
     Ok(config)
 }
 
-fn scram_credentials(
-    secret: &SecretRef,
+/// The bootstrap list: as configured, or for an MSK cluster given only by ARN, the
+/// GetBootstrapBrokers string for the listener that matches the authentication.
+async fn bootstrap(cluster: &ClusterConfig, role: Role) -> Result<Vec<String>, EngineError> {
+    match &cluster.msk_cluster_arn {
+        Some(arn) if cluster.bootstrap.is_empty() => msk_bootstrap(cluster, role, arn).await,
+        _ => Ok(cluster.bootstrap.clone()),
+    }
+}
+
+#[cfg(feature = "aws")]
+async fn msk_bootstrap(
+    cluster: &ClusterConfig,
+    role: Role,
+    arn: &str,
+) -> Result<Vec<String>, EngineError> {
+    use crate::aws::bootstrap_brokers::{get_bootstrap_brokers, Listener};
+    let listener = match (&cluster.auth, &cluster.tls) {
+        (Some(ClusterAuth::MskIam { .. }), _) => Listener::SaslIam,
+        (Some(ClusterAuth::SaslScram { .. }), _) => Listener::SaslScram,
+        (Some(ClusterAuth::MutualTls { .. }), _) | (None, Some(_)) => Listener::Tls,
+        (None, None) => Listener::Plaintext,
+    };
+    let parsed = crate::config::Arn::msk_cluster(arn)
+        .map_err(|e| EngineError::Other(format!("{role} cluster: {e}")))?;
+    let brokers = get_bootstrap_brokers(&parsed)
+        .await
+        .map_err(|source| EngineError::Aws { role, source })?;
+    let chosen = brokers
+        .choose(listener)
+        .ok_or_else(|| EngineError::MskListenerMissing {
+            role,
+            arn: arn.to_owned(),
+            members: listener.members().join(" or "),
+        })?;
+    Ok(chosen
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+#[cfg(not(feature = "aws"))]
+async fn msk_bootstrap(
+    _cluster: &ClusterConfig,
+    role: Role,
+    arn: &str,
+) -> Result<Vec<String>, EngineError> {
+    Err(EngineError::Other(format!(
+        "{role} cluster {arn}: this kreplicate was built without the `aws` feature, so it cannot call GetBootstrapBrokers; give the brokers with --msk-bootstrap {arn}=HOST:PORT[,HOST:PORT]"
+    )))
+}
+
+/// A provider that signs a fresh MSK IAM token for every new connection.
+#[cfg(feature = "aws")]
+fn msk_iam_credentials(
+    _cluster: &ClusterConfig,
+    _role: Role,
+    region: String,
+    lifetime: std::time::Duration,
+) -> Result<Credentials, EngineError> {
+    Ok(Credentials::new(AsyncCredentials(move || {
+        let region = region.clone();
+        async move {
+            let token = crate::aws::msk_iam::token(&region, lifetime)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(SaslCredentials {
+                mechanism: SaslMechanism::OAuthBearer,
+                username: format!(
+                    "{} by AWS access key {}",
+                    crate::aws::msk_iam::ACTION,
+                    token.access_key_id
+                ),
+                password: token.token,
+            })
+        }
+    })))
+}
+
+#[cfg(not(feature = "aws"))]
+fn msk_iam_credentials(
+    cluster: &ClusterConfig,
+    role: Role,
+    _region: String,
+    _lifetime: std::time::Duration,
+) -> Result<Credentials, EngineError> {
+    Err(EngineError::Other(format!(
+        "{role} cluster {}: MSK IAM authentication needs kreplicate built with the `aws` feature",
+        cluster.id
+    )))
+}
+
+async fn scram_credentials(
+    secret: SecretRef,
     mechanism: ScramMechanism,
 ) -> Result<SaslCredentials, crate::config::SecretError> {
-    let secret = secret.resolve()?;
+    let secret = secret.load().await?;
     Ok(SaslCredentials {
         mechanism: match mechanism {
             ScramMechanism::Sha256 => SaslMechanism::ScramSha256,
@@ -95,16 +211,19 @@ pub async fn connect(
     role: Role,
     client_id: &str,
 ) -> Result<Client, EngineError> {
-    let config = client_config(cluster, role, client_id)?;
+    let config = client_config(cluster, role, client_id).await?;
+    let bootstrap = config.bootstrap_servers.join(",");
     let client = Client::connect(config)
         .await
         .map_err(|source| EngineError::cluster(role, cluster.id.clone(), source))?;
     match client.cluster_id() {
+        // An MSK cluster is named by ARN; its Kafka cluster id is not known in advance.
+        Some(_) if cluster.msk_cluster_arn.is_some() => Ok(client),
         Some(actual) if actual != cluster.id => Err(EngineError::ClusterIdMismatch {
             role,
             configured: cluster.id.clone(),
             actual,
-            bootstrap: cluster.bootstrap.join(","),
+            bootstrap,
         }),
         _ => Ok(client),
     }

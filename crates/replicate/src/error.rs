@@ -51,6 +51,21 @@ pub enum EngineError {
         offset: i64,
         message: String,
     },
+    /// An AWS call (GetBootstrapBrokers) failed.
+    #[cfg(feature = "aws")]
+    #[error("{role} cluster: {source}")]
+    Aws {
+        role: Role,
+        #[source]
+        source: crate::aws::AwsError,
+    },
+    /// GetBootstrapBrokers has no broker string for the listener the authentication needs.
+    #[error("{role} cluster {arn}: GetBootstrapBrokers returned no {members}; enable that authentication on the cluster, change ClientAuthentication, or give the brokers with --msk-bootstrap {arn}=HOST:PORT[,HOST:PORT]")]
+    MskListenerMissing {
+        role: Role,
+        arn: String,
+        members: String,
+    },
     /// Anything else, with its explanation.
     #[error("{0}")]
     Other(String),

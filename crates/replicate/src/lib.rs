@@ -1,4 +1,6 @@
 //! The replication engine.
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod cluster_client;
 pub mod config;
 pub mod engine;

@@ -321,23 +321,44 @@ fn each_cluster_is_exactly_one_kind() {
 }
 
 #[test]
-fn msk_cluster_by_arn_explains_how_to_describe_it() {
-    let arn = "arn:aws:kafka:us-east-1:123456789012:cluster/prod/abcd-1";
+fn msk_cluster_by_arn_is_reached_with_iam_over_tls() {
+    use kreplicate_replicate::config::ClusterAuth;
+    let arn = "arn:aws:kafka:eu-west-1:123456789012:cluster/prod/abcd-1";
+    let mut doc = minimal();
+    doc["KafkaClusters"][1] = json!({"AmazonMskCluster": {"MskClusterArn": arn}});
+    remove(info(&mut doc), "TargetKafkaClusterId");
+    info(&mut doc)["TargetKafkaClusterArn"] = json!(arn);
+    let config = parse_create_replicator_request(&doc.to_string())
+        .unwrap()
+        .value
+        .validate()
+        .unwrap();
+    let target = &config.target;
+    assert_eq!(target.msk_cluster_arn.as_deref(), Some(arn));
+    assert_eq!(target.id, arn);
+    assert_eq!(target.alias, "prod");
+    assert!(target.bootstrap.is_empty());
+    assert_eq!(
+        target.auth,
+        Some(ClusterAuth::MskIam {
+            region: "eu-west-1".into(),
+            token_lifetime: std::time::Duration::from_secs(900)
+        })
+    );
+    assert_eq!(target.tls.as_ref().map(|t| t.root_ca.is_none()), Some(true));
+}
+
+#[test]
+fn msk_cluster_arn_with_placeholders_is_refused() {
+    let arn = "arn:aws:kafka:<REGION>:<ACCOUNT_ID>:cluster/my-cluster/abc-123";
     assert_rejected(
         |d| {
             d["KafkaClusters"][1] = json!({"AmazonMskCluster": {"MskClusterArn": arn}});
             remove(info(d), "TargetKafkaClusterId");
             info(d)["TargetKafkaClusterArn"] = json!(arn);
         },
-        "KafkaClusters[1].AmazonMskCluster",
-        &[
-            &format!("{arn:?}"),
-            "ApacheKafkaCluster",
-            "ApacheKafkaClusterId",
-            "BootstrapBrokerString",
-            "aws kafka get-bootstrap-brokers",
-            "TargetKafkaClusterId",
-        ],
+        "KafkaClusters[1].AmazonMskCluster.MskClusterArn",
+        &[&format!("{arn:?}"), "region \"<REGION>\""],
     );
 }
 

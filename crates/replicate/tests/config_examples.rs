@@ -69,7 +69,7 @@ fn replicator_example_validates_to_the_expected_config() {
     assert_eq!(
         notices,
         [
-            "note: ServiceExecutionRoleArn: ignored: kreplicate uses no IAM role; it authenticates with each cluster's ClientAuthentication",
+            "note: ServiceExecutionRoleArn: ignored: kreplicate does not assume this role; AWS calls and MSK IAM use the default AWS credential chain (see docs/aws.md)",
             "note: KafkaClusters[1]: no EncryptionInTransit: kreplicate connects without TLS (MSK Replicator would use TLS); add \"EncryptionInTransit\": {\"EncryptionType\": \"TLS\"} to use TLS",
         ]
     );

@@ -45,8 +45,11 @@ async fn a_rotated_password_is_picked_up_by_the_next_connection() {
         tls: Some(TlsSettings {
             root_ca: Some(secret),
         }),
+        msk_cluster_arn: None,
     };
-    let config = client_config(&cluster, Role::Source, "rotation-test").unwrap();
+    let config = client_config(&cluster, Role::Source, "rotation-test")
+        .await
+        .unwrap();
     let client = Client::connect(config).await.unwrap();
     assert_eq!(front.auth_successes(), 1);
 

@@ -2,7 +2,8 @@
 //!
 //! Per accepted connection: TLS handshake if configured (optionally requiring a client
 //! certificate), then, if SASL is configured, the pre-authentication phase a Kafka broker runs
-//! (ApiVersions / SaslHandshake / SaslAuthenticate, PLAIN and SCRAM-SHA-256/512), then a
+//! (ApiVersions / SaslHandshake / SaslAuthenticate, PLAIN and SCRAM-SHA-256/512, and MSK IAM's
+//! OAUTHBEARER token checked by `tests/aws/verify_msk_iam_token.py`), then a
 //! frame-level relay to the upstream broker that rewrites broker addresses in Metadata,
 //! FindCoordinator and DescribeCluster responses to the front's own address.
 //!
@@ -20,6 +21,7 @@
 //! ```
 
 pub(crate) mod frames;
+mod msk_iam;
 pub(crate) mod relay;
 mod sasl_gate;
 mod tls;
@@ -38,7 +40,9 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 
 use relay::{relay, Advertised};
-use sasl_gate::{authenticate, SaslSetup};
+use sasl_gate::{authenticate, Gate, SaslSetup};
+
+pub use msk_iam::{botocore_msk_iam_token, FrontMskIam};
 
 use crate::strict::connection::serve_strict;
 use crate::strict::StrictState;
@@ -49,6 +53,8 @@ pub enum FrontMechanism {
     Plain,
     ScramSha256,
     ScramSha512,
+    /// MSK IAM: a SigV4-presigned `kafka-cluster:Connect` token (see [`FrontMskIam`]).
+    OAuthBearer,
 }
 
 impl FrontMechanism {
@@ -58,6 +64,7 @@ impl FrontMechanism {
             FrontMechanism::Plain => "PLAIN",
             FrontMechanism::ScramSha256 => "SCRAM-SHA-256",
             FrontMechanism::ScramSha512 => "SCRAM-SHA-512",
+            FrontMechanism::OAuthBearer => "OAUTHBEARER",
         }
     }
 
@@ -67,6 +74,7 @@ impl FrontMechanism {
             FrontMechanism::Plain,
             FrontMechanism::ScramSha256,
             FrontMechanism::ScramSha512,
+            FrontMechanism::OAuthBearer,
         ]
         .into_iter()
         .find(|m| m.name() == name)
@@ -118,6 +126,8 @@ pub struct FrontConfig {
     /// `host:port` to put in rewritten broker addresses instead of the front's own (for a proxy
     /// in front of the front, e.g. a fault proxy).
     pub advertised: Option<String>,
+    /// Offer OAUTHBEARER with MSK IAM tokens (alone, or besides `sasl`'s mechanisms).
+    pub msk_iam: Option<FrontMskIam>,
 }
 
 impl FrontConfig {
@@ -152,6 +162,13 @@ impl FrontConfig {
         self.sasl = Some(sasl);
         self
     }
+
+    /// Requires MSK IAM authentication (SASL OAUTHBEARER); the connection is closed when the
+    /// token expires, as MSK ends a session whose credentials expired.
+    pub fn with_msk_iam(mut self, msk_iam: FrontMskIam) -> Self {
+        self.msk_iam = Some(msk_iam);
+        self
+    }
 }
 
 /// Counters, for tests to assert on.
@@ -161,6 +178,8 @@ pub(crate) struct FrontStats {
     pub(crate) tls_failures: AtomicU64,
     pub(crate) auth_successes: AtomicU64,
     pub(crate) auth_failures: AtomicU64,
+    /// Why the last login was refused (the front's own reason, not the client's message).
+    pub(crate) last_auth_failure: std::sync::Mutex<Option<String>>,
 }
 
 /// What every connection task needs.
@@ -214,10 +233,19 @@ impl Front {
             Some((cert, key)) => Some(tls::acceptor(cert, key, config.client_ca_pem.as_deref())?),
             None => None,
         };
-        let sasl = config
-            .sasl
-            .as_ref()
-            .map(|s| SaslSetup::new(&s.users, &s.mechanisms));
+        let sasl = match (&config.sasl, &config.msk_iam) {
+            (None, None) => None,
+            (sasl, msk_iam) => {
+                let (users, mut mechanisms) = sasl
+                    .as_ref()
+                    .map(|s| (s.users.clone(), s.mechanisms.clone()))
+                    .unwrap_or_default();
+                if msk_iam.is_some() && !mechanisms.contains(&FrontMechanism::OAuthBearer) {
+                    mechanisms.push(FrontMechanism::OAuthBearer);
+                }
+                Some(SaslSetup::new(&users, &mechanisms, msk_iam.clone()))
+            }
+        };
         // Bind here, synchronously, so the address is known and a failure is reported now.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").context("front: bind")?;
         listener.set_nonblocking(true)?;
@@ -316,6 +344,16 @@ impl Front {
     pub fn auth_failures(&self) -> u64 {
         self.stats.auth_failures.load(Ordering::Relaxed)
     }
+
+    /// Why the front refused the last login, as the front saw it (e.g. "token expired at …"
+    /// for MSK IAM, where the client only hears "Access denied").
+    pub fn last_auth_failure(&self) -> Option<String> {
+        self.stats
+            .last_auth_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 impl Drop for Front {
@@ -372,14 +410,26 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         .await
         .with_context(|| format!("connecting upstream {}", shared.upstream))?;
     upstream.set_nodelay(true)?;
+    let mut session_expires = None;
     if let Some(sasl) = &shared.sasl {
-        if !authenticate(sasl, &shared.stats, &mut client, &mut upstream).await? {
-            return Ok(());
+        match authenticate(sasl, &shared.stats, &mut client, &mut upstream).await? {
+            Gate::Closed => return Ok(()),
+            Gate::Open { expires } => session_expires = expires,
         }
     }
-    match &shared.strict {
-        Some(strict) => serve_strict(client, upstream, &shared.advertised, strict).await,
-        None => relay(client, upstream, &shared.advertised).await,
+    let served = async {
+        match &shared.strict {
+            Some(strict) => serve_strict(client, upstream, &shared.advertised, strict).await,
+            None => relay(client, upstream, &shared.advertised).await,
+        }
+    };
+    match session_expires {
+        // The session ends with its credentials: the client must reconnect with new ones.
+        Some(at) => match tokio::time::timeout_at(at, served).await {
+            Ok(result) => result,
+            Err(_) => Ok(()),
+        },
+        None => served.await,
     }
 }
 

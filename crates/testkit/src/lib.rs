@@ -14,6 +14,7 @@
 
 pub mod certs;
 pub mod fake_broker;
+pub mod fake_msk_api;
 pub mod fault_proxy;
 pub mod front;
 pub mod mock_cluster;
@@ -21,5 +22,6 @@ pub mod msk;
 pub mod ports;
 pub mod python;
 pub mod scram_server;
+pub mod secrets_manager;
 pub mod strict;
 pub mod tansu;

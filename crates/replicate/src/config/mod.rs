@@ -11,8 +11,9 @@
 //!   that are ignored and for non-standard spellings.
 //! - [`CreateReplicatorRequest::validate`] applies MSK's rules and yields a
 //!   [`ReplicatorConfig`].
-//! - [`SecretRef`] / [`Secret`] stand in for Secrets Manager.
+//! - [`SecretRef`] / [`Secret`]: Secrets Manager ARNs, files or environment variables.
 
+mod arn;
 mod cluster;
 mod error;
 mod naming;
@@ -25,6 +26,7 @@ mod secret;
 mod selection;
 mod validate;
 
+pub use arn::{Arn, ArnError};
 pub use cluster::{
     AmazonMskCluster, ApacheKafkaCluster, ClientAuthentication, EncryptionInTransit,
     EncryptionType, KafkaCluster, Mtls, SaslScram, ScramMechanism, VpcConfig,

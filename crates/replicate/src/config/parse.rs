@@ -73,7 +73,7 @@ impl CreateReplicatorRequest {
         if self.service_execution_role_arn.is_some() {
             notices.push(Notice::info(
                 "ServiceExecutionRoleArn",
-                "ignored: kreplicate uses no IAM role; it authenticates with each cluster's ClientAuthentication",
+                "ignored: kreplicate does not assume this role; AWS calls and MSK IAM use the default AWS credential chain (see docs/aws.md)",
             ));
         }
         for (i, cluster) in self.kafka_clusters.iter().enumerate() {

@@ -72,6 +72,10 @@ pub struct ClusterConfig {
     pub auth: Option<ClusterAuth>,
     /// TLS settings; `None` connects in plaintext.
     pub tls: Option<TlsSettings>,
+    /// `AmazonMskCluster.MskClusterArn` for an MSK cluster: `bootstrap` is then empty until
+    /// it is looked up with GetBootstrapBrokers or given by hand, and `id` is the ARN (the
+    /// Kafka cluster id is not known in advance, so it is not checked).
+    pub msk_cluster_arn: Option<String>,
 }
 
 /// How the replicator authenticates to a cluster. Secrets stay references
@@ -89,6 +93,14 @@ pub enum ClusterAuth {
     MutualTls {
         /// Where the client identity is.
         secret: SecretRef,
+    },
+    /// MSK IAM: SASL OAUTHBEARER with a SigV4-signed `kafka-cluster:Connect` token from the
+    /// default AWS credential chain (an MSK cluster without ClientAuthentication).
+    MskIam {
+        /// The cluster's region (from its ARN), which the token is signed for.
+        region: String,
+        /// How long each token is valid (900 s, as the MSK signer libraries use).
+        token_lifetime: std::time::Duration,
     },
 }
 

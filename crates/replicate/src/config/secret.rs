@@ -1,9 +1,10 @@
 //! Secrets: where they are ([`SecretRef`]) and what they hold ([`Secret`]).
 //!
 //! MSK keeps credentials in Secrets Manager and the request names them by
-//! ARN (`SecretArn`, `RootCaCertificate`). kreplicate runs off AWS, so the
-//! same members instead hold `file://PATH`, a plain path, or `env:VARIABLE`,
-//! and the secret's content keeps the Secrets Manager JSON shape:
+//! ARN (`SecretArn`, `RootCaCertificate`). kreplicate reads such ARNs with
+//! GetSecretValue (feature `aws`, see [`crate::aws::secrets_manager`]); the
+//! same members may instead hold `file://PATH`, a plain path, or
+//! `env:VARIABLE`. Every form holds the Secrets Manager JSON shape:
 //! - SASL/SCRAM: `{"username", "password", "certificate"?}` where
 //!   `certificate` is the CA chain (PEM) for the cluster;
 //! - mTLS: `{"certificate", "privateKey", "privateKeyPassword"?}` where
@@ -18,6 +19,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::arn::{Arn, ArnError};
+
 /// Where a secret is. Parsing never touches the file system or the
 /// environment; [`resolve`](Self::resolve) does.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,8 +30,8 @@ pub enum SecretRef {
     File(PathBuf),
     /// An environment variable holding the secret JSON, from `env:NAME`.
     Env(String),
-    /// An AWS ARN (`arn:…`, normally `arn:aws:secretsmanager:…`). Accepted
-    /// so that an MSK file parses, but it cannot be resolved off AWS.
+    /// A Secrets Manager secret ARN (`arn:aws:secretsmanager:REGION:…`),
+    /// read with GetSecretValue in that region by [`load`](Self::load).
     Arn(String),
 }
 
@@ -60,6 +63,7 @@ impl SecretRef {
             return Ok(Self::Env(var.to_owned()));
         }
         if reference.starts_with("arn:") {
+            Arn::secret(reference).map_err(SecretError::BadArn)?;
             return Ok(Self::Arn(reference.to_owned()));
         }
         Ok(Self::File(PathBuf::from(reference)))
@@ -74,7 +78,22 @@ impl SecretRef {
         }
     }
 
-    /// Reads and parses the secret.
+    /// Reads and parses the secret, from AWS Secrets Manager for an ARN (cached briefly, see
+    /// [`crate::aws::secrets_manager`]). Called for every new connection, so a rotated secret
+    /// is picked up without a restart.
+    pub async fn load(&self) -> Result<Secret, SecretError> {
+        match self {
+            #[cfg(feature = "aws")]
+            Self::Arn(arn) => {
+                let parsed = Arn::secret(arn).map_err(SecretError::BadArn)?;
+                let text = crate::aws::secrets_manager::secret_string(&parsed).await?;
+                Secret::parse(format!("secret {arn}"), &text)
+            }
+            _ => self.resolve(),
+        }
+    }
+
+    /// Reads and parses a file or environment secret; an ARN needs [`load`](Self::load).
     pub fn resolve(&self) -> Result<Secret, SecretError> {
         match self {
             Self::File(path) => {
@@ -346,12 +365,20 @@ pub enum SecretError {
         /// The key.
         key: &'static str,
     },
-    /// An ARN cannot be resolved off AWS.
-    #[error("secret {arn} is in AWS Secrets Manager, which kreplicate cannot read; save the secret's JSON to a file and give file://PATH, or put it in an environment variable and give env:VARIABLE")]
+    /// An ARN given to the synchronous [`SecretRef::resolve`], or to a build without the
+    /// `aws` feature.
+    #[error("secret {arn} is in AWS Secrets Manager, which this kreplicate cannot read (built without the `aws` feature, or read synchronously); save the secret's JSON to a file and give file://PATH, or put it in an environment variable and give env:VARIABLE")]
     AwsSecretsManager {
         /// The ARN as written.
         arn: String,
     },
+    /// An `arn:` reference that is not a Secrets Manager secret ARN.
+    #[error("{0}")]
+    BadArn(ArnError),
+    /// Secrets Manager refused or failed.
+    #[cfg(feature = "aws")]
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
 }
 
 #[cfg(test)]
@@ -402,7 +429,7 @@ mod tests {
         for s in [
             "file://a/b.json",
             "env:X",
-            "arn:aws:secretsmanager:r:1:secret:s",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:s",
         ] {
             let r = SecretRef::parse(s).unwrap();
             assert_eq!(r.to_string(), s);
@@ -420,7 +447,7 @@ mod tests {
 
     #[test]
     fn arn_cannot_be_resolved_and_says_what_to_do() {
-        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:x";
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:x";
         let err = SecretRef::Arn(arn.into())
             .resolve()
             .unwrap_err()

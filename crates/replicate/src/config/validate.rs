@@ -1,6 +1,7 @@
 //! Checks a parsed request for meaning and builds the [`ReplicatorConfig`].
 //! The first problem found is returned, naming its path in PascalCase.
 
+use super::arn::Arn;
 use super::cluster::{ClientAuthentication, KafkaCluster};
 use super::error::ConfigError;
 use super::naming::TopicNaming;
@@ -14,6 +15,8 @@ use super::selection::{GroupSelection, TopicSelection};
 
 const MAX_NAME_LEN: usize = 128;
 const MAX_DESCRIPTION_LEN: usize = 1024;
+/// Validity of an MSK IAM token: the signer libraries' DEFAULT_TOKEN_EXPIRY_SECONDS.
+const MSK_IAM_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(900);
 
 impl CreateReplicatorRequest {
     /// Checks the request against MSK's rules (and kreplicate's: clusters
@@ -213,21 +216,7 @@ fn cluster_config(path: &str, cluster: &KafkaCluster) -> Result<ClusterConfig, C
                 "give exactly one of AmazonMskCluster and ApacheKafkaCluster; neither is set",
             ))
         }
-        (Some(msk), None) => {
-            return Err(ConfigError::new(
-                format!("{path}.AmazonMskCluster"),
-                format!(
-                    "MSK cluster {:?} is given by ARN only, and kreplicate runs outside AWS so it cannot look up the brokers. \
-                     Describe the cluster as an ApacheKafkaCluster instead: \
-                     {{\"ApacheKafkaCluster\": {{\"ApacheKafkaClusterId\": \"<its Kafka cluster id>\", \"BootstrapBrokerString\": \"<host:port,host:port>\"}}}} \
-                     with the SASL/SCRAM or mTLS ClientAuthentication and EncryptionInTransit it needs \
-                     (`aws kafka get-bootstrap-brokers --cluster-arn <arn>` prints the broker string; \
-                     `kafka-cluster.sh cluster-id --bootstrap-server <host:port>` prints the id), \
-                     then refer to it in ReplicationInfoList by SourceKafkaClusterId or TargetKafkaClusterId",
-                    msk.msk_cluster_arn
-                ),
-            ))
-        }
+        (Some(msk), None) => return msk_cluster_config(path, &msk.msk_cluster_arn, cluster),
         (None, Some(apache)) => apache,
     };
 
@@ -266,6 +255,45 @@ fn cluster_config(path: &str, cluster: &KafkaCluster) -> Result<ClusterConfig, C
         bootstrap,
         auth,
         tls,
+        msk_cluster_arn: None,
+    })
+}
+
+/// An `AmazonMskCluster`: brokers found later (GetBootstrapBrokers or `--msk-bootstrap`),
+/// always TLS, IAM authentication unless ClientAuthentication says SCRAM or mTLS (as MSK
+/// Replicator does: the guide gives none for its MSK target).
+fn msk_cluster_config(
+    path: &str,
+    arn: &str,
+    cluster: &KafkaCluster,
+) -> Result<ClusterConfig, ConfigError> {
+    let parsed = Arn::msk_cluster(arn).map_err(|e| {
+        ConfigError::new(
+            format!("{path}.AmazonMskCluster.MskClusterArn"),
+            e.to_string(),
+        )
+    })?;
+    let auth = match &cluster.client_authentication {
+        None => ClusterAuth::MskIam {
+            region: parsed.region.clone(),
+            token_lifetime: MSK_IAM_TOKEN_LIFETIME,
+        },
+        Some(auth) => client_auth(&format!("{path}.ClientAuthentication"), auth)?,
+    };
+    let root_ca = cluster
+        .encryption_in_transit
+        .as_ref()
+        .and_then(|e| e.root_ca_certificate.as_deref())
+        .map(|r| secret_ref(&format!("{path}.EncryptionInTransit.RootCaCertificate"), r))
+        .transpose()?;
+    Ok(ClusterConfig {
+        id: arn.to_owned(),
+        // MSK Replicator's alias is generated; the cluster name is the readable stand-in.
+        alias: parsed.cluster_name().unwrap_or("msk").to_owned(),
+        bootstrap: Vec::new(),
+        auth: Some(auth),
+        tls: Some(TlsSettings { root_ca }),
+        msk_cluster_arn: Some(arn.to_owned()),
     })
 }
 
@@ -333,9 +361,7 @@ fn bootstrap_brokers(path: &str, value: &str) -> Result<Vec<String>, ConfigError
 }
 
 /// Resolves `{Source,Target}KafkaCluster{Arn,Id}` to an index into
-/// `clusters`. Only ApacheKafkaClusters get this far (MSK-by-ARN entries are
-/// rejected earlier), so an ARN can never match; it still gets its own
-/// message.
+/// `clusters`: an ARN names an AmazonMskCluster, an Id an ApacheKafkaCluster.
 fn cluster_reference(
     path: &str,
     role: &str,
@@ -360,12 +386,17 @@ fn cluster_reference(
                 role.to_lowercase()
             ),
         )),
-        (Some(arn), None) => Err(ConfigError::new(
-            format!("{path}.{role}KafkaClusterArn"),
-            format!(
-                "{arn:?} matches no AmazonMskCluster.MskClusterArn in KafkaClusters; refer to the cluster by {role}KafkaClusterId, one of {known}"
-            ),
-        )),
+        (Some(arn), None) => clusters
+            .iter()
+            .position(|c| c.msk_cluster_arn.as_deref() == Some(arn))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    format!("{path}.{role}KafkaClusterArn"),
+                    format!(
+                        "{arn:?} matches no AmazonMskCluster.MskClusterArn in KafkaClusters (they are {known})"
+                    ),
+                )
+            }),
         (None, Some(id)) => clusters.iter().position(|c| c.id == id).ok_or_else(|| {
             ConfigError::new(
                 format!("{path}.{role}KafkaClusterId"),

@@ -19,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::frames::{encode_response, peek_request, read_frame, write_frame};
+use super::msk_iam::{self, FrontMskIam};
 use super::{FrontMechanism, FrontStats};
 use crate::scram_server::{verify_plain, ScramAlgorithm, ScramServer, ScramServerStep, ScramUsers};
 
@@ -32,15 +33,21 @@ pub(super) struct SaslSetup {
     plain_users: HashMap<String, String>,
     scram256: Arc<ScramUsers>,
     scram512: Arc<ScramUsers>,
+    msk_iam: Option<FrontMskIam>,
 }
 
 impl SaslSetup {
-    pub(super) fn new(users: &HashMap<String, String>, mechanisms: &[FrontMechanism]) -> Self {
+    pub(super) fn new(
+        users: &HashMap<String, String>,
+        mechanisms: &[FrontMechanism],
+        msk_iam: Option<FrontMskIam>,
+    ) -> Self {
         SaslSetup {
             mechanisms: mechanisms.to_vec(),
             plain_users: users.clone(),
             scram256: Arc::new(ScramUsers::new(ScramAlgorithm::Sha256, users)),
             scram512: Arc::new(ScramUsers::new(ScramAlgorithm::Sha512, users)),
+            msk_iam,
         }
     }
 
@@ -56,6 +63,8 @@ impl SaslSetup {
 enum Exchange {
     Plain,
     Scram(ScramServer),
+    /// Verified asynchronously in [`authenticate`] (a python process checks the signature).
+    MskIam,
 }
 
 impl Exchange {
@@ -68,6 +77,7 @@ impl Exchange {
             FrontMechanism::ScramSha512 => {
                 Exchange::Scram(ScramServer::new(setup.scram512.clone()))
             }
+            FrontMechanism::OAuthBearer => Exchange::MskIam,
         }
     }
 
@@ -82,6 +92,7 @@ impl Exchange {
                 Ok(ScramServerStep::Success { server_final, .. }) => Ok((server_final, true)),
                 Err(e) => Err(e.to_string()),
             },
+            Exchange::MskIam => Err("OAUTHBEARER needs SaslAuthenticate (SaslHandshake v1)".into()),
         }
     }
 }
@@ -107,18 +118,37 @@ enum Phase {
     LegacyTokens(FrontMechanism, Exchange),
 }
 
-/// Runs the pre-authentication phase. `Ok(true)`: authenticated, relay from now on.
-/// `Ok(false)`: the connection must be closed (client left, failed, or broke protocol).
+/// How the pre-authentication phase ended.
+pub(super) enum Gate {
+    /// The connection must be closed (client left, failed, or broke protocol).
+    Closed,
+    /// Authenticated: relay from now on, until `expires` if the credentials expire.
+    Open {
+        expires: Option<tokio::time::Instant>,
+    },
+}
+
+/// Records a refused login for [`super::Front::last_auth_failure`].
+fn refused(stats: &FrontStats, why: String) {
+    stats.auth_failures.fetch_add(1, Ordering::Relaxed);
+    *stats
+        .last_auth_failure
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some(why);
+}
+
+/// Runs the pre-authentication phase.
 pub(super) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     setup: &SaslSetup,
     stats: &FrontStats,
     client: &mut S,
     upstream: &mut TcpStream,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Gate> {
+    let open = Gate::Open { expires: None };
     let mut phase = Phase::Handshake;
     loop {
         let Some(frame) = read_frame(client).await? else {
-            return Ok(false);
+            return Ok(Gate::Closed);
         };
         if let Phase::LegacyTokens(mechanism, exchange) = &mut phase {
             return match exchange.step(setup, &frame) {
@@ -126,7 +156,7 @@ pub(super) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
                     // Count before answering so a test that saw the answer sees the count.
                     stats.auth_successes.fetch_add(1, Ordering::Relaxed);
                     write_frame(client, &reply).await?;
-                    Ok(true)
+                    Ok(open)
                 }
                 Ok((reply, false)) => {
                     write_frame(client, &reply).await?;
@@ -134,14 +164,14 @@ pub(super) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 Err(why) => {
                     tracing::debug!(mechanism = mechanism.name(), %why, "front: SASL v0 login failed");
-                    stats.auth_failures.fetch_add(1, Ordering::Relaxed);
-                    Ok(false)
+                    refused(stats, why);
+                    Ok(Gate::Closed)
                 }
             };
         }
         let Some((key, version, correlation_id)) = peek_request(&frame) else {
             tracing::debug!("front: short request before authentication, closing");
-            return Ok(false);
+            return Ok(Gate::Closed);
         };
         let mut buf = frame.clone();
         if decode_request_header_from_buffer(&mut buf).is_err() {
@@ -149,7 +179,7 @@ pub(super) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
                 key,
                 "front: undecodable request header before authentication"
             );
-            return Ok(false);
+            return Ok(Gate::Closed);
         }
         match (ApiKey::try_from(key), &mut phase) {
             (Ok(ApiKey::ApiVersions), Phase::Handshake) => {
@@ -194,28 +224,51 @@ pub(super) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
             {
                 let request = SaslAuthenticateRequest::decode(&mut buf, version)
                     .context("decoding SaslAuthenticate")?;
-                let (response, outcome) = match exchange.step(setup, &request.auth_bytes) {
-                    Ok((reply, done)) => (
-                        SaslAuthenticateResponse::default().with_auth_bytes(Bytes::from(reply)),
-                        Some(done),
-                    ),
-                    Err(why) => {
-                        tracing::debug!(mechanism = mechanism.name(), %why, "front: SASL login failed");
-                        (
-                            SaslAuthenticateResponse::default()
-                                .with_error_code(SASL_AUTHENTICATION_FAILED)
-                                .with_error_message(Some(StrBytes::from_string(failure_message(
-                                    *mechanism,
-                                )))),
-                            None,
-                        )
+                let failed = |message: String| {
+                    SaslAuthenticateResponse::default()
+                        .with_error_code(SASL_AUTHENTICATION_FAILED)
+                        .with_error_message(Some(StrBytes::from_string(message)))
+                };
+                let mut expires = None;
+                let (response, outcome) = match (exchange, &setup.msk_iam) {
+                    (Exchange::MskIam, Some(iam)) => {
+                        match msk_iam::verify(iam, &request.auth_bytes).await {
+                            Ok(at) => {
+                                // KIP-368: the session lasts as long as the token.
+                                let left = at
+                                    .duration_since(std::time::SystemTime::now())
+                                    .unwrap_or_default();
+                                expires = Some(tokio::time::Instant::now() + left);
+                                (
+                                    SaslAuthenticateResponse::default().with_session_lifetime_ms(
+                                        i64::try_from(left.as_millis()).unwrap_or(i64::MAX),
+                                    ),
+                                    Ok(true),
+                                )
+                            }
+                            Err(refusal) => (failed(refusal.client_message), Err(refusal.reason)),
+                        }
                     }
+                    (exchange, _) => match exchange.step(setup, &request.auth_bytes) {
+                        Ok((reply, done)) => (
+                            SaslAuthenticateResponse::default().with_auth_bytes(Bytes::from(reply)),
+                            Ok(done),
+                        ),
+                        Err(why) => (failed(failure_message(*mechanism)), Err(why)),
+                    },
                 };
                 // Count before answering so a test that saw the answer sees the count.
-                match outcome {
-                    Some(true) => stats.auth_successes.fetch_add(1, Ordering::Relaxed),
-                    Some(false) => 0,
-                    None => stats.auth_failures.fetch_add(1, Ordering::Relaxed),
+                let outcome = match outcome {
+                    Ok(true) => {
+                        stats.auth_successes.fetch_add(1, Ordering::Relaxed);
+                        Some(true)
+                    }
+                    Ok(false) => Some(false),
+                    Err(why) => {
+                        tracing::debug!(mechanism = mechanism.name(), %why, "front: SASL login failed");
+                        refused(stats, why);
+                        None
+                    }
                 };
                 write_frame(
                     client,
@@ -223,10 +276,10 @@ pub(super) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
                 )
                 .await?;
                 match outcome {
-                    Some(true) => return Ok(true),
+                    Some(true) => return Ok(Gate::Open { expires }),
                     Some(false) => {}
                     // Kafka closes the connection after a failed authentication.
-                    None => return Ok(false),
+                    None => return Ok(Gate::Closed),
                 }
             }
             (Ok(ApiKey::SaslAuthenticate), _) if (0..=2).contains(&version) => {
@@ -240,7 +293,7 @@ pub(super) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
                     &encode_response(ApiKey::SaslAuthenticate, version, correlation_id, &response)?,
                 )
                 .await?;
-                return Ok(false);
+                return Ok(Gate::Closed);
             }
             (api, _) => {
                 tracing::debug!(
@@ -248,7 +301,7 @@ pub(super) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
                     version,
                     "front: request before authentication, closing"
                 );
-                return Ok(false);
+                return Ok(Gate::Closed);
             }
         }
     }

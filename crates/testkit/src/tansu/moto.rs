@@ -117,17 +117,33 @@ impl MotoServer {
         }
     }
 
-    /// One HTTP/1.1 request with an empty body; returns the status code and the body. Written
-    /// by hand: two requests a test do not justify an HTTP client dependency.
+    /// One HTTP/1.1 request with an empty body; returns the status code and the body.
     fn http(&self, method: &str, path: &str) -> Result<(u16, String)> {
+        self.request(method, path, &[], "")
+    }
+
+    /// One HTTP/1.1 request; returns the status code and the body. Written by hand: a few
+    /// requests a test do not justify an HTTP client dependency.
+    pub(crate) fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Result<(u16, String)> {
         let addr = format!("127.0.0.1:{}", self.port);
         let mut stream =
             TcpStream::connect(&addr).with_context(|| format!("connecting to moto at {addr}"))?;
         stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
         stream.set_write_timeout(Some(HTTP_TIMEOUT))?;
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
         write!(
             stream,
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
         )?;
         let mut response = Vec::new();
         stream

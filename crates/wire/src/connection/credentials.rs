@@ -1,8 +1,13 @@
 //! Where SASL credentials come from. A provider is asked on every new connection, so a rotated
-//! password (e.g. a secret file rewritten by an operator) is picked up without a restart.
+//! password (e.g. a secret file rewritten by an operator, or a secret rotated in AWS Secrets
+//! Manager) or a fresh short-lived token (MSK IAM) is used without a restart. Providers are
+//! async because some fetch over the network.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
+
+use futures::future::BoxFuture;
 
 use crate::sasl::SaslCredentials;
 
@@ -10,12 +15,12 @@ use crate::sasl::SaslCredentials;
 pub trait CredentialsProvider: Send + Sync {
     /// Returns the credentials to use now, or a message saying why none could be loaded
     /// (e.g. "cannot read /etc/kreplicate/secret.json: permission denied").
-    fn credentials(&self) -> Result<SaslCredentials, String>;
+    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, String>>;
 }
 
 impl CredentialsProvider for SaslCredentials {
-    fn credentials(&self) -> Result<SaslCredentials, String> {
-        Ok(self.clone())
+    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, String>> {
+        Box::pin(std::future::ready(Ok(self.clone())))
     }
 }
 
@@ -23,8 +28,21 @@ impl<F> CredentialsProvider for F
 where
     F: Fn() -> Result<SaslCredentials, String> + Send + Sync,
 {
-    fn credentials(&self) -> Result<SaslCredentials, String> {
-        self()
+    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, String>> {
+        Box::pin(std::future::ready(self()))
+    }
+}
+
+/// A provider from an async function, e.g. one that fetches a secret over the network.
+pub struct AsyncCredentials<F>(pub F);
+
+impl<F, Fut> CredentialsProvider for AsyncCredentials<F>
+where
+    F: Fn() -> Fut + Send + Sync,
+    Fut: Future<Output = Result<SaslCredentials, String>> + Send + 'static,
+{
+    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, String>> {
+        Box::pin((self.0)())
     }
 }
 

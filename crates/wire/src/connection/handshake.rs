@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::{ConnectionError, Credentials};
 use crate::frame::{decode_frame, DEFAULT_MAX_FRAME_BYTES};
 use crate::protocol::{api_name, decode_response, encode_request, ApiVersionTable};
-use crate::sasl::{SaslExchange, SaslStep};
+use crate::sasl::{SaslExchange, SaslMechanism, SaslStep};
 
 /// Kafka's code for UNSUPPORTED_VERSION; an ApiVersions reply with it is encoded as v0.
 const UNSUPPORTED_VERSION: i16 = 35;
@@ -196,6 +196,7 @@ async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
         credentials
             .0
             .credentials()
+            .await
             .map_err(|message| ConnectionError::Credentials {
                 broker: broker.clone(),
                 message,
@@ -270,9 +271,15 @@ async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
                 .as_ref()
                 .map(|m| m.to_string())
                 .unwrap_or_else(|| format!("error code {}", response.error_code));
+            // An OAUTHBEARER "username" only describes the token (e.g. the IAM action and key).
+            let whose = match credentials.mechanism {
+                SaslMechanism::OAuthBearer => {
+                    format!("OAUTHBEARER token ({})", credentials.username)
+                }
+                _ => format!("credentials of user '{}'", credentials.username),
+            };
             return Err(auth_error(format!(
-                "the broker rejected the credentials of user '{}': {detail}",
-                credentials.username
+                "the broker rejected the {whose}: {detail}"
             )));
         }
         session_lifetime_ms = session_lifetime_ms.max(response.session_lifetime_ms);

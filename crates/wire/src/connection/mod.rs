@@ -9,5 +9,5 @@ mod handshake;
 
 pub use broker_connection::BrokerConnection;
 pub use config::ConnectionConfig;
-pub use credentials::{Credentials, CredentialsProvider};
+pub use credentials::{AsyncCredentials, Credentials, CredentialsProvider};
 pub use error::ConnectionError;

@@ -5,7 +5,7 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SaslError {
     /// The configured mechanism name is not one we implement.
-    #[error("unknown SASL mechanism {0:?} (supported: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)")]
+    #[error("unknown SASL mechanism {0:?} (supported: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER)")]
     UnknownMechanism(String),
     /// The username, password or nonce cannot be used (empty, or holds a forbidden character).
     #[error("invalid SASL credentials: {0}")]

@@ -3,7 +3,7 @@
 //!
 //! Contract used by `connection`:
 //! ```ignore
-//! let mut ex = SaslExchange::new(&credentials)?;      // picks PLAIN / SCRAM-SHA-256 / -512
+//! let mut ex = SaslExchange::new(&credentials)?;      // PLAIN / SCRAM-SHA-256 / -512 / OAUTHBEARER
 //! let mut out = ex.initial_response();                // first client message
 //! loop {
 //!     let server = send_sasl_authenticate(out)?;      // broker's auth_bytes
@@ -12,10 +12,12 @@
 //! ```
 
 mod error;
+mod oauthbearer;
 mod plain;
 mod scram;
 
 pub use error::SaslError;
+pub use oauthbearer::OAuthBearerClient;
 pub use plain::PlainClient;
 pub use scram::{ScramClient, ScramHash, ScramSha256, ScramSha512};
 
@@ -27,6 +29,8 @@ pub enum SaslMechanism {
     Plain,
     ScramSha256,
     ScramSha512,
+    /// RFC 7628 bearer token (the token travels in [`SaslCredentials::password`]); MSK IAM.
+    OAuthBearer,
 }
 
 impl SaslMechanism {
@@ -36,6 +40,7 @@ impl SaslMechanism {
             SaslMechanism::Plain => "PLAIN",
             SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
             SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+            SaslMechanism::OAuthBearer => "OAUTHBEARER",
         }
     }
 }
@@ -53,12 +58,14 @@ impl std::str::FromStr for SaslMechanism {
             "PLAIN" => Ok(SaslMechanism::Plain),
             "SCRAM-SHA-256" | "SHA256" | "SHA-256" => Ok(SaslMechanism::ScramSha256),
             "SCRAM-SHA-512" | "SHA512" | "SHA-512" => Ok(SaslMechanism::ScramSha512),
+            "OAUTHBEARER" => Ok(SaslMechanism::OAuthBearer),
             other => Err(SaslError::UnknownMechanism(other.to_string())),
         }
     }
 }
 
-/// One username/password pair for one mechanism.
+/// One username/password pair for one mechanism. For OAUTHBEARER, `password` is the bearer
+/// token and `username` only names the identity in messages (e.g. the AWS access key id).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SaslCredentials {
     pub mechanism: SaslMechanism,
@@ -91,6 +98,7 @@ pub enum SaslExchange {
     Plain(PlainClient),
     ScramSha256(ScramClient<ScramSha256>),
     ScramSha512(ScramClient<ScramSha512>),
+    OAuthBearer(OAuthBearerClient),
 }
 
 impl SaslExchange {
@@ -109,6 +117,9 @@ impl SaslExchange {
                 &credentials.username,
                 &credentials.password,
             )?),
+            SaslMechanism::OAuthBearer => {
+                SaslExchange::OAuthBearer(OAuthBearerClient::new(&credentials.password)?)
+            }
         })
     }
 
@@ -118,6 +129,7 @@ impl SaslExchange {
             SaslExchange::Plain(c) => c.initial_response(),
             SaslExchange::ScramSha256(c) => c.client_first(),
             SaslExchange::ScramSha512(c) => c.client_first(),
+            SaslExchange::OAuthBearer(c) => c.initial_response(),
         }
     }
 
@@ -127,6 +139,7 @@ impl SaslExchange {
             SaslExchange::Plain(c) => c.step(server),
             SaslExchange::ScramSha256(c) => c.step(server),
             SaslExchange::ScramSha512(c) => c.step(server),
+            SaslExchange::OAuthBearer(c) => c.step(server),
         }
     }
 }

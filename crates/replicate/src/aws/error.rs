@@ -1,0 +1,90 @@
+//! Why an AWS call failed, on one line that names the IAM action and the resource, so the fix
+//! (a policy statement, a credential, an endpoint) can be read off the message.
+
+/// A failed AWS call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsError {
+    /// The default credential chain found nothing.
+    #[error("no AWS credentials found for {action} on {resource}; tried {chain}")]
+    NoCredentials {
+        /// IAM action that needed them, e.g. `secretsmanager:GetSecretValue`.
+        action: &'static str,
+        /// The ARN or endpoint.
+        resource: String,
+        /// The providers tried, in order.
+        chain: String,
+    },
+    /// AWS refused the call for lack of permission.
+    #[error("AWS denied {action} on {resource}: {message}")]
+    AccessDenied {
+        action: &'static str,
+        resource: String,
+        /// AWS's own message.
+        message: String,
+    },
+    /// Any other error answer (not found, throttled, a decryption failure…).
+    #[error("{action} on {resource} failed: {code}: {message}")]
+    Service {
+        action: &'static str,
+        resource: String,
+        /// AWS's error code, e.g. `ResourceNotFoundException`.
+        code: String,
+        message: String,
+    },
+    /// The endpoint could not be reached or did not answer in time.
+    #[error("{action} on {resource}: cannot reach {endpoint}: {message}")]
+    Unreachable {
+        action: &'static str,
+        resource: String,
+        endpoint: String,
+        message: String,
+    },
+    /// The answer did not have the documented shape, or a request could not be built.
+    #[error("{action} on {resource}: {problem}")]
+    Invalid {
+        action: &'static str,
+        resource: String,
+        problem: String,
+    },
+}
+
+impl AwsError {
+    /// True when retrying later may succeed (network, throttling), false when the
+    /// configuration or a policy must change.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AwsError::Unreachable { .. } => true,
+            AwsError::Service { code, .. } => {
+                matches!(
+                    code.as_str(),
+                    "ThrottlingException"
+                        | "TooManyRequestsException"
+                        | "InternalServiceError"
+                        | "InternalServerErrorException"
+                        | "ServiceUnavailableException"
+                )
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Error codes AWS uses for a permission refusal.
+pub(crate) fn is_access_denied(code: &str) -> bool {
+    matches!(
+        code,
+        "AccessDeniedException" | "AccessDenied" | "ForbiddenException" | "UnauthorizedException"
+    )
+}
+
+/// An error with its sources, on one line.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
