@@ -174,22 +174,13 @@ fn external(moto: &MotoServer) -> External {
     External { ca, front, broker }
 }
 
-/// The guide's MSK entry trusts the system roots; the test fronts' CA is not one of them, so
-/// it is given as the entry's RootCaCertificate (the one change to the guide's file). Once the
-/// transport reads the system roots from SSL_CERT_FILE, this can become that variable.
-fn with_msk_ca(dir: &Path, files: &mut [PathBuf; 4], ca: &TestCa) -> PathBuf {
-    let ca_file = dir.join("msk-ca.pem");
+/// The guide's MSK entry trusts the system roots, as MSK's public certificates are: the test
+/// fronts' CA is made the system store of the kreplicate child through `SSL_CERT_FILE`, and the
+/// guide's file stays as printed.
+fn system_store_with(dir: &Path, ca: &TestCa) -> String {
+    let ca_file = dir.join("system-roots.pem");
     std::fs::write(&ca_file, ca.cert_pem()).unwrap();
-    let clusters = std::fs::read_to_string(&files[0]).unwrap().replace(
-        "\"VpcConfig\"",
-        &format!(
-            "\"EncryptionInTransit\": {{\"EncryptionType\": \"TLS\", \"RootCaCertificate\": \"file://{}\"}},\n    \"VpcConfig\"",
-            ca_file.display()
-        ),
-    );
-    files[0] = dir.join("kafka-clusters-ca.json");
-    std::fs::write(&files[0], clusters).unwrap();
-    ca_file
+    ca_file.display().to_string()
 }
 
 fn keys() -> Vec<(&'static str, &'static str)> {
@@ -269,7 +260,7 @@ fn msk_found_by_arn_with_iam_and_connect_denied_for_a_wrong_key() {
     let dir = tempfile::tempdir().unwrap();
     let moto = MotoServer::start().unwrap();
     let ext = external(&moto);
-    let mut files = guide(dir.path(), &ext.front.addr());
+    let files = guide(dir.path(), &ext.front.addr());
     // The "MSK" cluster: a Tansu broker behind the IAM front. The guide's MSK entry trusts the
     // system roots; here the front's test CA is given to it (the one change to the file).
     let target = TansuBroker::memory().unwrap();
@@ -280,7 +271,7 @@ fn msk_found_by_arn_with_iam_and_connect_denied_for_a_wrong_key() {
             .with_msk_iam(FrontMskIam::new(REGION, KEY_ID, SECRET_KEY)),
     )
     .unwrap();
-    let ca_file = with_msk_ca(dir.path(), &mut files, &ext.ca);
+    let system_store = system_store_with(dir.path(), &ext.ca);
     let api = FakeMskApi::start().unwrap();
     api.add_cluster(
         MSK_ARN,
@@ -294,12 +285,12 @@ fn msk_found_by_arn_with_iam_and_connect_denied_for_a_wrong_key() {
     let mut env = keys();
     env.push(("AWS_ENDPOINT_URL", &moto_endpoint));
     env.push(("AWS_ENDPOINT_URL_KAFKA", &api_endpoint));
+    env.push(("SSL_CERT_FILE", &system_store));
     let out = kreplicate(&validate_args(&files, true), &env);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
         out.stdout.contains(&format!(
-            "{MSK_ARN} at brokers from GetBootstrapBrokers (MSK IAM (SASL/OAUTHBEARER, us-east-1, default AWS credential chain), TLS, CA from file://{})",
-            ca_file.display()
+            "{MSK_ARN} at brokers from GetBootstrapBrokers (MSK IAM (SASL/OAUTHBEARER, us-east-1, default AWS credential chain), TLS, system CA roots)"
         )),
         "{}",
         out.stdout
@@ -403,8 +394,8 @@ fn value(i: usize) -> Vec<u8> {
     format!("guide-record-{i}").into_bytes()
 }
 
-/// The acceptance: the guide's files (placeholders filled; the MSK entry given the test CA,
-/// see [`with_msk_ca`]) pass `validate --connect`, then the forward replicator copies
+/// The acceptance: the guide's files (placeholders filled, nothing else changed; the test CA
+/// in the system store, see [`system_store_with`]) pass `validate --connect`, then the forward replicator copies
 /// records, topic configs and group offsets from the external cluster (TLS + SCRAM, secrets in
 /// Secrets Manager) to "MSK" (IAM, found through GetBootstrapBrokers) with `verify` EQUAL,
 /// keeps copying across IAM token refreshes (3-second tokens), and the reverse replicator copies
@@ -416,8 +407,8 @@ fn the_guides_files_replicate_forward_and_reverse() {
     let dir = tempfile::tempdir().unwrap();
     let moto = MotoServer::start().unwrap();
     let ext = external(&moto);
-    let mut files = guide(dir.path(), &ext.front.addr());
-    with_msk_ca(dir.path(), &mut files, &ext.ca);
+    let files = guide(dir.path(), &ext.front.addr());
+    let system_store = system_store_with(dir.path(), &ext.ca);
     let msk = TansuBroker::memory().unwrap();
     let (cert, key) = ext.ca.issue_server(&["127.0.0.1"]);
     let iam = Front::start(
@@ -436,6 +427,7 @@ fn the_guides_files_replicate_forward_and_reverse() {
     let mut env = keys();
     env.push(("AWS_ENDPOINT_URL", &moto_endpoint));
     env.push(("AWS_ENDPOINT_URL_KAFKA", &api_endpoint));
+    env.push(("SSL_CERT_FILE", &system_store));
 
     // The external cluster's data: my-topic with a config to copy, 40 records, and my-group
     // having consumed 25 of them.
