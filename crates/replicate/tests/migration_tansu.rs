@@ -320,7 +320,7 @@ impl Migration {
     /// round in a transaction), S processes up to 5, N notifies up to 4.
     async fn work(&mut self) {
         self.round += 1;
-        let transactional = self.round % 2 == 0;
+        let transactional = self.round.is_multiple_of(2);
         let at = self.cluster(App::Orders);
         produce_orders(at, self.orders..self.orders + 6, transactional).await;
         self.orders += 6;

@@ -42,6 +42,15 @@ pub(crate) enum BatchError {
     NotV2(i8),
     #[error("record batch CRC mismatch")]
     Crc,
+    /// LogValidator.validateBatch (client batches): "Inconsistent batch offset range [base,
+    /// last] and count of records n" — what a compacted batch with holes is.
+    #[error(
+        "Inconsistent batch offset range [0, {last_offset_delta}] and count of records {count}"
+    )]
+    InconsistentOffsetRange { last_offset_delta: i32, count: i32 },
+    /// LogValidator.validateBatch: "Clients are not allowed to write control records".
+    #[error("Clients are not allowed to write control records")]
+    ControlFromClient,
     #[error("records do not decode: {0:#}")]
     Records(anyhow::Error),
 }
@@ -159,6 +168,30 @@ impl RawBatch {
     pub(crate) fn base_sequence(&self) -> i32 {
         i32_at(&self.bytes, BASE_SEQUENCE_AT)
     }
+    pub(crate) fn last_offset_delta(&self) -> i32 {
+        i32_at(&self.bytes, LAST_OFFSET_DELTA_AT)
+    }
+
+    /// LogValidator.validateBatch for a batch from a client (AppendOrigin.CLIENT): its offset
+    /// range must be positive and hold exactly its record count, and it must not be a control
+    /// batch (only transaction coordinators write those). InvalidRecordException either way.
+    pub(crate) fn validate_client_batch(&self) -> Result<(), BatchError> {
+        let (last_offset_delta, count) = (self.last_offset_delta(), self.record_count());
+        if last_offset_delta < 0
+            || count <= 0
+            || i64::from(last_offset_delta) + 1 != i64::from(count)
+        {
+            return Err(BatchError::InconsistentOffsetRange {
+                last_offset_delta,
+                count,
+            });
+        }
+        if self.is_control() {
+            return Err(BatchError::ControlFromClient);
+        }
+        Ok(())
+    }
+
     pub(crate) fn record_count(&self) -> i32 {
         i32_at(&self.bytes, RECORD_COUNT_AT)
     }

@@ -97,8 +97,8 @@ async fn confluent_kafka_reads_reencoded_and_log_append_time_batches() {
     let ts = 1_700_000_000_000;
     let specs: [Spec<'_>; 3] = [
         (0, Some(b"a"), b"first", ts),
-        (3, Some(b"b"), b"second", ts + 1),
-        (4, None, b"third", ts + 2),
+        (0, Some(b"b"), b"second", ts + 1),
+        (2, None, b"third", ts + 2),
     ];
     // Tansu stores a Produce to an unknown topic without listing the topic: create it first.
     python::create_topic(&addr, "gaps", 1, &[]).await.unwrap();

@@ -215,6 +215,10 @@ fn check_partition(
     if let Err(e) = batch.verify_crc() {
         return batch_error(state, index, e);
     }
+    // LogValidator.validateBatch: offset range and count agree, no control batch.
+    if let Err(e) = batch.validate_client_batch() {
+        return batch_error(state, index, e);
+    }
     let decoded = match batch.decode() {
         Ok(r) => r,
         Err(e) => return batch_error(state, index, e),

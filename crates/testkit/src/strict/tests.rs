@@ -362,7 +362,7 @@ fn transactional_batch_without_transactional_id_is_refused_for_the_whole_request
 }
 
 #[test]
-fn compressed_batch_with_gaps_in_inner_offsets_is_stored_reencoded() {
+fn batches_with_holes_are_refused_and_wrong_inner_offsets_stored_reencoded() {
     let broker = StrictTansu::start().unwrap();
     create_raw(&broker.bootstrap(), "gaps", 4);
     create_raw(&broker.bootstrap(), "no-gaps", 1);
@@ -377,11 +377,31 @@ fn compressed_batch_with_gaps_in_inner_offsets_is_stored_reencoded() {
     .enumerate()
     {
         let partition = partition as i32;
-        // Deltas 0, 2, 5: what compaction leaves of a 6-record batch.
-        let specs: [Spec<'_>; 3] = [
+        // Deltas 0, 2, 5 (what compaction leaves of a 6-record batch): a client may not send
+        // that: LogValidator.validateBatch refuses an offset range that is not the count.
+        let holes: [Spec<'_>; 3] = [
             (0, Some(b"a"), b"first", ts),
             (2, None, b"second", ts + 7),
             (5, Some(b""), b"third", ts - 3),
+        ];
+        let r = produce(
+            &broker.bootstrap(),
+            None,
+            "gaps",
+            &[(partition, batch(&holes, codec, PLAIN))],
+        );
+        let p = &r.responses[0].partition_responses[0];
+        assert_eq!(
+            p.error_code,
+            ResponseError::InvalidRecord.code(),
+            "{codec:?}"
+        );
+        // Deltas 0, 0, 2 in a 3-offset batch (as some old clients wrote inner offsets): the
+        // range holds the count, so it is accepted, and stored re-encoded.
+        let specs: [Spec<'_>; 3] = [
+            (0, Some(b"a"), b"first", ts),
+            (0, None, b"second", ts + 7),
+            (2, Some(b""), b"third", ts - 3),
         ];
         let sent = batch(&specs, codec, PLAIN);
         let r = produce(
@@ -420,7 +440,8 @@ fn compressed_batch_with_gaps_in_inner_offsets_is_stored_reencoded() {
         );
     }
     assert_eq!(broker.refusals().count(Rule::Reencoded), 4);
-    // Contiguous compressed and gapped uncompressed batches are stored as sent.
+    assert_eq!(broker.refusals().count(Rule::CorruptOrInvalidRecord), 4);
+    // Contiguous compressed batches are stored as sent.
     let contiguous = batch(
         &[(0, Some(b"a"), b"x", ts), (1, Some(b"b"), b"y", ts)],
         Compression::Gzip,
