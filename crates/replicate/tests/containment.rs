@@ -443,3 +443,94 @@ async fn a_refused_checkpoint_is_counted_and_retried_and_resume_copies_nothing_t
     );
     assert!(failures >= 1.0, "the refused checkpoints were counted");
 }
+
+/// A record without key, refused by a compacted target topic (LogValidator.validateKey,
+/// INVALID_RECORD): the refused batch is copied again one record at a time, so the partition
+/// halts exactly at the keyless record while the others copy everything; once the target topic
+/// is no longer compacted it resumes by itself, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyless_record_on_a_compacted_target_halts_only_its_partition_at_that_record() {
+    const TOPIC: &str = "keyed";
+    const PARTITIONS: i32 = 4;
+    const KEYLESS_PARTITION: i32 = 2;
+    const KEYLESS_OFFSET: i64 = 10;
+    let source = TansuBroker::memory().unwrap();
+    let target = StrictTansu::start().unwrap();
+    let source_client = client(&source.addr()).await;
+    let target_client = client(&target.bootstrap()).await;
+    for (c, configs) in [
+        (&source_client, vec![]),
+        (&target_client, vec![("cleanup.policy", "compact")]),
+    ] {
+        let mut topic = NewTopic::new(TOPIC, PARTITIONS, 1);
+        for (k, v) in configs {
+            topic = topic.with_config(k, v);
+        }
+        let created = Admin::new(c.clone())
+            .create_topics(&[topic], false)
+            .await
+            .unwrap();
+        created[0].1.as_ref().unwrap();
+    }
+    let producer = Producer::new(source_client.clone(), ProducerConfig::default())
+        .await
+        .unwrap();
+    let mut deliveries = Vec::new();
+    for p in 0..PARTITIONS {
+        for i in 0..30i64 {
+            let keyless = p == KEYLESS_PARTITION && i == KEYLESS_OFFSET;
+            let record = ProducerRecord {
+                key: (!keyless).then(|| Bytes::from(format!("k{i}"))),
+                value: Some(value(TOPIC, p, i, 50)),
+                headers: Vec::new(),
+                timestamp: Some(1_700_000_000_000 + i),
+            };
+            deliveries.push(producer.send(TOPIC, p, record).await.unwrap());
+        }
+    }
+    for d in deliveries {
+        d.await.unwrap();
+    }
+    let config = config(
+        "keyless",
+        &Side::new(source.cluster_id(), &source.addr()),
+        &Side::new(target.broker().cluster_id(), &target.bootstrap()),
+        &[TOPIC],
+    );
+    let replicator = Replicator::start(config.clone(), options()).await.unwrap();
+    let metrics = replicator.metrics();
+    let mut want = vec![30i64; PARTITIONS as usize];
+    want[KEYLESS_PARTITION as usize] = KEYLESS_OFFSET;
+    wait_target_ends(&target_client, TOPIC, &want, "halted at the keyless record").await;
+    wait_until("exactly one partition halted", PROGRESS, || {
+        state(&metrics.encode(), "halted") == 1.0
+    })
+    .await;
+    assert!(target.refusals().count(Rule::CompactedWithoutKey) >= 1);
+    assert_eq!(
+        copied_offsets(&target_client, TOPIC, KEYLESS_PARTITION).await,
+        (0..KEYLESS_OFFSET).collect::<Vec<_>>()
+    );
+    assert_eq!(restarts(&metrics.encode()), 0.0);
+
+    // The operator makes the target topic a plain one (through the layer).
+    Admin::new(target_client.clone())
+        .incremental_alter_topic_configs(TOPIC, &[AlterOp::set("cleanup.policy", "delete")])
+        .await
+        .unwrap();
+    wait_target_ends(&target_client, TOPIC, &[30; PARTITIONS as usize], "resumed").await;
+    wait_until("every partition copying", PROGRESS, || {
+        state(&metrics.encode(), "halted") == 0.0
+    })
+    .await;
+    assert_eq!(restarts(&metrics.encode()), 0.0);
+    replicator.shutdown().await.unwrap();
+    for p in 0..PARTITIONS {
+        assert_eq!(
+            copied_offsets(&target_client, TOPIC, p).await,
+            (0..30).collect::<Vec<_>>(),
+            "{TOPIC}-{p}: every source offset exactly once"
+        );
+    }
+    assert_verified(&config, PARTITIONS as usize, 0).await;
+}
