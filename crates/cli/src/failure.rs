@@ -73,9 +73,9 @@ impl fmt::Display for Failure {
 pub fn from_engine(e: &kreplicate_replicate::EngineError) -> Failure {
     use kreplicate_replicate::EngineError;
     match e {
-        EngineError::Secret { .. } | EngineError::ClusterIdMismatch { .. } => {
-            Failure::config(e.to_string())
-        }
+        EngineError::Secret { .. }
+        | EngineError::InvalidSetting { .. }
+        | EngineError::ClusterIdMismatch { .. } => Failure::config(e.to_string()),
         EngineError::Cluster { source, .. } if is_config_error(source) => {
             Failure::config(e.to_string())
         }

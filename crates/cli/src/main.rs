@@ -18,6 +18,7 @@ mod prometheus_text;
 mod properties;
 mod run;
 mod status;
+mod usage;
 mod validate;
 mod verify;
 
@@ -42,8 +43,10 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a replicator until SIGTERM or SIGINT, serving Prometheus metrics.
+    #[command(override_usage = usage::config_usage("run"))]
     Run(run::RunArgs),
     /// Check a configuration (parse, validate, read secrets) without replicating.
+    #[command(override_usage = usage::config_usage("validate"))]
     Validate(validate::ValidateArgs),
     /// Print the cluster id of a Kafka cluster (for ApacheKafkaClusterId).
     ClusterId(cluster_id::ClusterIdArgs),
@@ -54,7 +57,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Only to word the error: paths stay OsStrings when parsing succeeds.
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            return usage::report(e, &args);
+        }
+    };
     // `run` narrates its life at info; the one-shot commands print their answer on stdout and
     // only log problems.
     let default_level = match cli.command {

@@ -15,6 +15,7 @@
 
 mod cluster;
 mod error;
+mod listener_prefix;
 mod naming;
 mod notice;
 mod parse;
