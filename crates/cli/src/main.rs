@@ -13,6 +13,7 @@ mod input;
 mod jaas;
 mod logging;
 mod metrics_server;
+mod plan;
 mod progress;
 mod prometheus_text;
 mod properties;
@@ -48,6 +49,10 @@ enum Command {
     /// Check a configuration (parse, validate, read secrets) without replicating.
     #[command(override_usage = usage::config_usage("validate"))]
     Validate(validate::ValidateArgs),
+    /// Print what `run` would do to the target now (topics, configs, ACLs, groups) without
+    /// writing anything; exit 0 when nothing is known to fail.
+    #[command(override_usage = usage::config_usage("plan"))]
+    Plan(plan::PlanArgs),
     /// Print the cluster id of a Kafka cluster (for ApacheKafkaClusterId).
     ClusterId(cluster_id::ClusterIdArgs),
     /// Check a running replicator's metrics against the cut-over checklist.
@@ -88,6 +93,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run::run(args, log_format).await,
             Command::Validate(args) => validate::validate(args).await,
+            Command::Plan(args) => plan::plan(args).await,
             Command::ClusterId(args) => cluster_id::cluster_id(args).await,
             Command::Status(args) => status::status(args).await,
             Command::Verify(args) => verify::verify(args).await,

@@ -19,6 +19,7 @@ fn top_level_help_lists_the_commands() {
     for word in [
         "run",
         "validate",
+        "plan",
         "cluster-id",
         "status",
         "--log-format",
@@ -93,7 +94,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn run_without_arguments_shows_cli_input_json_first() {
-    for command in ["run", "validate"] {
+    for command in ["run", "validate", "plan"] {
         let out = common::run(&[command], T);
         assert_eq!(out.code, Some(2), "{}", out.stderr);
         let line = out.error_line();

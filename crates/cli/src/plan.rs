@@ -1,0 +1,260 @@
+//! `kreplicate plan`: reads the same inputs as `run` and prints what `run` would do to the
+//! target now — topics to create, partitions to add, configs to change, ACLs to create, groups
+//! whose offsets would be synced — and what the target would refuse, without writing
+//! anything. Exit 0 when nothing is known to fail, 1 otherwise.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use kreplicate_replicate::cluster_client::{connect, Role};
+use kreplicate_replicate::config::ReplicatorConfig;
+use kreplicate_replicate::metrics::ReplicatorMetrics;
+use kreplicate_replicate::topics::{describe_ops, TopicPlan, TopicSync};
+use kreplicate_wire::admin::Admin;
+use kreplicate_wire::client::Client;
+
+use crate::config_args::{self, ConfigArgs};
+use crate::failure::{self, Failure};
+
+/// Options of `kreplicate plan`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Client id sent to both clusters.
+    #[arg(long, value_name = "ID", default_value = "kreplicate")]
+    pub client_id: String,
+}
+
+/// What the plan found about consumer groups.
+enum Groups {
+    /// Group offset sync is off.
+    Off,
+    /// The selected groups on the source.
+    Selected(Vec<String>),
+    /// The source's groups could not be listed.
+    Unreadable(String),
+}
+
+/// Connects, plans, prints the plan on stdout.
+pub async fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
+    let loaded = config_args::load(&args.config)?;
+    for notice in &loaded.notices {
+        eprintln!("{notice}");
+    }
+    let config = loaded.config;
+    let source = connect(&config.source, Role::Source, &args.client_id)
+        .await
+        .map_err(|e| failure::from_engine(&e))?;
+    let target = connect(&config.target, Role::Target, &args.client_id)
+        .await
+        .map_err(|e| failure::from_engine(&e))?;
+    let groups = selected_groups(&source, &config).await;
+    let config = Arc::new(config);
+    let mut sync = TopicSync::new(
+        source.clone(),
+        target,
+        config.clone(),
+        Arc::new(ReplicatorMetrics::new()),
+    );
+    let topic_plan = sync
+        .plan()
+        .await
+        .map_err(|e| Failure::runtime(e.to_string()))?;
+    let source_topics = if topic_plan.selected.is_empty() {
+        source
+            .metadata()
+            .await
+            .map(|m| {
+                m.topics
+                    .values()
+                    .filter(|t| !t.is_internal)
+                    .map(|t| t.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    print!("{}", render(&config, &topic_plan, &groups, &source_topics));
+    Ok(
+        if topic_plan.feasible() && !matches!(groups, Groups::Unreadable(_)) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(failure::EXIT_RUNTIME)
+        },
+    )
+}
+
+async fn selected_groups(source: &Client, config: &ReplicatorConfig) -> Groups {
+    if !config.flags.sync_group_offsets {
+        return Groups::Off;
+    }
+    match Admin::new(source.clone()).groups().list_groups().await {
+        Ok(listed) => {
+            let mut selected: Vec<String> = listed
+                .into_iter()
+                .map(|g| g.group_id)
+                .filter(|g| config.groups.selects(g))
+                .collect();
+            selected.sort();
+            Groups::Selected(selected)
+        }
+        Err(e) => Groups::Unreadable(e.to_string()),
+    }
+}
+
+/// The plan as printed.
+fn render(
+    config: &ReplicatorConfig,
+    plan: &TopicPlan,
+    groups: &Groups,
+    source_topics: &[String],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "plan for replicator {}: {} ({}) -> {} ({}); nothing was written",
+        config.name,
+        config.source.id,
+        config.source.bootstrap.join(","),
+        config.target.id,
+        config.target.bootstrap.join(",")
+    );
+    let _ = writeln!(out, "selected source topics: {}", plan.selected.len());
+    if plan.selected.is_empty() {
+        let _ = writeln!(
+            out,
+            "  warning: TopicsToReplicate selects no topic; the source has: {}",
+            if source_topics.is_empty() {
+                "(no topics)".to_string()
+            } else {
+                source_topics.join(", ")
+            }
+        );
+    }
+    let width = plan
+        .selected
+        .iter()
+        .map(|(_, target, _)| target.len())
+        .max()
+        .unwrap_or(0);
+    section(
+        &mut out,
+        "topics to create on the target",
+        &plan.create,
+        |c| {
+            let configs = if c.configs.is_empty() {
+                "no configs".to_string()
+            } else {
+                c.configs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let rf = match c.replication_factor {
+                -1 => "the target's default replication factor".to_string(),
+                rf => format!("replication factor {rf}"),
+            };
+            let checked = match &c.validated {
+                None => String::new(),
+                Some(Ok(())) => "; the target accepts it (validate_only)".to_string(),
+                Some(Err(why)) => format!("; REFUSED by the target (validate_only): {why}"),
+            };
+            format!(
+                "{:width$}  {} partitions, {rf}, {configs} (from {}){checked}",
+                c.target, c.partitions, c.source
+            )
+        },
+    );
+    section(&mut out, "partitions to add", &plan.grow, |g| {
+        let how = if g.possible {
+            String::new()
+        } else {
+            format!(
+                "; CANNOT: the target does not offer CreatePartitions, only partitions 0..{} are copied",
+                g.from
+            )
+        };
+        format!("{:width$}  {} -> {}{how}", g.target, g.from, g.to)
+    });
+    section(
+        &mut out,
+        "configs to change on the target",
+        &plan.alter,
+        |a| format!("{:width$}  {}", a.target, describe_ops(&a.ops)),
+    );
+    section(&mut out, "ACLs to create on the target", &plan.acls, |b| {
+        format!(
+            "{:width$}  {:?} {:?} for {} from host {}",
+            b.resource_name, b.permission, b.operation, b.principal, b.host
+        )
+    });
+    if !plan.in_step.is_empty() {
+        let _ = writeln!(out, "already in step: {}", plan.in_step.join(", "));
+    }
+    match groups {
+        Groups::Off => {
+            let _ = writeln!(
+                out,
+                "consumer group offsets: not synced (SynchroniseConsumerGroupOffsets is off)"
+            );
+        }
+        Groups::Selected(list) => {
+            let _ = writeln!(
+                out,
+                "consumer groups whose offsets would be synced: {}",
+                if list.is_empty() {
+                    "(none selected on the source now)".to_string()
+                } else {
+                    list.join(", ")
+                }
+            );
+            if !list.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  their target offsets are each source commit translated through the offset \
+                     map, which exists only once the records below the commit are copied: \
+                     unknown before run; `kreplicate verify --groups` checks them after"
+                );
+            }
+        }
+        Groups::Unreadable(why) => {
+            let _ = writeln!(
+                out,
+                "consumer groups: cannot list the source's groups: {why}"
+            );
+        }
+    }
+    section(&mut out, "cannot know before run", &plan.unknown, |u| {
+        u.clone()
+    });
+    section(&mut out, "problems run would hit", &plan.problems, |p| {
+        p.to_string()
+    });
+    let feasible = plan.feasible() && !matches!(groups, Groups::Unreadable(_));
+    let _ = writeln!(
+        out,
+        "{}",
+        if feasible {
+            "result: run can do all of the above"
+        } else {
+            "result: run would NOT be able to do all of the above (see REFUSED, CANNOT and problems)"
+        }
+    );
+    out
+}
+
+/// A titled list, or nothing when `items` is empty.
+fn section<T>(out: &mut String, title: &str, items: &[T], line: impl Fn(&T) -> String) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{title}: {}", items.len());
+    for item in items {
+        let _ = writeln!(out, "  {}", line(item));
+    }
+}
