@@ -10,9 +10,11 @@ use std::sync::Arc;
 use clap::Args;
 use kreplicate_replicate::cluster_client::{connect, Role};
 use kreplicate_replicate::config::ReplicatorConfig;
+use kreplicate_replicate::groups::planned::{
+    plan_groups, PlannedGroup, PlannedPosition, Translation,
+};
 use kreplicate_replicate::metrics::ReplicatorMetrics;
 use kreplicate_replicate::topics::{describe_ops, TopicPlan, TopicSync};
-use kreplicate_wire::admin::Admin;
 use kreplicate_wire::client::Client;
 
 use crate::config_args::{self, ConfigArgs};
@@ -32,9 +34,9 @@ pub struct PlanArgs {
 enum Groups {
     /// Group offset sync is off.
     Off,
-    /// The selected groups on the source.
-    Selected(Vec<String>),
-    /// The source's groups could not be listed.
+    /// The selected groups on the source, and whether the target holds saved offset maps.
+    Selected(Vec<PlannedGroup>, bool),
+    /// The groups could not be read.
     Unreadable(String),
 }
 
@@ -51,7 +53,7 @@ pub async fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
     let target = connect(&config.target, Role::Target, &args.client_id)
         .await
         .map_err(|e| failure::from_engine(&e))?;
-    let groups = selected_groups(&source, &config).await;
+    let groups = selected_groups(&source, &target, &config).await;
     let config = Arc::new(config);
     let mut sync = TopicSync::new(
         source.clone(),
@@ -88,22 +90,32 @@ pub async fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
     )
 }
 
-async fn selected_groups(source: &Client, config: &ReplicatorConfig) -> Groups {
+async fn selected_groups(source: &Client, target: &Client, config: &ReplicatorConfig) -> Groups {
     if !config.flags.sync_group_offsets {
         return Groups::Off;
     }
-    match Admin::new(source.clone()).groups().list_groups().await {
-        Ok(listed) => {
-            let mut selected: Vec<String> = listed
-                .into_iter()
-                .map(|g| g.group_id)
-                .filter(|g| config.groups.selects(g))
-                .collect();
-            selected.sort();
-            Groups::Selected(selected)
-        }
+    match plan_groups(source, target, config).await {
+        Ok((groups, maps)) => Groups::Selected(groups, maps),
         Err(e) => Groups::Unreadable(e.to_string()),
     }
+}
+
+/// One position: `orders-0 @ 40 -> 38`.
+fn position(p: &PlannedPosition) -> String {
+    let target = match &p.translation {
+        None => "unknown until its records are copied".to_string(),
+        Some(Translation::Exact(offset)) => offset.to_string(),
+        Some(Translation::NotYetReplicated { copied_up_to }) => {
+            format!("not yet: copied up to source offset {copied_up_to}")
+        }
+        Some(Translation::BeforeReplicationStart { start }) => {
+            format!("none: before replication start (source offset {start})")
+        }
+    };
+    format!(
+        "{}-{} @ {} -> {}-{} {target}",
+        p.source_topic, p.partition, p.source_offset, p.target_topic, p.partition
+    )
 }
 
 /// The plan as printed.
@@ -203,22 +215,35 @@ fn render(
                 "consumer group offsets: not synced (SynchroniseConsumerGroupOffsets is off)"
             );
         }
-        Groups::Selected(list) => {
+        Groups::Selected(list, maps) => {
             let _ = writeln!(
                 out,
                 "consumer groups whose offsets would be synced: {}",
                 if list.is_empty() {
                     "(none selected on the source now)".to_string()
                 } else {
-                    list.join(", ")
+                    list.len().to_string()
                 }
             );
-            if !list.is_empty() {
+            for group in list {
+                if group.positions.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "  {}: no committed offset on a replicated topic",
+                        group.group
+                    );
+                    continue;
+                }
+                let _ = writeln!(out, "  {}:", group.group);
+                for p in &group.positions {
+                    let _ = writeln!(out, "    {}", position(p));
+                }
+            }
+            if !list.is_empty() && !maps {
                 let _ = writeln!(
                     out,
-                    "  their target offsets are each source commit translated through the offset \
-                     map, which exists only once the records below the commit are copied: \
-                     unknown before run; `kreplicate verify --groups` checks them after"
+                    "  (no offset maps on the target yet: a target position is each source commit \
+                     translated through the map run builds as it copies)"
                 );
             }
         }

@@ -93,3 +93,96 @@ async fn plan_lists_topics_to_create_and_writes_nothing() {
         "{stdout}"
     );
 }
+
+/// A selected group's committed position: unknown before any run, its exact target position
+/// once a run has copied the records and saved its offset map.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_translates_group_positions_through_the_saved_offset_maps() {
+    use kreplicate_replicate::config::parse_create_replicator_request;
+    use kreplicate_replicate::{EngineOptions, Replicator};
+    use kreplicate_testkit::python::{Isolation, Partitions, PyRecord};
+    use std::time::Duration;
+
+    let source = TansuBroker::memory().unwrap();
+    let target = TansuBroker::memory().unwrap();
+    python::create_topic(&source.addr(), "plan-g", 1, &[])
+        .await
+        .unwrap();
+    let records: Vec<PyRecord> = (0..10)
+        .map(|i| PyRecord {
+            partition: Some(0),
+            value: Some(format!("r{i}").into_bytes()),
+            ..PyRecord::default()
+        })
+        .collect();
+    python::produce(&source.addr(), "plan-g", &records, "none", &[])
+        .await
+        .unwrap();
+    python::alter_group_offsets(&source.addr(), "plan-app", &[("plan-g", 0, 6)])
+        .await
+        .unwrap();
+    let mut replicator_json = ReplicatorJson::new("grouped", &source, &target, &["plan-g"]);
+    replicator_json.group_replication =
+        r#"{"ConsumerGroupsToReplicate": ["plan-.*"], "SynchroniseConsumerGroupOffsets": true}"#
+            .into();
+    let json = replicator_json.json();
+
+    let before = tokio::task::spawn_blocking({
+        let json = json.clone();
+        move || plan(&json)
+    })
+    .await
+    .unwrap();
+    assert_eq!(before.0, 0, "{}\n{}", before.1, before.2);
+    assert!(
+        before.1.contains(
+            "consumer groups whose offsets would be synced: 1\n  plan-app:\n    plan-g-0 @ 6 -> plan-g-0 unknown until its records are copied\n  (no offset maps on the target yet"
+        ),
+        "{}",
+        before.1
+    );
+    assert_eq!(
+        topics_on(&target).await,
+        Vec::<String>::new(),
+        "the plan wrote nothing"
+    );
+
+    let config = parse_create_replicator_request(&json)
+        .unwrap()
+        .value
+        .validate()
+        .unwrap();
+    let replicator = Replicator::start(
+        config,
+        EngineOptions {
+            topic_refresh_interval: Duration::from_millis(200),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    python::consume(
+        &target.addr(),
+        "plan-g",
+        Partitions::All,
+        10,
+        Isolation::ReadCommitted,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    replicator.shutdown().await.unwrap();
+
+    let after = tokio::task::spawn_blocking(move || plan(&json))
+        .await
+        .unwrap();
+    assert_eq!(after.0, 0, "{}\n{}", after.1, after.2);
+    assert!(
+        after.1.contains(
+            "consumer groups whose offsets would be synced: 1\n  plan-app:\n    plan-g-0 @ 6 -> plan-g-0 6\n"
+        ),
+        "{}",
+        after.1
+    );
+    assert!(after.1.contains("already in step: plan-g"), "{}", after.1);
+}
