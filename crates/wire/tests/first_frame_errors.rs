@@ -161,3 +161,18 @@ async fn scram_against_a_broker_without_sasl_says_sasl_is_not_enabled() {
     assert!(text.contains("SASL is not enabled on this port"), "{text}");
     assert!(err.is_auth());
 }
+
+#[tokio::test]
+async fn a_port_that_closes_without_answering_asks_about_tls() {
+    let addr = answering(b"").await;
+    let err = connect_err(&addr, &config()).await;
+    assert!(matches!(err, ConnectionError::Closed { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "connection to broker {addr} is closed: broker closed the connection without \
+             answering ApiVersions, the first request: is this a TLS port (add \
+             EncryptionInTransit) or not a Kafka port?"
+        )
+    );
+}

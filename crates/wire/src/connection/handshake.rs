@@ -85,7 +85,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Lockstep<'_, S> {
             match source.kind() {
                 std::io::ErrorKind::UnexpectedEof => ConnectionError::Closed {
                     broker: self.broker.to_string(),
-                    reason: Some(format!("broker closed the connection during {api}")),
+                    reason: Some(if self.correlation_id == 1 && self.buf.is_empty() {
+                        // Nothing at all came back for the first request: what a TLS listener
+                        // reached in plaintext, or a service that is not Kafka, often does.
+                        format!(
+                            "broker closed the connection without answering {api}, the first \
+                             request: is this a TLS port (add EncryptionInTransit) or not a Kafka \
+                             port?"
+                        )
+                    } else {
+                        format!("broker closed the connection during {api}")
+                    }),
                 },
                 _ => ConnectionError::Io {
                     broker: self.broker.to_string(),
