@@ -3,11 +3,14 @@
 //! (it calls the same pieces); the only request that could change anything, CreateTopics, is
 //! sent with `validate_only` and only to a target that honours it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use kreplicate_wire::admin::{AclBinding, AlterOp};
+use kafka_protocol::messages::ApiKey;
+use kreplicate_wire::admin::{AclBinding, AlterOp, NewTopic};
 
-use super::error::TopicSyncError;
+use super::error::{Problems, TopicSyncError};
+use super::TopicSync;
+use crate::error::EngineError;
 
 /// A target topic `run` would create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,5 +75,194 @@ impl TopicPlan {
                 .create
                 .iter()
                 .all(|c| !matches!(c.validated, Some(Err(_))))
+    }
+}
+
+impl TopicSync {
+    /// What [`sync_once`](Self::sync_once) would do now, found without changing either
+    /// cluster: the same reads, then CreateTopics with `validate_only` where the target
+    /// honours it. Fails only when the source's or the target's topics cannot be listed.
+    pub async fn plan(&mut self) -> Result<TopicPlan, EngineError> {
+        let mut problems = Problems::default();
+        let mut plan = TopicPlan::default();
+        let metadata = self.source.client().metadata().await.map_err(|e| {
+            EngineError::Other(
+                self.source
+                    .error(None, "listing source topics (Metadata)", e)
+                    .to_string(),
+            )
+        })?;
+        let selected = self.discovery.select(&metadata, &self.config);
+        let flags = self.config.flags;
+        let source_configs = if flags.copy_topic_configurations {
+            self.configs
+                .read_source(&self.source, &selected, &mut problems)
+                .await
+        } else {
+            BTreeMap::new()
+        };
+        let names: Vec<String> = selected
+            .iter()
+            .map(|t| self.config.target_topic(&t.name))
+            .collect();
+        let existing = if names.is_empty() {
+            BTreeMap::new()
+        } else {
+            let target_metadata = self
+                .target
+                .client()
+                .refresh_metadata(Some(&names))
+                .await
+                .map_err(|e| {
+                    EngineError::Other(
+                        self.target
+                            .error(None, "listing target topics (Metadata)", e)
+                            .to_string(),
+                    )
+                })?;
+            target_metadata
+                .topics
+                .iter()
+                .map(|(name, t)| (name.clone(), t.partitions.len() as i32))
+                .collect::<BTreeMap<String, i32>>()
+        };
+        let can_grow = self
+            .target
+            .admin
+            .supports(ApiKey::CreatePartitions)
+            .await
+            .unwrap_or(false);
+        let mut to_create = Vec::new();
+        let mut existing_pairs = Vec::new();
+        for (topic, target) in selected.iter().zip(&names) {
+            plan.selected
+                .push((topic.name.clone(), target.clone(), topic.partitions));
+            match existing.get(target) {
+                None => to_create.push(TopicToCreate {
+                    source: topic.name.clone(),
+                    target: target.clone(),
+                    partitions: topic.partitions,
+                    replication_factor: -1,
+                    configs: source_configs.get(&topic.name).cloned().unwrap_or_default(),
+                    validated: None,
+                }),
+                Some(&partitions) => {
+                    existing_pairs.push((topic.name.clone(), target.clone()));
+                    if partitions < topic.partitions {
+                        plan.grow.push(PartitionGrowth {
+                            source: topic.name.clone(),
+                            target: target.clone(),
+                            from: partitions,
+                            to: topic.partitions,
+                            possible: can_grow,
+                        });
+                    }
+                }
+            }
+        }
+        if !to_create.is_empty() {
+            self.validate_creation(&mut to_create, can_grow, &mut plan.unknown)
+                .await;
+        }
+        plan.create = to_create;
+        if flags.copy_topic_configurations {
+            for (source, target, ops) in self
+                .configs
+                .planned(
+                    &self.target,
+                    &existing_pairs,
+                    &source_configs,
+                    &mut problems,
+                )
+                .await
+            {
+                plan.alter.push(ConfigChange {
+                    source,
+                    target,
+                    ops,
+                });
+            }
+        }
+        if flags.copy_topic_acls {
+            let names: BTreeMap<String, String> = plan
+                .selected
+                .iter()
+                .map(|(source, target, _)| (source.clone(), target.clone()))
+                .collect();
+            plan.acls = self
+                .acls
+                .missing(&self.source, &self.target, &names, &mut problems)
+                .await
+                .into_iter()
+                .map(|(binding, _)| binding)
+                .collect();
+        }
+        let changed: BTreeSet<&str> = plan
+            .create
+            .iter()
+            .map(|c| c.target.as_str())
+            .chain(plan.grow.iter().map(|g| g.target.as_str()))
+            .chain(plan.alter.iter().map(|a| a.target.as_str()))
+            .collect();
+        plan.in_step = existing_pairs
+            .iter()
+            .map(|(_, target)| target.clone())
+            .filter(|t| !changed.contains(t.as_str()))
+            .collect();
+        plan.problems = problems.list.into_iter().map(|(_, e)| e).collect();
+        Ok(plan)
+    }
+
+    /// Asks the target whether it would create `topics` (CreateTopics with `validate_only`),
+    /// only where that cannot create anything: a broker that offers CreatePartitions is
+    /// taken to implement Kafka's admin API, `validate_only` included (Kafka since 1.0);
+    /// Tansu 0.6 offers neither and would create the topic.
+    async fn validate_creation(
+        &mut self,
+        topics: &mut [TopicToCreate],
+        honours_validate_only: bool,
+        unknown: &mut Vec<String>,
+    ) {
+        let rf = match self.creator.replication_factor(&self.target).await {
+            Ok(rf) => rf,
+            Err(e) => {
+                unknown.push(format!(
+                    "the replication factor of created topics: asking the target's controller failed: {e}"
+                ));
+                -1
+            }
+        };
+        for t in topics.iter_mut() {
+            t.replication_factor = rf;
+        }
+        if !honours_validate_only {
+            unknown.push(format!(
+                "whether target cluster {} accepts the {} topic(s) to create with their configs: \
+                 it does not offer CreatePartitions, so it may ignore CreateTopics validate_only \
+                 (Tansu creates the topic), and the plan does not ask",
+                self.target.cluster,
+                topics.len()
+            ));
+            return;
+        }
+        let new: Vec<NewTopic> = topics
+            .iter()
+            .map(|t| NewTopic {
+                name: t.target.clone(),
+                partitions: t.partitions,
+                replication_factor: rf,
+                configs: t.configs.clone(),
+            })
+            .collect();
+        match self.target.admin.create_topics(&new, true).await {
+            Ok(outcomes) => {
+                for (t, (_, outcome)) in topics.iter_mut().zip(outcomes) {
+                    t.validated = Some(outcome.map_err(|e| e.to_string()));
+                }
+            }
+            Err(e) => unknown.push(format!(
+                "whether the target accepts the topics to create: CreateTopics validate_only failed: {e}"
+            )),
+        }
     }
 }
