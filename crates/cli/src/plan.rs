@@ -171,14 +171,12 @@ fn render(
                 -1 => "the target's default replication factor".to_string(),
                 rf => format!("replication factor {rf}"),
             };
-            let checked = match &c.validated {
-                None => String::new(),
-                Some(Ok(())) => "; the target accepts it (validate_only)".to_string(),
-                Some(Err(why)) => format!("; REFUSED by the target (validate_only): {why}"),
-            };
             format!(
-                "{:width$}  {} partitions, {rf}, {configs} (from {}){checked}",
-                c.target, c.partitions, c.source
+                "{:width$}  {} partitions, {rf}, {configs} (from {}){}",
+                c.target,
+                c.partitions,
+                c.source,
+                checked(&c.validated)
             )
         },
     );
@@ -197,7 +195,14 @@ fn render(
         &mut out,
         "configs to change on the target",
         &plan.alter,
-        |a| format!("{:width$}  {}", a.target, describe_ops(&a.ops)),
+        |a| {
+            format!(
+                "{:width$}  {}{}",
+                a.target,
+                describe_ops(&a.ops),
+                checked(&a.validated)
+            )
+        },
     );
     section(&mut out, "ACLs to create on the target", &plan.acls, |b| {
         format!(
@@ -271,6 +276,15 @@ fn render(
         }
     );
     out
+}
+
+/// What the target answered a `validate_only` request, if it was asked.
+fn checked(validated: &Option<Result<(), String>>) -> String {
+    match validated {
+        None => String::new(),
+        Some(Ok(())) => "; the target accepts it (validate_only)".to_string(),
+        Some(Err(why)) => format!("; REFUSED by the target (validate_only): {why}"),
+    }
 }
 
 /// A titled list, or nothing when `items` is empty.

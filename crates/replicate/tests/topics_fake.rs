@@ -341,6 +341,12 @@ fn alter_configs(
                         c.name.as_str()
                     ))));
             }
+            // Kafka's validate_only: checked, not applied.
+            if req.validate_only {
+                return AlterConfigsResourceResponse::default()
+                    .with_resource_type(r.resource_type)
+                    .with_resource_name(r.resource_name.clone());
+            }
             let configs = state
                 .configs
                 .entry(r.resource_name.to_string())
@@ -1177,7 +1183,10 @@ async fn plan_lists_what_a_sync_would_do_and_writes_nothing() {
             configs: [
                 (
                     "orders",
-                    kafka_listing(dynamic(&[("cleanup.policy", "compact")])),
+                    kafka_listing(dynamic(&[
+                        ("cleanup.policy", "compact"),
+                        ("retention.ms", "7000"),
+                    ])),
                 ),
                 (
                     "payments",
@@ -1267,15 +1276,27 @@ async fn plan_lists_what_a_sync_would_do_and_writes_nothing() {
             possible: true,
         }]
     );
+    // Both changes asked together are refused; asked one by one, only retention.ms is.
+    assert_eq!(plan.alter.len(), 1, "{:?}", plan.alter);
+    let Some(Err(why)) = &plan.alter[0].validated else {
+        panic!("expected a refusal: {:?}", plan.alter[0]);
+    };
+    assert!(why.starts_with("refuses retention.ms=7000 ("), "{why}");
+    assert!(
+        why.contains("altering retention.ms is not allowed"),
+        "{why}"
+    );
+    assert!(!why.contains("cleanup.policy"), "{why}");
     assert_eq!(
         plan.alter,
         vec![ConfigChange {
             source: "orders".into(),
             target: "src.orders".into(),
-            ops: vec![kreplicate_wire::admin::AlterOp::set(
-                "cleanup.policy",
-                "compact"
-            )],
+            ops: vec![
+                kreplicate_wire::admin::AlterOp::set("cleanup.policy", "compact"),
+                kreplicate_wire::admin::AlterOp::set("retention.ms", "7000"),
+            ],
+            validated: Some(Err(why.clone())),
         }]
     );
     // The source's copyable ACLs on orders and payments, renamed; none exist on the target.
@@ -1301,13 +1322,18 @@ async fn plan_lists_what_a_sync_would_do_and_writes_nothing() {
         unreachable!()
     };
     assert!(request.validate_only);
-    for api in [
-        ApiKey::CreatePartitions,
-        ApiKey::IncrementalAlterConfigs,
-        ApiKey::CreateAcls,
-    ] {
+    for api in [ApiKey::CreatePartitions, ApiKey::CreateAcls] {
         assert_eq!(target.requests(api).len(), 0, "{api:?} sent");
     }
+    let alters = target.requests(ApiKey::IncrementalAlterConfigs);
+    assert_eq!(alters.len(), 3, "both changes, then each alone");
+    assert!(alters
+        .iter()
+        .all(|r| matches!(r, RequestKind::IncrementalAlterConfigs(r) if r.validate_only)));
+    assert_eq!(
+        target.state().configs["src.orders"]["cleanup.policy"].value,
+        "default"
+    );
     assert_eq!(
         target.state().topics,
         topics(&[("src.orders", 2), ("src.audit", 2)])
@@ -1319,6 +1345,7 @@ async fn plan_lists_what_a_sync_would_do_and_writes_nothing() {
     let plan = sync.plan().await.unwrap();
     assert!(plan.feasible(), "{plan:?}");
     assert!(plan.create.iter().all(|c| c.validated == Some(Ok(()))));
+    assert_eq!(plan.alter[0].validated, Some(Ok(())));
     sync_ok(&mut sync).await;
     assert_eq!(
         target.state().topics,

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kafka_protocol::messages::ApiKey;
 use kreplicate_wire::admin::{AclBinding, AlterOp, NewTopic};
+use kreplicate_wire::client::Error as ClientError;
 
+use super::configs::{describe_ops, is_config_refusal};
 use super::error::{Problems, TopicSyncError};
 use super::TopicSync;
 use crate::error::EngineError;
@@ -45,6 +47,9 @@ pub struct ConfigChange {
     pub source: String,
     pub target: String,
     pub ops: Vec<AlterOp>,
+    /// What IncrementalAlterConfigs with `validate_only` answered, as for
+    /// [`TopicToCreate::validated`]; a refusal names the changes refused.
+    pub validated: Option<Result<(), String>>,
 }
 
 /// What one round of the topic sync would do now.
@@ -75,6 +80,10 @@ impl TopicPlan {
                 .create
                 .iter()
                 .all(|c| !matches!(c.validated, Some(Err(_))))
+            && self
+                .alter
+                .iter()
+                .all(|a| !matches!(a.validated, Some(Err(_))))
     }
 }
 
@@ -126,6 +135,8 @@ impl TopicSync {
                 .map(|(name, t)| (name.clone(), t.partitions.len() as i32))
                 .collect::<BTreeMap<String, i32>>()
         };
+        // CreatePartitions is also what tells a target that honours `validate_only` (see
+        // `validate_creation`).
         let can_grow = self
             .target
             .admin
@@ -176,10 +187,17 @@ impl TopicSync {
                 )
                 .await
             {
+                let honours_validate_only = can_grow;
+                let validated = if honours_validate_only {
+                    Some(self.validate_changes(&target, &ops).await)
+                } else {
+                    None
+                };
                 plan.alter.push(ConfigChange {
                     source,
                     target,
                     ops,
+                    validated,
                 });
             }
         }
@@ -211,6 +229,33 @@ impl TopicSync {
             .collect();
         plan.problems = problems.list.into_iter().map(|(_, e)| e).collect();
         Ok(plan)
+    }
+
+    /// Asks the target (one that honours `validate_only`, see
+    /// [`validate_creation`](Self::validate_creation)) whether it would apply `ops` to
+    /// `topic`. A config refusal of several changes is narrowed down change by change, as the
+    /// sync applies them.
+    async fn validate_changes(&self, topic: &str, ops: &[AlterOp]) -> Result<(), String> {
+        let admin = &self.target.admin;
+        let refusal = |e: &ClientError| matches!(e, ClientError::Broker(b) if is_config_refusal(b));
+        match admin.validate_topic_config_changes(topic, ops).await {
+            Ok(()) => Ok(()),
+            Err(e) if refusal(&e) && ops.len() > 1 => {
+                let mut refused = Vec::new();
+                for op in ops {
+                    match admin
+                        .validate_topic_config_changes(topic, std::slice::from_ref(op))
+                        .await
+                    {
+                        Ok(()) => {}
+                        Err(e) => refused
+                            .push(format!("{} ({e})", describe_ops(std::slice::from_ref(op)))),
+                    }
+                }
+                Err(format!("refuses {}", refused.join("; ")))
+            }
+            Err(e) => Err(format!("refuses {} ({e})", describe_ops(ops))),
+        }
     }
 
     /// Asks the target whether it would create `topics` (CreateTopics with `validate_only`),
