@@ -21,9 +21,9 @@ use kafka_protocol::messages::metadata_response::{
 };
 use kafka_protocol::messages::{
     ApiKey, BrokerId, CreateAclsResponse, CreatePartitionsRequest, CreatePartitionsResponse,
-    CreateTopicsRequest, CreateTopicsResponse, DescribeAclsResponse, DescribeConfigsResponse,
-    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, MetadataRequest,
-    MetadataResponse, RequestKind, ResponseKind, TopicName,
+    CreateTopicsRequest, CreateTopicsResponse, DescribeAclsResponse, DescribeClusterResponse,
+    DescribeConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+    MetadataRequest, MetadataResponse, RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kreplicate_replicate::config::{
@@ -70,6 +70,9 @@ struct State {
     /// Config names IncrementalAlterConfigs refuses with POLICY_VIOLATION, the whole resource
     /// then left unchanged (as a managed service's alter policy does).
     refused_configs: BTreeSet<String>,
+    /// What DescribeCluster reports as this principal's authorized operations on the cluster
+    /// (KIP-430 bit field); `None`: the fake's default answer, which reports none.
+    cluster_operations: Option<i32>,
 }
 
 /// A fake cluster that applies CreateTopics, CreatePartitions, CreateAcls and
@@ -211,6 +214,13 @@ fn answer(state: &mut State, port: u16, request: RequestKind) -> Option<Response
         }
         RequestKind::IncrementalAlterConfigs(req) => {
             ResponseKind::IncrementalAlterConfigs(alter_configs(state, &req))
+        }
+        RequestKind::DescribeCluster(req) if state.cluster_operations.is_some() => {
+            assert!(req.include_cluster_authorized_operations);
+            ResponseKind::DescribeCluster(
+                DescribeClusterResponse::default()
+                    .with_cluster_authorized_operations(state.cluster_operations.unwrap()),
+            )
         }
         _ => return None,
     })
@@ -1417,4 +1427,51 @@ async fn plan_does_not_ask_a_target_that_may_ignore_validate_only() {
     assert!(!plan.feasible(), "growth the target cannot do");
     assert_eq!(target.requests(ApiKey::CreateTopics).len(), 0);
     assert_eq!(target.state().topics, topics(&[("payments", 1)]));
+}
+
+/// CreateAcls needs Alter on the cluster: a target that reports this principal's authorized
+/// operations without Alter makes the planned ACLs a known refusal; with Alter, none.
+#[tokio::test]
+async fn plan_names_a_missing_alter_permission_for_acls() {
+    let bit = |op: Operation| 1i32 << op.code();
+    for (operations, refused) in [
+        (bit(Op::Describe) | bit(Op::Create), true),
+        (bit(Op::Describe) | bit(Op::Alter), false),
+    ] {
+        let source = FakeCluster::start(
+            "fake-source",
+            State {
+                topics: topics(&[("orders", 1)]),
+                acls: source_acls(),
+                ..State::default()
+            },
+        );
+        let target = FakeCluster::start(
+            "fake-target",
+            State {
+                topics: topics(&[("orders", 1)]),
+                cluster_operations: Some(operations),
+                ..State::default()
+            },
+        );
+        let mut config = config(&source, &target, &["orders"], TopicNaming::Identical);
+        config.flags.copy_topic_acls = true;
+        let (mut sync, _) = topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
+        let plan = sync.plan().await.unwrap();
+        assert!(!plan.acls.is_empty());
+        assert!(plan.unknown.is_empty(), "{:?}", plan.unknown);
+        if refused {
+            assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
+            let text = plan.problems[0].to_string();
+            assert!(
+                text.contains("lacks Alter on the cluster, which CreateAcls needs"),
+                "{text}"
+            );
+            assert!(!plan.feasible());
+        } else {
+            assert_eq!(plan.problems, vec![]);
+            assert!(plan.feasible(), "{plan:?}");
+        }
+        assert_eq!(target.requests(ApiKey::CreateAcls).len(), 0);
+    }
 }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kafka_protocol::messages::ApiKey;
-use kreplicate_wire::admin::{AclBinding, AlterOp, NewTopic};
+use kreplicate_wire::admin::{AclBinding, AlterOp, NewTopic, Operation};
 use kreplicate_wire::client::Error as ClientError;
 
 use super::configs::{describe_ops, is_config_refusal};
@@ -214,6 +214,10 @@ impl TopicSync {
                 .into_iter()
                 .map(|(binding, _)| binding)
                 .collect();
+            if !plan.acls.is_empty() {
+                self.check_acl_permission(plan.acls.len(), &mut problems, &mut plan.unknown)
+                    .await;
+            }
         }
         let changed: BTreeSet<&str> = plan
             .create
@@ -229,6 +233,41 @@ impl TopicSync {
             .collect();
         plan.problems = problems.list.into_iter().map(|(_, e)| e).collect();
         Ok(plan)
+    }
+
+    /// CreateAcls needs Alter on the cluster (AclApis.scala handleCreateAcls:
+    /// `authorizeClusterOperation(request, ALTER)`): where
+    /// the target reports its authorized operations, a missing Alter is a refusal known now.
+    async fn check_acl_permission(
+        &self,
+        count: usize,
+        problems: &mut Problems,
+        unknown: &mut Vec<String>,
+    ) {
+        const CREATE_ACLS: &str = "creating topic ACLs (CreateAcls)";
+        match self.target.admin.cluster_allows(Operation::Alter).await {
+            Ok(Some(true)) => {}
+            Ok(Some(false)) => problems.push(
+                "",
+                self.target.error(
+                    None,
+                    CREATE_ACLS,
+                    format!(
+                        "the target reports that this principal lacks Alter on the cluster, which \
+                         CreateAcls needs: the {count} ACL(s) would be refused"
+                    ),
+                ),
+            ),
+            Ok(None) => unknown.push(format!(
+                "whether target cluster {} lets this principal create the {count} ACL(s): it does \
+                 not report its authorized operations",
+                self.target.cluster
+            )),
+            Err(e) => unknown.push(format!(
+                "whether target cluster {} lets this principal create the {count} ACL(s): {e}",
+                self.target.cluster
+            )),
+        }
     }
 
     /// Asks the target (one that honours `validate_only`, see
