@@ -88,6 +88,7 @@ pub fn from_engine(e: &kreplicate_replicate::EngineError) -> Failure {
         #[cfg(feature = "aws")]
         EngineError::Aws { .. } => Failure::config(e.to_string()),
         EngineError::Secret { .. }
+        | EngineError::InvalidSetting { .. }
         | EngineError::ClusterIdMismatch { .. }
         | EngineError::MskListenerMissing { .. } => Failure::config(e.to_string()),
         EngineError::Cluster { source, .. } if is_config_error(source) => {

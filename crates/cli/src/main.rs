@@ -13,11 +13,13 @@ mod input;
 mod jaas;
 mod logging;
 mod metrics_server;
+mod plan;
 mod progress;
 mod prometheus_text;
 mod properties;
 mod run;
 mod status;
+mod usage;
 mod validate;
 mod verify;
 
@@ -42,9 +44,15 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a replicator until SIGTERM or SIGINT, serving Prometheus metrics.
+    #[command(override_usage = usage::config_usage("run"))]
     Run(run::RunArgs),
     /// Check a configuration (parse, validate, read secrets) without replicating.
+    #[command(override_usage = usage::config_usage("validate"))]
     Validate(validate::ValidateArgs),
+    /// Print what `run` would do to the target now (topics, configs, ACLs, groups) without
+    /// writing anything; exit 0 when nothing is known to fail.
+    #[command(override_usage = usage::config_usage("plan"))]
+    Plan(plan::PlanArgs),
     /// Print the cluster id of a Kafka cluster (for ApacheKafkaClusterId).
     ClusterId(cluster_id::ClusterIdArgs),
     /// Check a running replicator's metrics against the cut-over checklist.
@@ -54,7 +62,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Only to word the error: paths stay OsStrings when parsing succeeds.
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            return usage::report(e, &args);
+        }
+    };
     // `run` narrates its life at info; the one-shot commands print their answer on stdout and
     // only log problems.
     let default_level = match cli.command {
@@ -76,6 +93,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run::run(args, log_format).await,
             Command::Validate(args) => validate::validate(args).await,
+            Command::Plan(args) => plan::plan(args).await,
             Command::ClusterId(args) => cluster_id::cluster_id(args).await,
             Command::Status(args) => status::status(args).await,
             Command::Verify(args) => verify::verify(args).await,

@@ -148,6 +148,23 @@ impl MetricsServer {
     }
 }
 
+/// `--metrics-addr`: `HOST:PORT` (an IPv6 host in brackets), checked when the command line is
+/// parsed so a typo is a usage error (exit 2), not a failure to listen (exit 1).
+pub fn listen_addr(text: &str) -> Result<String, String> {
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or("expected HOST:PORT, e.g. 127.0.0.1:9464 or 0.0.0.0:9464")?;
+    if host.is_empty() {
+        return Err("no host: expected HOST:PORT, e.g. 127.0.0.1:9464".into());
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        return Err("write an IPv6 address in brackets, as [::1]:9464".into());
+    }
+    port.parse::<u16>()
+        .map_err(|_| format!("port {port:?} is not a number from 0 to 65535"))?;
+    Ok(text.to_string())
+}
+
 impl Drop for MetricsServer {
     fn drop(&mut self) {
         self.task.abort();

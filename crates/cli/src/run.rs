@@ -31,7 +31,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Where to serve /metrics, /healthz and /ready (host:port; port 0 picks a free one).
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9464")]
+    #[arg(long, value_name = "HOST:PORT", value_parser = crate::metrics_server::listen_addr, default_value = "127.0.0.1:9464")]
     pub metrics_addr: String,
     /// How records travel from source to target.
     #[arg(long, value_enum, default_value_t = Mode::Records)]

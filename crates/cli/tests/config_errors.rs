@@ -228,7 +228,7 @@ fn missing_secret_file_is_named() {
     assert_eq!(
         line,
         format!(
-            "error: source cluster src: cannot read secret file {}: No such file or directory (os error 2)",
+            "error: source cluster src: ClientAuthentication.SaslScram.SecretArn: cannot read secret file {}: No such file or directory (os error 2)",
             secret.display()
         )
     );
@@ -249,7 +249,7 @@ fn missing_key_in_secret_is_named() {
     assert_eq!(
         line,
         format!(
-            "error: source cluster src: secret file {}: missing key \"password\"",
+            "error: source cluster src: ClientAuthentication.SaslScram.SecretArn: secret file {}: missing key \"password\"",
             secret.display()
         )
     );
@@ -276,4 +276,137 @@ fn run_fails_the_same_way_before_connecting() {
         "{}",
         out.stderr
     );
+}
+
+fn tls_cluster(id: &str, bootstrap: &str, root_ca: &str) -> String {
+    format!(
+        r#"{{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{id}", "BootstrapBrokerString": "{bootstrap}"}},
+            "EncryptionInTransit": {{"EncryptionType": "TLS", "RootCaCertificate": "{root_ca}"}}}}"#
+    )
+}
+
+/// `validate` of a request whose source trusts the CA in `ca_text` (written to ca.pem).
+fn validate_with_ca(ca_text: &str) -> common::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write(dir.path(), "ca.pem", ca_text);
+    let json = request(
+        &tls_cluster("src", "127.0.0.1:9094", &format!("file://{}", ca.display())),
+        "src",
+        &plain_cluster("dst", "127.0.0.1:9093"),
+        "dst",
+        r#"".*""#,
+    );
+    let path = write(dir.path(), "replicator.json", &json);
+    common::run(&["validate", "--cli-input-json", path.to_str().unwrap()], T)
+}
+
+#[test]
+fn a_root_ca_that_is_not_pem_is_named_as_such() {
+    let out = validate_with_ca("this is not a certificate\n");
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    let line = out.error_line();
+    assert!(
+        line.starts_with(
+            "error: source cluster src: EncryptionInTransit.RootCaCertificate file://"
+        ),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(
+            "ca.pem: holds neither a PEM certificate (-----BEGIN CERTIFICATE-----) nor a secret JSON with a \"certificate\" key"
+        ),
+        "{line}"
+    );
+    assert!(!line.contains("not valid JSON"), "{line}");
+}
+
+#[test]
+fn a_root_ca_secret_whose_certificate_is_garbage_is_rejected_by_validate() {
+    let out = validate_with_ca(r#"{"certificate": "garbage"}"#);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    let line = out.error_line();
+    assert!(
+        line.contains("EncryptionInTransit.RootCaCertificate file://"),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(
+            "no certificate found in CA PEM (expected -----BEGIN CERTIFICATE----- blocks)"
+        ),
+        "{line}"
+    );
+    // A PEM block that is not a certificate a CA store takes.
+    let out = validate_with_ca("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.error_line()
+            .contains("EncryptionInTransit.RootCaCertificate"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_real_root_ca_is_accepted() {
+    let ca = kreplicate_testkit::certs::TestCa::new("kreplicate test root");
+    let out = validate_with_ca(&ca.cert_pem());
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("TLS, CA from file://"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_listener_prefix_in_bootstrap_is_dropped_with_a_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = request(
+        &plain_cluster(
+            "src",
+            "PLAINTEXT://127.0.0.1:9092, PLAINTEXT://127.0.0.1:9095",
+        ),
+        "src",
+        &plain_cluster("dst", "SASL_SSL://127.0.0.1:9096"),
+        "dst",
+        r#"".*""#,
+    );
+    let path = write(dir.path(), "replicator.json", &json);
+    let out = common::run(&["validate", "--cli-input-json", path.to_str().unwrap()], T);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("  source:            src at 127.0.0.1:9092,127.0.0.1:9095 (no authentication, plaintext)\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "  target:            dst at 127.0.0.1:9096 (no authentication, plaintext)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    let file = path.display();
+    assert!(
+        out.stderr.contains(&format!(
+            "note: {file}: KafkaClusters[0].ApacheKafkaCluster.BootstrapBrokerString: \"PLAINTEXT://127.0.0.1:9092\": the listener prefix PLAINTEXT:// is dropped (connecting to 127.0.0.1:9092)"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: {file}: KafkaClusters[1].ApacheKafkaCluster.BootstrapBrokerString: \"SASL_SSL://127.0.0.1:9096\": the listener prefix SASL_SSL:// is dropped"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("it names a TLS listener, but the cluster has no EncryptionInTransit"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("IPv6"), "{}", out.stderr);
 }

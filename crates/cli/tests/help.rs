@@ -19,6 +19,7 @@ fn top_level_help_lists_the_commands() {
     for word in [
         "run",
         "validate",
+        "plan",
         "cluster-id",
         "status",
         "--log-format",
@@ -89,4 +90,109 @@ fn usage_errors_exit_2() {
     assert!(out.stderr.contains("--max-latency"), "{}", out.stderr);
     let out = common::run(&["frobnicate"], T);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
+}
+
+#[test]
+fn run_without_arguments_shows_cli_input_json_first() {
+    for command in ["run", "validate", "plan"] {
+        let out = common::run(&[command], T);
+        assert_eq!(out.code, Some(2), "{}", out.stderr);
+        let line = out.error_line();
+        assert!(
+            line.starts_with(
+                "error: no replicator configuration given: pass the whole CreateReplicator request"
+            ),
+            "{line}"
+        );
+        assert!(line.contains("with --cli-input-json FILE"), "{line}");
+        let usage = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("Usage: "))
+            .unwrap_or_else(|| panic!("no usage in {}", out.stderr));
+        assert_eq!(
+            usage,
+            format!("Usage: kreplicate {command} --cli-input-json <FILE> [OPTIONS]")
+        );
+    }
+    // --help shows the same usage.
+    let text = help(&["run", "--help"]);
+    assert!(
+        text.contains("Usage: kreplicate run --cli-input-json <FILE> [OPTIONS]\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_usage_error_exits_2_and_names_the_option() {
+    for (args, names) in [
+        (
+            &[
+                "run",
+                "--metrics-addr",
+                "garbage",
+                "--cli-input-json",
+                "x.json",
+            ][..],
+            "--metrics-addr",
+        ),
+        (
+            &[
+                "run",
+                "--metrics-addr",
+                "::1:9464",
+                "--cli-input-json",
+                "x.json",
+            ],
+            "--metrics-addr",
+        ),
+        (
+            &[
+                "run",
+                "--metrics-addr",
+                "127.0.0.1:99999",
+                "--cli-input-json",
+                "x.json",
+            ],
+            "--metrics-addr",
+        ),
+        (
+            &["run", "--frobnicate", "--cli-input-json", "x.json"],
+            "--frobnicate",
+        ),
+        (
+            &["run", "--mode", "fast", "--cli-input-json", "x.json"],
+            "--mode",
+        ),
+        (
+            &[
+                "run",
+                "--checkpoint-interval",
+                "0s",
+                "--cli-input-json",
+                "x.json",
+            ],
+            "--checkpoint-interval",
+        ),
+        (
+            &["status", "--expected-groups", "many"],
+            "--expected-groups",
+        ),
+        (&["verify", "--frobnicate"], "--frobnicate"),
+    ] {
+        let out = common::run(args, T);
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.error_line().contains(names), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    }
+}
+
+#[test]
+fn a_negative_number_names_its_option() {
+    let out = common::run(&["status", "--expected-groups", "-1"], T);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert_eq!(
+        out.error_line(),
+        "error: --expected-groups: -1 is negative; give a number of 0 or more"
+    );
 }

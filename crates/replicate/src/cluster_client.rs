@@ -5,9 +5,9 @@
 //! against the real one.
 
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::connection::{AsyncCredentials, Credentials};
+use kreplicate_wire::connection::{AsyncCredentials, ConnectionError, Credentials};
 use kreplicate_wire::sasl::{SaslCredentials, SaslMechanism};
-use kreplicate_wire::transport::TlsConfig;
+use kreplicate_wire::transport::{TlsConfig, TlsConnector};
 
 use crate::config::{ClusterAuth, ClusterConfig, ScramMechanism, SecretRef};
 use crate::error::EngineError;
@@ -34,6 +34,11 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// The configuration members that name secrets, to say which one is at fault.
+const ROOT_CA_FIELD: &str = "EncryptionInTransit.RootCaCertificate";
+const SCRAM_SECRET_FIELD: &str = "ClientAuthentication.SaslScram.SecretArn";
+const MTLS_SECRET_FIELD: &str = "ClientAuthentication.MTLS.SecretArn";
+
 /// Builds the wire client configuration for `cluster`: secrets read (from Secrets Manager for
 /// ARNs), an MSK cluster's brokers looked up when not given, SASL credentials re-read or
 /// re-signed on every new connection.
@@ -44,22 +49,32 @@ pub async fn client_config(
 ) -> Result<ClientConfig, EngineError> {
     let mut config = ClientConfig::new(bootstrap(cluster, role).await?);
     config.connection.client_id = client_id.to_string();
-    let secret_error = |source| EngineError::Secret {
-        cluster: format!("{role} cluster {}", cluster.id),
-        source,
+    let secret_error = |field: &str| {
+        let cluster = format!("{role} cluster {}: {field}", cluster.id);
+        move |source| EngineError::Secret {
+            cluster: cluster.clone(),
+            source,
+        }
     };
     if let Some(tls) = &cluster.tls {
         let mut tls_config = TlsConfig::default();
         if let Some(ca) = &tls.root_ca {
-            let secret = ca.load().await.map_err(secret_error)?;
-            tls_config.ca_pem = Some(secret.certificate().map_err(secret_error)?.to_string());
+            let ca_pem = root_ca_pem(ca).await.map_err(|problem| match problem {
+                RootCaProblem::Secret(source) => secret_error(ROOT_CA_FIELD)(source),
+                RootCaProblem::Invalid(message) => EngineError::InvalidSetting {
+                    cluster: format!("{role} cluster {}", cluster.id),
+                    field: ROOT_CA_FIELD,
+                    value: ca.to_string(),
+                    message,
+                },
+            })?;
+            tls_config.ca_pem = Some(ca_pem);
         }
         if let Some(ClusterAuth::MutualTls { secret }) = &cluster.auth {
-            let secret = secret.load().await.map_err(secret_error)?;
-            tls_config.client_cert_pem =
-                Some(secret.certificate().map_err(secret_error)?.to_string());
-            tls_config.client_key_pem =
-                Some(secret.private_key().map_err(secret_error)?.to_string());
+            let error = secret_error(MTLS_SECRET_FIELD);
+            let secret = secret.load().await.map_err(&error)?;
+            tls_config.client_cert_pem = Some(secret.certificate().map_err(&error)?.to_string());
+            tls_config.client_key_pem = Some(secret.private_key().map_err(&error)?.to_string());
         }
         config.connection.tls = Some(tls_config);
     }
@@ -69,7 +84,7 @@ pub async fn client_config(
             // first reconnect.
             scram_credentials(secret.clone(), *mechanism)
                 .await
-                .map_err(secret_error)?;
+                .map_err(secret_error(SCRAM_SECRET_FIELD))?;
             let secret = secret.clone();
             let mechanism = *mechanism;
             config.connection.sasl = Some(Credentials::new(AsyncCredentials(move || {
@@ -188,6 +203,51 @@ fn msk_iam_credentials(
         "{role} cluster {}: MSK IAM authentication needs kreplicate built with the `aws` feature",
         cluster.id
     )))
+}
+
+/// Why a root CA cannot be used.
+enum RootCaProblem {
+    /// It could not be read (a missing file, an AWS error...).
+    Secret(crate::config::SecretError),
+    /// It was read but holds no usable CA certificate.
+    Invalid(String),
+}
+
+/// The root CA's PEM, checked to hold usable CA certificates, so a wrong file is found by
+/// `validate` and at start-up rather than at the first TLS handshake. The reference may hold
+/// bare PEM or a secret JSON whose `certificate` is the PEM.
+async fn root_ca_pem(reference: &SecretRef) -> Result<String, RootCaProblem> {
+    let secret = match reference.load().await {
+        Ok(secret) => secret,
+        // Neither PEM (which `Secret::parse` takes whole) nor JSON: "not valid JSON" would
+        // point at the wrong fix.
+        Err(crate::config::SecretError::Json { .. }) => {
+            return Err(RootCaProblem::Invalid(
+                "holds neither a PEM certificate (-----BEGIN CERTIFICATE-----) nor a \
+                 secret JSON with a \"certificate\" key"
+                    .to_string(),
+            ))
+        }
+        Err(e) => return Err(RootCaProblem::Secret(e)),
+    };
+    let pem = secret
+        .certificate()
+        .map_err(|e| RootCaProblem::Invalid(e.to_string()))?
+        .to_string();
+    TlsConnector::new(&TlsConfig {
+        ca_pem: Some(pem.clone()),
+        ..TlsConfig::default()
+    })
+    .map_err(|e| RootCaProblem::Invalid(tls_config_message(e)))?;
+    Ok(pem)
+}
+
+/// The text of a TLS configuration error without its generic prefix.
+fn tls_config_message(e: ConnectionError) -> String {
+    match e {
+        ConnectionError::TlsConfig(message) => message,
+        other => other.to_string(),
+    }
 }
 
 async fn scram_credentials(

@@ -26,6 +26,15 @@ pub enum EngineError {
         #[source]
         source: SecretError,
     },
+    /// A configuration member's value is unusable (e.g. a RootCaCertificate that holds no
+    /// certificate); `field` is its JSON path inside the cluster.
+    #[error("{cluster}: {field} {value}: {message}")]
+    InvalidSetting {
+        cluster: String,
+        field: &'static str,
+        value: String,
+        message: String,
+    },
     /// Talking to a cluster failed in a way retries did not fix.
     #[error("{role} cluster {cluster}: {source}")]
     Cluster {

@@ -21,9 +21,9 @@ use kafka_protocol::messages::metadata_response::{
 };
 use kafka_protocol::messages::{
     ApiKey, BrokerId, CreateAclsResponse, CreatePartitionsRequest, CreatePartitionsResponse,
-    CreateTopicsRequest, CreateTopicsResponse, DescribeAclsResponse, DescribeConfigsResponse,
-    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, MetadataRequest,
-    MetadataResponse, RequestKind, ResponseKind, TopicName,
+    CreateTopicsRequest, CreateTopicsResponse, DescribeAclsResponse, DescribeClusterResponse,
+    DescribeConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+    MetadataRequest, MetadataResponse, RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kreplicate_replicate::config::{
@@ -31,7 +31,8 @@ use kreplicate_replicate::config::{
 };
 use kreplicate_replicate::metrics::{topic_labels, ReplicatorMetrics};
 use kreplicate_replicate::topics::{
-    ReplicatedTopic, ReplicationFactor, TopicSync, TopicSyncOptions,
+    ConfigChange, PartitionGrowth, ReplicatedTopic, ReplicationFactor, TopicSync, TopicSyncOptions,
+    TopicToCreate,
 };
 use kreplicate_testkit::fake_broker::{default_api_versions, FakeBroker, FakeReply};
 use kreplicate_wire::admin::{AclBinding, Operation, PatternType, Permission, ResourceType};
@@ -69,6 +70,9 @@ struct State {
     /// Config names IncrementalAlterConfigs refuses with POLICY_VIOLATION, the whole resource
     /// then left unchanged (as a managed service's alter policy does).
     refused_configs: BTreeSet<String>,
+    /// What DescribeCluster reports as this principal's authorized operations on the cluster
+    /// (KIP-430 bit field); `None`: the fake's default answer, which reports none.
+    cluster_operations: Option<i32>,
 }
 
 /// A fake cluster that applies CreateTopics, CreatePartitions, CreateAcls and
@@ -211,6 +215,13 @@ fn answer(state: &mut State, port: u16, request: RequestKind) -> Option<Response
         RequestKind::IncrementalAlterConfigs(req) => {
             ResponseKind::IncrementalAlterConfigs(alter_configs(state, &req))
         }
+        RequestKind::DescribeCluster(req) if state.cluster_operations.is_some() => {
+            assert!(req.include_cluster_authorized_operations);
+            ResponseKind::DescribeCluster(
+                DescribeClusterResponse::default()
+                    .with_cluster_authorized_operations(state.cluster_operations.unwrap()),
+            )
+        }
         _ => return None,
     })
 }
@@ -261,6 +272,20 @@ fn create_topics(state: &mut State, req: &CreateTopicsRequest) -> CreateTopicsRe
             let result = CreatableTopicResult::default().with_name(t.name.clone());
             if state.topics.contains_key(&name) {
                 return result.with_error_code(TOPIC_ALREADY_EXISTS);
+            }
+            // Kafka checks a new topic's configs against its policy before creating it.
+            if let Some(c) = t
+                .configs
+                .iter()
+                .find(|c| state.refused_configs.contains(c.name.as_str()))
+            {
+                return result
+                    .with_error_code(POLICY_VIOLATION)
+                    .with_error_message(Some(s(&format!("{} is not allowed", c.name.as_str()))));
+            }
+            // Kafka's validate_only (CreateTopics v1+): checked, not created.
+            if req.validate_only {
+                return result;
             }
             state.topics.insert(name.clone(), t.num_partitions);
             let configs = t
@@ -325,6 +350,12 @@ fn alter_configs(
                         "altering {} is not allowed",
                         c.name.as_str()
                     ))));
+            }
+            // Kafka's validate_only: checked, not applied.
+            if req.validate_only {
+                return AlterConfigsResourceResponse::default()
+                    .with_resource_type(r.resource_type)
+                    .with_resource_name(r.resource_name.clone());
             }
             let configs = state
                 .configs
@@ -1207,4 +1238,299 @@ async fn a_lasting_problem_is_warned_about_once() {
             .get(),
         3
     );
+}
+
+/// `plan` against a Kafka-like target (CreatePartitions, validate_only honoured, ACLs, a
+/// config policy): every piece of what one sync would do, and nothing written.
+#[tokio::test]
+async fn plan_lists_what_a_sync_would_do_and_writes_nothing() {
+    let source = FakeCluster::start(
+        "fake-source",
+        State {
+            topics: topics(&[("orders", 4), ("payments", 3), ("refunds", 1), ("audit", 2)]),
+            acls: source_acls(),
+            configs: [
+                (
+                    "orders",
+                    kafka_listing(dynamic(&[
+                        ("cleanup.policy", "compact"),
+                        ("retention.ms", "7000"),
+                    ])),
+                ),
+                (
+                    "payments",
+                    kafka_listing(dynamic(&[("retention.ms", "1000")])),
+                ),
+                (
+                    "refunds",
+                    kafka_listing(dynamic(&[("retention.ms", "5000")])),
+                ),
+                ("audit", kafka_listing(BTreeMap::new())),
+            ]
+            .into_iter()
+            .map(|(t, c)| (t.to_string(), c))
+            .collect(),
+            ..State::default()
+        },
+    );
+    let target = FakeCluster::start(
+        "fake-target",
+        State {
+            // orders lacks partitions and its config; audit is in step.
+            topics: topics(&[("src.orders", 2), ("src.audit", 2)]),
+            configs: [
+                ("src.orders", kafka_listing(BTreeMap::new())),
+                ("src.audit", kafka_listing(BTreeMap::new())),
+            ]
+            .into_iter()
+            .map(|(t, c)| (t.to_string(), c))
+            .collect(),
+            refused_configs: ["retention.ms".to_string()].into(),
+            ..State::default()
+        },
+    );
+    let mut config = config(
+        &source,
+        &target,
+        &["orders", "payments", "refunds", "audit"],
+        TopicNaming::PrefixedWithSourceClusterAlias,
+    );
+    config.flags.copy_topic_configurations = true;
+    config.flags.copy_topic_acls = true;
+    let (mut sync, _) = topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
+    let plan = sync.plan().await.unwrap();
+
+    assert_eq!(
+        plan.selected,
+        vec![
+            ("audit".into(), "src.audit".into(), 2),
+            ("orders".into(), "src.orders".into(), 4),
+            ("payments".into(), "src.payments".into(), 3),
+            ("refunds".into(), "src.refunds".into(), 1),
+        ]
+    );
+    assert_eq!(plan.create.len(), 2, "{:?}", plan.create);
+    for (created, (source_topic, partitions, retention)) in plan
+        .create
+        .iter()
+        .zip([("payments", 3, "1000"), ("refunds", 1, "5000")])
+    {
+        let TopicToCreate {
+            validated: Some(Err(why)),
+            ..
+        } = created
+        else {
+            panic!("expected a refusal: {created:?}");
+        };
+        assert!(why.contains("retention.ms is not allowed"), "{why}");
+        assert_eq!(
+            created,
+            &TopicToCreate {
+                source: source_topic.into(),
+                target: format!("src.{source_topic}"),
+                partitions,
+                replication_factor: -1,
+                configs: [("retention.ms".to_string(), retention.to_string())].into(),
+                validated: Some(Err(why.clone())),
+            }
+        );
+    }
+    assert_eq!(
+        plan.grow,
+        vec![PartitionGrowth {
+            source: "orders".into(),
+            target: "src.orders".into(),
+            from: 2,
+            to: 4,
+            possible: true,
+        }]
+    );
+    // Both changes asked together are refused; asked one by one, only retention.ms is.
+    assert_eq!(plan.alter.len(), 1, "{:?}", plan.alter);
+    let Some(Err(why)) = &plan.alter[0].validated else {
+        panic!("expected a refusal: {:?}", plan.alter[0]);
+    };
+    assert!(why.starts_with("refuses retention.ms=7000 ("), "{why}");
+    assert!(
+        why.contains("altering retention.ms is not allowed"),
+        "{why}"
+    );
+    assert!(!why.contains("cleanup.policy"), "{why}");
+    assert_eq!(
+        plan.alter,
+        vec![ConfigChange {
+            source: "orders".into(),
+            target: "src.orders".into(),
+            ops: vec![
+                kreplicate_wire::admin::AlterOp::set("cleanup.policy", "compact"),
+                kreplicate_wire::admin::AlterOp::set("retention.ms", "7000"),
+            ],
+            validated: Some(Err(why.clone())),
+        }]
+    );
+    // The source's copyable ACLs on orders and payments, renamed; none exist on the target.
+    let mut acl_targets: Vec<&str> = plan.acls.iter().map(|a| a.resource_name.as_str()).collect();
+    acl_targets.dedup();
+    assert_eq!(
+        acl_targets,
+        ["src.orders", "src.payments"],
+        "{:?}",
+        plan.acls
+    );
+    assert_eq!(plan.in_step, vec!["src.audit".to_string()]);
+    assert_eq!(plan.problems, vec![]);
+    assert!(
+        !plan.feasible(),
+        "a refused creation is something run cannot do"
+    );
+
+    // Nothing was written: the only CreateTopics was validate_only, nothing else changed.
+    let creates = target.requests(ApiKey::CreateTopics);
+    assert_eq!(creates.len(), 1);
+    let RequestKind::CreateTopics(request) = &creates[0] else {
+        unreachable!()
+    };
+    assert!(request.validate_only);
+    for api in [ApiKey::CreatePartitions, ApiKey::CreateAcls] {
+        assert_eq!(target.requests(api).len(), 0, "{api:?} sent");
+    }
+    let alters = target.requests(ApiKey::IncrementalAlterConfigs);
+    assert_eq!(alters.len(), 3, "both changes, then each alone");
+    assert!(alters
+        .iter()
+        .all(|r| matches!(r, RequestKind::IncrementalAlterConfigs(r) if r.validate_only)));
+    assert_eq!(
+        target.state().configs["src.orders"]["cleanup.policy"].value,
+        "default"
+    );
+    assert_eq!(
+        target.state().topics,
+        topics(&[("src.orders", 2), ("src.audit", 2)])
+    );
+    assert!(target.state().acls.is_empty());
+
+    // Without the refusing policy the same plan is feasible, and a sync then does exactly it.
+    target.state().refused_configs.clear();
+    let plan = sync.plan().await.unwrap();
+    assert!(plan.feasible(), "{plan:?}");
+    assert!(plan.create.iter().all(|c| c.validated == Some(Ok(()))));
+    assert_eq!(plan.alter[0].validated, Some(Ok(())));
+    sync_ok(&mut sync).await;
+    assert_eq!(
+        target.state().topics,
+        topics(&[
+            ("src.orders", 4),
+            ("src.audit", 2),
+            ("src.payments", 3),
+            ("src.refunds", 1)
+        ])
+    );
+    let after = sync.plan().await.unwrap();
+    assert!(
+        after.create.is_empty()
+            && after.grow.is_empty()
+            && after.alter.is_empty()
+            && after.acls.is_empty(),
+        "{after:?}"
+    );
+    assert_eq!(after.in_step.len(), 4);
+}
+
+/// A target without CreatePartitions (Tansu-like) is never sent CreateTopics, even with
+/// validate_only: it might create the topic. The plan says what it cannot know.
+#[tokio::test]
+async fn plan_does_not_ask_a_target_that_may_ignore_validate_only() {
+    let source = FakeCluster::start(
+        "fake-source",
+        State {
+            topics: topics(&[("orders", 3), ("payments", 2)]),
+            ..State::default()
+        },
+    );
+    let versions: Vec<ApiVersion> = default_api_versions()
+        .into_iter()
+        .filter(|v| v.api_key != ApiKey::CreatePartitions as i16)
+        .collect();
+    let target = FakeCluster::start_with_versions(
+        "fake-target",
+        State {
+            topics: topics(&[("payments", 1)]),
+            ..State::default()
+        },
+        versions,
+    );
+    let config = config(&source, &target, &[".*"], TopicNaming::Identical);
+    let (mut sync, _) = topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
+    let plan = sync.plan().await.unwrap();
+    assert_eq!(plan.create.len(), 1);
+    assert_eq!(plan.create[0].target, "orders");
+    assert_eq!(plan.create[0].validated, None);
+    assert_eq!(
+        plan.grow,
+        vec![PartitionGrowth {
+            source: "payments".into(),
+            target: "payments".into(),
+            from: 1,
+            to: 2,
+            possible: false,
+        }]
+    );
+    assert_eq!(plan.unknown.len(), 1, "{:?}", plan.unknown);
+    assert!(
+        plan.unknown[0].contains(
+            "it does not offer CreatePartitions, so it may ignore CreateTopics validate_only"
+        ),
+        "{}",
+        plan.unknown[0]
+    );
+    assert!(!plan.feasible(), "growth the target cannot do");
+    assert_eq!(target.requests(ApiKey::CreateTopics).len(), 0);
+    assert_eq!(target.state().topics, topics(&[("payments", 1)]));
+}
+
+/// CreateAcls needs Alter on the cluster: a target that reports this principal's authorized
+/// operations without Alter makes the planned ACLs a known refusal; with Alter, none.
+#[tokio::test]
+async fn plan_names_a_missing_alter_permission_for_acls() {
+    let bit = |op: Operation| 1i32 << op.code();
+    for (operations, refused) in [
+        (bit(Op::Describe) | bit(Op::Create), true),
+        (bit(Op::Describe) | bit(Op::Alter), false),
+    ] {
+        let source = FakeCluster::start(
+            "fake-source",
+            State {
+                topics: topics(&[("orders", 1)]),
+                acls: source_acls(),
+                ..State::default()
+            },
+        );
+        let target = FakeCluster::start(
+            "fake-target",
+            State {
+                topics: topics(&[("orders", 1)]),
+                cluster_operations: Some(operations),
+                ..State::default()
+            },
+        );
+        let mut config = config(&source, &target, &["orders"], TopicNaming::Identical);
+        config.flags.copy_topic_acls = true;
+        let (mut sync, _) = topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
+        let plan = sync.plan().await.unwrap();
+        assert!(!plan.acls.is_empty());
+        assert!(plan.unknown.is_empty(), "{:?}", plan.unknown);
+        if refused {
+            assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
+            let text = plan.problems[0].to_string();
+            assert!(
+                text.contains("lacks Alter on the cluster, which CreateAcls needs"),
+                "{text}"
+            );
+            assert!(!plan.feasible());
+        } else {
+            assert_eq!(plan.problems, vec![]);
+            assert!(plan.feasible(), "{plan:?}");
+        }
+        assert_eq!(target.requests(ApiKey::CreateAcls).len(), 0);
+    }
 }

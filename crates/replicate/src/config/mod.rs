@@ -16,6 +16,7 @@
 mod arn;
 mod cluster;
 mod error;
+mod listener_prefix;
 mod naming;
 mod notice;
 mod parse;

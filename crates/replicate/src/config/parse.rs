@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 
 use super::cluster::KafkaCluster;
 use super::error::ConfigError;
+use super::listener_prefix::{missing_security, split_listener_prefix};
 use super::naming::TopicNaming;
 use super::notice::Notice;
 use super::replication_info::{OffsetSyncMode, ReplicationInfo};
@@ -99,6 +100,24 @@ impl CreateReplicatorRequest {
 }
 
 fn cluster_notices(path: &str, cluster: &KafkaCluster, out: &mut Vec<Notice>) {
+    if let Some(apache) = &cluster.apache_kafka_cluster {
+        let tls = cluster.encryption_in_transit.is_some();
+        let authentication = cluster.client_authentication.as_ref();
+        let sasl = authentication.is_some_and(|a| a.sasl_scram.is_some());
+        for broker in apache.bootstrap_broker_string.split(',').map(str::trim) {
+            let Some((name, rest)) = split_listener_prefix(broker) else {
+                continue;
+            };
+            let path = format!("{path}.ApacheKafkaCluster.BootstrapBrokerString");
+            let dropped = format!(
+                "{broker:?}: the listener prefix {name}:// is dropped (connecting to {rest}); TLS and SASL come from EncryptionInTransit and ClientAuthentication"
+            );
+            out.push(match missing_security(name, tls, sasl) {
+                Some(missing) => Notice::warning(path, format!("{dropped}; {missing}")),
+                None => Notice::info(path, dropped),
+            });
+        }
+    }
     if cluster.vpc_config.is_some() {
         out.push(Notice::info(
             format!("{path}.VpcConfig"),

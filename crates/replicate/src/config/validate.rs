@@ -4,6 +4,7 @@
 use super::arn::Arn;
 use super::cluster::{ClientAuthentication, KafkaCluster};
 use super::error::ConfigError;
+use super::listener_prefix::split_listener_prefix;
 use super::naming::TopicNaming;
 use super::replication_info::{OffsetSyncMode, ReplicationInfo};
 use super::replicator_config::{
@@ -328,6 +329,8 @@ fn bootstrap_brokers(path: &str, value: &str) -> Result<Vec<String>, ConfigError
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
+        // A listener prefix is dropped; `notices` says so.
+        .map(|s| split_listener_prefix(s).map_or(s, |(_, rest)| rest))
         .map(str::to_owned)
         .collect();
     if brokers.is_empty() {

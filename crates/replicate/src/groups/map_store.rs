@@ -56,6 +56,15 @@ pub async fn load_offset_maps(
     source: ClusterFingerprint,
 ) -> Result<OffsetMaps, ClientError> {
     ensure_compacted_topic(target, OFFSET_MAP_TOPIC).await?;
+    read_offset_maps(target, replicator, source).await
+}
+
+/// Rebuilds the maps from [`OFFSET_MAP_TOPIC`], which must exist; writes nothing.
+pub async fn read_offset_maps(
+    target: &Client,
+    replicator: &str,
+    source: ClusterFingerprint,
+) -> Result<OffsetMaps, ClientError> {
     let (start, end) = readable_range(target, OFFSET_MAP_TOPIC).await?;
     let prefix = key_prefix(replicator, source);
     let mut records: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();

@@ -22,6 +22,7 @@ mod internal_topic;
 pub mod lag;
 pub mod map_recovery;
 pub mod map_store;
+pub mod planned;
 pub mod sync;
 
 use std::future::Future;

@@ -48,6 +48,8 @@ pub fn copyable(binding: &AclBinding, topics: &BTreeMap<String, String>) -> Opti
     })
 }
 
+const CREATE: &str = "creating topic ACLs (CreateAcls)";
+
 /// Why ACLs are not being copied right now; each is logged once.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Skip {
@@ -73,112 +75,7 @@ impl AclSync {
         topics: &BTreeMap<String, String>,
         problems: &mut Problems,
     ) {
-        if topics.is_empty() {
-            return;
-        }
-        let filter = AclFilter {
-            resource_type: Some(ResourceType::Topic),
-            pattern_type: Some(PatternType::Literal),
-            ..AclFilter::any()
-        };
-        const DESCRIBE: &str = "reading topic ACLs (DescribeAcls)";
-        match source.admin.supports(ApiKey::DescribeAcls).await {
-            Ok(true) => {}
-            Ok(false) => {
-                self.notice(
-                    Skip::SourceLacksDescribeAcls,
-                    format_args!(
-                        "source cluster {} does not offer DescribeAcls; topic ACLs are not copied",
-                        source.cluster
-                    ),
-                );
-                return;
-            }
-            Err(e) => {
-                problems.push("", source.error(None, DESCRIBE, e));
-                return;
-            }
-        }
-        let source_acls = match source.admin.describe_acls(&filter).await {
-            Ok(acls) => acls,
-            Err(e) if is_security_disabled(&e) => {
-                self.notice(
-                    Skip::SourceSecurityDisabled,
-                    format_args!(
-                        "source cluster {} has no authorizer (SECURITY_DISABLED); topic ACLs are \
-                         not copied",
-                        source.cluster
-                    ),
-                );
-                return;
-            }
-            Err(e) => {
-                problems.push("", source.error(None, DESCRIBE, e));
-                return;
-            }
-        };
-        let wanted: BTreeSet<(AclBinding, &str)> = source_acls
-            .iter()
-            .filter_map(|b| Some((copyable(b, topics)?, b.resource_name.as_str())))
-            .collect();
-        if wanted.is_empty() {
-            return;
-        }
-        const CREATE: &str = "creating topic ACLs (CreateAcls)";
-        let supported = async {
-            Ok::<_, ClientError>(
-                target.admin.supports(ApiKey::DescribeAcls).await?
-                    && target.admin.supports(ApiKey::CreateAcls).await?,
-            )
-        };
-        match supported.await {
-            Ok(true) => {}
-            Ok(false) => {
-                if !self.target_unsupported_reported {
-                    self.target_unsupported_reported = true;
-                    problems.push(
-                        "",
-                        target.error(
-                            None,
-                            CREATE,
-                            format!(
-                                "the target cluster does not offer DescribeAcls and CreateAcls; \
-                                 {} topic ACLs of the source are not copied. Reported once.",
-                                wanted.len()
-                            ),
-                        ),
-                    );
-                }
-                return;
-            }
-            Err(e) => {
-                problems.push("", target.error(None, CREATE, e));
-                return;
-            }
-        }
-        let existing: BTreeSet<AclBinding> = match target.admin.describe_acls(&filter).await {
-            Ok(acls) => acls.into_iter().collect(),
-            Err(e) if is_security_disabled(&e) => {
-                self.notice(
-                    Skip::TargetSecurityDisabled,
-                    format_args!(
-                        "target cluster {} has no authorizer (SECURITY_DISABLED); {} topic ACLs \
-                         of the source are not copied",
-                        target.cluster,
-                        wanted.len()
-                    ),
-                );
-                return;
-            }
-            Err(e) => {
-                problems.push("", target.error(None, DESCRIBE, e));
-                return;
-            }
-        };
-        let missing: Vec<(AclBinding, &str)> = wanted
-            .into_iter()
-            .filter(|(b, _)| !existing.contains(b))
-            .collect();
+        let missing = self.missing(source, target, topics, problems).await;
         if missing.is_empty() {
             return;
         }
@@ -216,6 +113,127 @@ impl AclSync {
                 }
             }
         }
+    }
+
+    /// The copies of the source's topic ACLs on `topics` (source name → target name) that the
+    /// target lacks, each with its source topic; reads only. Empty when ACLs cannot be copied
+    /// (each reason logged once, or reported in `problems`).
+    pub(crate) async fn missing(
+        &mut self,
+        source: &Side,
+        target: &Side,
+        topics: &BTreeMap<String, String>,
+        problems: &mut Problems,
+    ) -> Vec<(AclBinding, String)> {
+        if topics.is_empty() {
+            return Vec::new();
+        }
+        let filter = AclFilter {
+            resource_type: Some(ResourceType::Topic),
+            pattern_type: Some(PatternType::Literal),
+            ..AclFilter::any()
+        };
+        const DESCRIBE: &str = "reading topic ACLs (DescribeAcls)";
+        match source.admin.supports(ApiKey::DescribeAcls).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.notice(
+                    Skip::SourceLacksDescribeAcls,
+                    format_args!(
+                        "source cluster {} does not offer DescribeAcls; topic ACLs are not copied",
+                        source.cluster
+                    ),
+                );
+                return Vec::new();
+            }
+            Err(e) => {
+                problems.push("", source.error(None, DESCRIBE, e));
+                return Vec::new();
+            }
+        }
+        let source_acls = match source.admin.describe_acls(&filter).await {
+            Ok(acls) => acls,
+            Err(e) if is_security_disabled(&e) => {
+                self.notice(
+                    Skip::SourceSecurityDisabled,
+                    format_args!(
+                        "source cluster {} has no authorizer (SECURITY_DISABLED); topic ACLs are \
+                         not copied",
+                        source.cluster
+                    ),
+                );
+                return Vec::new();
+            }
+            Err(e) => {
+                problems.push("", source.error(None, DESCRIBE, e));
+                return Vec::new();
+            }
+        };
+        let wanted: BTreeSet<(AclBinding, &str)> = source_acls
+            .iter()
+            .filter_map(|b| Some((copyable(b, topics)?, b.resource_name.as_str())))
+            .collect();
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        let supported = async {
+            Ok::<_, ClientError>(
+                target.admin.supports(ApiKey::DescribeAcls).await?
+                    && target.admin.supports(ApiKey::CreateAcls).await?,
+            )
+        };
+        match supported.await {
+            Ok(true) => {}
+            Ok(false) => {
+                if !self.target_unsupported_reported {
+                    self.target_unsupported_reported = true;
+                    problems.push(
+                        "",
+                        target.error(
+                            None,
+                            CREATE,
+                            format!(
+                                "the target cluster does not offer DescribeAcls and CreateAcls; \
+                                 {} topic ACLs of the source are not copied. Reported once.",
+                                wanted.len()
+                            ),
+                        ),
+                    );
+                }
+                return Vec::new();
+            }
+            Err(e) => {
+                problems.push("", target.error(None, CREATE, e));
+                return Vec::new();
+            }
+        }
+        let existing: BTreeSet<AclBinding> = match target.admin.describe_acls(&filter).await {
+            Ok(acls) => acls.into_iter().collect(),
+            Err(e) if is_security_disabled(&e) => {
+                self.notice(
+                    Skip::TargetSecurityDisabled,
+                    format_args!(
+                        "target cluster {} has no authorizer (SECURITY_DISABLED); {} topic ACLs \
+                         of the source are not copied",
+                        target.cluster,
+                        wanted.len()
+                    ),
+                );
+                return Vec::new();
+            }
+            Err(e) => {
+                problems.push("", target.error(None, DESCRIBE, e));
+                return Vec::new();
+            }
+        };
+        let missing: Vec<(AclBinding, &str)> = wanted
+            .into_iter()
+            .filter(|(b, _)| !existing.contains(b))
+            .collect();
+        missing
+            .into_iter()
+            .map(|(b, source_topic)| (b, source_topic.to_string()))
+            .collect()
     }
 
     fn notice(&mut self, skip: Skip, message: std::fmt::Arguments<'_>) {

@@ -210,7 +210,7 @@ fn owned_after(
 }
 
 /// A short human form of `ops` for logs: `retention.ms=1000, -max.message.bytes`.
-fn describe_ops(ops: &[AlterOp]) -> String {
+pub fn describe_ops(ops: &[AlterOp]) -> String {
     ops.iter()
         .map(|op| match &op.op {
             AlterOpKind::Set(v) => format!("{}={v}", op.name),
@@ -259,6 +259,53 @@ impl ConfigSync {
             .collect()
     }
 
+    /// The explicitly set configs of `topics` (source name, target name) on the target, by
+    /// target name. Topics whose configs cannot be read are reported and left out.
+    async fn read_target(
+        &mut self,
+        target: &Side,
+        topics: &[(String, String)],
+        problems: &mut Problems,
+    ) -> BTreeMap<String, BTreeMap<String, String>> {
+        let listings = describe(target, topics, problems).await;
+        self.target_listing
+            .learn(listings.values().map(|entries| entries.as_slice()));
+        let listing = self.target_listing;
+        listings
+            .into_iter()
+            .map(|(topic, entries)| (topic, listing.explicit(&entries)))
+            .collect()
+    }
+
+    /// What [`sync`](Self::sync) would send for `topics` (source name, target name), without
+    /// sending it: per topic whose target differs, the changes, by source name.
+    pub(crate) async fn planned(
+        &mut self,
+        target: &Side,
+        topics: &[(String, String)],
+        wanted: &BTreeMap<String, BTreeMap<String, String>>,
+        problems: &mut Problems,
+    ) -> Vec<(String, String, Vec<AlterOp>)> {
+        let topics: Vec<(String, String)> = topics
+            .iter()
+            .filter(|(source, _)| wanted.contains_key(source))
+            .cloned()
+            .collect();
+        if topics.is_empty() {
+            return Vec::new();
+        }
+        let listings = self.read_target(target, &topics, problems).await;
+        topics
+            .into_iter()
+            .filter_map(|(source_topic, target_topic)| {
+                let current = listings.get(&target_topic)?;
+                let copied_before = self.copied.get(&source_topic).cloned().unwrap_or_default();
+                let ops = plan(wanted.get(&source_topic)?, current, &copied_before);
+                (!ops.is_empty()).then_some((source_topic, target_topic, ops))
+            })
+            .collect()
+    }
+
     /// Records that `source_topic`'s target was created with `keys` set.
     pub(crate) fn created(&mut self, source_topic: &str, keys: impl IntoIterator<Item = String>) {
         self.copied
@@ -282,16 +329,14 @@ impl ConfigSync {
         if topics.is_empty() {
             return;
         }
-        let listings = describe(target, &topics, problems).await;
-        self.target_listing
-            .learn(listings.values().map(|entries| entries.as_slice()));
+        let listings = self.read_target(target, &topics, problems).await;
         for (source_topic, target_topic) in &topics {
-            let (Some(source), Some(entries)) =
+            let (Some(source), Some(current)) =
                 (wanted.get(source_topic), listings.get(target_topic))
             else {
                 continue;
             };
-            let current = self.target_listing.explicit(entries);
+            let current = current.clone();
             let copied_before = self.copied.get(source_topic).cloned().unwrap_or_default();
             let mut ops = plan(source, &current, &copied_before);
             let refused = self.refused.entry(source_topic.clone()).or_default();

@@ -104,7 +104,7 @@ impl TopicCreator {
     }
 
     /// The replication factor to create topics with on `target`.
-    async fn replication_factor(&mut self, target: &Side) -> Result<i16, ClientError> {
+    pub(super) async fn replication_factor(&mut self, target: &Side) -> Result<i16, ClientError> {
         match self.replication_factor {
             ReplicationFactor::Fixed(rf) => Ok(rf),
             ReplicationFactor::BrokerDefault => {

@@ -14,10 +14,12 @@ mod creation;
 mod discovery;
 mod error;
 mod message_limits;
+mod plan;
 
-pub use configs::{skip_reason, SKIPPED_CONFIGS};
+pub use configs::{describe_ops, skip_reason, SKIPPED_CONFIGS};
 pub use creation::ReplicationFactor;
 pub use error::TopicSyncError;
+pub use plan::{ConfigChange, PartitionGrowth, TopicPlan, TopicToCreate};
 
 use std::collections::BTreeMap;
 use std::fmt::Display;

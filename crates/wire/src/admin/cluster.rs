@@ -2,7 +2,11 @@
 
 use kafka_protocol::messages::{ApiKey, DescribeClusterRequest};
 
-use super::{message, Admin};
+use super::{message, Admin, Operation};
+
+/// The `cluster_authorized_operations` of a DescribeCluster answer that does not report them
+/// (KIP-430).
+const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 use crate::client::{Error, Result};
 use crate::protocol::BrokerError;
 
@@ -70,6 +74,39 @@ impl Admin {
             controller: (response.controller_id.0 >= 0).then_some(response.controller_id.0),
             brokers,
         })
+    }
+
+    /// Whether the cluster lets this client's principal do `operation` on the cluster resource
+    /// (e.g. Alter, which CreateAcls needs), as DescribeCluster reports it when asked for
+    /// authorized operations (KIP-430, Kafka 2.3+). `None` when the cluster does not offer
+    /// DescribeCluster or does not report them. Reads only.
+    pub async fn cluster_allows(&self, operation: Operation) -> Result<Option<bool>> {
+        let conn = self.client().any_connection().await?;
+        if !conn.versions().supports(ApiKey::DescribeCluster) {
+            return Ok(None);
+        }
+        let request =
+            DescribeClusterRequest::default().with_include_cluster_authorized_operations(true);
+        let response = self
+            .client()
+            .retry(None, || async {
+                let conn = self.client().any_connection().await?;
+                let response = conn.request(&request).await?;
+                if let Some(e) = BrokerError::from_code("DescribeCluster", response.error_code) {
+                    return Err(e
+                        .with_broker(conn.broker())
+                        .with_message(message(response.error_message.clone()))
+                        .into());
+                }
+                Ok(response)
+            })
+            .await?;
+        let operations = response.cluster_authorized_operations;
+        // KIP-430: i32::MIN means "not reported"; otherwise bit N is the operation with code N.
+        if operations == AUTHORIZED_OPERATIONS_OMITTED {
+            return Ok(None);
+        }
+        Ok(Some(operations & (1 << operation.code()) != 0))
     }
 
     async fn describe_cluster_from_metadata(&self) -> Result<ClusterDescription> {

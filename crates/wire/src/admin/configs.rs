@@ -190,6 +190,22 @@ impl Admin {
         topic: &str,
         ops: &[AlterOp],
     ) -> Result<()> {
+        self.alter_topic_configs(topic, ops, false).await
+    }
+
+    /// Asks whether the broker would apply `ops` to `topic` (IncrementalAlterConfigs with
+    /// `validate_only`), changing nothing on a broker that honours the flag (Kafka does;
+    /// brokers that ignore it apply the change, so ask only one known to honour it).
+    pub async fn validate_topic_config_changes(&self, topic: &str, ops: &[AlterOp]) -> Result<()> {
+        self.alter_topic_configs(topic, ops, true).await
+    }
+
+    async fn alter_topic_configs(
+        &self,
+        topic: &str,
+        ops: &[AlterOp],
+        validate_only: bool,
+    ) -> Result<()> {
         let configs: Vec<AlterableConfig> = ops
             .iter()
             .map(|op| {
@@ -203,12 +219,12 @@ impl Admin {
                     .with_value(value)
             })
             .collect();
-        let request = IncrementalAlterConfigsRequest::default().with_resources(vec![
-            AlterConfigsResource::default()
+        let request = IncrementalAlterConfigsRequest::default()
+            .with_validate_only(validate_only)
+            .with_resources(vec![AlterConfigsResource::default()
                 .with_resource_type(RESOURCE_TOPIC)
                 .with_resource_name(str_bytes(topic))
-                .with_configs(configs),
-        ]);
+                .with_configs(configs)]);
         let (broker, response) = self
             .client()
             .retry(None, || async {

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::not_kafka::NotKafka;
+
 /// Why talking to one broker failed.
 /// Cloneable (I/O sources are shared) so one failure can be reported to every request it
 /// affected.
@@ -30,6 +32,19 @@ pub enum ConnectionError {
         mechanism: String,
         offered: String,
     },
+    /// The broker answered our SaslHandshake with a refusal that is not about the mechanism:
+    /// SASL is not enabled on this listener (Apache Kafka answers ILLEGAL_SASL_STATE; Tansu
+    /// without `--authentication` answers UNSUPPORTED_SASL_MECHANISM listing the very mechanism
+    /// we asked for).
+    #[error("broker {broker} refused SASL {mechanism} ({reason}): SASL is not enabled on this port; is it a plaintext or TLS-only listener? Use the broker's SASL port or remove the SASL settings")]
+    SaslNotEnabled {
+        broker: String,
+        mechanism: String,
+        reason: String,
+    },
+    /// What answered on the broker's port is not Kafka (a TLS listener, an HTTP server, ...).
+    #[error("broker {broker} did not answer as a Kafka broker: {answer}")]
+    NotKafka { broker: String, answer: NotKafka },
     /// Credentials were rejected, or the server's proof did not verify.
     #[error("SASL {mechanism} authentication to broker {broker} failed: {message}")]
     Auth {
@@ -54,7 +69,10 @@ pub enum ConnectionError {
         reason: Option<String>,
     },
     /// No response arrived within the request timeout.
-    #[error("{api} request to broker {broker} timed out after {timeout:?}")]
+    #[error(
+        "{api} request to broker {broker} timed out after {timeout:?}{}",
+        timeout_hint(api)
+    )]
     Timeout {
         broker: String,
         api: &'static str,
@@ -102,7 +120,19 @@ impl ConnectionError {
     pub fn is_auth(&self) -> bool {
         matches!(
             self,
-            ConnectionError::Auth { .. } | ConnectionError::MechanismNotOffered { .. }
+            ConnectionError::Auth { .. }
+                | ConnectionError::MechanismNotOffered { .. }
+                | ConnectionError::SaslNotEnabled { .. }
         )
+    }
+}
+
+/// A TLS handshake that never completes is most often a TLS client on a plaintext port: the
+/// broker waits for the rest of a "frame" whose length is the ClientHello's first bytes.
+fn timeout_hint(api: &str) -> &'static str {
+    if api == "TLS handshake" {
+        ": is this a plaintext port? Remove EncryptionInTransit or use the broker's TLS port"
+    } else {
+        ""
     }
 }

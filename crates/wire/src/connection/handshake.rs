@@ -11,14 +11,18 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Request, StrBytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::not_kafka::{NotKafka, HANDSHAKE_MAX_FRAME_BYTES};
 use super::{ConnectionError, Credentials};
-use crate::frame::{decode_frame, DEFAULT_MAX_FRAME_BYTES};
+use crate::frame::decode_frame;
 use crate::protocol::{api_name, decode_response, encode_request, ApiVersionTable};
 use crate::sasl::{SaslExchange, SaslMechanism, SaslStep};
 
 /// Kafka's code for UNSUPPORTED_VERSION; an ApiVersions reply with it is encoded as v0.
 const UNSUPPORTED_VERSION: i16 = 35;
 const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
+/// What Apache Kafka answers a SaslHandshake on a listener without SASL
+/// (KafkaApis.handleSaslHandshakeRequest).
+const ILLEGAL_SASL_STATE: i16 = 34;
 
 /// Result of a successful handshake.
 pub(super) struct Handshake {
@@ -63,7 +67,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Lockstep<'_, S> {
             api,
             timeout: self.timeout,
         })?
-        .map_err(|source| {
+        .map_err(|error| {
+            let source = match error {
+                ReadError::Io(source) => source,
+                ReadError::NotKafka(answer) => {
+                    return ConnectionError::NotKafka {
+                        broker: self.broker.to_string(),
+                        answer,
+                    }
+                }
+            };
             // A TLS alert on the first reads (e.g. TLS 1.3 client-certificate rejection) is a
             // TLS failure, not a retriable I/O error.
             if let Some(tls) = crate::transport::tls_error_from_io(self.broker, &source) {
@@ -72,7 +85,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Lockstep<'_, S> {
             match source.kind() {
                 std::io::ErrorKind::UnexpectedEof => ConnectionError::Closed {
                     broker: self.broker.to_string(),
-                    reason: Some(format!("broker closed the connection during {api}")),
+                    reason: Some(if self.correlation_id == 1 && self.buf.is_empty() {
+                        // Nothing at all came back for the first request: what a TLS listener
+                        // reached in plaintext, or a service that is not Kafka, often does.
+                        format!(
+                            "broker closed the connection without answering {api}, the first \
+                             request: is this a TLS port (add EncryptionInTransit) or not a Kafka \
+                             port?"
+                        )
+                    } else {
+                        format!("broker closed the connection during {api}")
+                    }),
                 },
                 _ => ConnectionError::Io {
                     broker: self.broker.to_string(),
@@ -102,19 +125,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Lockstep<'_, S> {
     }
 }
 
-/// Reads one length-prefixed frame.
+/// Why a handshake frame could not be read.
+enum ReadError {
+    Io(std::io::Error),
+    /// The frame length is implausible: the peer is not speaking Kafka.
+    NotKafka(NotKafka),
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(e: std::io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+/// Reads one length-prefixed frame. The handshake's frames are small, so a length beyond
+/// [`HANDSHAKE_MAX_FRAME_BYTES`] means the peer is something else, and its bytes say what.
 async fn read_frame<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut BytesMut,
-) -> std::io::Result<Bytes> {
+) -> Result<Bytes, ReadError> {
     loop {
-        match decode_frame(buf, DEFAULT_MAX_FRAME_BYTES) {
+        match decode_frame(buf, HANDSHAKE_MAX_FRAME_BYTES) {
             Ok(Some(frame)) => return Ok(frame),
             Ok(None) => {}
-            Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            Err(_) => return Err(ReadError::NotKafka(NotKafka::recognise(buf))),
         }
         if stream.read_buf(buf).await? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
+            return Err(ReadError::Io(std::io::ErrorKind::UnexpectedEof.into()));
         }
     }
 }
@@ -236,16 +273,28 @@ async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
             handshake_version,
         )
         .await?;
+    let offered: Vec<&str> = response.mechanisms.iter().map(|m| m.as_str()).collect();
+    // A refusal that lists the mechanism we asked for is not about the mechanism: Tansu without
+    // authentication echoes the request's mechanism with UNSUPPORTED_SASL_MECHANISM.
+    let refused_although_offered =
+        response.error_code == UNSUPPORTED_SASL_MECHANISM && offered.contains(&mechanism);
+    if refused_although_offered || response.error_code == ILLEGAL_SASL_STATE {
+        let reason = if refused_although_offered {
+            format!("UNSUPPORTED_SASL_MECHANISM although it lists {mechanism}")
+        } else {
+            "ILLEGAL_SASL_STATE".to_string()
+        };
+        return Err(ConnectionError::SaslNotEnabled {
+            broker: broker.clone(),
+            mechanism: mechanism.to_string(),
+            reason,
+        });
+    }
     if response.error_code == UNSUPPORTED_SASL_MECHANISM {
         return Err(ConnectionError::MechanismNotOffered {
             broker: broker.clone(),
             mechanism: mechanism.to_string(),
-            offered: response
-                .mechanisms
-                .iter()
-                .map(|m| m.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            offered: offered.join(", "),
         });
     }
     if response.error_code != 0 {

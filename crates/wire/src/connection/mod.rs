@@ -6,8 +6,10 @@ mod config;
 mod credentials;
 mod error;
 mod handshake;
+mod not_kafka;
 
 pub use broker_connection::BrokerConnection;
 pub use config::ConnectionConfig;
 pub use credentials::{AsyncCredentials, Credentials, CredentialsProvider};
 pub use error::ConnectionError;
+pub use not_kafka::NotKafka;
