@@ -160,7 +160,13 @@ pub(crate) fn classify(error: &ClientError, target_topic: &str) -> WriteFailure 
         E::TopicAuthorizationFailed => (
             Scope::Topic,
             "the target cluster's ACLs: the replicator may not write to the topic",
-            format!("allow WRITE on topic {target_topic} to the replicator's principal"),
+            format!(
+                "allow WRITE on topic {target_topic} to the replicator's principal (a Kafka \
+                 ACL), or, on an MSK cluster with IAM authentication, allow \
+                 kafka-cluster:WriteData and kafka-cluster:DescribeTopic on the topic's ARN \
+                 (arn:aws:kafka:REGION:ACCOUNT:topic/CLUSTER-NAME/CLUSTER-UUID/{target_topic}; \
+                 docs/aws.md)"
+            ),
         ),
         E::PolicyViolation | E::InvalidConfig => (
             Scope::Topic,
@@ -214,6 +220,14 @@ mod tests {
             panic!("TOPIC_AUTHORIZATION_FAILED must halt the topic's partitions")
         };
         assert_eq!(r.scope, Scope::Topic);
+        // Both ways a target authorizes: Kafka ACLs and MSK IAM.
+        assert!(r.remedy.contains("allow WRITE on topic t"), "{}", r.remedy);
+        assert!(
+            r.remedy.contains("kafka-cluster:WriteData")
+                && r.remedy.contains("topic/CLUSTER-NAME/CLUSTER-UUID/t"),
+            "{}",
+            r.remedy
+        );
         assert!(matches!(
             classify(&broker(7), "t"),
             WriteFailure::DataPath(_)
