@@ -202,7 +202,7 @@ fn no_credentials_names_the_chain_that_was_tried() {
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert_eq!(
         out.error_line(),
-        "error: source cluster lkc-abc123: no AWS credentials found for secretsmanager:GetSecretValue on \
+        "error: source cluster lkc-abc123: EncryptionInTransit.RootCaCertificate: no AWS credentials found for secretsmanager:GetSecretValue on \
          arn:aws:secretsmanager:us-east-1:123456789012:secret:my-cert; tried environment variables \
          (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), profile \"default\" (~/.aws/config, ~/.aws/credentials), \
          web identity token (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN), ECS container credentials \
@@ -228,7 +228,7 @@ fn access_denied_names_the_action_and_the_resource() {
     assert_eq!(
         out.error_line(),
         format!(
-            "error: source cluster lkc-abc123: AWS denied secretsmanager:GetSecretValue on \
+            "error: source cluster lkc-abc123: EncryptionInTransit.RootCaCertificate: AWS denied secretsmanager:GetSecretValue on \
              arn:aws:secretsmanager:us-east-1:123456789012:secret:my-cert: User: \
              arn:aws:iam::123456789012:user/{KEY_ID} is not authorized to perform: \
              secretsmanager:GetSecretValue because no identity-based policy allows the \

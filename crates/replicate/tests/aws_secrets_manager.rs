@@ -157,7 +157,7 @@ async fn secrets_manager_arns_are_read_and_rotation_is_picked_up() {
         .to_string();
     assert!(
         err.starts_with(&format!(
-            "source cluster {}: secretsmanager:GetSecretValue on {missing} failed: ResourceNotFoundException: ",
+            "source cluster {}: ClientAuthentication.SaslScram.SecretArn: secretsmanager:GetSecretValue on {missing} failed: ResourceNotFoundException: ",
             broker.cluster_id()
         )),
         "{err}"
