@@ -371,6 +371,12 @@ impl Copier {
             .message_lag
             .get_or_create(&self.labels)
             .set((end - self.position).max(0));
+        // Caught up with nothing in flight: no record is waiting, so there is no latency to
+        // report; the last copied record's latency would otherwise stay forever on an idle
+        // source (`status` NOT READY after a backlog copy). The next copy sets it again.
+        if end <= self.position && self.acked >= self.position {
+            self.s.metrics.replication_latency_ms.remove(&self.labels);
+        }
         match corrupt {
             Some(message) => Err(CopierExit::Halted {
                 offset: self.position,

@@ -25,6 +25,11 @@ pub fn topic_labels(topic: &str) -> Labels {
     vec![("topic".into(), topic.into())]
 }
 
+/// `[("group", g)]`
+pub fn group_labels(group: &str) -> Labels {
+    vec![("group".into(), group.into())]
+}
+
 /// `[("cluster", alias)]`
 pub fn cluster_labels(cluster: &str) -> Labels {
     vec![("cluster".into(), cluster.into())]
@@ -62,6 +67,12 @@ pub struct ReplicatorMetrics {
     pub consumer_group_sync_failures: Counter,
     /// Consumer lag per cluster/group/topic/partition (MSK `OffsetLag`, summed = `SumOffsetLag`).
     pub consumer_group_lag: Family<Labels, Gauge>,
+    /// 1 when the group's committed offsets on the target are the exact translation of its
+    /// source commits (every partition that has a translation), else 0; set every sync round.
+    pub consumer_group_synced: Family<Labels, Gauge>,
+    /// 1 when the group can move to the target now: offsets synced and no active members on
+    /// the source; set every sync round.
+    pub consumer_group_movable: Family<Labels, Gauge>,
     /// Topics being replicated.
     pub topic_count: Gauge,
     /// Source partitions by state: `copying` (a copier runs) or `halted` (stopped: a write the
@@ -102,6 +113,8 @@ impl ReplicatorMetrics {
             consumer_group_count: Gauge::default(),
             consumer_group_sync_failures: Counter::default(),
             consumer_group_lag: Family::default(),
+            consumer_group_synced: Family::default(),
+            consumer_group_movable: Family::default(),
             topic_count: Gauge::default(),
             partitions: Family::default(),
             checkpoint_failures: Counter::default(),
@@ -178,6 +191,16 @@ impl ReplicatorMetrics {
             "consumer_group_lag",
             "Consumer lag per cluster, group, topic and partition (MSK OffsetLag)",
             m.consumer_group_lag.clone(),
+        );
+        registry.register(
+            "consumer_group_synced",
+            "1 when the group's committed target offsets are the exact translation of its source commits",
+            m.consumer_group_synced.clone(),
+        );
+        registry.register(
+            "consumer_group_movable",
+            "1 when the group can move to the target now: offsets synced and no active members on the source",
+            m.consumer_group_movable.clone(),
         );
         registry.register(
             "topic_count",

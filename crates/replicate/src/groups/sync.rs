@@ -17,11 +17,11 @@
 //! Groups are selected by `ConsumerGroupsToReplicate` / `ConsumerGroupsToExclude`; with
 //! `DetectAndCopyNewConsumerGroups` false, only groups present at the first round are synced.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kreplicate_offsets::OffsetMaps;
+use kreplicate_offsets::{OffsetMaps, Translation};
 use kreplicate_wire::client::{Client, ClientConfig};
 use kreplicate_wire::group::GroupAdmin;
 use kreplicate_wire::producer::{Producer, ProducerConfig};
@@ -34,7 +34,7 @@ use super::internal_topic::ensure_compacted_topic;
 use super::lag::LogEnds;
 use super::{lock, stop_requested};
 use crate::config::ReplicatorConfig;
-use crate::metrics::ReplicatorMetrics;
+use crate::metrics::{group_labels, ReplicatorMetrics};
 use crate::provenance::ClusterFingerprint;
 
 /// One partition of a group, as this round sees it.
@@ -43,6 +43,16 @@ struct Row {
     target_topic: String,
     partition: i32,
     source_offset: i64,
+}
+
+/// What one round found for one group with replicated partitions.
+struct GroupOutcome {
+    /// Partition offsets committed on the target this round.
+    committed: usize,
+    /// The target's committed offsets are the exact translation of the source commits.
+    synced: bool,
+    /// Synced, and the group has no active members on the source: it can move now.
+    movable: bool,
 }
 
 /// What one round did.
@@ -78,6 +88,13 @@ pub struct GroupSync {
     previous: HashMap<(String, String, i32), i64>,
     source_ends: LogEnds,
     target_ends: LogEnds,
+    /// Problems logged at WARN last round: the same one again is logged at debug (a source
+    /// without ListGroups fails every 5 s for as long as it runs).
+    logged: HashSet<String>,
+    /// Problems of this round.
+    logging: HashSet<String>,
+    /// Groups whose synced/movable series were set last round (the others are removed).
+    reported: BTreeSet<String>,
 }
 
 impl GroupSync {
@@ -106,6 +123,9 @@ impl GroupSync {
             producer: None,
             first_groups: None,
             previous: HashMap::new(),
+            logged: HashSet::new(),
+            logging: HashSet::new(),
+            reported: BTreeSet::new(),
             config,
         }
     }
@@ -113,9 +133,25 @@ impl GroupSync {
     /// One sync round over every selected group. Errors are counted per group (MSK
     /// `ConsumerGroupOffsetSyncFailure`) and the other groups still sync.
     pub async fn run_once(&mut self) -> RoundReport {
+        let report = self.round().await;
+        self.logged = std::mem::take(&mut self.logging);
+        report
+    }
+
+    /// Logs a problem at WARN when it appears, at debug while it lasts (same text each round).
+    fn warn_once(&mut self, line: String) {
+        if self.logged.contains(&line) {
+            tracing::debug!("{line} (again)");
+        } else {
+            tracing::warn!("{line}");
+        }
+        self.logging.insert(line);
+    }
+
+    async fn round(&mut self) -> RoundReport {
         let mut report = RoundReport::default();
         if let Err(e) = self.prepare().await {
-            tracing::warn!(error = %e, "consumer-group sync cannot run this round");
+            self.warn_once(format!("consumer-group sync cannot run this round: {e}"));
             self.metrics.consumer_group_sync_failures.inc();
             report.failures += 1;
             return report;
@@ -123,7 +159,7 @@ impl GroupSync {
         let groups = match self.selected_groups().await {
             Ok(groups) => groups,
             Err(e) => {
-                tracing::warn!(error = %e, "listing the source's consumer groups failed");
+                self.warn_once(format!("listing the source's consumer groups failed: {e}"));
                 self.metrics.consumer_group_sync_failures.inc();
                 report.failures += 1;
                 return report;
@@ -131,21 +167,44 @@ impl GroupSync {
         };
         self.source_ends.clear();
         self.target_ends.clear();
+        let mut reported = BTreeSet::new();
         for group in groups {
-            match self.sync_group(&group).await {
-                Ok(None) => {}
-                Ok(Some(committed)) => {
+            let (synced, movable) = match self.sync_group(&group).await {
+                Ok(None) => continue,
+                Ok(Some(outcome)) => {
                     report.groups += 1;
-                    report.committed += committed;
+                    report.committed += outcome.committed;
+                    (outcome.synced, outcome.movable)
                 }
                 Err(e) => {
-                    tracing::warn!(%group, error = %e, "consumer-group offset sync failed");
+                    self.warn_once(format!(
+                        "consumer-group offset sync failed for {group}: {e}"
+                    ));
                     self.metrics.consumer_group_sync_failures.inc();
                     report.groups += 1;
                     report.failures += 1;
+                    (false, false)
                 }
-            }
+            };
+            let labels = group_labels(&group);
+            self.metrics
+                .consumer_group_synced
+                .get_or_create(&labels)
+                .set(synced as i64);
+            self.metrics
+                .consumer_group_movable
+                .get_or_create(&labels)
+                .set(movable as i64);
+            reported.insert(group);
         }
+        // A group no longer synced here (deselected, moved to the other replicator) has no
+        // answer from this replicator any more.
+        for gone in self.reported.difference(&reported) {
+            let labels = group_labels(gone);
+            self.metrics.consumer_group_synced.remove(&labels);
+            self.metrics.consumer_group_movable.remove(&labels);
+        }
+        self.reported = reported;
         self.metrics.consumer_group_count.set(report.groups as i64);
         report
     }
@@ -197,8 +256,8 @@ impl GroupSync {
     }
 
     /// Syncs one group; `None` when it has no replicated partition, else how many partition
-    /// offsets were committed.
-    async fn sync_group(&mut self, group: &str) -> Result<Option<usize>, String> {
+    /// offsets were committed and whether the group's target offsets are now synced.
+    async fn sync_group(&mut self, group: &str) -> Result<Option<GroupOutcome>, String> {
         let committed = self
             .source_groups
             .fetch_offsets(group, None)
@@ -250,6 +309,9 @@ impl GroupSync {
             .await
             .map_err(|e| format!("fetching the target offsets: {e}"))?;
         let mut commits: Vec<(Row, i64)> = Vec::new();
+        // The exact translation of every source commit that has one: what "synced" compares.
+        let mut translations: Vec<((String, i32), Option<i64>)> = Vec::new();
+        let key_of = |row: &Row| (row.target_topic.clone(), row.partition);
         let mut on_target: HashMap<(String, i32), i64> = target_committed
             .iter()
             .map(|(k, v)| (k.clone(), v.offset))
@@ -262,6 +324,13 @@ impl GroupSync {
             ) else {
                 continue; // not replicated (yet): no map
             };
+            // Not yet replicated: not synced (the copy is in flight). Before replication
+            // start: no exact translation exists, ever; such a partition is left out.
+            match translation {
+                Translation::Exact(t) => translations.push((key_of(&row), Some(t))),
+                Translation::NotYetReplicated { .. } => translations.push((key_of(&row), None)),
+                Translation::BeforeReplicationStart { .. } => {}
+            }
             let previous = previous.or_else(|| {
                 self.own
                     .get(&LedgerKey {
@@ -286,7 +355,7 @@ impl GroupSync {
             }
         }
         let count = commits.len();
-        let mut result = Ok(Some(0));
+        let mut result = Ok(0);
         if !commits.is_empty() {
             let active = self
                 .target_groups
@@ -299,7 +368,7 @@ impl GroupSync {
                     "the group has active members on the target; not committing"
                 );
             } else {
-                result = self.commit(group, &commits).await.map(|()| Some(count));
+                result = self.commit(group, &commits).await.map(|()| count);
                 if result.is_ok() {
                     for (row, offset) in &commits {
                         on_target.insert((row.target_topic.clone(), row.partition), *offset);
@@ -312,7 +381,23 @@ impl GroupSync {
                 .report(&self.metrics, group, topic, *partition, *offset)
                 .await;
         }
-        result
+        let committed = result?;
+        let synced = !translations.is_empty()
+            && translations.iter().all(|(key, translation)| {
+                translation.is_some() && on_target.get(key) == translation.as_ref()
+            });
+        // Only a synced group's source membership matters; it is not asked otherwise.
+        let movable = synced
+            && !self
+                .source_groups
+                .has_active_members(group)
+                .await
+                .map_err(|e| format!("describing the group on the source: {e}"))?;
+        Ok(Some(GroupOutcome {
+            committed,
+            synced,
+            movable,
+        }))
     }
 
     /// Writes the ledger entries, then commits on the target.
