@@ -63,11 +63,6 @@ impl Exposition {
         self.named(name).map(|s| s.value).sum::<f64>() + 0.0
     }
 
-    /// Largest sample named `name`, `None` when there are none.
-    pub fn max(&self, name: &str) -> Option<f64> {
-        self.named(name).map(|s| s.value).reduce(f64::max)
-    }
-
     /// Whether a family or sample with this name exists at all.
     pub fn has(&self, name: &str) -> bool {
         self.families.iter().any(|f| f == name) || self.named(name).next().is_some()
@@ -182,9 +177,7 @@ mod tests {
         assert_eq!(e.samples[0].label("partition"), Some("2"));
         assert_eq!(e.samples[1].label("topic"), Some("a\"b"));
         assert_eq!(e.sum("kreplicate_message_lag"), 50.0);
-        assert_eq!(e.max("kreplicate_message_lag"), Some(42.0));
         assert_eq!(e.sum("kreplicate_bytes_in_total"), 10.0);
-        assert_eq!(e.max("kreplicate_nothing"), None);
         assert_eq!(format!("{}", e.sum("kreplicate_nothing")), "0");
         assert!(e.has("kreplicate_consumer_group_count"));
         assert!(!e.has("kreplicate_nothing"));

@@ -1,8 +1,10 @@
 //! `kreplicate status`: the cut-over checklist of AWS's migration guidance, evaluated on a
 //! running replicator's `/metrics`: no replication or offset-sync failures, both clusters
-//! reachable, message lag under 1000, replication latency under 90 s, consumer lag low, and
-//! the expected number of consumer groups. Exit 0 when ready to migrate, 1 when not, 2 when
-//! the metrics cannot be read.
+//! reachable, every partition copying, message lag under 1000, replication latency under 90 s
+//! (of partitions with records pending), each synced group's offsets synced, and the expected
+//! number of consumer groups. Consumer lag is shown, gated only with `--max-consumer-lag`.
+//! `--group G` answers whether one group can move to the target now. Exit 0 when ready (or
+//! the group can move), 1 when not, 2 when the metrics cannot be read.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -30,12 +32,16 @@ pub struct StatusArgs {
     /// Ready only while the largest replication latency is below this.
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, default_value = "90s")]
     pub max_latency: Duration,
-    /// Ready only while the summed consumer-group lag (records) is below this.
-    #[arg(long, value_name = "RECORDS", default_value_t = 1000)]
-    pub max_consumer_lag: u64,
+    /// Ready only while the summed consumer-group lag (records) is below this. Without it the
+    /// lag is shown, not gated: a group's own consumption is not the replicator's readiness.
+    #[arg(long, value_name = "RECORDS")]
+    pub max_consumer_lag: Option<u64>,
     /// Ready only when exactly this many consumer groups are being synchronised.
     #[arg(long, value_name = "N")]
     pub expected_groups: Option<u64>,
+    /// Answer only whether this consumer group can move to the target now (exit 0 when yes).
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
     /// Give up reading the metrics after this long.
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, default_value = "10s")]
     pub timeout: Duration,
@@ -96,7 +102,9 @@ pub fn evaluate(e: &Exposition, args: &StatusArgs) -> Vec<Check> {
         sync_failures == 0.0,
     ));
 
-    let reachable: Vec<_> = e.named("kreplicate_cluster_reachable").collect();
+    // Sorted: the exposition's order is a hash map's.
+    let mut reachable: Vec<_> = e.named("kreplicate_cluster_reachable").collect();
+    reachable.sort_by(|a, b| a.label("cluster").cmp(&b.label("cluster")));
     if reachable.is_empty() {
         checks.push(check("clusters reachable", "no data", "= 1 each", false));
     }
@@ -143,7 +151,21 @@ pub fn evaluate(e: &Exposition, args: &StatusArgs) -> Vec<Check> {
     ));
 
     let max_latency_ms = args.max_latency.as_secs_f64() * 1000.0;
-    let latency = e.max("kreplicate_replication_latency_ms");
+    // Judged on partitions with records pending only: a caught-up partition (message lag 0)
+    // has no record waiting, and its last copy's latency says nothing about now (after a
+    // backlog copy on an idle source it would stay high forever).
+    let caught_up = |s: &prometheus_text::Sample| {
+        e.named("kreplicate_message_lag").any(|lag| {
+            lag.value == 0.0
+                && lag.label("topic") == s.label("topic")
+                && lag.label("partition") == s.label("partition")
+        })
+    };
+    let latency = e
+        .named("kreplicate_replication_latency_ms")
+        .filter(|s| !caught_up(s))
+        .map(|s| s.value)
+        .reduce(f64::max);
     checks.push(match latency {
         // Nothing copied yet: there is no latency to be too high.
         None => check(
@@ -161,12 +183,24 @@ pub fn evaluate(e: &Exposition, args: &StatusArgs) -> Vec<Check> {
     });
 
     let consumer_lag = e.sum("kreplicate_consumer_group_lag");
-    checks.push(check(
-        "consumer lag (sum)",
-        count(consumer_lag),
-        format!("< {}", args.max_consumer_lag),
-        consumer_lag < args.max_consumer_lag as f64,
-    ));
+    checks.push(match args.max_consumer_lag {
+        Some(max) => check(
+            "consumer lag (sum)",
+            count(consumer_lag),
+            format!("< {max}"),
+            consumer_lag < max as f64,
+        ),
+        None => check("consumer lag (sum)", count(consumer_lag), "(shown)", true),
+    });
+
+    for group in groups(e) {
+        checks.push(check(
+            format!("group {}", group.name),
+            group.answer(),
+            "synced",
+            group.synced,
+        ));
+    }
 
     let groups = e.sum("kreplicate_consumer_group_count");
     checks.push(match args.expected_groups {
@@ -181,8 +215,96 @@ pub fn evaluate(e: &Exposition, args: &StatusArgs) -> Vec<Check> {
     checks
 }
 
+/// One synced group, from `kreplicate_consumer_group_synced` / `_movable`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupState {
+    pub name: String,
+    /// Target offsets are the exact translation of the source commits.
+    pub synced: bool,
+    /// Synced and no active members on the source.
+    pub movable: bool,
+}
+
+impl GroupState {
+    /// The default view's value for the group.
+    fn answer(&self) -> &'static str {
+        match (self.synced, self.movable) {
+            (true, true) => "synced, can move",
+            (true, false) => "synced, members on source",
+            _ => "not synced",
+        }
+    }
+}
+
+/// The groups this replicator syncs, sorted by name.
+pub fn groups(e: &Exposition) -> Vec<GroupState> {
+    let mut groups: Vec<GroupState> = e
+        .named("kreplicate_consumer_group_synced")
+        .filter_map(|s| {
+            let name = s.label("group")?;
+            let movable = e
+                .named("kreplicate_consumer_group_movable")
+                .any(|m| m.label("group") == Some(name) && m.value == 1.0);
+            Some(GroupState {
+                name: name.to_owned(),
+                synced: s.value == 1.0,
+                movable,
+            })
+        })
+        .collect();
+    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    groups
+}
+
+/// Lines printed above the table: what is wrong with the set-up rather than the progress.
+pub fn warnings(e: &Exposition) -> Vec<String> {
+    let mut out = Vec::new();
+    if e.has("kreplicate_topic_count") && e.sum("kreplicate_topic_count") == 0.0 {
+        out.push(
+            "WARNING: no topic selected: TopicsToReplicate matches no topic of the source \
+             (kreplicate_topic_count is 0)"
+                .to_owned(),
+        );
+    }
+    out
+}
+
+/// The answer of `status --group G`, and whether it is yes.
+pub fn group_answer(e: &Exposition, group: &str) -> (String, bool) {
+    match groups(e).into_iter().find(|g| g.name == group) {
+        Some(g) if g.movable => (
+            format!(
+                "group {group}: CAN MOVE: its committed offsets on the target are the exact \
+                 translation of its source commits and it has no members on the source"
+            ),
+            true,
+        ),
+        Some(g) if g.synced => (
+            format!(
+                "group {group}: WAIT: offsets synced, but the group still has active members \
+                 on the source (stop its consumers there first)"
+            ),
+            false,
+        ),
+        Some(_) => (
+            format!(
+                "group {group}: WAIT: its committed offsets on the target are not yet the \
+                 translation of its source commits"
+            ),
+            false,
+        ),
+        None => (
+            format!(
+                "group {group}: UNKNOWN: this replicator does not sync it (not selected, no \
+                 commits on replicated topics, or already moved to the other side)"
+            ),
+            false,
+        ),
+    }
+}
+
 /// The table and the verdict line.
-pub fn render(checks: &[Check]) -> String {
+pub fn render(warnings: &[String], checks: &[Check]) -> String {
     let headers = ["CHECK", "VALUE", "THRESHOLD", "STATUS"];
     let status = |c: &Check| if c.ok { "OK" } else { "NOT READY" };
     let width = |header: &str, column: &dyn Fn(&Check) -> usize| {
@@ -196,10 +318,11 @@ pub fn render(checks: &[Check]) -> String {
     let w0 = width(headers[0], &|c| c.name.chars().count());
     let w1 = width(headers[1], &|c| c.value.chars().count());
     let w2 = width(headers[2], &|c| c.threshold.chars().count());
-    let mut out = format!(
+    let mut out: String = warnings.iter().map(|w| format!("{w}\n")).collect();
+    out.push_str(&format!(
         "{:<w0$}  {:<w1$}  {:<w2$}  {}\n",
         headers[0], headers[1], headers[2], headers[3]
-    );
+    ));
     for c in checks {
         out.push_str(&format!(
             "{:<w0$}  {:<w1$}  {:<w2$}  {}\n",
@@ -236,8 +359,17 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode, Failure> {
             "cannot read metrics: {url}: no kreplicate_cluster_reachable metric (is this a kreplicate /metrics endpoint?)"
         )));
     }
+    if let Some(group) = &args.group {
+        let (line, yes) = group_answer(&exposition, group);
+        println!("{line}");
+        return Ok(if yes {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let checks = evaluate(&exposition, &args);
-    print!("{}", render(&checks));
+    print!("{}", render(&warnings(&exposition), &checks));
     Ok(if checks.iter().all(|c| c.ok) {
         ExitCode::SUCCESS
     } else {
@@ -254,8 +386,9 @@ mod tests {
             metrics_url: String::new(),
             max_message_lag: 1000,
             max_latency: Duration::from_secs(90),
-            max_consumer_lag: 1000,
+            max_consumer_lag: Some(1000),
             expected_groups: Some(2),
+            group: None,
             timeout: Duration::from_secs(1),
         }
     }
@@ -286,8 +419,8 @@ kreplicate_consumer_group_count 2
             [
                 "replication failures",
                 "offset sync failures",
-                "cluster src reachable",
                 "cluster dst reachable",
+                "cluster src reachable",
                 "partitions copying",
                 "partitions halted",
                 "message lag (sum)",
@@ -300,7 +433,7 @@ kreplicate_consumer_group_count 2
         assert_eq!(checks[6].value, "999");
         assert_eq!(checks[7].value, "80000 ms");
         assert_eq!(checks[7].threshold, "< 1m 30s");
-        let table = render(&checks);
+        let table = render(&[], &checks);
         assert!(table.ends_with("READY to migrate\n"), "{table}");
         assert!(table.starts_with("CHECK "), "{table}");
     }
@@ -365,7 +498,7 @@ kreplicate_consumer_group_count 2
                 .map(|c| c.name.as_str())
                 .collect();
             assert_eq!(bad, [failing]);
-            assert!(render(&checks).ends_with(&format!("NOT READY: {failing}\n")));
+            assert!(render(&[], &checks).ends_with(&format!("NOT READY: {failing}\n")));
         }
     }
 
@@ -386,5 +519,156 @@ kreplicate_consumer_group_count 2
             .find(|c| c.name == "replication latency (max)")
             .unwrap();
         assert_eq!(latency.value, "n/a");
+    }
+
+    fn failing(checks: &[Check]) -> Vec<&str> {
+        checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    /// After a backlog copy the source is idle: lag 0 everywhere, the last latency 150 s.
+    /// Before: NOT READY for ever. Now the caught-up partition's latency is not judged.
+    #[test]
+    fn caught_up_partitions_latency_is_not_judged() {
+        let idle = READY
+            .replace("} 400\n", "} 0\n")
+            .replace("} 599\n", "} 0\n")
+            .replace("} 80000\n", "} 150024\n");
+        let e = prometheus_text::parse(&idle).unwrap();
+        let checks = evaluate(&e, &args());
+        assert_eq!(failing(&checks), Vec::<&str>::new());
+        let latency = checks
+            .iter()
+            .find(|c| c.name == "replication latency (max)");
+        assert_eq!(latency.unwrap().value, "n/a");
+
+        // A partition with records pending is still judged on its latency.
+        let busy = idle.replacen(
+            "kreplicate_message_lag{topic=\"orders\",partition=\"1\"} 0",
+            "kreplicate_message_lag{topic=\"orders\",partition=\"1\"} 3",
+            1,
+        );
+        let e = prometheus_text::parse(&busy).unwrap();
+        let checks = evaluate(&e, &args());
+        assert_eq!(failing(&checks), ["replication latency (max)"]);
+        let latency = checks
+            .iter()
+            .find(|c| c.name == "replication latency (max)");
+        assert_eq!(latency.unwrap().value, "150024 ms");
+    }
+
+    /// A group nobody consumes any more has a growing lag: shown, not gated by default.
+    #[test]
+    fn consumer_lag_is_shown_and_gated_only_when_asked() {
+        let text = READY.replace("} 10\n", "} 5000000\n");
+        let e = prometheus_text::parse(&text).unwrap();
+        let mut a = args();
+        a.max_consumer_lag = None;
+        let checks = evaluate(&e, &a);
+        assert_eq!(failing(&checks), Vec::<&str>::new());
+        let lag = checks
+            .iter()
+            .find(|c| c.name == "consumer lag (sum)")
+            .unwrap();
+        assert_eq!(
+            (lag.value.as_str(), lag.threshold.as_str()),
+            ("5000000", "(shown)")
+        );
+        let checks = evaluate(&e, &args());
+        assert_eq!(failing(&checks), ["consumer lag (sum)"]);
+    }
+
+    #[test]
+    fn rows_are_sorted_whatever_the_exposition_order() {
+        let swapped = READY.replace(
+            "kreplicate_cluster_reachable{cluster=\"src\"} 1\nkreplicate_cluster_reachable{cluster=\"dst\"} 1\n",
+            "kreplicate_cluster_reachable{cluster=\"dst\"} 1\nkreplicate_cluster_reachable{cluster=\"src\"} 1\n",
+        );
+        assert_ne!(swapped, READY);
+        let groups = "kreplicate_consumer_group_synced{group=\"zeta\"} 1\n\
+                      kreplicate_consumer_group_synced{group=\"alpha\"} 1\n";
+        for text in [format!("{READY}{groups}"), format!("{swapped}{groups}")] {
+            let e = prometheus_text::parse(&text).unwrap();
+            let names: Vec<String> = evaluate(&e, &args()).into_iter().map(|c| c.name).collect();
+            let rows: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| n.starts_with("cluster ") || n.starts_with("group "))
+                .collect();
+            assert_eq!(
+                rows,
+                [
+                    "cluster dst reachable",
+                    "cluster src reachable",
+                    "group alpha",
+                    "group zeta"
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn each_group_must_be_synced_and_says_whether_it_can_move() {
+        let text = format!(
+            "{READY}\
+kreplicate_consumer_group_synced{{group=\"billing\"}} 1
+kreplicate_consumer_group_movable{{group=\"billing\"}} 1
+kreplicate_consumer_group_synced{{group=\"audit\"}} 1
+kreplicate_consumer_group_movable{{group=\"audit\"}} 0
+kreplicate_consumer_group_synced{{group=\"orders-app\"}} 0
+kreplicate_consumer_group_movable{{group=\"orders-app\"}} 0
+"
+        );
+        let e = prometheus_text::parse(&text).unwrap();
+        let checks = evaluate(&e, &args());
+        let rows: Vec<(&str, &str, bool)> = checks
+            .iter()
+            .filter(|c| c.name.starts_with("group "))
+            .map(|c| (c.name.as_str(), c.value.as_str(), c.ok))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("group audit", "synced, members on source", true),
+                ("group billing", "synced, can move", true),
+                ("group orders-app", "not synced", false),
+            ]
+        );
+        assert!(render(&[], &checks).ends_with("NOT READY: group orders-app\n"));
+
+        let answers: Vec<(bool, String)> = ["billing", "audit", "orders-app", "nobody"]
+            .iter()
+            .map(|g| {
+                let (line, yes) = group_answer(&e, g);
+                (yes, line.split(':').take(2).collect::<Vec<_>>().join(":"))
+            })
+            .collect();
+        assert_eq!(
+            answers,
+            [
+                (true, "group billing: CAN MOVE".to_owned()),
+                (false, "group audit: WAIT".to_owned()),
+                (false, "group orders-app: WAIT".to_owned()),
+                (false, "group nobody: UNKNOWN".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_topic_selected_is_a_warning_line() {
+        let e = prometheus_text::parse(&format!("{READY}kreplicate_topic_count 0\n")).unwrap();
+        let lines = warnings(&e);
+        assert_eq!(lines.len(), 1);
+        assert!(
+            lines[0].starts_with("WARNING: no topic selected"),
+            "{lines:?}"
+        );
+        let table = render(&lines, &evaluate(&e, &args()));
+        assert!(table.starts_with("WARNING: no topic selected"), "{table}");
+        let e = prometheus_text::parse(&format!("{READY}kreplicate_topic_count 3\n")).unwrap();
+        assert_eq!(warnings(&e), Vec::<String>::new());
     }
 }

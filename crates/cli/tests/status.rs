@@ -83,8 +83,8 @@ fn ready_exits_0_with_the_table() {
         [
             vec!["replication failures", "0", "= 0", "OK"],
             vec!["offset sync failures", "0", "= 0", "OK"],
-            vec!["cluster src reachable", "1", "= 1", "OK"],
             vec!["cluster dst reachable", "1", "= 1", "OK"],
+            vec!["cluster src reachable", "1", "= 1", "OK"],
             vec![
                 "partitions copying",
                 "2 (2 measured)",
@@ -94,7 +94,7 @@ fn ready_exits_0_with_the_table() {
             vec!["partitions halted", "0", "= 0", "OK"],
             vec!["message lag (sum)", "42", "< 1000", "OK"],
             vec!["replication latency (max)", "250 ms", "< 1m 30s", "OK"],
-            vec!["consumer lag (sum)", "5", "< 1000", "OK"],
+            vec!["consumer lag (sum)", "5", "(shown)", "OK"],
             vec!["consumer groups", "3", "= 3", "OK"],
         ]
     );
@@ -182,5 +182,59 @@ fn http_error_and_foreign_pages_exit_2() {
         out.error_line().contains("only http:// URLs"),
         "{}",
         out.stderr
+    );
+}
+
+const GROUPS: &str = "\
+# TYPE kreplicate_consumer_group_synced gauge
+kreplicate_consumer_group_synced{group=\"billing\"} 1
+kreplicate_consumer_group_synced{group=\"audit\"} 1
+# TYPE kreplicate_consumer_group_movable gauge
+kreplicate_consumer_group_movable{group=\"billing\"} 1
+kreplicate_consumer_group_movable{group=\"audit\"} 0
+";
+
+#[test]
+fn group_answers_whether_it_can_move() {
+    let body = READY.replace("# EOF\n", GROUPS) + "# EOF\n";
+    let url = serve_once("200 OK", body.clone());
+    let out = common::run(&["status", "--metrics-url", &url, "--group", "billing"], T);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stdout,
+        "group billing: CAN MOVE: its committed offsets on the target are the exact translation \
+         of its source commits and it has no members on the source\n"
+    );
+
+    let url = serve_once("200 OK", body.clone());
+    let out = common::run(&["status", "--metrics-url", &url, "--group", "audit"], T);
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.starts_with("group audit: WAIT: offsets synced, but the group still has active members on the source"),
+        "{}",
+        out.stdout
+    );
+
+    // The default view: a row per group, sorted, with the answer.
+    let url = serve_once("200 OK", body);
+    let out = common::run(&["status", "--metrics-url", &url], T);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    let rows: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("group "))
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["group audit", "synced, members on source", "synced", "OK"],
+            vec!["group billing", "synced, can move", "synced", "OK"],
+        ]
     );
 }
