@@ -219,9 +219,9 @@ pub fn evaluate(e: &Exposition, args: &StatusArgs) -> Vec<Check> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupState {
     pub name: String,
-    /// Target offsets are the exact translation of the source commits.
+    /// Target offsets are the translation of the source commits, or past it.
     pub synced: bool,
-    /// Synced and no active members on the source.
+    /// Exactly the translation, and no active members on the source.
     pub movable: bool,
 }
 
@@ -230,7 +230,7 @@ impl GroupState {
     fn answer(&self) -> &'static str {
         match (self.synced, self.movable) {
             (true, true) => "synced, can move",
-            (true, false) => "synced, members on source",
+            (true, false) => "synced, cannot move yet",
             _ => "not synced",
         }
     }
@@ -282,7 +282,8 @@ pub fn group_answer(e: &Exposition, group: &str) -> (String, bool) {
         Some(g) if g.synced => (
             format!(
                 "group {group}: WAIT: offsets synced, but the group still has active members \
-                 on the source (stop its consumers there first)"
+                 on the source (stop its consumers there first), or it already consumes on the \
+                 target (its offsets there are past the translation)"
             ),
             false,
         ),
@@ -632,7 +633,7 @@ kreplicate_consumer_group_movable{{group=\"orders-app\"}} 0
         assert_eq!(
             rows,
             [
-                ("group audit", "synced, members on source", true),
+                ("group audit", "synced, cannot move yet", true),
                 ("group billing", "synced, can move", true),
                 ("group orders-app", "not synced", false),
             ]

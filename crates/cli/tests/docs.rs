@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use kreplicate_replicate::metrics::{
-    cluster_labels, partition_labels, topic_labels, ReplicatorMetrics,
+    cluster_labels, group_labels, partition_labels, topic_labels, ReplicatorMetrics,
 };
 
 fn docs(name: &str) -> String {
@@ -35,6 +35,12 @@ fn exposed_metrics() -> Vec<String> {
     m.consumer_group_count.set(1);
     m.consumer_group_sync_failures.inc();
     m.consumer_group_lag.get_or_create(&partition).set(1);
+    m.consumer_group_synced
+        .get_or_create(&group_labels("g"))
+        .set(1);
+    m.consumer_group_movable
+        .get_or_create(&group_labels("g"))
+        .set(1);
     m.topic_count.set(1);
     m.copier_panics.get_or_create(&topic).inc();
     m.checkpoint_failures.inc();

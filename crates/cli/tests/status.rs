@@ -233,7 +233,7 @@ fn group_answers_whether_it_can_move() {
     assert_eq!(
         rows,
         [
-            vec!["group audit", "synced, members on source", "synced", "OK"],
+            vec!["group audit", "synced, cannot move yet", "synced", "OK"],
             vec!["group billing", "synced, can move", "synced", "OK"],
         ]
     );

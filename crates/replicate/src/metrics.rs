@@ -67,11 +67,12 @@ pub struct ReplicatorMetrics {
     pub consumer_group_sync_failures: Counter,
     /// Consumer lag per cluster/group/topic/partition (MSK `OffsetLag`, summed = `SumOffsetLag`).
     pub consumer_group_lag: Family<Labels, Gauge>,
-    /// 1 when the group's committed offsets on the target are the exact translation of its
-    /// source commits (every partition that has a translation), else 0; set every sync round.
+    /// 1 when the group's committed offsets on the target are the translation of its source
+    /// commits or past it (it consumes there), on every partition that has a translation,
+    /// else 0; set every sync round.
     pub consumer_group_synced: Family<Labels, Gauge>,
-    /// 1 when the group can move to the target now: offsets synced and no active members on
-    /// the source; set every sync round.
+    /// 1 when the group can move to the target now: its target offsets are exactly the
+    /// translation and it has no active members on the source; set every sync round.
     pub consumer_group_movable: Family<Labels, Gauge>,
     /// Topics being replicated.
     pub topic_count: Gauge,
@@ -194,12 +195,12 @@ impl ReplicatorMetrics {
         );
         registry.register(
             "consumer_group_synced",
-            "1 when the group's committed target offsets are the exact translation of its source commits",
+            "1 when the group's committed target offsets are the translation of its source commits (or past it)",
             m.consumer_group_synced.clone(),
         );
         registry.register(
             "consumer_group_movable",
-            "1 when the group can move to the target now: offsets synced and no active members on the source",
+            "1 when the group can move to the target now: target offsets exactly translated, no active members on the source",
             m.consumer_group_movable.clone(),
         );
         registry.register(

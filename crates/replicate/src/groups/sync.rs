@@ -49,9 +49,10 @@ struct Row {
 struct GroupOutcome {
     /// Partition offsets committed on the target this round.
     committed: usize,
-    /// The target's committed offsets are the exact translation of the source commits.
+    /// The target's committed offsets are the translation of the source commits, or past it.
     synced: bool,
-    /// Synced, and the group has no active members on the source: it can move now.
+    /// Exactly the translation, and the group has no active members on the source: it can
+    /// move now.
     movable: bool,
 }
 
@@ -382,12 +383,21 @@ impl GroupSync {
                 .await;
         }
         let committed = result?;
-        let synced = !translations.is_empty()
-            && translations.iter().all(|(key, translation)| {
-                translation.is_some() && on_target.get(key) == translation.as_ref()
-            });
-        // Only a synced group's source membership matters; it is not asked otherwise.
-        let movable = synced
+        // Synced: nothing left to commit, the target is at the translation or past it (past
+        // it when the group already consumes there: a moved group must not keep `status` NOT
+        // READY). Movable: exactly at it, so the group resumes where it stopped on the source.
+        let compare = |exact: bool| {
+            !translations.is_empty()
+                && translations.iter().all(|(key, translation)| {
+                    match (translation, on_target.get(key)) {
+                        (Some(t), Some(on)) => on == t || (!exact && on > t),
+                        _ => false,
+                    }
+                })
+        };
+        let synced = compare(false);
+        // Only an exactly synced group's source membership matters; it is not asked otherwise.
+        let movable = compare(true)
             && !self
                 .source_groups
                 .has_active_members(group)
