@@ -174,6 +174,26 @@ async fn commits_wait_for_an_empty_group_and_move_back_only_when_the_source_did(
     .unwrap();
     let at = |o: i64| BTreeMap::from([(0, o)]);
     wait_committed(&b.addr(), group, "events", &at(5)).await;
+    // The cut-over answer: the target holds exactly the translation and nobody reads on the
+    // source, so the group can move.
+    let metrics = replicator.metrics();
+    let sync_state = |synced: u8, movable: u8| {
+        let metrics = metrics.clone();
+        move || {
+            let text = metrics.encode();
+            let want = [
+                format!("kreplicate_consumer_group_synced{{group=\"{group}\"}} {synced}\n"),
+                format!("kreplicate_consumer_group_movable{{group=\"{group}\"}} {movable}\n"),
+            ];
+            async move { want.iter().all(|w| text.contains(w)).then_some(()) }
+        }
+    };
+    wait_for(
+        "synced and movable",
+        Duration::from_secs(10),
+        sync_state(1, 1),
+    )
+    .await;
 
     // A group created after the first sync round is not synced (DetectAndCopyNewConsumerGroups
     // false).
@@ -202,6 +222,14 @@ async fn commits_wait_for_an_empty_group_and_move_back_only_when_the_source_did(
     assert_eq!(read, vec!["event-12", "event-13", "event-14", "event-15"]);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(committed(&b.addr(), group).await["events"], at(16));
+    // Past the translation: still synced (a moved group does not hold `status` NOT READY), but
+    // not "can move" (it is no longer exactly where the source left it).
+    wait_for(
+        "synced, not movable",
+        Duration::from_secs(10),
+        sync_state(1, 0),
+    )
+    .await;
 
     // An operator resets the source group: the target follows, backwards.
     python::alter_group_offsets(&a.addr(), group, &[("events", 0, 3)])
