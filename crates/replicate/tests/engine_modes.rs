@@ -119,6 +119,28 @@ async fn latest_skips_older_records_and_prefixed_names_use_the_source_alias() {
     let mut want: Vec<_> = (0..10).map(|i| format!("new-{i}").into_bytes()).collect();
     want.sort();
     assert_eq!(got_values, want, "only records produced after the start");
+    // Caught up on an idle source: the records' timestamps are years old, but no record is
+    // pending, so no latency is reported (the last copy's latency would hold `status` NOT
+    // READY for ever).
+    let mut caught_up = false;
+    for _ in 0..200 {
+        let text = replicator.metrics().encode();
+        let lag_zero = (0..2).all(|p| {
+            text.contains(&format!(
+                "kreplicate_message_lag{{topic=\"clicks\",partition=\"{p}\"}} 0\n"
+            ))
+        });
+        if lag_zero && !text.contains("kreplicate_replication_latency_ms{topic=\"clicks\"") {
+            caught_up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        caught_up,
+        "latency still reported once caught up:\n{}",
+        replicator.metrics().encode()
+    );
     assert!(!python::list_topics(&target.addr())
         .await
         .unwrap()
