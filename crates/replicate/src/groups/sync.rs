@@ -45,6 +45,26 @@ struct Row {
     source_offset: i64,
 }
 
+/// Problems seen round after round: new when the previous round did not have it.
+#[derive(Default)]
+struct RepeatedWarnings {
+    previous: HashSet<String>,
+    current: HashSet<String>,
+}
+
+impl RepeatedWarnings {
+    /// Records `line` for this round; true when the previous round did not see it.
+    fn is_new(&mut self, line: String) -> bool {
+        let new = !self.previous.contains(&line);
+        self.current.insert(line);
+        new
+    }
+
+    fn end_round(&mut self) {
+        self.previous = std::mem::take(&mut self.current);
+    }
+}
+
 /// What one round found for one group with replicated partitions.
 struct GroupOutcome {
     /// Partition offsets committed on the target this round.
@@ -89,11 +109,8 @@ pub struct GroupSync {
     previous: HashMap<(String, String, i32), i64>,
     source_ends: LogEnds,
     target_ends: LogEnds,
-    /// Problems logged at WARN last round: the same one again is logged at debug (a source
-    /// without ListGroups fails every 5 s for as long as it runs).
-    logged: HashSet<String>,
-    /// Problems of this round.
-    logging: HashSet<String>,
+    /// A source without ListGroups fails every 5 s for as long as it runs: WARN once.
+    warnings: RepeatedWarnings,
     /// Groups whose synced/movable series were set last round (the others are removed).
     reported: BTreeSet<String>,
 }
@@ -124,8 +141,7 @@ impl GroupSync {
             producer: None,
             first_groups: None,
             previous: HashMap::new(),
-            logged: HashSet::new(),
-            logging: HashSet::new(),
+            warnings: RepeatedWarnings::default(),
             reported: BTreeSet::new(),
             config,
         }
@@ -135,18 +151,17 @@ impl GroupSync {
     /// `ConsumerGroupOffsetSyncFailure`) and the other groups still sync.
     pub async fn run_once(&mut self) -> RoundReport {
         let report = self.round().await;
-        self.logged = std::mem::take(&mut self.logging);
+        self.warnings.end_round();
         report
     }
 
     /// Logs a problem at WARN when it appears, at debug while it lasts (same text each round).
     fn warn_once(&mut self, line: String) {
-        if self.logged.contains(&line) {
-            tracing::debug!("{line} (again)");
-        } else {
+        if self.warnings.is_new(line.clone()) {
             tracing::warn!("{line}");
+        } else {
+            tracing::debug!("{line} (again)");
         }
-        self.logging.insert(line);
     }
 
     async fn round(&mut self) -> RoundReport {
@@ -520,5 +535,41 @@ pub async fn run_group_sync(
     }
     if let Some(producer) = sync.producer.take() {
         producer.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RepeatedWarnings;
+
+    #[test]
+    fn a_lasting_problem_is_new_once_and_again_after_it_went_away() {
+        let mut w = RepeatedWarnings::default();
+        let mut rounds = Vec::new();
+        for lines in [
+            &["no ListGroups"][..],
+            &["no ListGroups"],
+            &["no ListGroups", "group g failed"],
+            &[],
+            &["no ListGroups"],
+        ] {
+            rounds.push(
+                lines
+                    .iter()
+                    .map(|l| w.is_new(l.to_string()))
+                    .collect::<Vec<_>>(),
+            );
+            w.end_round();
+        }
+        assert_eq!(
+            rounds,
+            [
+                vec![true],
+                vec![false],
+                vec![false, true],
+                vec![],
+                vec![true]
+            ]
+        );
     }
 }
