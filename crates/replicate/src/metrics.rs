@@ -231,6 +231,32 @@ impl ReplicatorMetrics {
         ReplicatorMetrics { registry, ..m }
     }
 
+    /// Creates the zero-valued series of both clusters (auth errors, throttling) and of the
+    /// failures that concern no topic, so that `increase()` alerts see the first failure:
+    /// a labelled family is not exposed at all until it has a series.
+    pub fn expose_clusters(&self, source_alias: &str, target_alias: &str) {
+        for alias in [source_alias, target_alias] {
+            let _ = self.auth_errors.get_or_create(&cluster_labels(alias));
+            let _ = self.throttle_time_ms.get_or_create(&cluster_labels(alias));
+        }
+        let _ = self.failures.get_or_create(&topic_labels(""));
+        self.set_partitions(0, 0);
+    }
+
+    /// Creates the zero-valued series of a replicated topic and its partitions (failures,
+    /// filtered and copied records and bytes, gaps), for the same reason.
+    pub fn expose_topic(&self, topic: &str, partitions: i32) {
+        let labels = topic_labels(topic);
+        let _ = self.failures.get_or_create(&labels);
+        let _ = self.filtered_records.get_or_create(&labels);
+        let _ = self.replicated_records.get_or_create(&labels);
+        let _ = self.replicated_bytes.get_or_create(&labels);
+        let _ = self.copier_panics.get_or_create(&labels);
+        for p in 0..partitions {
+            let _ = self.gap_records.get_or_create(&partition_labels(topic, p));
+        }
+    }
+
     /// Sets the `partitions` gauge for both states.
     pub fn set_partitions(&self, copying: usize, halted: usize) {
         for (state, n) in [("copying", copying), ("halted", halted)] {
@@ -252,6 +278,27 @@ impl ReplicatorMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every labelled counter an alert watches is exposed, at 0, before its first event.
+    #[test]
+    fn known_series_are_exposed_at_zero_before_any_event() {
+        let m = ReplicatorMetrics::new();
+        assert!(!m.encode().contains("kreplicate_replication_failures"));
+        m.expose_clusters("src", "dst");
+        m.expose_topic("orders", 2);
+        let text = m.encode();
+        for line in [
+            r#"kreplicate_auth_errors_total{cluster="src"} 0"#,
+            r#"kreplicate_auth_errors_total{cluster="dst"} 0"#,
+            r#"kreplicate_replication_failures_total{topic=""} 0"#,
+            r#"kreplicate_replication_failures_total{topic="orders"} 0"#,
+            r#"kreplicate_filtered_records_total{topic="orders"} 0"#,
+            r#"kreplicate_gap_records_total{topic="orders",partition="1"} 0"#,
+            r#"kreplicate_partitions{state="halted"} 0"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
+        }
+    }
 
     #[test]
     fn exposes_prefixed_names_with_labels() {

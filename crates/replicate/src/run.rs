@@ -112,6 +112,7 @@ pub(crate) async fn run(
     offset_maps: Arc<Mutex<OffsetMaps>>,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<(), EngineError> {
+    metrics.expose_clusters(&config.source.alias, &config.target.alias);
     let target_error =
         |source| EngineError::cluster(Role::Target, config.target.id.clone(), source);
     checkpoint::ensure_topic(&target)
@@ -221,6 +222,7 @@ impl Supervisor {
                     };
                     self.metrics.topic_count.set(topics.len() as i64);
                     for topic in topics {
+                        self.metrics.expose_topic(&topic.source, topic.partitions);
                         g.producer.set_max_message_bytes(&topic.target, self.topics.target_max_message_bytes(&topic.target));
                         self.known_topics.insert(topic.source.clone(), topic.clone());
                         self.start_copiers(&topic, &mut g).await;

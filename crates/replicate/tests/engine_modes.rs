@@ -109,6 +109,22 @@ async fn latest_skips_older_records_and_prefixed_names_use_the_source_alias() {
     .await
     .unwrap();
     wait_copying(&replicator, "clicks").await;
+    // The counters alerts watch exist at 0 before their first event (`increase()` needs that).
+    let text = replicator.metrics().encode();
+    for line in [
+        r#"kreplicate_replication_failures_total{topic="clicks"} 0"#,
+        r#"kreplicate_gap_records_total{topic="clicks",partition="1"} 0"#,
+        r#"kreplicate_filtered_records_total{topic="clicks"} 0"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
+    }
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("kreplicate_auth_errors_total{cluster=") && l.ends_with(" 0"))
+            .count(),
+        2,
+        "{text}"
+    );
     python::produce(&source.addr(), "clicks", &values("new", 10, 2), "gzip", &[])
         .await
         .unwrap();
