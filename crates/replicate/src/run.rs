@@ -36,7 +36,7 @@ use crate::config::{Compression, ReplicatorConfig, StartingPosition};
 use crate::copier::{run_copier, CopierExit, CopierSetup};
 use crate::error::EngineError;
 use crate::metrics::{cluster_labels, topic_labels, ReplicatorMetrics};
-use crate::options::EngineOptions;
+use crate::options::{DataMode, EngineOptions};
 use crate::provenance::ClusterFingerprint;
 use crate::refusal::Refusal;
 use crate::topics::{ReplicatedTopic, TopicSync};
@@ -213,19 +213,14 @@ impl Supervisor {
             let next_retry = self.halted.values().filter_map(|h| h.retry_at).min();
             tokio::select! {
                 _ = refresh.tick() => {
-                    let topics = match self.topics.sync_once().await {
-                        Ok(t) => t,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "topic sync failed");
-                            continue;
-                        }
+                    // A stop is honoured at any moment of a refresh, start-up's resume reads
+                    // included: copiers already started are stopped as usual below.
+                    let stop = tokio::select! {
+                        _ = self.refresh_topics(&mut g) => false,
+                        _ = wait_stopped(stopped) => true,
                     };
-                    self.metrics.topic_count.set(topics.len() as i64);
-                    for topic in topics {
-                        self.metrics.expose_topic(&topic.source, topic.partitions);
-                        g.producer.set_max_message_bytes(&topic.target, self.topics.target_max_message_bytes(&topic.target));
-                        self.known_topics.insert(topic.source.clone(), topic.clone());
-                        self.start_copiers(&topic, &mut g).await;
+                    if stop {
+                        break GenerationEnd::Stopped;
                     }
                 }
                 _ = probe.tick() => self.probe().await,
@@ -425,6 +420,28 @@ impl Supervisor {
         );
     }
 
+    /// One topic refresh: syncs topic metadata and starts copiers for new partitions.
+    async fn refresh_topics(&mut self, g: &mut Generation) {
+        let topics = match self.topics.sync_once().await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "topic sync failed");
+                return;
+            }
+        };
+        self.metrics.topic_count.set(topics.len() as i64);
+        for topic in topics {
+            self.metrics.expose_topic(&topic.source, topic.partitions);
+            g.producer.set_max_message_bytes(
+                &topic.target,
+                self.topics.target_max_message_bytes(&topic.target),
+            );
+            self.known_topics
+                .insert(topic.source.clone(), topic.clone());
+            self.start_copiers(&topic, g).await;
+        }
+    }
+
     async fn start_copiers(&self, topic: &ReplicatedTopic, g: &mut Generation) {
         let wanted: Vec<i32> = (0..topic.partitions)
             .filter(|p| {
@@ -497,7 +514,19 @@ impl Supervisor {
         loop {
             tokio::time::sleep(self.options.resume_settle).await;
             let again = read().await?;
-            if again == resume {
+            // Records mode judges only what kreplicate wrote (its copies' provenance): other
+            // producers writing to the target partition (the apps of a two-way migration) move
+            // its end without moving the resume point. Pass-through copies carry no provenance,
+            // so there the end itself must hold still.
+            let settled = match self.options.mode {
+                DataMode::Records => {
+                    again.source_next == resume.source_next
+                        && again.behind_checkpoint == resume.behind_checkpoint
+                }
+                DataMode::PassThrough => again == resume,
+            };
+            if settled {
+                resume = again;
                 break;
             }
             tracing::info!(topic = %topic.source, partition, before = ?resume.source_next, now = ?again.source_next, "resume point still moving (late writes of a previous instance); waiting");
