@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use kreplicate_replicate::verify::{verify_replicator_from, VerifyFrom};
+use kreplicate_replicate::verify::{verify_groups, verify_replicator_from, VerifyFrom};
 
 use crate::config_args::{self, ConfigArgs};
 use crate::failure::{self, Failure};
@@ -23,6 +23,10 @@ pub struct VerifyArgs {
     /// the target holds a copy of (for a replicator started at LATEST).
     #[arg(long, value_name = "FROM", default_value = "start")]
     pub from: From,
+    /// Also check each synced consumer group: its committed offset on the target must be the
+    /// exact translation of its source commit, partition by partition.
+    #[arg(long)]
+    pub groups: bool,
 }
 
 /// `--from`.
@@ -124,9 +128,71 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
     }
     if bad == 0 {
         println!("EQUAL: {} partitions verified", verdicts.len());
-        Ok(ExitCode::SUCCESS)
     } else {
         println!("NOT EQUAL: {bad} of {} partitions differ", verdicts.len());
-        Ok(ExitCode::from(1))
     }
+    let groups_bad = if args.groups {
+        verify_groups_lines(&loaded.config, &args.client_id).await?
+    } else {
+        0
+    };
+    Ok(if bad == 0 && groups_bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `--groups`: a line per committed group position; returns how many are not equal.
+async fn verify_groups_lines(
+    config: &kreplicate_replicate::config::ReplicatorConfig,
+    client_id: &str,
+) -> Result<usize, Failure> {
+    let verdicts = verify_groups(config, client_id)
+        .await
+        .map_err(|e| failure::from_engine(&e))?;
+    let mut bad = 0;
+    for v in &verdicts {
+        let result = if v.is_equal() {
+            "EQUAL".to_string()
+        } else {
+            bad += 1;
+            match (&v.unknown, v.expected, v.target_offset) {
+                (Some(why), _, _) => format!("UNKNOWN: {why}"),
+                (None, Some(want), None) => {
+                    format!("NOT COMMITTED on the target (want {want})")
+                }
+                (None, Some(want), Some(have)) => {
+                    format!("DIFFERS: the target has {have}, the translation is {want}")
+                }
+                (None, None, _) => "UNKNOWN".to_string(),
+            }
+        };
+        println!(
+            "GROUP {} {}-{} -> {}-{}: source {} -> target {}: {result}",
+            v.group,
+            v.source_topic,
+            v.partition,
+            v.target_topic,
+            v.partition,
+            v.source_offset,
+            v.expected.map_or("?".to_string(), |o| o.to_string()),
+        );
+    }
+    let groups: std::collections::BTreeSet<&str> =
+        verdicts.iter().map(|v| v.group.as_str()).collect();
+    if bad == 0 {
+        println!(
+            "GROUPS EQUAL: {} positions of {} groups verified",
+            verdicts.len(),
+            groups.len()
+        );
+    } else {
+        println!(
+            "GROUPS NOT EQUAL: {bad} of {} positions of {} groups differ",
+            verdicts.len(),
+            groups.len()
+        );
+    }
+    Ok(bad)
 }

@@ -142,3 +142,103 @@ async fn verify_names_a_missing_target_topic_and_refuses_an_empty_selection() {
         "{out}"
     );
 }
+
+/// `verify --groups`: a synced group's committed offset on the target is the exact translation
+/// of its source commit; moved elsewhere on the target, the line says what it has and what the
+/// translation is, and the exit code is 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_groups_checks_each_committed_position_against_its_translation() {
+    use kreplicate_wire::client::{Client, ClientConfig};
+    use kreplicate_wire::group::GroupAdmin;
+
+    let source = TansuBroker::memory().unwrap();
+    let target = TansuBroker::memory().unwrap();
+    python::create_topic(&source.addr(), "audited", 2, &[])
+        .await
+        .unwrap();
+    python::produce(&source.addr(), "audited", &records(0, 20), "none", &[])
+        .await
+        .unwrap();
+    python::alter_group_offsets(&source.addr(), "audit-app", &[("audited", 0, 6)])
+        .await
+        .unwrap();
+    let mut replicator_json = ReplicatorJson::new("v", &source, &target, &["audited"]);
+    replicator_json.group_replication =
+        r#"{"ConsumerGroupsToReplicate": ["audit-.*"], "SynchroniseConsumerGroupOffsets": true}"#
+            .into();
+    let json = replicator_json.json();
+    let config = parse_create_replicator_request(&json)
+        .unwrap()
+        .value
+        .validate()
+        .unwrap();
+    let replicator = Replicator::start(
+        config,
+        EngineOptions {
+            topic_refresh_interval: Duration::from_millis(200),
+            group_sync_interval: Duration::from_millis(200),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    // Progress: wait for the group's commit to appear on the target.
+    let target_client = Client::connect(ClientConfig::new([target.addr()]))
+        .await
+        .unwrap();
+    let admin = GroupAdmin::new(target_client);
+    let mut synced = None;
+    for _ in 0..300 {
+        if let Ok(offsets) = admin.fetch_offsets("audit-app", None).await {
+            synced = offsets.get(&("audited".to_string(), 0)).map(|c| c.offset);
+            if synced.is_some() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    replicator.shutdown().await.unwrap();
+    assert_eq!(synced, Some(6), "the group's commit synced to the target");
+
+    let args = |json: &str| -> (i32, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_kreplicate"))
+            .args(["verify", "--groups", "--cli-input-json", json])
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = tokio::task::spawn_blocking({
+        let json = json.clone();
+        move || args(&json)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("GROUP audit-app audited-0 -> audited-0: source 6 -> target 6: EQUAL"),
+        "{out}"
+    );
+    assert!(
+        out.contains("GROUPS EQUAL: 1 positions of 1 groups verified"),
+        "{out}"
+    );
+
+    // Someone moves the group on the target: verify says where it is and where it should be.
+    python::alter_group_offsets(&target.addr(), "audit-app", &[("audited", 0, 3)])
+        .await
+        .unwrap();
+    let (code, out) = tokio::task::spawn_blocking(move || args(&json))
+        .await
+        .unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "GROUP audit-app audited-0 -> audited-0: source 6 -> target 6: DIFFERS: the target has 3, the translation is 6"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("EQUAL: 2 partitions verified"), "{out}");
+}

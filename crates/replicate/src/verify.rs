@@ -362,6 +362,87 @@ pub async fn verify_replicator_from(
     Ok(verdicts)
 }
 
+/// One committed position of a synced group, checked on the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupPositionVerdict {
+    pub group: String,
+    pub source_topic: String,
+    pub target_topic: String,
+    pub partition: i32,
+    /// The group's committed offset on the source.
+    pub source_offset: i64,
+    /// Its translation through the saved offset map, when exact.
+    pub expected: Option<i64>,
+    /// The group's committed offset on the target, if any.
+    pub target_offset: Option<i64>,
+    /// Why no exact translation exists (nothing copied that far yet, or before the start).
+    pub unknown: Option<String>,
+}
+
+impl GroupPositionVerdict {
+    /// The target holds exactly the translation of the source commit.
+    pub fn is_equal(&self) -> bool {
+        self.expected.is_some() && self.expected == self.target_offset
+    }
+}
+
+/// For each group the configuration syncs, whether its committed offset on the target is the
+/// exact translation of its source commit (through the offset maps the replicator saved on
+/// the target), partition by partition. Commits the replicator itself wrote on the source
+/// (a reverse replicator's) are left out, as the sync leaves them.
+pub async fn verify_groups(
+    config: &crate::config::ReplicatorConfig,
+    client_id: &str,
+) -> Result<Vec<GroupPositionVerdict>, crate::error::EngineError> {
+    use crate::cluster_client::connect;
+    use crate::error::EngineError;
+    use kreplicate_offsets::Translation;
+    let source = connect(&config.source, Role::Source, client_id).await?;
+    let target = connect(&config.target, Role::Target, client_id).await?;
+    let (groups, _) = crate::groups::planned::plan_groups(&source, &target, config)
+        .await
+        .map_err(|e| EngineError::cluster(Role::Source, config.source.id.clone(), e))?;
+    let target_admin = kreplicate_wire::group::GroupAdmin::new(target.clone());
+    let mut verdicts = Vec::new();
+    for group in groups {
+        let on_target = target_admin
+            .fetch_offsets(&group.group, None)
+            .await
+            .map_err(|e| EngineError::cluster(Role::Target, config.target.id.clone(), e))?;
+        for p in group.positions {
+            let (expected, unknown) = match p.translation {
+                Some(Translation::Exact(offset)) => (Some(offset), None),
+                Some(Translation::NotYetReplicated { copied_up_to }) => (
+                    None,
+                    Some(format!(
+                        "not copied that far yet (the map knows source offsets below {copied_up_to})"
+                    )),
+                ),
+                Some(Translation::BeforeReplicationStart { start }) => (
+                    None,
+                    Some(format!(
+                        "before the replicated range (which starts at source offset {start})"
+                    )),
+                ),
+                None => (None, Some("no offset map for the partition (nothing copied)".into())),
+            };
+            verdicts.push(GroupPositionVerdict {
+                target_offset: on_target
+                    .get(&(p.target_topic.clone(), p.partition))
+                    .map(|c| c.offset),
+                group: group.group.clone(),
+                source_topic: p.source_topic,
+                target_topic: p.target_topic,
+                partition: p.partition,
+                source_offset: p.source_offset,
+                expected,
+                unknown,
+            });
+        }
+    }
+    Ok(verdicts)
+}
+
 impl PartitionVerdict {
     /// The verdict for a partition that could not be read.
     fn unreadable(p: &VerifyPartition, e: &VerifyError) -> Self {
