@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 use kreplicate_replicate::cluster_client::{client_config, connect, Role};
 use kreplicate_replicate::config::{ClusterAuth, ClusterConfig, ReplicatorConfig};
+use kreplicate_replicate::topics::empty_selection_warning;
+use kreplicate_replicate::EngineError;
 
 use crate::config_args::{self, ConfigArgs};
 use crate::failure::{self, Failure};
@@ -46,9 +48,17 @@ pub async fn validate(args: ValidateArgs) -> Result<ExitCode, Failure> {
             (&config.source, Role::Source),
             (&config.target, Role::Target),
         ] {
-            connect(cluster, role, &args.client_id)
+            let client = connect(cluster, role, &args.client_id)
                 .await
                 .map_err(|e| failure::from_engine(&e))?;
+            if role == Role::Source {
+                let metadata = client.metadata().await.map_err(|e| {
+                    failure::from_engine(&EngineError::cluster(role, cluster.id.clone(), e))
+                })?;
+                if let Some(warning) = empty_selection_warning(&metadata, config) {
+                    eprintln!("WARNING: {warning}");
+                }
+            }
         }
     }
     print!("{}", summary(config, args.connect));

@@ -141,6 +141,26 @@ async fn verify_names_a_missing_target_topic_and_refuses_an_empty_selection() {
         out.starts_with("NOTHING VERIFIED: TopicsToReplicate selects no topic"),
         "{out}"
     );
+
+    // `validate --connect` says so too, naming the topics the source has.
+    let json = ReplicatorJson::new("v", &source, &target, &["no-such-topic"]).json();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_kreplicate"))
+            .args(["validate", "--connect", "--cli-input-json", &json])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "WARNING: TopicsToReplicate/TopicsToExclude select no topic on the source cluster {}, so nothing is replicated; it has 1 topics: audited",
+            source.cluster_id()
+        )),
+        "{stderr}"
+    );
 }
 
 /// `verify --groups`: a synced group's committed offset on the target is the exact translation

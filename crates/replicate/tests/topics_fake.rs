@@ -1534,3 +1534,51 @@ async fn plan_names_a_missing_alter_permission_for_acls() {
         assert_eq!(target.requests(ApiKey::CreateAcls).len(), 0);
     }
 }
+
+/// A selection that matches no source topic is warned about once (naming the topics the source
+/// has), not at every round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_selection_is_warned_about_once_naming_the_source_topics() {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let source = FakeCluster::start(
+        "fake-source",
+        State {
+            topics: topics(&[("orders", 1), ("payments", 1)]),
+            ..State::default()
+        },
+    );
+    let target = FakeCluster::start("fake-target", State::default());
+    let config = config(&source, &target, &["order"], TopicNaming::Identical);
+    let (mut sync, _) = topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
+    for _ in 0..3 {
+        assert_eq!(sync_ok(&mut sync).await, vec![]);
+    }
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("select no topic on the source cluster"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{logs}");
+    assert!(
+        warnings[0].contains("it has 2 topics: orders, payments"),
+        "{logs}"
+    );
+}

@@ -51,6 +51,42 @@ impl Discovery {
     }
 }
 
+/// The warning for a topic selection that matches none of the source's topics (naming the
+/// ones it has, at most 20), or `None` when it matches some. A silent empty selection looks
+/// like a healthy replicator that copies nothing.
+pub fn empty_selection_warning(
+    metadata: &ClusterMetadata,
+    config: &ReplicatorConfig,
+) -> Option<String> {
+    let mut names: Vec<&str> = metadata
+        .topics
+        .values()
+        .filter(|t| !t.is_internal && !t.name.starts_with("__"))
+        .map(|t| t.name.as_str())
+        .collect();
+    if names.iter().any(|n| config.topics.selects(n)) {
+        return None;
+    }
+    names.sort_unstable();
+    let shown = names.len().min(20);
+    let more = if names.len() > shown {
+        format!(" and {} more", names.len() - shown)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "TopicsToReplicate/TopicsToExclude select no topic on the source cluster {}, so nothing \
+         is replicated; it has {} topics: {}{more}",
+        config.source.id,
+        names.len(),
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names[..shown].join(", ")
+        }
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

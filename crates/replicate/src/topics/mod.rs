@@ -18,6 +18,7 @@ mod plan;
 
 pub use configs::{describe_ops, skip_reason, SKIPPED_CONFIGS};
 pub use creation::ReplicationFactor;
+pub use discovery::empty_selection_warning;
 pub use error::TopicSyncError;
 pub use plan::{ConfigChange, PartitionGrowth, TopicPlan, TopicToCreate};
 
@@ -106,6 +107,8 @@ pub struct TopicSync {
     max_message_bytes: BTreeMap<String, usize>,
     /// The problems of the last round, as logged.
     logged: std::collections::HashSet<String>,
+    /// Whether the empty selection was warned about.
+    warned_empty: bool,
 }
 
 impl TopicSync {
@@ -150,6 +153,7 @@ impl TopicSync {
             last_errors: Vec::new(),
             max_message_bytes: BTreeMap::new(),
             logged: std::collections::HashSet::new(),
+            warned_empty: false,
         }
     }
 
@@ -217,6 +221,15 @@ impl TopicSync {
                 .error(None, "listing source topics (Metadata)", e)
         })?;
         let selected = self.discovery.select(&metadata, &self.config);
+        // Said once while it lasts, again if it comes back.
+        match discovery::empty_selection_warning(&metadata, &self.config) {
+            Some(warning) if !self.warned_empty => {
+                tracing::warn!("{warning}");
+                self.warned_empty = true;
+            }
+            Some(_) => {}
+            None => self.warned_empty = false,
+        }
         let flags = self.config.flags;
         let source_configs = if flags.copy_topic_configurations {
             self.configs
