@@ -80,6 +80,15 @@ async fn verify_passes_on_a_complete_copy_and_names_the_first_missing_offset() {
     .unwrap();
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("EQUAL: 2 partitions verified"), "{out}");
+    // The table lines up: every row's result starts under the header's RESULT.
+    let mut lines = out.lines();
+    let header = lines.next().unwrap();
+    let column = header.find("RESULT").unwrap();
+    let rows: Vec<&str> = lines.take_while(|l| l.starts_with("audited-")).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for row in rows {
+        assert_eq!(row.find("EQUAL"), Some(column), "{out}");
+    }
 
     // The replicator is stopped: new source records are missing on the target.
     python::produce(&source.addr(), "audited", &records(40, 4), "none", &[])
