@@ -15,6 +15,7 @@ use crate::failure::Failure;
 use crate::http_get;
 use crate::prometheus_text::{self, Exposition};
 use crate::run::positive_duration;
+use crate::table::{Align, Table};
 
 /// Options of `kreplicate status`.
 #[derive(Debug, Clone, Args)]
@@ -306,33 +307,19 @@ pub fn group_answer(e: &Exposition, group: &str) -> (String, bool) {
 
 /// The table and the verdict line.
 pub fn render(warnings: &[String], checks: &[Check]) -> String {
-    let headers = ["CHECK", "VALUE", "THRESHOLD", "STATUS"];
     let status = |c: &Check| if c.ok { "OK" } else { "NOT READY" };
-    let width = |header: &str, column: &dyn Fn(&Check) -> usize| {
-        checks
-            .iter()
-            .map(column)
-            .max()
-            .unwrap_or(0)
-            .max(header.len())
-    };
-    let w0 = width(headers[0], &|c| c.name.chars().count());
-    let w1 = width(headers[1], &|c| c.value.chars().count());
-    let w2 = width(headers[2], &|c| c.threshold.chars().count());
-    let mut out: String = warnings.iter().map(|w| format!("{w}\n")).collect();
-    out.push_str(&format!(
-        "{:<w0$}  {:<w1$}  {:<w2$}  {}\n",
-        headers[0], headers[1], headers[2], headers[3]
-    ));
+    let mut table = Table::new(&[Align::Left; 4]);
+    table.row(["CHECK", "VALUE", "THRESHOLD", "STATUS"]);
     for c in checks {
-        out.push_str(&format!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {}\n",
-            c.name,
-            c.value,
-            c.threshold,
-            status(c)
-        ));
+        table.row([
+            c.name.as_str(),
+            c.value.as_str(),
+            c.threshold.as_str(),
+            status(c),
+        ]);
     }
+    let mut out: String = warnings.iter().map(|w| format!("{w}\n")).collect();
+    out.push_str(&table.render());
     let failing: Vec<&str> = checks
         .iter()
         .filter(|c| !c.ok)
