@@ -231,13 +231,18 @@ impl ReplicatorMetrics {
         ReplicatorMetrics { registry, ..m }
     }
 
-    /// Creates the zero-valued series of both clusters (auth errors, throttling) and of the
+    /// Creates the zero-valued series of both clusters (auth errors, throttling, consumer lag) and of the
     /// failures that concern no topic, so that `increase()` alerts see the first failure:
     /// a labelled family is not exposed at all until it has a series.
     pub fn expose_clusters(&self, source_alias: &str, target_alias: &str) {
         for alias in [source_alias, target_alias] {
             let _ = self.auth_errors.get_or_create(&cluster_labels(alias));
             let _ = self.throttle_time_ms.get_or_create(&cluster_labels(alias));
+            // No group is known yet: a 0 with empty group, topic and partition, replaced by the
+            // cluster's first real sample (`groups::lag`).
+            let _ = self
+                .consumer_group_lag
+                .get_or_create(&crate::groups::lag::placeholder_lag_labels(alias));
         }
         let _ = self.failures.get_or_create(&topic_labels(""));
         self.set_partitions(0, 0);
@@ -295,6 +300,8 @@ mod tests {
             r#"kreplicate_filtered_records_total{topic="orders"} 0"#,
             r#"kreplicate_gap_records_total{topic="orders",partition="1"} 0"#,
             r#"kreplicate_partitions{state="halted"} 0"#,
+            r#"kreplicate_consumer_group_lag{cluster="src",group="",topic="",partition=""} 0"#,
+            r#"kreplicate_consumer_group_lag{cluster="dst",group="",topic="",partition=""} 0"#,
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
         }
