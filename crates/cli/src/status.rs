@@ -261,13 +261,41 @@ pub fn groups(e: &Exposition) -> Vec<GroupState> {
 pub fn warnings(e: &Exposition) -> Vec<String> {
     let mut out = Vec::new();
     if e.has("kreplicate_topic_count") && e.sum("kreplicate_topic_count") == 0.0 {
-        out.push(
+        out.push(format!(
             "WARNING: no topic selected: TopicsToReplicate matches no topic of the source \
-             (kreplicate_topic_count is 0)"
-                .to_owned(),
-        );
+             (kreplicate_topic_count is 0){}",
+            source_topics(e)
+        ));
     }
     out
+}
+
+/// `; the source has N topics: a, b and M more`, from the replicator's metrics (it names at
+/// most 20); empty from a replicator that does not expose them.
+fn source_topics(e: &Exposition) -> String {
+    if !e.has("kreplicate_source_topic_count") {
+        return String::new();
+    }
+    let total = e.sum("kreplicate_source_topic_count");
+    let mut names: Vec<&str> = e
+        .named("kreplicate_unselected_source_topic")
+        .filter_map(|s| s.label("topic"))
+        .collect();
+    names.sort_unstable();
+    if total == 0.0 || names.is_empty() {
+        return format!("; the source has {} topics", count(total));
+    }
+    let more = total - names.len() as f64;
+    format!(
+        "; the source has {} topics: {}{}",
+        count(total),
+        names.join(", "),
+        if more > 0.0 {
+            format!(" and {} more", count(more))
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// The answer of `status --group G`, and whether it is yes.
@@ -658,5 +686,42 @@ kreplicate_consumer_group_movable{{group=\"orders-app\"}} 0
         assert!(table.starts_with("WARNING: no topic selected"), "{table}");
         let e = prometheus_text::parse(&format!("{READY}kreplicate_topic_count 3\n")).unwrap();
         assert_eq!(warnings(&e), Vec::<String>::new());
+    }
+
+    /// The warning names the source's topics, as `run`'s log line does (the replicator
+    /// exposes at most 20 of them; the rest are counted).
+    #[test]
+    fn no_topic_selected_names_the_source_topics() {
+        let named = |total: usize, names: &[&str]| {
+            let mut text =
+                format!("{READY}kreplicate_topic_count 0\nkreplicate_source_topic_count {total}\n");
+            for name in names {
+                text.push_str(&format!(
+                    "kreplicate_unselected_source_topic{{topic=\"{name}\"}} 1\n"
+                ));
+            }
+            warnings(&prometheus_text::parse(&text).unwrap())
+        };
+        assert_eq!(
+            named(2, &["payments", "orders"]),
+            [
+                "WARNING: no topic selected: TopicsToReplicate matches no topic of the source \
+              (kreplicate_topic_count is 0); the source has 2 topics: orders, payments"
+            ]
+        );
+        assert_eq!(
+            named(23, &["a", "b"]),
+            [
+                "WARNING: no topic selected: TopicsToReplicate matches no topic of the source \
+              (kreplicate_topic_count is 0); the source has 23 topics: a, b and 21 more"
+            ]
+        );
+        assert_eq!(
+            named(0, &[]),
+            [
+                "WARNING: no topic selected: TopicsToReplicate matches no topic of the source \
+              (kreplicate_topic_count is 0); the source has 0 topics"
+            ]
+        );
     }
 }

@@ -76,6 +76,11 @@ pub struct ReplicatorMetrics {
     pub consumer_group_movable: Family<Labels, Gauge>,
     /// Topics being replicated.
     pub topic_count: Gauge,
+    /// Topics the source lists (internal ones left out), selected or not; every topic refresh.
+    pub source_topic_count: Gauge,
+    /// While the selection matches no source topic: 1 for each of the source's topics (the
+    /// first 20 by name), so `status` can name them; no series otherwise.
+    pub unselected_source_topics: Family<Labels, Gauge>,
     /// Source partitions by state: `copying` (a copier runs) or `halted` (stopped: a write the
     /// target refuses, retried with backoff; or an error that needs an operator, e.g. a corrupt
     /// batch). Readiness needs every partition copying.
@@ -117,6 +122,8 @@ impl ReplicatorMetrics {
             consumer_group_synced: Family::default(),
             consumer_group_movable: Family::default(),
             topic_count: Gauge::default(),
+            source_topic_count: Gauge::default(),
+            unselected_source_topics: Family::default(),
             partitions: Family::default(),
             checkpoint_failures: Counter::default(),
             data_path_restarts: Counter::default(),
@@ -207,6 +214,16 @@ impl ReplicatorMetrics {
             "topic_count",
             "Topics being replicated",
             m.topic_count.clone(),
+        );
+        registry.register(
+            "source_topic_count",
+            "Topics on the source cluster (internal ones left out), selected or not",
+            m.source_topic_count.clone(),
+        );
+        registry.register(
+            "unselected_source_topic",
+            "While TopicsToReplicate selects no source topic: 1 for each source topic (the first 20 by name)",
+            m.unselected_source_topics.clone(),
         );
         registry.register(
             "partitions",

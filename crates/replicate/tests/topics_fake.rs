@@ -1567,10 +1567,32 @@ async fn an_empty_selection_is_warned_about_once_naming_the_source_topics() {
     );
     let target = FakeCluster::start("fake-target", State::default());
     let config = config(&source, &target, &["order"], TopicNaming::Identical);
-    let (mut sync, _) = topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
+    let (mut sync, metrics) =
+        topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
     for _ in 0..3 {
         assert_eq!(sync_ok(&mut sync).await, vec![]);
     }
+    // The metrics name them too, for `kreplicate status`.
+    let text = metrics.encode();
+    for line in [
+        "kreplicate_source_topic_count 2",
+        r#"kreplicate_unselected_source_topic{topic="orders"} 1"#,
+        r#"kreplicate_unselected_source_topic{topic="payments"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+    }
+    // Once a topic matches, the names go away and the count stays.
+    source.state().topics.insert("order".into(), 1);
+    assert_eq!(sync_ok(&mut sync).await.len(), 1);
+    let text = metrics.encode();
+    assert!(
+        !text.contains("kreplicate_unselected_source_topic{"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "kreplicate_source_topic_count 3"),
+        "{text}"
+    );
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     let warnings: Vec<&str> = logs
         .lines()
