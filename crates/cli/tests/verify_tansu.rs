@@ -491,3 +491,102 @@ async fn verify_checks_both_directions_of_a_two_way_pair_with_the_reverse_groups
         "{err}"
     );
 }
+
+/// `verify` compares from the source log start by default: the records a replicator started at
+/// LATEST never copied are named missing (before, verify began at the first copy and said
+/// EQUAL); `--from replicator-start` begins at the first copy, for such a replicator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_from_the_log_start_finds_records_written_before_the_replicator_started() {
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
+    python::create_topic(&source.addr(), "audited", 2, &[])
+        .await
+        .unwrap();
+    python::produce(&source.addr(), "audited", &records(0, 10), "none", &[])
+        .await
+        .unwrap();
+    let json = ReplicatorJson::new("v", &source, &target, &["audited"])
+        .starting_position("LATEST")
+        .json();
+    let config = parse_create_replicator_request(&json)
+        .unwrap()
+        .value
+        .validate()
+        .unwrap();
+    let replicator = Replicator::start(
+        config,
+        EngineOptions {
+            topic_refresh_interval: Duration::from_millis(200),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    // Progress: both partitions copying (their LATEST start is fixed), then 4 new records.
+    let metrics = replicator.metrics();
+    let copying = r#"kreplicate_partitions{state="copying"} 2"#;
+    for _ in 0..300 {
+        if metrics.encode().lines().any(|l| l == copying) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(metrics.encode().lines().any(|l| l == copying));
+    python::produce(&source.addr(), "audited", &records(10, 4), "none", &[])
+        .await
+        .unwrap();
+    python::consume(
+        &target.addr(),
+        "audited",
+        Partitions::All,
+        4,
+        Isolation::ReadCommitted,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    replicator.shutdown().await.unwrap();
+
+    let run = |from: Option<&'static str>| {
+        let json = json.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_kreplicate"));
+            command.args(["verify", "--cli-input-json", &json]);
+            if let Some(from) = from {
+                command.args(["--from", from]);
+            }
+            let out = command.output().unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        })
+    };
+    // Each partition: 5 records before the start, 2 after (copied).
+    let (code, out) = run(None).await.unwrap();
+    assert_eq!(code, 1, "{out}");
+    for p in 0..2 {
+        let row = out
+            .lines()
+            .find(|l| l.starts_with(&format!("audited-{p} ")))
+            .unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[2..6], ["0..7", "7", "2", "0"], "{out}");
+        assert!(
+            row.ends_with("DIFFERS at source offset 0: missing on the target"),
+            "{out}"
+        );
+    }
+    assert!(out.contains("NOT EQUAL: 2 of 2 partitions differ"), "{out}");
+
+    let (code, out) = run(Some("replicator-start")).await.unwrap();
+    assert_eq!(code, 0, "{out}");
+    for p in 0..2 {
+        let row = out
+            .lines()
+            .find(|l| l.starts_with(&format!("audited-{p} ")))
+            .unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[2..], ["5..7", "2", "2", "0", "EQUAL"], "{out}");
+    }
+}
