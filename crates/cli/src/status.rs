@@ -267,6 +267,24 @@ pub fn warnings(e: &Exposition) -> Vec<String> {
             source_topics(e)
         ));
     }
+    // A cluster without an API the configuration uses: what needs it cannot run.
+    let mut missing: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for sample in e
+        .named("kreplicate_cluster_missing_api")
+        .filter(|s| s.value == 1.0)
+    {
+        if let (Some(cluster), Some(api)) = (sample.label("cluster"), sample.label("api")) {
+            missing.entry(cluster).or_default().push(api);
+        }
+    }
+    for (cluster, mut apis) in missing {
+        apis.sort_unstable();
+        out.push(format!(
+            "WARNING: cluster {cluster} does not offer {}: what this replicator needs them for \
+             does not run (its log names what, once)",
+            apis.join(", ")
+        ));
+    }
     out
 }
 
@@ -686,6 +704,29 @@ kreplicate_consumer_group_movable{{group=\"orders-app\"}} 0
         assert!(table.starts_with("WARNING: no topic selected"), "{table}");
         let e = prometheus_text::parse(&format!("{READY}kreplicate_topic_count 3\n")).unwrap();
         assert_eq!(warnings(&e), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_missing_api_is_a_warning_line_per_cluster() {
+        let text = format!(
+            "{READY}\
+kreplicate_cluster_missing_api{{cluster=\"src\",api=\"ListGroups\"}} 1
+kreplicate_cluster_missing_api{{cluster=\"dst\",api=\"CreatePartitions\"}} 1
+kreplicate_cluster_missing_api{{cluster=\"src\",api=\"DescribeConfigs\"}} 1
+"
+        );
+        let e = prometheus_text::parse(&text).unwrap();
+        assert_eq!(
+            warnings(&e),
+            [
+                "WARNING: cluster dst does not offer CreatePartitions: what this replicator \
+                 needs them for does not run (its log names what, once)",
+                "WARNING: cluster src does not offer DescribeConfigs, ListGroups: what this \
+                 replicator needs them for does not run (its log names what, once)"
+            ]
+        );
+        // Shown, not gated: readiness is the data's.
+        assert_eq!(failing(&evaluate(&e, &args())), Vec::<&str>::new());
     }
 
     /// The warning names the source's topics, as `run`'s log line does (the replicator

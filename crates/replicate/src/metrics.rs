@@ -76,6 +76,8 @@ pub struct ReplicatorMetrics {
     pub consumer_group_movable: Family<Labels, Gauge>,
     /// Topics being replicated.
     pub topic_count: Gauge,
+    /// 1 for each Kafka API the configuration uses that the cluster does not offer.
+    pub cluster_missing_api: Family<Labels, Gauge>,
     /// Topics the source lists (internal ones left out), selected or not; every topic refresh.
     pub source_topic_count: Gauge,
     /// While the selection matches no source topic: 1 for each of the source's topics (the
@@ -122,6 +124,7 @@ impl ReplicatorMetrics {
             consumer_group_synced: Family::default(),
             consumer_group_movable: Family::default(),
             topic_count: Gauge::default(),
+            cluster_missing_api: Family::default(),
             source_topic_count: Gauge::default(),
             unselected_source_topics: Family::default(),
             partitions: Family::default(),
@@ -214,6 +217,11 @@ impl ReplicatorMetrics {
             "topic_count",
             "Topics being replicated",
             m.topic_count.clone(),
+        );
+        registry.register(
+            "cluster_missing_api",
+            "1 for each Kafka API this replicator's configuration uses that the cluster does not offer (what needs it cannot run)",
+            m.cluster_missing_api.clone(),
         );
         registry.register(
             "source_topic_count",
