@@ -304,8 +304,11 @@ impl TopicSync {
                 .await;
         }
         let targets: Vec<String> = replicated.iter().map(|t| t.target.clone()).collect();
+        // Config sync just described the existing targets: their listings serve the batch
+        // limits too, so each target topic is described once per refresh.
+        let known = self.configs.take_target_listings();
         self.max_message_bytes =
-            message_limits::read(&self.target, &targets, &self.max_message_bytes).await;
+            message_limits::read(&self.target, &targets, &self.max_message_bytes, known).await;
         Ok(replicated)
     }
 
