@@ -124,13 +124,7 @@ impl Sources {
 /// Reads, parses and validates the configuration. Secrets are not read here.
 pub fn load(args: &ConfigArgs) -> Result<LoadedConfig, Failure> {
     let (request, sources) = match &args.cli_input_json {
-        Some(argument) => {
-            let input = input::load("--cli-input-json", argument, true)?;
-            check_json_syntax(&input)?;
-            let parsed = parse_create_replicator_request(&input.text)
-                .map_err(|e| Failure::config(format!("{}: {e}", input.name)))?;
-            (parsed.value, Sources::Whole(input.name))
-        }
+        Some(argument) => whole_request("--cli-input-json", argument, true)?,
         None => {
             // clap enforces that all three are present without --cli-input-json.
             let missing = |option: &str| Failure::config(format!("{option} is required"));
@@ -183,6 +177,39 @@ pub fn load(args: &ConfigArgs) -> Result<LoadedConfig, Failure> {
             (request, sources)
         }
     };
+    finish(request, &sources, args)
+}
+
+/// Reads a second whole CreateReplicator request given to `option` (a file or inline JSON;
+/// standard input is `--cli-input-json`'s), with `args`' MSK options applied to it too.
+pub fn load_another(
+    option: &str,
+    argument: &str,
+    args: &ConfigArgs,
+) -> Result<LoadedConfig, Failure> {
+    let (request, sources) = whole_request(option, argument, false)?;
+    finish(request, &sources, args)
+}
+
+/// A whole CreateReplicator request, read from the document given to `option`.
+fn whole_request(
+    option: &str,
+    argument: &str,
+    allow_stdin: bool,
+) -> Result<(CreateReplicatorRequest, Sources), Failure> {
+    let input = input::load(option, argument, allow_stdin)?;
+    check_json_syntax(&input)?;
+    let parsed = parse_create_replicator_request(&input.text)
+        .map_err(|e| Failure::config(format!("{}: {e}", input.name)))?;
+    Ok((parsed.value, Sources::Whole(input.name)))
+}
+
+/// Validates a request and applies the MSK options.
+fn finish(
+    request: CreateReplicatorRequest,
+    sources: &Sources,
+    args: &ConfigArgs,
+) -> Result<LoadedConfig, Failure> {
     let notices = request
         .notices()
         .iter()

@@ -19,6 +19,7 @@ use kreplicate_wire::client::Client;
 
 use crate::config_args::{self, ConfigArgs};
 use crate::failure::{self, Failure};
+use crate::table::{Align, Table};
 
 /// Options of `kreplicate plan`.
 #[derive(Debug, Clone, Args)]
@@ -157,6 +158,7 @@ fn render(
         &mut out,
         "topics to create on the target",
         &plan.create,
+        width,
         |c| {
             let configs = if c.configs.is_empty() {
                 "no configs".to_string()
@@ -171,16 +173,18 @@ fn render(
                 -1 => "the target's default replication factor".to_string(),
                 rf => format!("replication factor {rf}"),
             };
-            format!(
-                "{:width$}  {} partitions, {rf}, {configs} (from {}){}",
-                c.target,
-                c.partitions,
-                c.source,
-                checked(&c.validated)
-            )
+            [
+                c.target.clone(),
+                format!(
+                    "{} partitions, {rf}, {configs} (from {}){}",
+                    c.partitions,
+                    c.source,
+                    checked(&c.validated)
+                ),
+            ]
         },
     );
-    section(&mut out, "partitions to add", &plan.grow, |g| {
+    section(&mut out, "partitions to add", &plan.grow, width, |g| {
         let how = if g.possible {
             String::new()
         } else {
@@ -189,27 +193,35 @@ fn render(
                 g.from
             )
         };
-        format!("{:width$}  {} -> {}{how}", g.target, g.from, g.to)
+        [g.target.clone(), format!("{} -> {}{how}", g.from, g.to)]
     });
     section(
         &mut out,
         "configs to change on the target",
         &plan.alter,
+        width,
         |a| {
-            format!(
-                "{:width$}  {}{}",
-                a.target,
-                describe_ops(&a.ops),
-                checked(&a.validated)
-            )
+            [
+                a.target.clone(),
+                format!("{}{}", describe_ops(&a.ops), checked(&a.validated)),
+            ]
         },
     );
-    section(&mut out, "ACLs to create on the target", &plan.acls, |b| {
-        format!(
-            "{:width$}  {:?} {:?} for {} from host {}",
-            b.resource_name, b.permission, b.operation, b.principal, b.host
-        )
-    });
+    section(
+        &mut out,
+        "ACLs to create on the target",
+        &plan.acls,
+        width,
+        |b| {
+            [
+                b.resource_name.clone(),
+                format!(
+                    "{:?} {:?} for {} from host {}",
+                    b.permission, b.operation, b.principal, b.host
+                ),
+            ]
+        },
+    );
     if !plan.in_step.is_empty() {
         let _ = writeln!(out, "already in step: {}", plan.in_step.join(", "));
     }
@@ -259,11 +271,11 @@ fn render(
             );
         }
     }
-    section(&mut out, "cannot know before run", &plan.unknown, |u| {
-        u.clone()
+    section(&mut out, "cannot know before run", &plan.unknown, 0, |u| {
+        [u.clone()]
     });
-    section(&mut out, "problems run would hit", &plan.problems, |p| {
-        p.to_string()
+    section(&mut out, "problems run would hit", &plan.problems, 0, |p| {
+        [p.to_string()]
     });
     let feasible = plan.feasible() && !matches!(groups, Groups::Unreadable(_));
     let _ = writeln!(
@@ -287,13 +299,24 @@ fn checked(validated: &Option<Result<(), String>>) -> String {
     }
 }
 
-/// A titled list, or nothing when `items` is empty.
-fn section<T>(out: &mut String, title: &str, items: &[T], line: impl Fn(&T) -> String) {
+/// A titled list, or nothing when `items` is empty: a table whose first column is at least
+/// `width` wide, so that every section's topic names line up.
+fn section<T, const N: usize>(
+    out: &mut String,
+    title: &str,
+    items: &[T],
+    width: usize,
+    cells: impl Fn(&T) -> [String; N],
+) {
     if items.is_empty() {
         return;
     }
     let _ = writeln!(out, "{title}: {}", items.len());
+    let mut table = Table::new(&[Align::Left; N])
+        .indent("  ")
+        .min_width(0, width);
     for item in items {
-        let _ = writeln!(out, "  {}", line(item));
+        table.row(cells(item));
     }
+    out.push_str(&table.render());
 }

@@ -15,6 +15,7 @@ use crate::failure::Failure;
 use crate::http_get;
 use crate::prometheus_text::{self, Exposition};
 use crate::run::positive_duration;
+use crate::table::{Align, Table};
 
 /// Options of `kreplicate status`.
 #[derive(Debug, Clone, Args)]
@@ -260,13 +261,59 @@ pub fn groups(e: &Exposition) -> Vec<GroupState> {
 pub fn warnings(e: &Exposition) -> Vec<String> {
     let mut out = Vec::new();
     if e.has("kreplicate_topic_count") && e.sum("kreplicate_topic_count") == 0.0 {
-        out.push(
+        out.push(format!(
             "WARNING: no topic selected: TopicsToReplicate matches no topic of the source \
-             (kreplicate_topic_count is 0)"
-                .to_owned(),
-        );
+             (kreplicate_topic_count is 0){}",
+            source_topics(e)
+        ));
+    }
+    // A cluster without an API the configuration uses: what needs it cannot run.
+    let mut missing: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for sample in e
+        .named("kreplicate_cluster_missing_api")
+        .filter(|s| s.value == 1.0)
+    {
+        if let (Some(cluster), Some(api)) = (sample.label("cluster"), sample.label("api")) {
+            missing.entry(cluster).or_default().push(api);
+        }
+    }
+    for (cluster, mut apis) in missing {
+        apis.sort_unstable();
+        out.push(format!(
+            "WARNING: cluster {cluster} does not offer {}: what this replicator needs them for \
+             does not run (its log names what, once)",
+            apis.join(", ")
+        ));
     }
     out
+}
+
+/// `; the source has N topics: a, b and M more`, from the replicator's metrics (it names at
+/// most 20); empty from a replicator that does not expose them.
+fn source_topics(e: &Exposition) -> String {
+    if !e.has("kreplicate_source_topic_count") {
+        return String::new();
+    }
+    let total = e.sum("kreplicate_source_topic_count");
+    let mut names: Vec<&str> = e
+        .named("kreplicate_unselected_source_topic")
+        .filter_map(|s| s.label("topic"))
+        .collect();
+    names.sort_unstable();
+    if total == 0.0 || names.is_empty() {
+        return format!("; the source has {} topics", count(total));
+    }
+    let more = total - names.len() as f64;
+    format!(
+        "; the source has {} topics: {}{}",
+        count(total),
+        names.join(", "),
+        if more > 0.0 {
+            format!(" and {} more", count(more))
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// The answer of `status --group G`, and whether it is yes.
@@ -306,33 +353,19 @@ pub fn group_answer(e: &Exposition, group: &str) -> (String, bool) {
 
 /// The table and the verdict line.
 pub fn render(warnings: &[String], checks: &[Check]) -> String {
-    let headers = ["CHECK", "VALUE", "THRESHOLD", "STATUS"];
     let status = |c: &Check| if c.ok { "OK" } else { "NOT READY" };
-    let width = |header: &str, column: &dyn Fn(&Check) -> usize| {
-        checks
-            .iter()
-            .map(column)
-            .max()
-            .unwrap_or(0)
-            .max(header.len())
-    };
-    let w0 = width(headers[0], &|c| c.name.chars().count());
-    let w1 = width(headers[1], &|c| c.value.chars().count());
-    let w2 = width(headers[2], &|c| c.threshold.chars().count());
-    let mut out: String = warnings.iter().map(|w| format!("{w}\n")).collect();
-    out.push_str(&format!(
-        "{:<w0$}  {:<w1$}  {:<w2$}  {}\n",
-        headers[0], headers[1], headers[2], headers[3]
-    ));
+    let mut table = Table::new(&[Align::Left; 4]);
+    table.row(["CHECK", "VALUE", "THRESHOLD", "STATUS"]);
     for c in checks {
-        out.push_str(&format!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {}\n",
-            c.name,
-            c.value,
-            c.threshold,
-            status(c)
-        ));
+        table.row([
+            c.name.as_str(),
+            c.value.as_str(),
+            c.threshold.as_str(),
+            status(c),
+        ]);
     }
+    let mut out: String = warnings.iter().map(|w| format!("{w}\n")).collect();
+    out.push_str(&table.render());
     let failing: Vec<&str> = checks
         .iter()
         .filter(|c| !c.ok)
@@ -671,5 +704,65 @@ kreplicate_consumer_group_movable{{group=\"orders-app\"}} 0
         assert!(table.starts_with("WARNING: no topic selected"), "{table}");
         let e = prometheus_text::parse(&format!("{READY}kreplicate_topic_count 3\n")).unwrap();
         assert_eq!(warnings(&e), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_missing_api_is_a_warning_line_per_cluster() {
+        let text = format!(
+            "{READY}\
+kreplicate_cluster_missing_api{{cluster=\"src\",api=\"ListGroups\"}} 1
+kreplicate_cluster_missing_api{{cluster=\"dst\",api=\"CreatePartitions\"}} 1
+kreplicate_cluster_missing_api{{cluster=\"src\",api=\"DescribeConfigs\"}} 1
+"
+        );
+        let e = prometheus_text::parse(&text).unwrap();
+        assert_eq!(
+            warnings(&e),
+            [
+                "WARNING: cluster dst does not offer CreatePartitions: what this replicator \
+                 needs them for does not run (its log names what, once)",
+                "WARNING: cluster src does not offer DescribeConfigs, ListGroups: what this \
+                 replicator needs them for does not run (its log names what, once)"
+            ]
+        );
+        // Shown, not gated: readiness is the data's.
+        assert_eq!(failing(&evaluate(&e, &args())), Vec::<&str>::new());
+    }
+
+    /// The warning names the source's topics, as `run`'s log line does (the replicator
+    /// exposes at most 20 of them; the rest are counted).
+    #[test]
+    fn no_topic_selected_names_the_source_topics() {
+        let named = |total: usize, names: &[&str]| {
+            let mut text =
+                format!("{READY}kreplicate_topic_count 0\nkreplicate_source_topic_count {total}\n");
+            for name in names {
+                text.push_str(&format!(
+                    "kreplicate_unselected_source_topic{{topic=\"{name}\"}} 1\n"
+                ));
+            }
+            warnings(&prometheus_text::parse(&text).unwrap())
+        };
+        assert_eq!(
+            named(2, &["payments", "orders"]),
+            [
+                "WARNING: no topic selected: TopicsToReplicate matches no topic of the source \
+              (kreplicate_topic_count is 0); the source has 2 topics: orders, payments"
+            ]
+        );
+        assert_eq!(
+            named(23, &["a", "b"]),
+            [
+                "WARNING: no topic selected: TopicsToReplicate matches no topic of the source \
+              (kreplicate_topic_count is 0); the source has 23 topics: a, b and 21 more"
+            ]
+        );
+        assert_eq!(
+            named(0, &[]),
+            [
+                "WARNING: no topic selected: TopicsToReplicate matches no topic of the source \
+              (kreplicate_topic_count is 0); the source has 0 topics"
+            ]
+        );
     }
 }

@@ -1,14 +1,17 @@
 //! `kreplicate verify`: proves the copy complete. Compares every replicated partition record by
 //! record (key, value, headers without the provenance header, timestamp) and prints one line per
 //! partition with the first divergent source offset. Exit 0 only when every partition is equal.
+//! Given a two-way pair's reverse replicator too (`--reverse-input`), both directions.
 
 use std::process::ExitCode;
 
 use clap::Args;
+use kreplicate_replicate::config::{OffsetSyncMode, ReplicatorConfig};
 use kreplicate_replicate::verify::{verify_groups, verify_replicator_from, VerifyFrom};
 
 use crate::config_args::{self, ConfigArgs};
 use crate::failure::{self, Failure};
+use crate::table::{Align, Table};
 
 /// Options of `kreplicate verify`.
 #[derive(Debug, Clone, Args)]
@@ -27,6 +30,12 @@ pub struct VerifyArgs {
     /// exact translation of its source commit, partition by partition.
     #[arg(long)]
     pub groups: bool,
+    /// The reverse replicator of a two-way pair (its whole CreateReplicator request:
+    /// file://PATH, PATH or inline JSON): also verify target -> source, one table per
+    /// direction; exit 0 only when both are equal. With --groups, the groups the reverse
+    /// replicator syncs back (ENHANCED) are checked too.
+    #[arg(long, value_name = "FILE")]
+    pub reverse_input: Option<String>,
 }
 
 /// `--from`.
@@ -37,15 +46,98 @@ pub enum From {
 }
 
 pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
-    let loaded = config_args::load(&args.config)?;
-    for notice in &loaded.notices {
+    let forward = config_args::load(&args.config)?;
+    let reverse = match &args.reverse_input {
+        Some(argument) => Some(config_args::load_another(
+            "--reverse-input",
+            argument,
+            &args.config,
+        )?),
+        None => None,
+    };
+    for notice in forward
+        .notices
+        .iter()
+        .chain(reverse.iter().flat_map(|r| &r.notices))
+    {
         eprintln!("{notice}");
     }
     let from = match args.from {
         From::Start => VerifyFrom::LogStart,
         From::ReplicatorStart => VerifyFrom::ReplicatorStart,
     };
-    let verdicts = verify_replicator_from(&loaded.config, &args.client_id, from)
+    let Some(reverse) = reverse else {
+        if args.groups && forward.config.offset_sync_mode == OffsetSyncMode::Enhanced {
+            eprintln!(
+                "note: ENHANCED offset sync: groups that moved to the target are synced back by \
+                 the reverse replicator; give its configuration with --reverse-input to check \
+                 them too"
+            );
+        }
+        let equal = verify_direction(&forward.config, &args, from).await?;
+        return Ok(exit_code(equal));
+    };
+    check_reverse(&forward.config, &reverse.config)?;
+    let mut unequal = Vec::new();
+    for (i, (direction, config)) in [("FORWARD", &forward.config), ("REVERSE", &reverse.config)]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            println!();
+        }
+        println!(
+            "{direction}: replicator {}: {} -> {}",
+            config.name, config.source.id, config.target.id
+        );
+        if !verify_direction(config, &args, from).await? {
+            unequal.push(direction.to_lowercase());
+        }
+    }
+    println!();
+    if unequal.is_empty() {
+        println!("BOTH DIRECTIONS EQUAL");
+    } else {
+        println!("NOT EQUAL: the {} direction", unequal.join(" and the "));
+    }
+    Ok(exit_code(unequal.is_empty()))
+}
+
+fn exit_code(equal: bool) -> ExitCode {
+    if equal {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The reverse replicator copies the other way between the same two clusters.
+fn check_reverse(forward: &ReplicatorConfig, reverse: &ReplicatorConfig) -> Result<(), Failure> {
+    if reverse.source.id == forward.target.id && reverse.target.id == forward.source.id {
+        return Ok(());
+    }
+    Err(Failure::config(format!(
+        "--reverse-input: replicator {} copies {} -> {}, which is not the reverse of \
+         replicator {} ({} -> {}); give the replicator that copies {} -> {}",
+        reverse.name,
+        reverse.source.id,
+        reverse.target.id,
+        forward.name,
+        forward.source.id,
+        forward.target.id,
+        forward.target.id,
+        forward.source.id,
+    )))
+}
+
+/// One direction: the partition table, its verdict line and (`--groups`) the group lines.
+/// Returns whether everything was equal (and something was verified).
+async fn verify_direction(
+    config: &ReplicatorConfig,
+    args: &VerifyArgs,
+    from: VerifyFrom,
+) -> Result<bool, Failure> {
+    let verdicts = verify_replicator_from(config, &args.client_id, from)
         .await
         .map_err(|e| failure::from_engine(&e))?;
     if verdicts.is_empty() {
@@ -53,59 +145,28 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
             "NOTHING VERIFIED: TopicsToReplicate selects no topic the source cluster has; check \
              the replicator's topic selection"
         );
-        return Ok(ExitCode::from(1));
+        return Ok(false);
     }
-    let rows: Vec<[String; 6]> = verdicts
-        .iter()
-        .map(|v| {
-            [
-                format!("{}-{}", v.topic, v.partition),
-                v.target_topic.clone(),
-                format!("{}..{}", v.from, v.to),
-                v.source_records.to_string(),
-                v.target_records.to_string(),
-                v.skipped.to_string(),
-            ]
-        })
-        .collect();
-    let header = [
+    let mut table = Table::new(&[
+        Align::Left,
+        Align::Left,
+        Align::Right,
+        Align::Right,
+        Align::Right,
+        Align::Right,
+        Align::Left,
+    ]);
+    table.row([
         "PARTITION",
         "TARGET TOPIC",
         "SOURCE RANGE",
         "SOURCE",
         "TARGET",
         "SKIPPED",
-    ];
-    // Columns as wide as their widest cell, so the header lines up with every row.
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].len())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: [&str; 6], result: &str| {
-        format!(
-            "{:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}  {:>w4$}  {:>w5$}  {result}",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            cells[4],
-            cells[5],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3],
-            w4 = widths[4],
-            w5 = widths[5],
-        )
-    };
-    println!("{}", line(header, "RESULT"));
+        "RESULT",
+    ]);
     let mut bad = 0;
-    for (v, row) in verdicts.iter().zip(&rows) {
+    for v in &verdicts {
         let mut result = match &v.first_divergence {
             None => "EQUAL".to_string(),
             Some((offset, why)) => {
@@ -116,38 +177,40 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
         if v.timestamps_replaced {
             result.push_str(" (timestamps not compared: the target topic stamps LogAppendTime)");
         }
-        let cells = [
-            row[0].as_str(),
-            row[1].as_str(),
-            row[2].as_str(),
-            row[3].as_str(),
-            row[4].as_str(),
-            row[5].as_str(),
-        ];
-        println!("{}", line(cells, &result));
+        table.row([
+            format!("{}-{}", v.topic, v.partition),
+            v.target_topic.clone(),
+            format!("{}..{}", v.from, v.to),
+            v.source_records.to_string(),
+            v.target_records.to_string(),
+            v.skipped.to_string(),
+            result,
+        ]);
     }
+    print!("{}", table.render());
     if bad == 0 {
         println!("EQUAL: {} partitions verified", verdicts.len());
     } else {
         println!("NOT EQUAL: {bad} of {} partitions differ", verdicts.len());
     }
     let groups_bad = if args.groups {
-        verify_groups_lines(&loaded.config, &args.client_id).await?
+        verify_groups_lines(config, &args.client_id).await?
     } else {
         0
     };
-    Ok(if bad == 0 && groups_bad == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(bad == 0 && groups_bad == 0)
 }
 
 /// `--groups`: a line per committed group position; returns how many are not equal.
-async fn verify_groups_lines(
-    config: &kreplicate_replicate::config::ReplicatorConfig,
-    client_id: &str,
-) -> Result<usize, Failure> {
+async fn verify_groups_lines(config: &ReplicatorConfig, client_id: &str) -> Result<usize, Failure> {
+    if !config.flags.sync_group_offsets {
+        println!(
+            "GROUPS NOT CHECKED: replicator {} does not sync consumer group offsets \
+             (SynchroniseConsumerGroupOffsets is off)",
+            config.name
+        );
+        return Ok(0);
+    }
     let verdicts = verify_groups(config, client_id)
         .await
         .map_err(|e| failure::from_engine(&e))?;

@@ -42,6 +42,9 @@ fn exposed_metrics() -> Vec<String> {
         .get_or_create(&group_labels("g"))
         .set(1);
     m.topic_count.set(1);
+    m.source_topic_count.set(1);
+    m.cluster_missing_api.get_or_create(&cluster).set(1);
+    m.unselected_source_topics.get_or_create(&topic).set(1);
     m.copier_panics.get_or_create(&topic).inc();
     m.checkpoint_failures.inc();
     m.data_path_restarts.inc();

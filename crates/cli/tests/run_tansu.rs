@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::{plain_cluster, request, wait_for_status, write, Running};
 use kreplicate_testkit::ports::free_port;
+use kreplicate_testkit::python;
 use kreplicate_testkit::tansu::TansuBroker;
 
 const T: Duration = Duration::from_secs(30);
@@ -25,6 +26,11 @@ fn run_serves_metrics_and_stops_on_sigterm() {
         r#""cli-run-.*""#,
     );
     let config = write(dir.path(), "replicator.json", &json);
+    // The selection matches none of the source's topics: `status` names them.
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(python::create_topic(&source.addr(), "ledger", 1, &[]))
+        .unwrap();
     let metrics_addr = format!("127.0.0.1:{}", free_port());
     let running = Running::start(
         &[
@@ -65,6 +71,38 @@ fn run_serves_metrics_and_stops_on_sigterm() {
             .any(|l| l.starts_with("kreplicate_bytes_in_total ")),
         "{body}"
     );
+    // The first topic refresh names the unselected topic (bounded wait on that progress).
+    let named = r#"kreplicate_unselected_source_topic{topic="ledger"} 1"#;
+    let mut body = String::new();
+    for _ in 0..300 {
+        body = common::http_get(&metrics_addr, "/metrics").map_or_else(String::new, |a| a.1);
+        if body.lines().any(|l| l == named) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(body.lines().any(|l| l == named), "{named} not in:\n{body}");
+    let url = format!("http://{metrics_addr}/metrics");
+    let status = common::run(&["status", "--metrics-url", &url], T);
+    assert_eq!(
+        status.stdout.lines().next(),
+        Some(
+            "WARNING: no topic selected: TopicsToReplicate matches no topic of the source \
+             (kreplicate_topic_count is 0); the source has 1 topics: ledger"
+        ),
+        "{}{}",
+        status.stdout,
+        status.stderr
+    );
+    // Tansu 0.6 offers no CreatePartitions: named, once per cluster.
+    let lacks = format!("WARNING: cluster {} does not offer ", target.cluster_id());
+    let missing: Vec<&str> = status
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with(&lacks))
+        .collect();
+    assert_eq!(missing.len(), 1, "{}", status.stdout);
+    assert!(missing[0].contains("CreatePartitions"), "{}", status.stdout);
     assert_eq!(
         common::http_get(&metrics_addr, "/healthz"),
         Some((200, "ok\n".to_owned()))

@@ -271,7 +271,20 @@ pub async fn connect(
     role: Role,
     client_id: &str,
 ) -> Result<Client, EngineError> {
-    let config = client_config(cluster, role, client_id).await?;
+    connect_with_deadline(cluster, role, client_id, None).await
+}
+
+/// [`connect`], with the client's retry deadline set to `deadline` (`None`: its default).
+pub(crate) async fn connect_with_deadline(
+    cluster: &ClusterConfig,
+    role: Role,
+    client_id: &str,
+    deadline: Option<std::time::Duration>,
+) -> Result<Client, EngineError> {
+    let mut config = client_config(cluster, role, client_id).await?;
+    if let Some(deadline) = deadline {
+        config.retry = config.retry.with_deadline(Some(deadline));
+    }
     let bootstrap = config.bootstrap_servers.join(",");
     let client = Client::connect(config)
         .await

@@ -8,7 +8,7 @@ use kreplicate_offsets::OffsetMaps;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::cluster_client::{connect, Role};
+use crate::cluster_client::{connect_with_deadline, Role};
 use crate::config::ReplicatorConfig;
 use crate::error::EngineError;
 use crate::metrics::{cluster_labels, ReplicatorMetrics};
@@ -30,12 +30,15 @@ impl Replicator {
         options: EngineOptions,
     ) -> Result<Replicator, EngineError> {
         let metrics = Arc::new(ReplicatorMetrics::new());
-        let source = connect(&config.source, Role::Source, &options.client_id)
-            .await
-            .inspect_err(|e| count_auth_error(&metrics, &config.source.alias, e))?;
-        let target = connect(&config.target, Role::Target, &options.client_id)
-            .await
-            .inspect_err(|e| count_auth_error(&metrics, &config.target.alias, e))?;
+        let deadline = options.request_deadline;
+        let source =
+            connect_with_deadline(&config.source, Role::Source, &options.client_id, deadline)
+                .await
+                .inspect_err(|e| count_auth_error(&metrics, &config.source.alias, e))?;
+        let target =
+            connect_with_deadline(&config.target, Role::Target, &options.client_id, deadline)
+                .await
+                .inspect_err(|e| count_auth_error(&metrics, &config.target.alias, e))?;
         for alias in [&config.source.alias, &config.target.alias] {
             metrics
                 .cluster_reachable

@@ -1,6 +1,7 @@
 //! The replication engine.
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod capabilities;
 pub mod cluster_client;
 pub mod config;
 pub mod engine;

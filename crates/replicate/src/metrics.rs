@@ -76,6 +76,13 @@ pub struct ReplicatorMetrics {
     pub consumer_group_movable: Family<Labels, Gauge>,
     /// Topics being replicated.
     pub topic_count: Gauge,
+    /// 1 for each Kafka API the configuration uses that the cluster does not offer.
+    pub cluster_missing_api: Family<Labels, Gauge>,
+    /// Topics the source lists (internal ones left out), selected or not; every topic refresh.
+    pub source_topic_count: Gauge,
+    /// While the selection matches no source topic: 1 for each of the source's topics (the
+    /// first 20 by name), so `status` can name them; no series otherwise.
+    pub unselected_source_topics: Family<Labels, Gauge>,
     /// Source partitions by state: `copying` (a copier runs) or `halted` (stopped: a write the
     /// target refuses, retried with backoff; or an error that needs an operator, e.g. a corrupt
     /// batch). Readiness needs every partition copying.
@@ -117,6 +124,9 @@ impl ReplicatorMetrics {
             consumer_group_synced: Family::default(),
             consumer_group_movable: Family::default(),
             topic_count: Gauge::default(),
+            cluster_missing_api: Family::default(),
+            source_topic_count: Gauge::default(),
+            unselected_source_topics: Family::default(),
             partitions: Family::default(),
             checkpoint_failures: Counter::default(),
             data_path_restarts: Counter::default(),
@@ -209,6 +219,21 @@ impl ReplicatorMetrics {
             m.topic_count.clone(),
         );
         registry.register(
+            "cluster_missing_api",
+            "1 for each Kafka API this replicator's configuration uses that the cluster does not offer (what needs it cannot run)",
+            m.cluster_missing_api.clone(),
+        );
+        registry.register(
+            "source_topic_count",
+            "Topics on the source cluster (internal ones left out), selected or not",
+            m.source_topic_count.clone(),
+        );
+        registry.register(
+            "unselected_source_topic",
+            "While TopicsToReplicate selects no source topic: 1 for each source topic (the first 20 by name)",
+            m.unselected_source_topics.clone(),
+        );
+        registry.register(
             "partitions",
             "Source partitions by state: copying or halted",
             m.partitions.clone(),
@@ -231,13 +256,18 @@ impl ReplicatorMetrics {
         ReplicatorMetrics { registry, ..m }
     }
 
-    /// Creates the zero-valued series of both clusters (auth errors, throttling) and of the
+    /// Creates the zero-valued series of both clusters (auth errors, throttling, consumer lag) and of the
     /// failures that concern no topic, so that `increase()` alerts see the first failure:
     /// a labelled family is not exposed at all until it has a series.
     pub fn expose_clusters(&self, source_alias: &str, target_alias: &str) {
         for alias in [source_alias, target_alias] {
             let _ = self.auth_errors.get_or_create(&cluster_labels(alias));
             let _ = self.throttle_time_ms.get_or_create(&cluster_labels(alias));
+            // No group is known yet: a 0 with empty group, topic and partition, replaced by the
+            // cluster's first real sample (`groups::lag`).
+            let _ = self
+                .consumer_group_lag
+                .get_or_create(&crate::groups::lag::placeholder_lag_labels(alias));
         }
         let _ = self.failures.get_or_create(&topic_labels(""));
         self.set_partitions(0, 0);
@@ -295,6 +325,8 @@ mod tests {
             r#"kreplicate_filtered_records_total{topic="orders"} 0"#,
             r#"kreplicate_gap_records_total{topic="orders",partition="1"} 0"#,
             r#"kreplicate_partitions{state="halted"} 0"#,
+            r#"kreplicate_consumer_group_lag{cluster="src",group="",topic="",partition=""} 0"#,
+            r#"kreplicate_consumer_group_lag{cluster="dst",group="",topic="",partition=""} 0"#,
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
         }

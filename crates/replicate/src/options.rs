@@ -51,6 +51,11 @@ pub struct EngineOptions {
     /// Test hook: make a copier panic. Not for production use.
     #[doc(hidden)]
     pub panic_hook: Option<PanicHook>,
+    /// Test hook: how long both clients retry a request (the producer a batch) before it
+    /// fails; `None`, the client's default (60 s). Lets a test reach the deadline, and the
+    /// data-path restart it causes, without a minute-long outage. Not for production use.
+    #[doc(hidden)]
+    pub request_deadline: Option<Duration>,
 }
 
 /// Test hook: the copier of `topic`-`partition` panics when it copies source offset `offset`,
@@ -97,6 +102,7 @@ impl Default for EngineOptions {
             restart_backoff_max: Duration::from_secs(60),
             max_copier_panics: 3,
             panic_hook: None,
+            request_deadline: None,
         }
     }
 }

@@ -118,6 +118,15 @@ pub(crate) async fn run(
     checkpoint::ensure_topic(&target)
         .await
         .map_err(target_error)?;
+    // Before anything is copied (the probe repeats it): a missing API is in the metrics from
+    // the start.
+    for (client, cluster, role) in [
+        (&source, &config.source.alias, Role::Source),
+        (&target, &config.target.alias, Role::Target),
+    ] {
+        let needed = crate::capabilities::needed(&config, role);
+        crate::capabilities::expose_missing(client, cluster, &needed, &metrics).await;
+    }
     let mut supervisor = Supervisor {
         source_fp: ClusterFingerprint::of(&config.source.id),
         target_fp: ClusterFingerprint::of(&config.target.id),
@@ -624,17 +633,21 @@ impl Supervisor {
         self.config.offset_sync_mode == crate::config::OffsetSyncMode::Enhanced
     }
 
-    /// Cluster reachability and throttling, as MSK reports them.
+    /// Cluster reachability and throttling, as MSK reports them, and the APIs a cluster lacks.
     async fn probe(&self) {
-        for (client, cluster) in [
-            (&self.source, &self.config.source.alias),
-            (&self.target, &self.config.target.alias),
+        for (client, cluster, role) in [
+            (&self.source, &self.config.source.alias, Role::Source),
+            (&self.target, &self.config.target.alias, Role::Target),
         ] {
             let ok = client.refresh_metadata(Some(&[])).await.is_ok();
             self.metrics
                 .cluster_reachable
                 .get_or_create(&cluster_labels(cluster))
                 .set(ok as i64);
+            if ok {
+                let needed = crate::capabilities::needed(&self.config, role);
+                crate::capabilities::expose_missing(client, cluster, &needed, &self.metrics).await;
+            }
         }
         // The producer writes through the target client, which records every throttle.
         for (cluster, ms) in [

@@ -13,7 +13,7 @@ use faults_support::{
     assert_verified_with_holes, client, config, fast_options, finish_and_verify, holes, metric,
     wait_copied_through, wait_until, Load, Side,
 };
-use kreplicate_replicate::Replicator;
+use kreplicate_replicate::{EngineOptions, Replicator};
 use kreplicate_testkit::fault_proxy::FaultProxy;
 use kreplicate_testkit::tansu::{MotoServer, TansuBroker, TansuOptions};
 use kreplicate_wire::admin::{Admin, NewTopic};
@@ -235,6 +235,77 @@ async fn target_unreachable_for_30_s_then_the_copy_completes_exactly() {
     assert_eq!(total, report.acked);
     eprintln!(
         "target unreachable 30 s: {total} records copied exactly, {refused} connections refused"
+    );
+}
+
+/// The target unreachable past the request deadline (set to 2 s here; 60 s by default): the
+/// producer's batches fail, the data path restarts with a fresh producer (counted in
+/// `kreplicate_data_path_restarts_total`) and, once the target is back, the copy completes
+/// exactly once. The outage ends on progress: when the restart has been counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_outage_past_the_deadline_restarts_the_data_path_and_the_copy_is_exact() {
+    let source = TansuBroker::strict_memory().unwrap();
+    let (target, target_proxy) = FaultProxy::with_tansu(TansuOptions::strict()).unwrap();
+    let source_client = client(&source.addr()).await;
+    let target_client = client(&target_proxy.addr()).await;
+    create_topic(&source_client).await;
+    let config = config(
+        "restarted-data-path",
+        &Side::new(source.cluster_id(), &source.addr()),
+        &Side::new(target.cluster_id(), &target_proxy.addr()),
+        &[TOPIC],
+    );
+    let restarts = |text: &str| metric(text, "kreplicate_data_path_restarts_total", &[]);
+
+    let load = Load::start(&source.addr(), TOPIC, PARTITIONS).await;
+    let replicator = Replicator::start(
+        config.clone(),
+        EngineOptions {
+            request_deadline: Some(Duration::from_secs(2)),
+            restart_backoff_initial: Duration::from_millis(200),
+            ..fast_options()
+        },
+    )
+    .await
+    .unwrap();
+    let metrics = replicator.metrics();
+    wait_target_grows(&target_client, 200, Duration::from_secs(60), "start").await;
+    assert_eq!(
+        restarts(&metrics.encode()),
+        0.0,
+        "no restart before the outage"
+    );
+
+    target_proxy.refuse(true);
+    target_proxy.drop_all();
+    let before = load.acked();
+    wait_until(
+        "kreplicate_data_path_restarts_total > 0",
+        Duration::from_secs(60),
+        || restarts(&metrics.encode()) > 0.0,
+    )
+    .await;
+    target_proxy.refuse(false);
+    // The source kept receiving records, copied once the target is back.
+    load.wait_more(100, Duration::from_secs(60)).await;
+    assert!(load.acked() > before);
+
+    let report = load.stop().await;
+    let text = metrics.encode();
+    let total = finish_and_verify(
+        &source_client,
+        &target_client,
+        replicator,
+        &config,
+        TOPIC,
+        PARTITIONS,
+    )
+    .await;
+    assert_eq!(report.failed, 0, "the source was never faulty: {report:?}");
+    assert_eq!(total, report.acked);
+    eprintln!(
+        "data path restarted {} times over the outage: {total} records copied exactly",
+        restarts(&text)
     );
 }
 

@@ -130,6 +130,11 @@ async fn legacy_prefixed_group_moves_to_the_target_at_the_exact_next_record() {
         );
         assert!(text.contains(&line), "{line} not in\n{text}");
     }
+    // The zero series each cluster had before any group's lag was known is gone.
+    assert!(
+        !text.contains(r#"group="",topic="",partition="""#),
+        "{text}"
+    );
     assert!(
         text.contains("kreplicate_consumer_group_count 1\n"),
         "{text}"

@@ -248,6 +248,28 @@ async fn leader_moves(mode: DataMode) {
         .await
         .unwrap();
     wait_copied(&replicator, 0, 40).await;
+    // The mock offers no DescribeConfigs (CopyTopicConfigurations is on) and Tansu no
+    // CreatePartitions: both named in the metrics (the first probe runs at start).
+    let text = replicator.metrics().encode();
+    for line in [
+        format!(
+            r#"kreplicate_cluster_missing_api{{cluster="{}",api="DescribeConfigs"}} 1"#,
+            source.cluster_id()
+        ),
+        format!(
+            r#"kreplicate_cluster_missing_api{{cluster="{}",api="CreatePartitions"}} 1"#,
+            config.target.alias
+        ),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+    }
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("kreplicate_cluster_missing_api{"))
+            .count(),
+        2,
+        "{text}"
+    );
 
     // Partition 0's leader moves from broker 1 to broker 3 (its leader epoch is bumped, and
     // broker 1 answers NOT_LEADER_OR_FOLLOWER) after 40 of its records were copied; then twice

@@ -1044,6 +1044,55 @@ async fn kafka_style_configs_created_and_resynced() {
     assert_eq!(target.requests(ApiKey::IncrementalAlterConfigs).len(), 1);
 }
 
+/// With CopyTopicConfigurations, each existing target topic is described once per refresh:
+/// config sync's listing also gives the producer's batch limit (`max.message.bytes`); only a
+/// topic whose limit the sync just changed is described again, so the new limit is used at
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_configs_are_described_once_per_refresh() {
+    let source = FakeCluster::start(
+        "fake-source",
+        State {
+            topics: topics(&[("orders", 1)]),
+            configs: [(
+                "orders".to_string(),
+                kafka_listing(dynamic(&[("max.message.bytes", "20000")])),
+            )]
+            .into_iter()
+            .collect(),
+            ..State::default()
+        },
+    );
+    let target = FakeCluster::start("fake-target", State::default());
+    let mut config = config(&source, &target, &["orders"], TopicNaming::Identical);
+    config.flags.copy_topic_configurations = true;
+    let (mut sync, _) = topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
+    let describes = || target.requests(ApiKey::DescribeConfigs).len();
+
+    // Created this round: config sync does not read it; the batch limit does, once.
+    sync_ok(&mut sync).await;
+    assert_eq!(describes(), 1);
+    assert_eq!(sync.target_max_message_bytes("orders"), 20000);
+    // In step: one read serves both (two before).
+    sync_ok(&mut sync).await;
+    assert_eq!(describes(), 2);
+    assert_eq!(sync.target_max_message_bytes("orders"), 20000);
+    // The source raises the limit: the sync copies it, and the topic is read again after.
+    source
+        .state()
+        .configs
+        .get_mut("orders")
+        .unwrap()
+        .extend(dynamic(&[("max.message.bytes", "30000")]));
+    sync_ok(&mut sync).await;
+    assert_eq!(target.requests(ApiKey::IncrementalAlterConfigs).len(), 1);
+    assert_eq!(describes(), 4);
+    assert_eq!(sync.target_max_message_bytes("orders"), 30000);
+    sync_ok(&mut sync).await;
+    assert_eq!(describes(), 5);
+    assert_eq!(sync.target_max_message_bytes("orders"), 30000);
+}
+
 /// A target that refuses one config (as MSK refuses configs it reserves) still gets the
 /// source's other configs; the refused one is reported once, not every round, and tried again
 /// when the source's value changes.
@@ -1567,10 +1616,32 @@ async fn an_empty_selection_is_warned_about_once_naming_the_source_topics() {
     );
     let target = FakeCluster::start("fake-target", State::default());
     let config = config(&source, &target, &["order"], TopicNaming::Identical);
-    let (mut sync, _) = topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
+    let (mut sync, metrics) =
+        topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
     for _ in 0..3 {
         assert_eq!(sync_ok(&mut sync).await, vec![]);
     }
+    // The metrics name them too, for `kreplicate status`.
+    let text = metrics.encode();
+    for line in [
+        "kreplicate_source_topic_count 2",
+        r#"kreplicate_unselected_source_topic{topic="orders"} 1"#,
+        r#"kreplicate_unselected_source_topic{topic="payments"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+    }
+    // Once a topic matches, the names go away and the count stays.
+    source.state().topics.insert("order".into(), 1);
+    assert_eq!(sync_ok(&mut sync).await.len(), 1);
+    let text = metrics.encode();
+    assert!(
+        !text.contains("kreplicate_unselected_source_topic{"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "kreplicate_source_topic_count 3"),
+        "{text}"
+    );
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     let warnings: Vec<&str> = logs
         .lines()

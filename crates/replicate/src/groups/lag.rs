@@ -57,8 +57,22 @@ impl LogEnds {
                 .consumer_group_lag
                 .get_or_create(&lag_labels(&self.alias, group, topic, partition))
                 .set((end - committed).max(0));
+            metrics
+                .consumer_group_lag
+                .remove(&placeholder_lag_labels(&self.alias));
         }
     }
+}
+
+/// The labels of the cluster's zero series exposed before any group's lag is known (so the
+/// family, and `absent()`-style alerts on it, exist from start).
+pub fn placeholder_lag_labels(cluster: &str) -> Labels {
+    vec![
+        ("cluster".into(), cluster.into()),
+        ("group".into(), String::new()),
+        ("topic".into(), String::new()),
+        ("partition".into(), String::new()),
+    ]
 }
 
 /// `cluster`, `group`, `topic`, `partition` labels of `consumer_group_lag`.

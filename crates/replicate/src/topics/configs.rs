@@ -233,6 +233,10 @@ pub(crate) struct ConfigSync {
     /// POLICY_VIOLATION: managed services refuse many topic configs). Left out of later plans
     /// until the source's value changes, so they are reported once, not every round.
     refused: HashMap<String, Vec<AlterOp>>,
+    /// The target listings the last [`sync`](Self::sync) read, by target name, minus those of
+    /// topics whose `max.message.bytes` it then changed: the topic refresh takes them for the
+    /// producer's batch limits instead of describing the same topics again.
+    target_listings: BTreeMap<String, Vec<ConfigEntry>>,
 }
 
 impl ConfigSync {
@@ -271,10 +275,17 @@ impl ConfigSync {
         self.target_listing
             .learn(listings.values().map(|entries| entries.as_slice()));
         let listing = self.target_listing;
+        self.target_listings = listings.clone();
         listings
             .into_iter()
             .map(|(topic, entries)| (topic, listing.explicit(&entries)))
             .collect()
+    }
+
+    /// The target listings the last sync read and did not change `max.message.bytes` of
+    /// (taken: a later round reads afresh).
+    pub(crate) fn take_target_listings(&mut self) -> BTreeMap<String, Vec<ConfigEntry>> {
+        std::mem::take(&mut self.target_listings)
     }
 
     /// What [`sync`](Self::sync) would send for `topics` (source name, target name), without
@@ -321,6 +332,7 @@ impl ConfigSync {
         wanted: &BTreeMap<String, BTreeMap<String, String>>,
         problems: &mut Problems,
     ) {
+        self.target_listings.clear();
         let topics: Vec<(String, String)> = topics
             .iter()
             .filter(|(source, _)| wanted.contains_key(source))
@@ -343,6 +355,13 @@ impl ConfigSync {
             // A refusal stands until the source asks for something else.
             refused.retain(|r| ops.contains(r));
             ops.retain(|op| !refused.contains(op));
+            // The listing no longer tells this topic's batch limit.
+            if ops
+                .iter()
+                .any(|op| op.name == super::message_limits::MAX_MESSAGE_BYTES)
+            {
+                self.target_listings.remove(target_topic);
+            }
             let result = if ops.is_empty() {
                 Ok(())
             } else {

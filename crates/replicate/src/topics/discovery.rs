@@ -51,6 +51,22 @@ impl Discovery {
     }
 }
 
+/// How many of the source's topics an empty selection's warning (and metric) names.
+pub(crate) const NAMED_UNSELECTED: usize = 20;
+
+/// The source's topics an operator could mean to select (not internal, not `__`-prefixed),
+/// sorted by name.
+pub(crate) fn user_topics(metadata: &ClusterMetadata) -> Vec<&str> {
+    let mut names: Vec<&str> = metadata
+        .topics
+        .values()
+        .filter(|t| !t.is_internal && !t.name.starts_with("__"))
+        .map(|t| t.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names
+}
+
 /// The warning for a topic selection that matches none of the source's topics (naming the
 /// ones it has, at most 20), or `None` when it matches some. A silent empty selection looks
 /// like a healthy replicator that copies nothing.
@@ -58,17 +74,11 @@ pub fn empty_selection_warning(
     metadata: &ClusterMetadata,
     config: &ReplicatorConfig,
 ) -> Option<String> {
-    let mut names: Vec<&str> = metadata
-        .topics
-        .values()
-        .filter(|t| !t.is_internal && !t.name.starts_with("__"))
-        .map(|t| t.name.as_str())
-        .collect();
+    let names = user_topics(metadata);
     if names.iter().any(|n| config.topics.selects(n)) {
         return None;
     }
-    names.sort_unstable();
-    let shown = names.len().min(20);
+    let shown = names.len().min(NAMED_UNSELECTED);
     let more = if names.len() > shown {
         format!(" and {} more", names.len() - shown)
     } else {

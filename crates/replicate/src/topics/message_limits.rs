@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use kreplicate_wire::admin::ConfigEntry;
+
 use super::Side;
 
 /// Kafka's default `max.message.bytes` (`message.max.bytes`, LogConfig /
@@ -15,23 +17,33 @@ use super::Side;
 /// without DescribeConfigs sees none.
 pub(crate) const KAFKA_DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024 + 12;
 
-const MAX_MESSAGE_BYTES: &str = "max.message.bytes";
+pub(crate) const MAX_MESSAGE_BYTES: &str = "max.message.bytes";
 
 /// Each of `topics`' `max.message.bytes` on the target, keyed by target topic name: as listed,
-/// else Kafka's default. A failed read keeps `previous` for the topics it knew (and the default
-/// for others): the limit is a batching bound, not worth failing the refresh for.
+/// else Kafka's default. `known` holds listings this refresh already read (config sync's);
+/// only the other topics are described. A failed read keeps `previous` for the topics it knew
+/// (and the default for others): the limit is a batching bound, not worth failing the refresh
+/// for.
 pub(crate) async fn read(
     target: &Side,
     topics: &[String],
     previous: &BTreeMap<String, usize>,
+    known: BTreeMap<String, Vec<ConfigEntry>>,
 ) -> BTreeMap<String, usize> {
-    let listed = match target.admin.describe_topic_configs(topics).await {
-        Ok(listings) => listings,
-        Err(e) => {
-            tracing::debug!(error = %e, "cannot read the target topics' max.message.bytes; keeping what was known");
-            BTreeMap::new()
+    let unknown: Vec<String> = topics
+        .iter()
+        .filter(|t| !known.contains_key(*t))
+        .cloned()
+        .collect();
+    let mut listed = known;
+    if !unknown.is_empty() {
+        match target.admin.describe_topic_configs(&unknown).await {
+            Ok(listings) => listed.extend(listings),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read the target topics' max.message.bytes; keeping what was known");
+            }
         }
-    };
+    }
     topics
         .iter()
         .map(|topic| {

@@ -27,7 +27,7 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use kreplicate_wire::admin::Admin;
-use kreplicate_wire::client::Client;
+use kreplicate_wire::client::{Client, ClusterMetadata};
 
 use crate::cluster_client::Role;
 use crate::config::ReplicatorConfig;
@@ -211,6 +211,21 @@ impl TopicSync {
             .unwrap_or(message_limits::KAFKA_DEFAULT_MAX_MESSAGE_BYTES)
     }
 
+    /// `source_topic_count`, and while nothing is selected the source's topics by name.
+    fn expose_source_topics(&self, metadata: &ClusterMetadata, none_selected: bool) {
+        let names = discovery::user_topics(metadata);
+        self.metrics.source_topic_count.set(names.len() as i64);
+        self.metrics.unselected_source_topics.clear();
+        if none_selected {
+            for name in names.iter().take(discovery::NAMED_UNSELECTED) {
+                self.metrics
+                    .unselected_source_topics
+                    .get_or_create(&topic_labels(name))
+                    .set(1);
+            }
+        }
+    }
+
     async fn sync(
         &mut self,
         problems: &mut Problems,
@@ -222,7 +237,9 @@ impl TopicSync {
         })?;
         let selected = self.discovery.select(&metadata, &self.config);
         // Said once while it lasts, again if it comes back.
-        match discovery::empty_selection_warning(&metadata, &self.config) {
+        let warning = discovery::empty_selection_warning(&metadata, &self.config);
+        self.expose_source_topics(&metadata, warning.is_some());
+        match warning {
             Some(warning) if !self.warned_empty => {
                 tracing::warn!("{warning}");
                 self.warned_empty = true;
@@ -287,8 +304,11 @@ impl TopicSync {
                 .await;
         }
         let targets: Vec<String> = replicated.iter().map(|t| t.target.clone()).collect();
+        // Config sync just described the existing targets: their listings serve the batch
+        // limits too, so each target topic is described once per refresh.
+        let known = self.configs.take_target_listings();
         self.max_message_bytes =
-            message_limits::read(&self.target, &targets, &self.max_message_bytes).await;
+            message_limits::read(&self.target, &targets, &self.max_message_bytes, known).await;
         Ok(replicated)
     }
 
