@@ -8,6 +8,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::sync::Mutex;
 
 /// Label set: a list of `(name, value)` pairs.
 pub type Labels = Vec<(String, String)>;
@@ -87,6 +88,11 @@ pub struct ReplicatorMetrics {
     /// target refuses, retried with backoff; or an error that needs an operator, e.g. a corrupt
     /// batch). Readiness needs every partition copying.
     pub partitions: Family<Labels, Gauge>,
+    /// Each halted partition: the source offset it halted at (-1 when not known: its copier
+    /// panicked). No series while the partition copies; set with [`Self::set_partitions`].
+    pub partition_halted: Family<Labels, Gauge>,
+    /// The `partition_halted` series now exposed, so the ones that copy again are removed.
+    halted_exposed: Mutex<Vec<Labels>>,
     /// Checkpoints the target did not acknowledge (each is sent again at the next tick).
     pub checkpoint_failures: Counter,
     /// Restarts of the data path (a fresh producer for every partition) after connection,
@@ -128,6 +134,8 @@ impl ReplicatorMetrics {
             source_topic_count: Gauge::default(),
             unselected_source_topics: Family::default(),
             partitions: Family::default(),
+            partition_halted: Family::default(),
+            halted_exposed: Mutex::default(),
             checkpoint_failures: Counter::default(),
             data_path_restarts: Counter::default(),
             copier_panics: Family::default(),
@@ -239,6 +247,11 @@ impl ReplicatorMetrics {
             m.partitions.clone(),
         );
         registry.register(
+            "partition_halted",
+            "Each halted partition: the source offset it halted at (-1: not known, its copier panicked); no series while it copies",
+            m.partition_halted.clone(),
+        );
+        registry.register(
             "checkpoint_failures",
             "Checkpoints the target did not acknowledge (sent again at the next tick)",
             m.checkpoint_failures.clone(),
@@ -270,7 +283,7 @@ impl ReplicatorMetrics {
                 .get_or_create(&crate::groups::lag::placeholder_lag_labels(alias));
         }
         let _ = self.failures.get_or_create(&topic_labels(""));
-        self.set_partitions(0, 0);
+        self.set_partitions(0, std::iter::empty());
     }
 
     /// Creates the zero-valued series of a replicated topic and its partitions (failures,
@@ -287,13 +300,34 @@ impl ReplicatorMetrics {
         }
     }
 
-    /// Sets the `partitions` gauge for both states.
-    pub fn set_partitions(&self, copying: usize, halted: usize) {
-        for (state, n) in [("copying", copying), ("halted", halted)] {
+    /// Sets the `partitions` gauge for both states, and `partition_halted` to exactly the
+    /// halted partitions given (topic, partition, the source offset it halted at if known).
+    pub fn set_partitions<'a>(
+        &self,
+        copying: usize,
+        halted: impl IntoIterator<Item = (&'a str, i32, Option<i64>)>,
+    ) {
+        let mut exposed = self
+            .halted_exposed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut now = Vec::new();
+        for (topic, partition, offset) in halted {
+            let labels = partition_labels(topic, partition);
+            self.partition_halted
+                .get_or_create(&labels)
+                .set(offset.unwrap_or(-1));
+            now.push(labels);
+        }
+        for gone in exposed.iter().filter(|l| !now.contains(l)) {
+            self.partition_halted.remove(gone);
+        }
+        for (state, n) in [("copying", copying), ("halted", now.len())] {
             self.partitions
                 .get_or_create(&vec![("state".to_string(), state.to_string())])
                 .set(n as i64);
         }
+        *exposed = now;
     }
 
     /// The Prometheus / OpenMetrics text exposition of every metric.
@@ -308,6 +342,44 @@ impl ReplicatorMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A halted partition has a series naming where it halted, until it copies again.
+    #[test]
+    fn halted_partitions_are_named_until_they_copy_again() {
+        let m = ReplicatorMetrics::new();
+        m.set_partitions(3, [("orders", 2, Some(1234)), ("audit", 0, None)]);
+        let text = m.encode();
+        assert!(
+            text.contains(r#"kreplicate_partition_halted{topic="orders",partition="2"} 1234"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"kreplicate_partition_halted{topic="audit",partition="0"} -1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"kreplicate_partitions{state="halted"} 2"#),
+            "{text}"
+        );
+        m.set_partitions(4, [("audit", 0, None)]);
+        let text = m.encode();
+        assert!(
+            !text.contains(r#"topic="orders",partition="2"} 1234"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"kreplicate_partition_halted{topic="audit",partition="0"} -1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"kreplicate_partitions{state="halted"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"kreplicate_partitions{state="copying"} 4"#),
+            "{text}"
+        );
+    }
 
     /// Every labelled counter an alert watches is exposed, at 0, before its first event.
     #[test]

@@ -71,6 +71,8 @@ struct Supervisor {
 struct Halted {
     /// When set, the partition is started again then.
     retry_at: Option<Instant>,
+    /// The source offset it halted at, when known (not after a copier panic).
+    offset: Option<i64>,
 }
 
 /// One producer's data path: everything the copiers of a generation share.
@@ -242,7 +244,7 @@ impl Supervisor {
                         }
                         Err(e) => {
                             self.copier_died(e, &mut g);
-                            self.metrics.set_partitions(g.running.len(), self.halted.len());
+                            self.expose_partitions(&g);
                             continue;
                         }
                     };
@@ -253,7 +255,7 @@ impl Supervisor {
                             tracing::error!(topic = %key.0, partition = key.1, offset, state = "halted",
                                 "partition halted at source offset {offset}: {message}");
                             self.metrics.failures.get_or_create(&topic_labels(&key.0)).inc();
-                            self.halted.insert(key, Halted { retry_at: None });
+                            self.halted.insert(key, Halted { retry_at: None, offset: Some(offset) });
                         }
                         CopierExit::Refused { offset, reached, isolated, refusal } => {
                             self.refused(key, offset, reached, isolated, &refusal, &mut g).await;
@@ -263,8 +265,7 @@ impl Supervisor {
                 }
                 _ = wait_stopped(stopped) => break GenerationEnd::Stopped,
             }
-            self.metrics
-                .set_partitions(g.running.len(), self.halted.len());
+            self.expose_partitions(&g);
         };
         // Stop fetching everywhere; copiers finish their in-flight writes and checkpoint.
         let _ = stop_copiers.send(true);
@@ -324,6 +325,7 @@ impl Supervisor {
             key,
             Halted {
                 retry_at: Some(Instant::now() + wait),
+                offset: Some(offset),
             },
         );
     }
@@ -353,7 +355,13 @@ impl Supervisor {
             tracing::error!(topic = %key.0, partition = key.1, state = "halted", panic = %what,
                 "the copier of {}-{} panicked ({n} times): partition halted until the replicator restarts: {what}",
                 key.0, key.1);
-            self.halted.insert(key, Halted { retry_at: None });
+            self.halted.insert(
+                key,
+                Halted {
+                    retry_at: None,
+                    offset: None,
+                },
+            );
             return;
         }
         let policy = capped_backoff(self.options.halt_retry_initial, self.options.halt_retry_max);
@@ -369,6 +377,7 @@ impl Supervisor {
             key,
             Halted {
                 retry_at: Some(Instant::now() + wait),
+                offset: None,
             },
         );
     }
@@ -421,11 +430,27 @@ impl Supervisor {
             .or_insert_with(|| (i64::MIN, policy.backoff()))
             .1
             .next_wait();
+        let offset = self
+            .last_halt
+            .get(&key)
+            .map(|(at, _)| *at)
+            .filter(|at| *at != i64::MIN);
         self.halted.insert(
             key,
             Halted {
                 retry_at: Some(Instant::now() + wait),
+                offset,
             },
+        );
+    }
+
+    /// Publishes which partitions copy and which are halted (and where).
+    fn expose_partitions(&self, g: &Generation) {
+        self.metrics.set_partitions(
+            g.running.len(),
+            self.halted
+                .iter()
+                .map(|(key, h)| (key.0.as_str(), key.1, h.offset)),
         );
     }
 
