@@ -5,8 +5,8 @@
 //!
 //! It runs inside the [`front`](crate::front): every connection is relayed frame by frame, with
 //! broker addresses rewritten to the layer's so clients keep coming back through it, and
-//! Produce, CreateTopics, IncrementalAlterConfigs, DeleteTopics, DescribeConfigs and Metadata
-//! intercepted. Answers go back in request order. It therefore also works behind TLS/SASL
+//! Produce, CreateTopics, IncrementalAlterConfigs, DeleteTopics, DescribeConfigs, Metadata and
+//! read_committed Fetch intercepted. Answers go back in request order. It therefore also works behind TLS/SASL
 //! ([`StrictKafka::start_behind`]).
 //!
 //! ```no_run
@@ -29,6 +29,7 @@ mod reencode;
 mod refusals;
 mod rules;
 mod topic_config;
+mod txn_index;
 mod upstream;
 
 use std::fmt;
@@ -42,6 +43,7 @@ use crate::tansu::{TansuBroker, TansuOptions};
 use config_cache::ConfigCache;
 use producer_state::ProducerStates;
 use refusals::RefusalCounters;
+use txn_index::TxnIndex;
 
 /// What every connection of one layer shares.
 pub(crate) struct StrictState {
@@ -50,6 +52,7 @@ pub(crate) struct StrictState {
     refusals: RefusalCounters,
     configs: ConfigCache,
     producers: ProducerStates,
+    txns: TxnIndex,
 }
 
 impl fmt::Debug for StrictState {
@@ -86,6 +89,7 @@ impl StrictKafka {
             refusals: RefusalCounters::default(),
             configs: ConfigCache::default(),
             producers: ProducerStates::default(),
+            txns: TxnIndex::default(),
         });
         let front = Front::start_strict(front, state.clone())?;
         Ok(StrictKafka { front, state })
@@ -181,5 +185,7 @@ impl StrictTansu {
 
 #[cfg(test)]
 mod interop_tests;
+#[cfg(test)]
+mod read_committed_tests;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,207 @@
+//! read_committed Fetch through the layer ([`super::txn_index`]): real transactions produced by
+//! confluent-kafka into Tansu, read back with raw Fetch requests and with our fetcher
+//! (crates/wire). The confluent-kafka consumer's view is in `interop_tests.rs`.
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, MetadataRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use kreplicate_wire::client::{Client, ClientConfig};
+use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
+
+use super::batch::RawBatch;
+use super::*;
+use crate::python::{self, PyRecord};
+
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One produced record: offset, value, and whether read_committed must return it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Produced {
+    pub(super) offset: i64,
+    pub(super) value: Vec<u8>,
+    pub(super) kept: bool,
+}
+
+/// Into `topic`-`partition` (through `addr`): committed 3, aborted 2, plain 2, aborted 3,
+/// committed 2, every transaction with one transactional id (so one producer id). Tansu's
+/// layout: data 0-2, COMMIT 3, data 4-5, ABORT 6, plain 7-8, data 9-11, ABORT 12, data
+/// 13-14, COMMIT 15; the log ends at 16.
+pub(super) async fn interleave(addr: &str, topic: &str, partition: i32) -> Vec<Produced> {
+    let id = format!("txn-{topic}-{partition}-{}", std::process::id());
+    let mut out = Vec::new();
+    for (tag, n, txn) in [
+        ("c1", 3, Some(true)),
+        ("a1", 2, Some(false)),
+        ("p1", 2, None),
+        ("a2", 3, Some(false)),
+        ("c2", 2, Some(true)),
+    ] {
+        let records: Vec<PyRecord> = (0..n)
+            .map(|i| PyRecord {
+                partition: Some(partition),
+                value: Some(format!("{tag}-{partition}-{i}").into_bytes()),
+                ..PyRecord::default()
+            })
+            .collect();
+        let delivered = match txn {
+            Some(commit) => python::produce_transaction(addr, topic, &records, &id, commit)
+                .await
+                .unwrap(),
+            None => python::produce(addr, topic, &records, "none", &[])
+                .await
+                .unwrap(),
+        };
+        for (r, (p, offset)) in records.into_iter().zip(delivered) {
+            assert_eq!(p, partition);
+            out.push(Produced {
+                offset,
+                value: r.value.unwrap(),
+                kept: txn != Some(false),
+            });
+        }
+    }
+    let offsets: Vec<i64> = out.iter().map(|p| p.offset).collect();
+    assert_eq!(offsets, [0, 1, 2, 4, 5, 7, 8, 9, 10, 11, 13, 14]);
+    out
+}
+
+fn fetch(topic: &str, partition: i32, offset: i64, isolation: i8) -> FetchRequest {
+    FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(100)
+        .with_max_bytes(1 << 20)
+        .with_isolation_level(isolation)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(TopicName(StrBytes::from_string(topic.into())))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(partition)
+                .with_fetch_offset(offset)
+                .with_partition_max_bytes(1 << 20)])])
+}
+
+/// (high watermark, last stable offset, aborted (producer id, first offset), batch base offsets)
+type Answer = (i64, i64, Option<Vec<(i64, i64)>>, Vec<i64>);
+
+fn answer(response: &FetchResponse) -> Answer {
+    let p = &response.responses[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    let records = p.records.clone().unwrap_or_default();
+    (
+        p.high_watermark,
+        p.last_stable_offset,
+        p.aborted_transactions.as_ref().map(|a| {
+            a.iter()
+                .map(|t| (t.producer_id.0, t.first_offset))
+                .collect()
+        }),
+        RawBatch::split(&records)
+            .0
+            .iter()
+            .map(RawBatch::base_offset)
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn read_committed_fetch_lists_aborted_transactions_as_kafka_does() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    python::create_topic(&addr, "ledger", 1, &[]).await.unwrap();
+    interleave(&addr, "ledger", 0).await;
+
+    // Bare Tansu: the whole log, no aborted transaction listed.
+    let raw =
+        crate::tansu::raw::request(&broker.raw_addr(), 4, &fetch("ledger", 0, 0, 1), IO_TIMEOUT)
+            .unwrap();
+    let (hw, _, aborted, bases) = answer(&raw);
+    assert_eq!(hw, 16);
+    assert!(aborted.unwrap_or_default().is_empty());
+    assert_eq!(bases, [0, 3, 4, 6, 7, 9, 12, 13, 15]);
+    let records = raw.responses[0].partitions[0].records.clone().unwrap();
+    let pid = RawBatch::split(&records).0[2].producer_id();
+    assert!(pid >= 0);
+
+    // v13+ names the topic by id (Metadata v10+ tells it).
+    let metadata = MetadataRequest::default()
+        .with_topics(Some(vec![MetadataRequestTopic::default()
+            .with_name(Some(TopicName(StrBytes::from_static_str("ledger"))))]));
+    let topic_id = crate::tansu::raw::request(&broker.raw_addr(), 12, &metadata, IO_TIMEOUT)
+        .unwrap()
+        .topics[0]
+        .topic_id;
+    // Through the layer, by name (v4) and by topic id (v13): TransactionIndex.collectAbortedTxns
+    // for each fetch offset; the data and its batches are Tansu's, untouched.
+    let cases = [
+        (
+            0,
+            vec![(pid, 4), (pid, 9)],
+            vec![0, 3, 4, 6, 7, 9, 12, 13, 15],
+        ),
+        // A fetch inside the first aborted transaction still lists it (last offset 6 >= 5).
+        (5, vec![(pid, 4), (pid, 9)], vec![4, 6, 7, 9, 12, 13, 15]),
+        // After its marker: only the second (last offset 12 >= 7).
+        (7, vec![(pid, 9)], vec![7, 9, 12, 13, 15]),
+        (13, vec![], vec![13, 15]),
+    ];
+    for version in [4, 13] {
+        for (offset, want_aborted, want_bases) in &cases {
+            let mut request = fetch("ledger", 0, *offset, 1);
+            request.topics[0].topic_id = topic_id;
+            let layer = crate::tansu::raw::request(&addr, version, &request, IO_TIMEOUT).unwrap();
+            assert_eq!(
+                answer(&layer),
+                (16, 16, Some(want_aborted.clone()), want_bases.clone()),
+                "v{version} from {offset}"
+            );
+        }
+    }
+    // read_uncommitted through the layer is Tansu's answer: no list.
+    let layer =
+        crate::tansu::raw::request(&addr, 4, &fetch("ledger", 0, 0, 0), IO_TIMEOUT).unwrap();
+    assert_eq!(answer(&layer).2.unwrap_or_default(), vec![]);
+}
+
+#[tokio::test]
+async fn our_read_committed_fetcher_skips_aborted_records_through_the_layer() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    python::create_topic(&addr, "ledger", 2, &[]).await.unwrap();
+    let client = Client::connect(ClientConfig::new([addr.clone()]))
+        .await
+        .unwrap();
+    for partition in 0..2 {
+        let produced = interleave(&addr, "ledger", partition).await;
+        for (isolation, want) in [
+            (
+                IsolationLevel::ReadCommitted,
+                produced
+                    .iter()
+                    .filter(|p| p.kept)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            ),
+            (IsolationLevel::ReadUncommitted, produced.clone()),
+        ] {
+            let mut got = Vec::new();
+            let end = scan_partition(&client, "ledger", partition, 0, None, isolation, |r| {
+                got.push(Produced {
+                    offset: r.offset,
+                    value: r.value.as_deref().unwrap().to_vec(),
+                    kept: true,
+                });
+                ControlFlow::Continue(())
+            })
+            .await
+            .unwrap();
+            let want: Vec<(i64, Vec<u8>)> = want.into_iter().map(|p| (p.offset, p.value)).collect();
+            let got: Vec<(i64, Vec<u8>)> = got.into_iter().map(|p| (p.offset, p.value)).collect();
+            assert_eq!(got, want, "{isolation:?} partition {partition}");
+            assert_eq!(end, 16, "{isolation:?} partition {partition}");
+        }
+    }
+    assert_eq!(broker.refusals().total_refused(), 0);
+}
