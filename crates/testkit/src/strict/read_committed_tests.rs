@@ -205,3 +205,126 @@ async fn our_read_committed_fetcher_skips_aborted_records_through_the_layer() {
     }
     assert_eq!(broker.refusals().total_refused(), 0);
 }
+
+/// Raw request at `version` through `addr`.
+fn call<R: kafka_protocol::protocol::Request>(
+    addr: &str,
+    version: i16,
+    request: &R,
+) -> R::Response {
+    crate::tansu::raw::request(addr, version, request, IO_TIMEOUT).unwrap()
+}
+
+#[test]
+fn an_open_transaction_holds_read_committed_back_at_its_first_offset() {
+    use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+    use kafka_protocol::messages::{
+        AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, ProducerId,
+        TransactionalId,
+    };
+    use kafka_protocol::records::Compression;
+
+    use super::tests::{batch, create_raw, now_ms, outcome, produce, Ids, PLAIN};
+
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    create_raw(&addr, "open", 1);
+    let ts = now_ms();
+    let plain = |n: i64| {
+        let specs: Vec<_> = (0..n).map(|i| (i, None, &b"plain"[..], ts)).collect();
+        batch(&specs, Compression::None, PLAIN)
+    };
+    assert_eq!(
+        outcome(&produce(&addr, None, "open", &[(0, plain(2))])),
+        [(0, 0, 0)]
+    );
+
+    let txn = TransactionalId(StrBytes::from_static_str("open-txn"));
+    let init = call(
+        &addr,
+        4,
+        &InitProducerIdRequest::default()
+            .with_transactional_id(Some(txn.clone()))
+            .with_transaction_timeout_ms(60_000)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1),
+    );
+    assert_eq!(init.error_code, 0);
+    let (pid, epoch) = (init.producer_id, init.producer_epoch);
+    let added = call(
+        &addr,
+        3,
+        &AddPartitionsToTxnRequest::default()
+            .with_v3_and_below_transactional_id(txn.clone())
+            .with_v3_and_below_producer_id(pid)
+            .with_v3_and_below_producer_epoch(epoch)
+            .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+                .with_name(TopicName(StrBytes::from_static_str("open")))
+                .with_partitions(vec![0])]),
+    );
+    let codes: Vec<i16> = added
+        .results_by_topic_v3_and_below
+        .iter()
+        .flat_map(|t| {
+            t.results_by_partition
+                .iter()
+                .map(|p| p.partition_error_code)
+        })
+        .collect();
+    assert_eq!(codes, [0]);
+    let ids = Ids {
+        producer_id: *pid,
+        epoch,
+        base_sequence: 0,
+        transactional: true,
+    };
+    let data = batch(
+        &[
+            (0, None, b"t0", ts),
+            (1, None, b"t1", ts),
+            (2, None, b"t2", ts),
+        ],
+        Compression::None,
+        ids,
+    );
+    let r = produce(&addr, Some("open-txn"), "open", &[(0, data)]);
+    assert_eq!(outcome(&r), [(0, 0, 2)]);
+    assert_eq!(
+        outcome(&produce(&addr, None, "open", &[(0, plain(1))])),
+        [(0, 0, 5)]
+    );
+
+    // Open: read_committed ends at the transaction's first offset (2); the plain record after
+    // it waits too. read_uncommitted sees everything.
+    let committed = |offset| answer(&call(&addr, 4, &fetch("open", 0, offset, 1)));
+    let uncommitted = answer(&call(&addr, 4, &fetch("open", 0, 0, 0)));
+    let bare = answer(&call(&broker.raw_addr(), 4, &fetch("open", 0, 0, 1)));
+    // Tansu itself holds the data back at its last stable offset (the layer's cut agrees).
+    assert_eq!(bare, (6, 2, Some(vec![]), vec![0]));
+    assert_eq!(committed(0), (6, 2, Some(vec![]), vec![0]));
+    assert_eq!(committed(2), (6, 2, Some(vec![]), vec![]));
+    assert_eq!(uncommitted.3, [0, 2, 5]);
+
+    let ended = call(
+        &addr,
+        3,
+        &EndTxnRequest::default()
+            .with_transactional_id(txn)
+            .with_producer_id(pid)
+            .with_producer_epoch(epoch)
+            .with_committed(false),
+    );
+    assert_eq!(ended.error_code, 0);
+    // Aborted: its ABORT marker is at 6; everything is stable, the transaction listed for any
+    // fetch offset up to its marker.
+    for offset in [0, 3, 6] {
+        let (hw, lso, aborted, bases) = committed(offset);
+        assert_eq!(
+            (hw, lso, aborted),
+            (7, 7, Some(vec![(*pid, 2)])),
+            "from {offset}"
+        );
+        assert_eq!(bases.last(), Some(&6), "from {offset}");
+    }
+    assert_eq!(committed(7), (7, 7, Some(vec![]), vec![]));
+}
