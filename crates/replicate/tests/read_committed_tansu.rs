@@ -262,17 +262,11 @@ async fn aborted_records_never_reach_the_target(mode: DataMode) {
     let mut job = python::ConsumeJob::new(&target.addr(), TOPIC, total);
     job.isolation = Isolation::ReadUncommitted;
     job.linger = Duration::from_millis(500);
-    let got = job.run().await.unwrap();
-    assert_eq!(got.len(), total, "{mode:?}");
-    let mut by_partition: BTreeMap<i32, Vec<PyConsumedRecord>> = BTreeMap::new();
-    for r in got {
-        by_partition.entry(r.partition).or_default().push(r);
-    }
+    let mut by_partition = job.run_by_partition().await.unwrap();
     {
         let maps = maps.lock().unwrap();
         for (partition, want) in &kept {
-            let mut got = by_partition.remove(partition).unwrap_or_default();
-            got.sort_by_key(|r| r.offset);
+            let got = by_partition.remove(partition).unwrap_or_default();
             let at = format!("{mode:?} partition {partition}");
             assert_eq!(got.len(), want.len(), "{at}");
             let map = maps.get(TOPIC, *partition).expect("an offset map");
