@@ -115,6 +115,12 @@ impl StrictKafka {
         self.state.refusals.snapshot()
     }
 
+    /// Drops what the layer read from the broker's logs (the read_committed index): the broker
+    /// restarted, and with memory storage its logs start empty.
+    pub(crate) fn forget_logs(&self) {
+        self.state.txns.clear();
+    }
+
     /// Connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.front.connections()
@@ -170,8 +176,17 @@ impl StrictTansu {
         &self.broker
     }
 
+    /// The broker, to kill or restart it: use [`restart`](Self::restart) so the layer forgets
+    /// what it read from the old logs.
     pub fn broker_mut(&mut self) -> &mut TansuBroker {
         &mut self.broker
+    }
+
+    /// Restarts the broker (same port, cluster id and storage) behind the running layer.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.broker.restart()?;
+        self.strict.forget_logs();
+        Ok(())
     }
 
     pub fn rules(&self) -> StrictRulesHandle {

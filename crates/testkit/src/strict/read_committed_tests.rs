@@ -328,3 +328,62 @@ fn an_open_transaction_holds_read_committed_back_at_its_first_offset() {
     }
     assert_eq!(committed(7), (7, 7, Some(vec![]), vec![]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_memory_broker_is_indexed_afresh() {
+    let mut broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    python::create_topic(&addr, "ledger", 1, &[]).await.unwrap();
+    interleave(&addr, "ledger", 0).await;
+    let committed = |addr: String| async move {
+        let client = Client::connect(ClientConfig::new([addr])).await.unwrap();
+        let mut got = Vec::new();
+        scan_partition(
+            &client,
+            "ledger",
+            0,
+            0,
+            None,
+            IsolationLevel::ReadCommitted,
+            |r| {
+                got.push((r.offset, r.value.as_deref().unwrap().to_vec()));
+                ControlFlow::Continue(())
+            },
+        )
+        .await
+        .unwrap();
+        got
+    };
+    assert_eq!(committed(addr.clone()).await.len(), 7);
+    let first_pid = |raw: &str| {
+        let r = crate::tansu::raw::request(raw, 4, &fetch("ledger", 0, 0, 0), IO_TIMEOUT).unwrap();
+        let records = r.responses[0].partitions[0].records.clone().unwrap();
+        RawBatch::split(&records).0[0].producer_id()
+    };
+    let before = first_pid(&broker.raw_addr());
+
+    // Memory storage: the log starts empty. One committed transaction of 6 records now sits
+    // where the first aborted one was (4-5), under the same transactional id.
+    tokio::task::block_in_place(|| broker.restart()).unwrap();
+    python::create_topic(&addr, "ledger", 1, &[]).await.unwrap();
+    let records: Vec<PyRecord> = (0..6)
+        .map(|i| PyRecord {
+            partition: Some(0),
+            value: Some(format!("after-{i}").into_bytes()),
+            ..PyRecord::default()
+        })
+        .collect();
+    let id = format!("txn-ledger-0-{}", std::process::id());
+    // Written around the layer: its producer state (ProducerStates) still holds the old
+    // epochs of producer id 1, which Tansu hands out again from epoch 0.
+    python::produce_transaction(&broker.raw_addr(), "ledger", &records, &id, true)
+        .await
+        .unwrap();
+    // The restarted broker hands out the same producer id: an index kept from the old log
+    // would hide offsets 4-5 of the new one.
+    assert_eq!(first_pid(&broker.raw_addr()), before);
+    let want: Vec<(i64, Vec<u8>)> = (0..6)
+        .map(|i| (i, format!("after-{i}").into_bytes()))
+        .collect();
+    assert_eq!(committed(addr).await, want);
+}

@@ -162,6 +162,11 @@ impl TxnIndex {
         self.lock().retain(|k, _| k.topic != topic);
     }
 
+    /// Every index is dropped: the broker behind restarted (memory storage starts empty).
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
     /// The partition's index, read from the upstream up to `high_watermark` if it can be.
     async fn indexed(
         &self,
@@ -170,17 +175,15 @@ impl TxnIndex {
         key: &PartitionKey,
         high_watermark: i64,
     ) -> PartitionTxns {
+        // An index beyond `high_watermark` (another connection read further since this answer
+        // was made) is still right below it: the log only grows.
         let mut txns = self.lock().get(key).cloned().unwrap_or_default();
-        if high_watermark < txns.indexed_to {
-            // The log is shorter than what was indexed: the broker restarted without its data.
-            txns = PartitionTxns::default();
-        }
         if txns.indexed_to < high_watermark {
             scan(upstream, version, key, &mut txns, high_watermark).await;
         }
         let mut partitions = self.lock();
         let stored = partitions.entry(key.clone()).or_default();
-        if stored.indexed_to < txns.indexed_to || high_watermark < stored.indexed_to {
+        if stored.indexed_to < txns.indexed_to {
             *stored = txns.clone();
         }
         txns
