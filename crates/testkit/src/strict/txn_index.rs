@@ -266,6 +266,13 @@ async fn scan(
     }
 }
 
+/// The base offset of a truncated batch, `i64::MAX` if not even that arrived.
+fn tail_base(tail: &[u8]) -> i64 {
+    tail.get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(i64::MAX, i64::from_be_bytes)
+}
+
 /// Makes a read_committed Fetch answer Kafka's: data up to the last stable offset, the aborted
 /// transactions of the returned range listed.
 pub(crate) async fn apply(state: &StrictState, plan: &ReadCommitted, response: &mut FetchResponse) {
@@ -305,10 +312,14 @@ pub(crate) async fn apply(state: &StrictState, plan: &ReadCommitted, response: &
                 let end: usize = batches[..kept].iter().map(RawBatch::size).sum();
                 let upper = batches[..kept].last().map(|b| b.last_offset() + 1);
                 (records.slice(..end), upper)
-            } else if complete < records.len() {
-                // A truncated last batch (size limit) is returned as Kafka returns it; the
-                // bound is then the last stable offset (Kafka's is at or above it).
+            } else if complete < records.len() && tail_base(&records[complete..]) < last_stable {
+                // A truncated last batch (size limit) below the last stable offset is returned
+                // as Kafka returns it; the bound is then the last stable offset (Kafka's is at
+                // or above it).
                 (records, Some(last_stable))
+            } else if complete < records.len() {
+                let upper = batches.last().map(|b| b.last_offset() + 1);
+                (records.slice(..complete), upper)
             } else {
                 let upper = batches.last().map(|b| b.last_offset() + 1);
                 (records, upper)
