@@ -73,6 +73,19 @@ async fn produce(
     }
 }
 
+/// Creates `name` with `partitions` and `configs`, failing the test if it is refused.
+async fn create_topic(client: &Client, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+    let mut topic = NewTopic::new(name, partitions, 1);
+    for (k, v) in configs {
+        topic = topic.with_config(*k, *v);
+    }
+    let created = Admin::new(client.clone())
+        .create_topics(&[topic], false)
+        .await
+        .unwrap();
+    created[0].1.as_ref().unwrap();
+}
+
 /// Waits until each target partition `p` holds `want[p]` records.
 async fn wait_target_ends(target: &Client, topic: &str, want: &[i64], what: &str) {
     let start = std::time::Instant::now();
@@ -140,23 +153,15 @@ async fn an_oversize_record_halts_only_its_partition_which_resumes_once_the_limi
     let target = StrictTansu::start().unwrap();
     let source_client = client(&source.addr()).await;
     let target_client = client(&target.bootstrap()).await;
-    for (c, configs) in [
-        (&source_client, vec![]),
-        (
-            &target_client,
-            vec![("max.message.bytes", LIMIT.to_string())],
-        ),
-    ] {
-        let mut topic = NewTopic::new(TOPIC, PARTITIONS, 1);
-        for (k, v) in configs {
-            topic = topic.with_config(k, v);
-        }
-        let created = Admin::new(c.clone())
-            .create_topics(&[topic], false)
-            .await
-            .unwrap();
-        created[0].1.as_ref().unwrap();
-    }
+    create_topic(&source_client, TOPIC, PARTITIONS, &[]).await;
+    let limit = LIMIT.to_string();
+    create_topic(
+        &target_client,
+        TOPIC,
+        PARTITIONS,
+        &[("max.message.bytes", &limit)],
+    )
+    .await;
     // 40 records of 200 bytes per partition; partition 7's record 20 is 100 KiB.
     let size = |p: i32, i: i64| {
         if p == BIG_PARTITION && i == BIG_OFFSET {
@@ -383,11 +388,7 @@ async fn a_refused_checkpoint_is_counted_and_retried_and_resume_copies_nothing_t
     let target = StrictTansu::start().unwrap();
     let source_client = client(&source.addr()).await;
     let target_client = client(&target.bootstrap()).await;
-    let created = Admin::new(source_client.clone())
-        .create_topics(&[NewTopic::new(TOPIC, 1, 1)], false)
-        .await
-        .unwrap();
-    created[0].1.as_ref().unwrap();
+    create_topic(&source_client, TOPIC, 1, &[]).await;
     let config = config(
         "containment-cp",
         &Side::new(source.cluster_id(), &source.addr()),
@@ -458,20 +459,14 @@ async fn a_keyless_record_on_a_compacted_target_halts_only_its_partition_at_that
     let target = StrictTansu::start().unwrap();
     let source_client = client(&source.addr()).await;
     let target_client = client(&target.bootstrap()).await;
-    for (c, configs) in [
-        (&source_client, vec![]),
-        (&target_client, vec![("cleanup.policy", "compact")]),
-    ] {
-        let mut topic = NewTopic::new(TOPIC, PARTITIONS, 1);
-        for (k, v) in configs {
-            topic = topic.with_config(k, v);
-        }
-        let created = Admin::new(c.clone())
-            .create_topics(&[topic], false)
-            .await
-            .unwrap();
-        created[0].1.as_ref().unwrap();
-    }
+    create_topic(&source_client, TOPIC, PARTITIONS, &[]).await;
+    create_topic(
+        &target_client,
+        TOPIC,
+        PARTITIONS,
+        &[("cleanup.policy", "compact")],
+    )
+    .await;
     let producer = Producer::new(source_client.clone(), ProducerConfig::default())
         .await
         .unwrap();

@@ -148,16 +148,7 @@ async fn read_all(
     job.isolation = isolation;
     job.timeout = Duration::from_secs(30);
     job.linger = Duration::from_millis(500);
-    let got = job.run().await.unwrap();
-    assert_eq!(got.len(), n, "{bootstrap}: exactly {n} records");
-    let mut by_partition: BTreeMap<i32, Vec<PyConsumedRecord>> = BTreeMap::new();
-    for r in got {
-        by_partition.entry(r.partition).or_default().push(r);
-    }
-    for records in by_partition.values_mut() {
-        records.sort_by_key(|r| r.offset);
-    }
-    by_partition
+    job.run_by_partition().await.unwrap()
 }
 
 /// The target holds exactly the source's records (as librdkafka reads both), byte for byte and

@@ -112,19 +112,12 @@ fn empty_v2_batch(span: i32) -> Bytes {
 }
 
 async fn read_all(bootstrap: &str, n: usize) -> Vec<PyConsumedRecord> {
-    let mut got = python::consume(
-        bootstrap,
-        TOPIC,
-        Partitions::Only(vec![0]),
-        n,
-        Isolation::ReadCommitted,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap();
-    assert_eq!(got.len(), n);
-    got.sort_by_key(|r| r.offset);
-    got
+    let mut job = python::ConsumeJob::new(bootstrap, TOPIC, n);
+    job.partitions = Partitions::Only(vec![0]);
+    job.isolation = Isolation::ReadCommitted;
+    job.timeout = Duration::from_secs(30);
+    let mut got = job.run_by_partition().await.unwrap();
+    got.remove(&0).unwrap_or_default()
 }
 
 /// Apache Kafka's rules (the strict layer) accepted every batch as sent: nothing refused, and

@@ -1230,31 +1230,45 @@ async fn replication_factor_default_fallback_and_fixed() {
     assert_eq!(rf_sent(&modern), [3]);
 }
 
-/// A problem that stays (here: the source cannot describe a topic's configs, as librdkafka's
-/// mock cluster cannot) is logged at WARN when it appears, not at every round; it is still
-/// listed and counted each round.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lasting_problem_is_warned_about_once() {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+/// Log lines at WARN and above, written by the subscriber [`capture_warnings`] installs.
+#[derive(Clone, Default)]
+struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
-    let buffer = Buffer::default();
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures WARN and above on this thread until the guard drops. The test body is polled on
+/// this thread: a thread-local subscriber sees the sync's logs.
+fn capture_warnings() -> (LogCapture, tracing::subscriber::DefaultGuard) {
+    let buffer = LogCapture::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::WARN)
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    // The test body is polled on this thread: a thread-local subscriber sees the sync's logs.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (buffer, tracing::subscriber::set_default(subscriber))
+}
+
+/// A problem that stays (here: the source cannot describe a topic's configs, as librdkafka's
+/// mock cluster cannot) is logged at WARN when it appears, not at every round; it is still
+/// listed and counted each round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lasting_problem_is_warned_about_once() {
+    let (buffer, _guard) = capture_warnings();
 
     // No configs on the source: DescribeConfigs answers UNKNOWN_TOPIC_OR_PARTITION.
     let source = FakeCluster::start(
@@ -1273,7 +1287,7 @@ async fn a_lasting_problem_is_warned_about_once() {
         sync.sync_once().await.unwrap();
         assert_eq!(sync.last_errors().len(), 1, "{:?}", sync.last_errors());
     }
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = buffer.text();
     let warnings: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("reading topic configs (DescribeConfigs)"))
@@ -1588,25 +1602,7 @@ async fn plan_names_a_missing_alter_permission_for_acls() {
 /// has), not at every round.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_selection_is_warned_about_once_naming_the_source_topics() {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (buffer, _guard) = capture_warnings();
     let source = FakeCluster::start(
         "fake-source",
         State {
@@ -1642,7 +1638,7 @@ async fn an_empty_selection_is_warned_about_once_naming_the_source_topics() {
         text.lines().any(|l| l == "kreplicate_source_topic_count 3"),
         "{text}"
     );
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = buffer.text();
     let warnings: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("select no topic on the source cluster"))

@@ -157,6 +157,29 @@ impl ConsumeJob {
             })
             .collect()
     }
+
+    /// Runs the job and returns exactly `expected_count` records grouped by partition, each
+    /// partition in offset order; more or fewer is an error (set `linger` to see extras).
+    pub async fn run_by_partition(&self) -> Result<BTreeMap<i32, Vec<PyConsumedRecord>>> {
+        let got = self.run().await?;
+        if got.len() != self.expected_count {
+            bail!(
+                "{}: read {} records of {}, expected exactly {}",
+                self.bootstrap,
+                got.len(),
+                self.topic,
+                self.expected_count
+            );
+        }
+        let mut by_partition: BTreeMap<i32, Vec<PyConsumedRecord>> = BTreeMap::new();
+        for r in got {
+            by_partition.entry(r.partition).or_default().push(r);
+        }
+        for records in by_partition.values_mut() {
+            records.sort_by_key(|r| r.offset);
+        }
+        Ok(by_partition)
+    }
 }
 
 /// Produces `records` to `topic` with codec `compression` ("none", "gzip", "snappy", "lz4",

@@ -5,8 +5,8 @@
 //!
 //! It runs inside the [`front`](crate::front): every connection is relayed frame by frame, with
 //! broker addresses rewritten to the layer's so clients keep coming back through it, and
-//! Produce, CreateTopics, IncrementalAlterConfigs, DeleteTopics, DescribeConfigs and Metadata
-//! intercepted. Answers go back in request order. It therefore also works behind TLS/SASL
+//! Produce, CreateTopics, IncrementalAlterConfigs, DeleteTopics, DescribeConfigs, Metadata and
+//! read_committed Fetch intercepted. Answers go back in request order. It therefore also works behind TLS/SASL
 //! ([`StrictKafka::start_behind`]).
 //!
 //! ```no_run
@@ -29,6 +29,7 @@ mod reencode;
 mod refusals;
 mod rules;
 mod topic_config;
+mod txn_index;
 mod upstream;
 
 use std::fmt;
@@ -42,6 +43,7 @@ use crate::tansu::{TansuBroker, TansuOptions};
 use config_cache::ConfigCache;
 use producer_state::ProducerStates;
 use refusals::RefusalCounters;
+use txn_index::TxnIndex;
 
 /// What every connection of one layer shares.
 pub(crate) struct StrictState {
@@ -50,6 +52,7 @@ pub(crate) struct StrictState {
     refusals: RefusalCounters,
     configs: ConfigCache,
     producers: ProducerStates,
+    txns: TxnIndex,
 }
 
 impl fmt::Debug for StrictState {
@@ -86,6 +89,7 @@ impl StrictKafka {
             refusals: RefusalCounters::default(),
             configs: ConfigCache::default(),
             producers: ProducerStates::default(),
+            txns: TxnIndex::default(),
         });
         let front = Front::start_strict(front, state.clone())?;
         Ok(StrictKafka { front, state })
@@ -109,6 +113,12 @@ impl StrictKafka {
     /// How often each rule applied so far.
     pub fn refusals(&self) -> Refusals {
         self.state.refusals.snapshot()
+    }
+
+    /// Drops what the layer read from the broker's logs (the read_committed index): the broker
+    /// restarted, and with memory storage its logs start empty.
+    pub(crate) fn forget_logs(&self) {
+        self.state.txns.clear();
     }
 
     /// Connections accepted so far.
@@ -166,8 +176,17 @@ impl StrictTansu {
         &self.broker
     }
 
+    /// The broker, to kill or restart it: use [`restart`](Self::restart) so the layer forgets
+    /// what it read from the old logs.
     pub fn broker_mut(&mut self) -> &mut TansuBroker {
         &mut self.broker
+    }
+
+    /// Restarts the broker (same port, cluster id and storage) behind the running layer.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.broker.restart()?;
+        self.strict.forget_logs();
+        Ok(())
     }
 
     pub fn rules(&self) -> StrictRulesHandle {
@@ -181,5 +200,7 @@ impl StrictTansu {
 
 #[cfg(test)]
 mod interop_tests;
+#[cfg(test)]
+mod read_committed_tests;
 #[cfg(test)]
 mod tests;

@@ -288,6 +288,9 @@ impl TansuBroker {
                 format!("killing tansu pid {} on port {}", child.id(), self.port)
             })?;
         }
+        if let Some(strict) = &self.strict {
+            strict.forget_logs();
+        }
         Ok(())
     }
 

@@ -237,6 +237,7 @@ pub(crate) fn forget_deleted(state: &StrictState, topics: &[String]) {
     for t in topics {
         state.configs.invalidate(t);
         state.producers.forget_topic(t);
+        state.txns.forget_topic(t);
     }
 }
 

@@ -115,6 +115,27 @@ impl RawBatch {
         })
     }
 
+    /// The complete batches of a Fetch answer's records, in order, and the length of the bytes
+    /// they cover: a truncated last batch (the fetch size limit) is left out of both.
+    pub(crate) fn split(records: &Bytes) -> (Vec<RawBatch>, usize) {
+        let mut batches = Vec::new();
+        let mut pos = 0usize;
+        while records.len() - pos >= RECORDS_AT {
+            let length = i32_at(&records[pos..], LENGTH_AT);
+            let Some(total) = usize::try_from(length).ok().and_then(|l| l.checked_add(12)) else {
+                break;
+            };
+            if total < RECORDS_AT || pos + total > records.len() {
+                break;
+            }
+            batches.push(RawBatch {
+                bytes: records.slice(pos..pos + total),
+            });
+            pos += total;
+        }
+        (batches, pos)
+    }
+
     /// `batch.isValid()`: the CRC32C over attributes..end matches (UnifiedLog checks it after
     /// the size).
     pub(crate) fn verify_crc(&self) -> Result<(), BatchError> {
@@ -170,6 +191,26 @@ impl RawBatch {
     }
     pub(crate) fn last_offset_delta(&self) -> i32 {
         i32_at(&self.bytes, LAST_OFFSET_DELTA_AT)
+    }
+
+    pub(crate) fn last_offset(&self) -> i64 {
+        self.base_offset() + i64::from(self.last_offset_delta())
+    }
+
+    /// A control batch's marker: `Some(true)` for ABORT, `Some(false)` for COMMIT
+    /// (ControlRecordType: the record key is version i16, type i16; 0 = ABORT, 1 = COMMIT),
+    /// `None` for a data batch or a control record of another type.
+    pub(crate) fn is_abort_marker(&self) -> Result<Option<bool>, BatchError> {
+        if !self.is_control() {
+            return Ok(None);
+        }
+        let records = self.decode()?;
+        let key = records.first().and_then(|r| r.key.clone());
+        Ok(match key.as_deref() {
+            Some([_, _, 0, 0, ..]) => Some(true),
+            Some([_, _, 0, 1, ..]) => Some(false),
+            _ => None,
+        })
     }
 
     /// LogValidator.validateBatch for a batch from a client (AppendOrigin.CLIENT): its offset

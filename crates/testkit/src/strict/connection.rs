@@ -6,9 +6,9 @@ use anyhow::{bail, Context as _};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, CreatePartitionsRequest, CreateTopicsRequest, CreateTopicsResponse,
-    DeleteTopicsRequest, DescribeConfigsResponse, FetchResponse, IncrementalAlterConfigsRequest,
-    IncrementalAlterConfigsResponse, MetadataResponse, ProduceRequest, ProduceResponse,
-    RequestHeader, ResponseHeader,
+    DeleteTopicsRequest, DescribeConfigsResponse, FetchRequest, FetchResponse,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, MetadataResponse,
+    ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -21,6 +21,7 @@ use super::admin::{
     CreateTopicsPlan,
 };
 use super::produce::{abandon, merge, plan, ProducePlan};
+use super::txn_index::{self, ReadCommitted};
 use super::{fetch_repair, StrictState};
 use crate::front::frames::{encode_response, read_frame, write_frame};
 use crate::front::relay::{rewrite_addresses, Advertised};
@@ -34,8 +35,9 @@ enum Post {
     /// Broker addresses rewritten to the layer's (and denied topics hidden in Metadata).
     Addresses,
     DescribeConfigs,
-    /// LogAppendTime batches' CRCs recomputed (Tansu leaves them stale).
-    Fetch,
+    /// LogAppendTime batches' CRCs recomputed (Tansu leaves them stale); read_committed
+    /// answers cut at the last stable offset, with their aborted transactions listed.
+    Fetch(Option<ReadCommitted>),
     Produce(ProducePlan),
     CreateTopics(CreateTopicsPlan),
     AlterConfigs(AlterConfigsPlan),
@@ -114,7 +116,7 @@ pub(crate) async fn serve_strict<S: AsyncRead + AsyncWrite + Unpin>(
             } else {
                 None
             };
-            if let Some(out) = finish(state, advertised, slot, answer)? {
+            if let Some(out) = finish(state, advertised, slot, answer).await? {
                 write_frame(&mut client_write, &out).await?;
             }
         }
@@ -220,7 +222,12 @@ async fn intercept(
             let topics = request.topics.iter().map(|t| t.name.to_string()).collect();
             Ok((Some(slot(true, Post::TopicsChanged(topics))), Some(frame)))
         }
-        ApiKey::Fetch => Ok((Some(slot(true, Post::Fetch)), Some(frame))),
+        ApiKey::Fetch => {
+            decode_header(&mut body)?;
+            let request = FetchRequest::decode(&mut body, version).context("Fetch")?;
+            let plan = txn_index::read_committed(&request, version);
+            Ok((Some(slot(true, Post::Fetch(plan))), Some(frame)))
+        }
         ApiKey::Metadata | ApiKey::FindCoordinator | ApiKey::DescribeCluster => {
             Ok((Some(slot(true, Post::Addresses)), Some(frame)))
         }
@@ -269,7 +276,7 @@ fn answer<R: Encodable + HeaderVersion>(req: Request, body: &R) -> anyhow::Resul
 }
 
 /// The answer for the client, if it gets one.
-fn finish(
+async fn finish(
     state: &StrictState,
     advertised: &Advertised,
     slot: Slot,
@@ -278,10 +285,10 @@ fn finish(
     if let Post::Swallow = slot.post {
         return Ok(None);
     }
-    answer_for(state, advertised, slot, frame).map(Some)
+    answer_for(state, advertised, slot, frame).await.map(Some)
 }
 
-fn answer_for(
+async fn answer_for(
     state: &StrictState,
     advertised: &Advertised,
     slot: Slot,
@@ -311,11 +318,15 @@ fn answer_for(
             deny_describe_configs(state, &mut body);
             answer(req, &body)
         }
-        Post::Fetch => {
+        Post::Fetch(read_committed) => {
             let frame = frame.context("no upstream answer to Fetch")?;
             let mut body: FetchResponse =
                 upstream_body(req, Some(frame.clone()))?.context("Fetch")?;
-            if fetch_repair::repair(&mut body) {
+            let repaired = fetch_repair::repair(&mut body);
+            if let Some(plan) = &read_committed {
+                txn_index::apply(state, plan, &mut body).await;
+                answer(req, &body)
+            } else if repaired {
                 answer(req, &body)
             } else {
                 Ok(frame)

@@ -220,3 +220,53 @@ async fn pipelined_idempotent_confluent_producer_passes_the_sequence_checks() {
     assert_eq!(r.total_refused(), 0, "{r:?}");
     assert_eq!(r.count(Rule::DuplicateSequence), 0);
 }
+
+#[tokio::test]
+async fn confluent_read_committed_consumer_skips_aborted_transactions_through_the_layer() {
+    let broker = StrictTansu::start().unwrap();
+    let addr = broker.bootstrap();
+    python::create_topic(&addr, "ledger", 2, &[]).await.unwrap();
+    let mut produced = Vec::new();
+    for partition in 0..2 {
+        produced.extend(
+            super::read_committed_tests::interleave(&addr, "ledger", partition)
+                .await
+                .into_iter()
+                .map(|p| (partition, p)),
+        );
+    }
+    let read = |bootstrap: String, isolation: Isolation, expected: usize| async move {
+        let mut job = python::ConsumeJob::new(&bootstrap, "ledger", expected);
+        job.isolation = isolation;
+        // Lingering shows any record beyond the expected ones.
+        job.linger = Duration::from_millis(500);
+        let mut got: Vec<(i32, i64, Vec<u8>)> = job
+            .run()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.partition, r.offset, r.value.unwrap()))
+            .collect();
+        got.sort();
+        got
+    };
+    let all: Vec<(i32, i64, Vec<u8>)> = produced
+        .iter()
+        .map(|(partition, p)| (*partition, p.offset, p.value.clone()))
+        .collect();
+    let kept: Vec<(i32, i64, Vec<u8>)> = produced
+        .iter()
+        .filter(|(_, p)| p.kept)
+        .map(|(partition, p)| (*partition, p.offset, p.value.clone()))
+        .collect();
+    assert_eq!((all.len(), kept.len()), (24, 14));
+    // Through the layer: the committed and plain records only, at their offsets.
+    assert_eq!(read(addr.clone(), Isolation::ReadCommitted, 14).await, kept);
+    assert_eq!(read(addr, Isolation::ReadUncommitted, 24).await, all);
+    // Bare Tansu hands the aborted ones to the same consumer.
+    assert_eq!(
+        read(broker.raw_addr(), Isolation::ReadCommitted, 24).await,
+        all
+    );
+    assert_eq!(broker.refusals().total_refused(), 0);
+}
