@@ -142,6 +142,14 @@ pub fn evaluate(e: &Exposition, args: &StatusArgs) -> Vec<Check> {
         "= 0",
         halted == 0.0,
     ));
+    for p in halted_partitions(e) {
+        checks.push(check(
+            format!("halted {}-{}", p.topic, p.partition),
+            p.at(),
+            "copying",
+            false,
+        ));
+    }
 
     let lag = e.sum("kreplicate_message_lag");
     checks.push(check(
@@ -214,6 +222,41 @@ pub fn evaluate(e: &Exposition, args: &StatusArgs) -> Vec<Check> {
         None => check("consumer groups", count(groups), "(any)", true),
     });
     checks
+}
+
+/// A partition the replicator reports halted (`kreplicate_partition_halted`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HaltedPartition {
+    pub topic: String,
+    pub partition: i32,
+    /// The source offset it halted at; `None` when not known (its copier panicked).
+    pub offset: Option<i64>,
+}
+
+impl HaltedPartition {
+    /// `at source offset N`, or why the offset is not known.
+    pub fn at(&self) -> String {
+        match self.offset {
+            Some(offset) => format!("at source offset {offset}"),
+            None => "copier panicked".to_string(),
+        }
+    }
+}
+
+/// The halted partitions, sorted by topic and partition.
+pub fn halted_partitions(e: &Exposition) -> Vec<HaltedPartition> {
+    let mut halted: Vec<HaltedPartition> = e
+        .named("kreplicate_partition_halted")
+        .filter_map(|s| {
+            Some(HaltedPartition {
+                topic: s.label("topic")?.to_owned(),
+                partition: s.label("partition")?.parse().ok()?,
+                offset: (s.value >= 0.0).then_some(s.value as i64),
+            })
+        })
+        .collect();
+    halted.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    halted
 }
 
 /// One synced group, from `kreplicate_consumer_group_synced` / `_movable`.
@@ -414,6 +457,37 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each halted partition is its own NOT READY row, naming where it halted.
+    #[test]
+    fn each_halted_partition_is_a_row_naming_its_offset() {
+        let text = READY.replace(
+            "kreplicate_partitions{state=\"halted\"} 0",
+            "kreplicate_partitions{state=\"halted\"} 2",
+        ) + "# TYPE kreplicate_partition_halted gauge\n\
+               kreplicate_partition_halted{topic=\"orders\",partition=\"10\"} 1234\n\
+               kreplicate_partition_halted{topic=\"orders\",partition=\"2\"} -1\n";
+        let e = prometheus_text::parse(&text).unwrap();
+        let checks = evaluate(&e, &args());
+        let rows: Vec<(&str, &str, bool)> = checks
+            .iter()
+            .filter(|c| c.name.starts_with("halted") || c.name == "partitions halted")
+            .map(|c| (c.name.as_str(), c.value.as_str(), c.ok))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("partitions halted", "2", false),
+                ("halted orders-2", "copier panicked", false),
+                ("halted orders-10", "at source offset 1234", false),
+            ]
+        );
+        let out = render(&[], &checks);
+        assert!(
+            out.ends_with("NOT READY: partitions halted, halted orders-2, halted orders-10\n"),
+            "{out}"
+        );
+    }
 
     fn args() -> StatusArgs {
         StatusArgs {

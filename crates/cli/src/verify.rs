@@ -3,7 +3,9 @@
 //! partition with the first divergent source offset. Exit 0 only when every partition is equal.
 //! Given a two-way pair's reverse replicator too (`--reverse-input`), both directions.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 use kreplicate_replicate::config::{OffsetSyncMode, ReplicatorConfig};
@@ -11,6 +13,9 @@ use kreplicate_replicate::verify::{verify_groups, verify_replicator_from, Verify
 
 use crate::config_args::{self, ConfigArgs};
 use crate::failure::{self, Failure};
+use crate::http_get;
+use crate::prometheus_text;
+use crate::status::{halted_partitions, HaltedPartition};
 use crate::table::{Align, Table};
 
 /// Options of `kreplicate verify`.
@@ -36,6 +41,13 @@ pub struct VerifyArgs {
     /// replicator syncs back (ENHANCED) are checked too.
     #[arg(long, value_name = "FILE")]
     pub reverse_input: Option<String>,
+    /// The running replicator's metrics endpoint: a partition it reports halted is shown as
+    /// HALTED at its source offset instead of a bare difference.
+    #[arg(long, value_name = "URL")]
+    pub metrics_url: Option<String>,
+    /// The same for the reverse replicator (with --reverse-input).
+    #[arg(long, value_name = "URL", requires = "reverse_input")]
+    pub reverse_metrics_url: Option<String>,
 }
 
 /// `--from`.
@@ -74,15 +86,20 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
                  them too"
             );
         }
-        let equal = verify_direction(&forward.config, &args, from).await?;
+        let halted = halted_at(args.metrics_url.as_deref()).await?;
+        let equal = verify_direction(&forward.config, &args, from, &halted).await?;
         return Ok(exit_code(equal));
     };
     check_reverse(&forward.config, &reverse.config)?;
     let mut unequal = Vec::new();
-    for (i, (direction, config)) in [("FORWARD", &forward.config), ("REVERSE", &reverse.config)]
-        .into_iter()
-        .enumerate()
+    for (i, (direction, config, metrics_url)) in [
+        ("FORWARD", &forward.config, &args.metrics_url),
+        ("REVERSE", &reverse.config, &args.reverse_metrics_url),
+    ]
+    .into_iter()
+    .enumerate()
     {
+        let halted = halted_at(metrics_url.as_deref()).await?;
         if i > 0 {
             println!();
         }
@@ -90,7 +107,7 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
             "{direction}: replicator {}: {} -> {}",
             config.name, config.source.id, config.target.id
         );
-        if !verify_direction(config, &args, from).await? {
+        if !verify_direction(config, &args, from, &halted).await? {
             unequal.push(direction.to_lowercase());
         }
     }
@@ -130,12 +147,51 @@ fn check_reverse(forward: &ReplicatorConfig, reverse: &ReplicatorConfig) -> Resu
     )))
 }
 
+/// Halted partitions by (source topic, partition), from a replicator's metrics endpoint.
+type Halted = HashMap<(String, i32), HaltedPartition>;
+
+/// Reads which partitions the replicator behind `metrics_url` reports halted.
+async fn halted_at(metrics_url: Option<&str>) -> Result<Halted, Failure> {
+    let Some(url) = metrics_url else {
+        return Ok(Halted::new());
+    };
+    let text = http_get::get(url, Duration::from_secs(10))
+        .await
+        .map_err(|e| Failure::config(format!("cannot read metrics: {e}")))?;
+    let exposition = prometheus_text::parse(&text)
+        .map_err(|e| Failure::config(format!("cannot read metrics: {url}: {e}")))?;
+    Ok(halted_partitions(&exposition)
+        .into_iter()
+        .map(|p| ((p.topic.clone(), p.partition), p))
+        .collect())
+}
+
+/// A partition's RESULT cell.
+fn result_cell(
+    first_divergence: Option<&(i64, String)>,
+    halted: Option<&HaltedPartition>,
+) -> String {
+    match (first_divergence, halted) {
+        (None, None) => "EQUAL".to_string(),
+        (None, Some(h)) => format!(
+            "EQUAL so far (HALTED {}: later records are not copied until it resumes)",
+            h.at()
+        ),
+        (Some((offset, why)), None) => format!("DIFFERS at source offset {offset}: {why}"),
+        (Some((offset, why)), Some(h)) => format!(
+            "HALTED {} (the replicator's log names the rule and the remedy); first difference at source offset {offset}: {why}",
+            h.at()
+        ),
+    }
+}
+
 /// One direction: the partition table, its verdict line and (`--groups`) the group lines.
 /// Returns whether everything was equal (and something was verified).
 async fn verify_direction(
     config: &ReplicatorConfig,
     args: &VerifyArgs,
     from: VerifyFrom,
+    halted: &Halted,
 ) -> Result<bool, Failure> {
     let verdicts = verify_replicator_from(config, &args.client_id, from)
         .await
@@ -167,13 +223,13 @@ async fn verify_direction(
     ]);
     let mut bad = 0;
     for v in &verdicts {
-        let mut result = match &v.first_divergence {
-            None => "EQUAL".to_string(),
-            Some((offset, why)) => {
-                bad += 1;
-                format!("DIFFERS at source offset {offset}: {why}")
-            }
-        };
+        if v.first_divergence.is_some() {
+            bad += 1;
+        }
+        let mut result = result_cell(
+            v.first_divergence.as_ref(),
+            halted.get(&(v.topic.clone(), v.partition)),
+        );
         if v.timestamps_replaced {
             result.push_str(" (timestamps not compared: the target topic stamps LogAppendTime)");
         }
@@ -258,4 +314,36 @@ async fn verify_groups_lines(config: &ReplicatorConfig, client_id: &str) -> Resu
         );
     }
     Ok(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn halted(offset: Option<i64>) -> HaltedPartition {
+        HaltedPartition {
+            topic: "orders".into(),
+            partition: 3,
+            offset,
+        }
+    }
+
+    #[test]
+    fn a_halted_partition_says_where_it_halted() {
+        let missing = (1234, "missing on the target".to_string());
+        assert_eq!(result_cell(None, None), "EQUAL");
+        assert_eq!(
+            result_cell(Some(&missing), None),
+            "DIFFERS at source offset 1234: missing on the target"
+        );
+        assert_eq!(
+            result_cell(Some(&missing), Some(&halted(Some(1234)))),
+            "HALTED at source offset 1234 (the replicator's log names the rule and the remedy); \
+             first difference at source offset 1234: missing on the target"
+        );
+        assert_eq!(
+            result_cell(None, Some(&halted(None))),
+            "EQUAL so far (HALTED copier panicked: later records are not copied until it resumes)"
+        );
+    }
 }

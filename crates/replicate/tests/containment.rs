@@ -202,6 +202,18 @@ async fn an_oversize_record_halts_only_its_partition_which_resumes_once_the_limi
     let text = metrics.encode();
     assert_eq!(state(&text, "halted"), 1.0, "{text}");
     assert_eq!(restarts(&text), 0.0, "no data-path restart: {text}");
+    // The metrics name the halted partition and where it halted (`status` and `verify` show it).
+    let halted_series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("kreplicate_partition_halted{"))
+        .collect();
+    assert_eq!(
+        halted_series,
+        vec![format!(
+            "kreplicate_partition_halted{{topic=\"{TOPIC}\",partition=\"{BIG_PARTITION}\"}} {BIG_OFFSET}"
+        )],
+        "{text}"
+    );
     assert!(target.refusals().count(Rule::MessageTooLarge) >= 1);
     assert_eq!(
         copied_offsets(&target_client, TOPIC, BIG_PARTITION).await,
@@ -272,7 +284,12 @@ async fn an_oversize_record_halts_only_its_partition_which_resumes_once_the_limi
         state(&text, "halted") == 0.0 && state(&text, "copying") == 12.0
     })
     .await;
-    assert_eq!(restarts(&metrics.encode()), 0.0);
+    let text = metrics.encode();
+    assert_eq!(restarts(&text), 0.0);
+    assert!(
+        !text.contains("kreplicate_partition_halted{"),
+        "copying again, no longer named halted: {text}"
+    );
     replicator.shutdown().await.unwrap();
     for p in 0..PARTITIONS {
         assert_eq!(
