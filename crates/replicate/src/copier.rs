@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesOrdered, StreamExt};
 use kreplicate_offsets::{OffsetMap, OffsetMaps, TopicPartition};
 use kreplicate_wire::client::{Backoff, Error as ClientError, Retriable};
-use kreplicate_wire::codec::{Header, RecordSet};
+use kreplicate_wire::codec::{Compression, Header, RecordSet};
 use kreplicate_wire::fetcher::{FetchPosition, FetchedPartition, SharedFetcher};
 use kreplicate_wire::producer::{
     ProduceError, Producer, ProducerRecord, RawBatch, RecordsMetadata,
@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use crate::checkpoint::{Checkpoint, CheckpointKey, CHECKPOINT_TOPIC};
 use crate::metrics::{partition_labels, topic_labels, Labels, ReplicatorMetrics};
 use crate::options::{DataMode, PanicHook};
+use crate::producer_registry::Registry;
 use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
 use crate::refusal::{classify, Refusal, Scope, WriteFailure};
 
@@ -77,6 +78,11 @@ pub(crate) struct CopierSetup {
     pub source: ClusterFingerprint,
     pub target: ClusterFingerprint,
     pub mode: DataMode,
+    /// TargetCompressionType: in batch mode a source batch with this codec is written as it is.
+    pub compression: Compression,
+    /// The source cluster's producer registry: in batch mode, batches of producer ids a
+    /// replicator copying from our target registered there came from the target (not copied).
+    pub source_registry: Arc<Registry>,
     pub metrics: Arc<ReplicatorMetrics>,
     /// The source cluster's alias, the `cluster` label of its auth-error count.
     pub source_alias: String,
@@ -215,8 +221,20 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
         group: Group::default(),
         s: setup,
     };
-    // Record the starting point at once: a LATEST start must survive a restart.
-    c.checkpoint().await;
+    // Record the starting point at once: a LATEST start must survive a restart. In batch mode
+    // the copies after the last checkpoint are what resume matches against the source, so no
+    // copy may land before a checkpoint vouches for where they start.
+    if c.s.mode == DataMode::Batch {
+        c.checkpoint_and_wait().await;
+        if c.checkpointed.is_none() {
+            return CopierExit::DataPathFailed(format!(
+                "the starting checkpoint of {}-{} was not acknowledged",
+                c.s.source_topic, c.s.partition
+            ));
+        }
+    } else {
+        c.checkpoint().await;
+    }
     let mut ticker = tokio::time::interval(c.s.checkpoint_interval);
     let mut fetching: Option<BoxFuture<'static, Result<FetchedPartition, ClientError>>> = None;
     let mut backoff: Option<Backoff> = None;
@@ -327,12 +345,29 @@ impl Copier {
                 .producer
                 .max_message_bytes(&self.s.target_topic)
                 .unwrap_or(usize::MAX);
+            if self.s.mode == DataMode::Batch {
+                if let Some(b) = v2 {
+                    if self.came_from_target(b.producer_id()).await? {
+                        // Acknowledgements are handled in offset order: what was collected goes first.
+                        self.send_group().await?;
+                        let skipped = b.next_offset().max(self.position) - self.position;
+                        let count = (b.record_count() as i64).min(skipped).max(0) as u64;
+                        self.skip(b.next_offset(), count);
+                        continue;
+                    }
+                }
+            }
+            // Written as it is only when Kafka accepts it as it is: contiguous inner offsets (a
+            // compacted batch with holes would be stored re-encoded), the target's codec, within
+            // the target topic's size limit, and wholly after the position (a resume inside a
+            // batch copies its remaining records).
             let whole = v2.is_some_and(|b| {
                 b.base_offset() >= self.position
                     && b.record_count() as i64 == b.last_offset_delta() as i64 + 1
                     && b.size() <= limit
+                    && b.compression() == self.s.compression
             });
-            if self.s.mode == DataMode::PassThrough && whole {
+            if self.s.mode == DataMode::Batch && whole {
                 let b = v2.expect("checked").clone();
                 self.send_raw(b).await?;
                 continue;
@@ -343,6 +378,10 @@ impl Copier {
             })?;
             let from = self.position;
             for record in records.into_iter().filter(|r| r.offset >= from) {
+                if self.s.mode == DataMode::Batch {
+                    self.add_record(record, None).await?;
+                    continue;
+                }
                 let provenance = Provenance::find(&record.headers).and_then(Result::ok);
                 if let Some(p) = provenance.filter(|p| p.origin == self.s.target) {
                     // It came from the target: copying it back would loop. When the previous
@@ -428,12 +467,11 @@ impl Copier {
         if let Some(hook) = &self.s.panic_hook {
             hook.check(&self.s.source_topic, self.s.partition, record.offset);
         }
-        let mut headers: Vec<Header> = record
-            .headers
-            .into_iter()
-            .filter(|h| !is_provenance(h))
-            .collect();
-        if self.s.mode == DataMode::Records {
+        // Batch mode copies records as they are (any header included); header mode replaces
+        // the previous hop's provenance with its own.
+        let mut headers: Vec<Header> = record.headers;
+        if self.s.mode == DataMode::Header {
+            headers.retain(|h| !is_provenance(h));
             headers.push(
                 Provenance {
                     origin: provenance.map_or(self.s.source, |p| p.origin),
@@ -542,6 +580,22 @@ impl Copier {
             }
         }));
         self.settle(base_offset).await
+    }
+
+    /// Batch mode's loop prevention: whether batches of `producer_id` were written by a
+    /// replicator copying from our target (see [`crate::producer_registry`]).
+    async fn came_from_target(&mut self, producer_id: i64) -> Result<bool, CopierExit> {
+        // Only owned values across the await: the copier itself is not `Sync`.
+        let (registry, target) = (self.s.source_registry.clone(), self.s.target);
+        let answer = registry
+            .written_by_replicator_from(producer_id, target)
+            .await;
+        answer.map_err(|e| {
+            CopierExit::DataPathFailed(format!(
+                "reading the source's producer registry for {}-{} failed: {e}",
+                self.s.source_topic, self.s.partition
+            ))
+        })
     }
 
     /// Waits, handling acknowledgements, while this partition holds its share of unacknowledged

@@ -75,10 +75,7 @@ impl VerifyError {
 
     /// The partition (or its whole topic) does not exist on that cluster.
     pub fn is_missing(&self) -> bool {
-        matches!(
-            self.source,
-            ClientError::UnknownTopic { .. } | ClientError::UnknownPartition { .. }
-        ) || matches!(&self.source, ClientError::Broker(b) if b.kind() == kafka_protocol::error::ResponseError::UnknownTopicOrPartition)
+        crate::groups::internal_topic::is_missing_topic(&self.source)
     }
 }
 

@@ -395,7 +395,7 @@ async fn a_refused_checkpoint_is_counted_and_retried_and_resume_copies_nothing_t
         &[TOPIC],
     );
     let options = EngineOptions {
-        mode: DataMode::PassThrough,
+        mode: DataMode::Batch,
         ..options()
     };
     produce(&source_client, TOPIC, 1, 0, 10, |_, _| 100).await;

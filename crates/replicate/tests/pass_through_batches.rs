@@ -44,7 +44,7 @@ fn config(source: &TansuBroker, target: &StrictTansu) -> ReplicatorConfig {
 
 fn options() -> EngineOptions {
     EngineOptions {
-        mode: DataMode::PassThrough,
+        mode: DataMode::Batch,
         topic_refresh_interval: Duration::from_millis(300),
         checkpoint_interval: Duration::from_millis(200),
         resume_settle: Duration::from_millis(100),

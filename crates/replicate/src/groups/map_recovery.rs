@@ -19,7 +19,7 @@
 //!   no copy at or after `start`, those offsets were only ever skipped, and the copier resumes
 //!   at `map_end` — re-reading them would change nothing on the target.
 //!
-//! In every other case (no provenance headers in pass-through mode, the source log no longer
+//! In every other case (no provenance headers in batch mode, the source log no longer
 //! holding the stretch, records that do not fit the map), the copier starts a fresh map at
 //! `start`: positions before it become "before replication start" — unknown, never wrong.
 
@@ -99,7 +99,7 @@ pub async fn reconcile_offset_map(
         }
         return p.start;
     }
-    if p.mode != DataMode::Records {
+    if p.mode != DataMode::Header {
         // No provenance headers on the target: the stretch cannot be read back.
         return p.start;
     }

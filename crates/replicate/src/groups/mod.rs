@@ -18,7 +18,7 @@
 pub mod commit_ledger;
 pub mod commit_marker;
 pub mod decision;
-mod internal_topic;
+pub(crate) mod internal_topic;
 pub mod lag;
 pub mod map_recovery;
 pub mod map_store;
