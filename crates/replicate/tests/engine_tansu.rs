@@ -365,7 +365,13 @@ async fn opposite_replicators(mode: DataMode) {
                     .filter(|(k, _)| k != HEADER_KEY)
                     .cloned()
                     .collect();
-                (r.partition, r.key.clone(), r.value.clone(), headers, r.timestamp)
+                (
+                    r.partition,
+                    r.key.clone(),
+                    r.value.clone(),
+                    headers,
+                    r.timestamp,
+                )
             })
             .collect();
         let mut want: Vec<Content> = from_a
