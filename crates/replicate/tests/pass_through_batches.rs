@@ -449,7 +449,7 @@ async fn mixed_codecs_pass_through_when_they_match_the_target_and_are_reencoded_
     // The LZ4 source batches went through untouched: their compressed records sections are
     // on the target as they are.
     for (codec, section, _) in &stored_source {
-        let untouched = stored.iter().any(|b| &b.1 == section);
+        let untouched = stored.iter().any(|b| b.1 == section);
         assert_eq!(
             untouched,
             *codec == Compression::Lz4,
