@@ -21,9 +21,10 @@ use kreplicate_wire::producer::{
 use tokio::sync::watch;
 
 use crate::checkpoint::{Checkpoint, CheckpointKey, CHECKPOINT_TOPIC};
+use crate::groups::reverse_maps::{ReverseCopy, ReverseMaps};
 use crate::metrics::{partition_labels, topic_labels, Labels, ReplicatorMetrics};
 use crate::options::{DataMode, PanicHook};
-use crate::producer_registry::Registry;
+use crate::producer_registry::{Registry, RegistryEntry};
 use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
 use crate::refusal::{classify, Refusal, Scope, WriteFailure};
 
@@ -39,6 +40,12 @@ const IN_FLIGHT_RECORD_COST: usize = 512;
 /// records, small enough that several groups are in flight within the budget.
 const MAX_GROUP_COST: usize = 1 << 20;
 const GROUPS_PER_BUDGET: usize = 4;
+
+/// How long (in all) a batch that came from the target waits for the reverse replicator's
+/// saved offset map to cover it (ENHANCED in batch mode): the map is saved every group sync
+/// interval (MSK: 5 s) after the copy is acknowledged.
+const ECHO_WAIT: Duration = Duration::from_millis(100);
+const ECHO_WAITS: u32 = 150;
 
 /// Why a partition's copier stopped.
 #[derive(Debug)]
@@ -83,6 +90,9 @@ pub(crate) struct CopierSetup {
     /// The source cluster's producer registry: in batch mode, batches of producer ids a
     /// replicator copying from our target registered there came from the target (not copied).
     pub source_registry: Arc<Registry>,
+    /// Batch mode, ENHANCED: the reverse replicators' saved maps, which say where the batches
+    /// that came from the target were copied from.
+    pub reverse_maps: Arc<ReverseMaps>,
     pub metrics: Arc<ReplicatorMetrics>,
     /// The source cluster's alias, the `cluster` label of its auth-error count.
     pub source_alias: String,
@@ -347,9 +357,12 @@ impl Copier {
                 .unwrap_or(usize::MAX);
             if self.s.mode == DataMode::Batch {
                 if let Some(b) = v2 {
-                    if self.came_from_target(b.producer_id()).await? {
+                    if let Some(writer) = self.came_from_target(b.producer_id()).await? {
                         // Acknowledgements are handled in offset order: what was collected goes first.
                         self.send_group().await?;
+                        if self.s.record_echoes && self.echo_batch(b, &writer).await? {
+                            continue;
+                        }
                         let skipped = b.next_offset().max(self.position) - self.position;
                         let count = (b.record_count() as i64).min(skipped).max(0) as u64;
                         self.skip(b.next_offset(), count);
@@ -584,7 +597,10 @@ impl Copier {
 
     /// Batch mode's loop prevention: whether batches of `producer_id` were written by a
     /// replicator copying from our target (see [`crate::producer_registry`]).
-    async fn came_from_target(&mut self, producer_id: i64) -> Result<bool, CopierExit> {
+    async fn came_from_target(
+        &mut self,
+        producer_id: i64,
+    ) -> Result<Option<RegistryEntry>, CopierExit> {
         // Only owned values across the await: the copier itself is not `Sync`.
         let (registry, target) = (self.s.source_registry.clone(), self.s.target);
         let answer = registry
@@ -596,6 +612,65 @@ impl Copier {
                 self.s.source_topic, self.s.partition
             ))
         })
+    }
+
+    /// Batch mode, ENHANCED: records `batch` (written by the reverse replicator `writer`) as
+    /// echoes of its originals on the target, found through the reverse replicator's saved
+    /// offset map. That map is saved shortly after the copy was acknowledged: this waits for
+    /// it (bounded). False when it does not come: the batch is then passed as skipped, and
+    /// translation around it is that of LEGACY (logged).
+    async fn echo_batch(
+        &mut self,
+        batch: &kreplicate_wire::codec::RecordBatch,
+        writer: &RegistryEntry,
+    ) -> Result<bool, CopierExit> {
+        let offsets: Vec<i64> =
+            if batch.record_count() as i64 == batch.last_offset_delta() as i64 + 1 {
+                (batch.base_offset()..=batch.last_offset()).collect()
+            } else {
+                // Compacted on the source: only the records say which offsets remain.
+                match batch.records() {
+                    Ok(records) => records.filter_map(Result::ok).map(|r| r.offset).collect(),
+                    Err(_) => return Ok(false),
+                }
+            };
+        let offsets: Vec<i64> = offsets
+            .into_iter()
+            .filter(|&o| o >= self.position)
+            .collect();
+        if offsets.is_empty() {
+            return Ok(false);
+        }
+        let reverse = self.s.reverse_maps.clone();
+        let (topic, partition) = (self.s.target_topic.clone(), self.s.partition);
+        for _ in 0..ECHO_WAITS {
+            let copy = ReverseCopy {
+                replicator: &writer.replicator,
+                origin: writer.source,
+                topic: &topic,
+                partition,
+                offsets: &offsets,
+            };
+            let found = reverse.originals(&copy).await.map_err(|e| {
+                CopierExit::DataPathFailed(format!(
+                    "reading the reverse replicator's offset maps for {}-{} failed: {e}",
+                    self.s.source_topic, self.s.partition
+                ))
+            })?;
+            if let Some(originals) = found {
+                for (copy, original) in offsets.iter().zip(originals) {
+                    self.echo(*copy, original);
+                }
+                return Ok(true);
+            }
+            tokio::time::sleep(ECHO_WAIT).await;
+        }
+        tracing::warn!(topic = %self.s.source_topic, partition = self.s.partition, offset = offsets[0],
+            replicator = %writer.replicator,
+            "the reverse replicator's saved offset map does not cover the records it copied to \
+             {}-{} at offsets {}..={}: they are passed without echoes (is its offset sync ENHANCED?)",
+            self.s.source_topic, self.s.partition, offsets[0], offsets[offsets.len() - 1]);
+        Ok(false)
     }
 
     /// Waits, handling acknowledgements, while this partition holds its share of unacknowledged

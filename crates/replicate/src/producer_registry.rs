@@ -125,29 +125,30 @@ impl Registry {
         }
     }
 
-    /// Whether batches of `producer_id` were written by a replicator copying from `cluster`.
-    /// An id not known yet makes the registry be read to its end first, once per id.
+    /// The registry entry of `producer_id` when its batches were written by a replicator
+    /// copying from `cluster`. An id not known yet makes the registry be read to its end
+    /// first, once per id.
     pub(crate) async fn written_by_replicator_from(
         &self,
         producer_id: i64,
         cluster: ClusterFingerprint,
-    ) -> Result<bool, ClientError> {
+    ) -> Result<Option<RegistryEntry>, ClientError> {
         // Non-idempotent producers have no id; ours always have one.
         if producer_id < 0 {
-            return Ok(false);
+            return Ok(None);
         }
         let mut state = self.state.lock().await;
         if state.foreign.contains(&producer_id) {
-            return Ok(false);
+            return Ok(None);
         }
         if !state.entries.contains_key(&producer_id) {
             self.read_to_end(&mut state).await?;
         }
         match state.entries.get(&producer_id) {
-            Some(e) => Ok(e.source == cluster),
+            Some(e) => Ok(Some(e).filter(|e| e.source == cluster).cloned()),
             None => {
                 state.foreign.insert(producer_id);
-                Ok(false)
+                Ok(None)
             }
         }
     }

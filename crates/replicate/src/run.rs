@@ -71,6 +71,7 @@ struct Supervisor {
     /// that came from the target, the target's tells our own copies.
     source_registry: Arc<Registry>,
     target_registry: Arc<Registry>,
+    reverse_maps: Arc<crate::groups::reverse_maps::ReverseMaps>,
 }
 
 /// A partition that stopped copying.
@@ -141,6 +142,9 @@ pub(crate) async fn run(
         .map_err(target_error)?;
     let source_registry = Arc::new(Registry::new(source.clone()));
     let target_registry = Arc::new(Registry::new(target.clone()));
+    let reverse_maps = Arc::new(crate::groups::reverse_maps::ReverseMaps::new(
+        source.clone(),
+    ));
     let mut supervisor = Supervisor {
         source_fp: ClusterFingerprint::of(&config.source.id),
         target_fp: ClusterFingerprint::of(&config.target.id),
@@ -163,6 +167,7 @@ pub(crate) async fn run(
         offset_maps,
         source_registry,
         target_registry,
+        reverse_maps,
     };
     let restart_policy = capped_backoff(
         supervisor.options.restart_backoff_initial,
@@ -652,6 +657,7 @@ impl Supervisor {
             mode: self.options.mode,
             compression: wire_compression(self.config.compression),
             source_registry: self.source_registry.clone(),
+            reverse_maps: self.reverse_maps.clone(),
             metrics: self.metrics.clone(),
             checkpoint_key,
             checkpoint_interval: self.options.checkpoint_interval,

@@ -23,6 +23,7 @@ pub mod lag;
 pub mod map_recovery;
 pub mod map_store;
 pub mod planned;
+pub(crate) mod reverse_maps;
 pub mod sync;
 
 use std::future::Future;
