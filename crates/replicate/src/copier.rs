@@ -373,9 +373,11 @@ impl Copier {
             // Written as it is only when Kafka accepts it as it is: contiguous inner offsets (a
             // compacted batch with holes would be stored re-encoded), the target's codec, within
             // the target topic's size limit, and wholly after the position (a resume inside a
-            // batch copies its remaining records).
+            // batch copies its remaining records). After a refused batch its records go one
+            // at a time (careful mode), to find the one the target refuses.
             let whole = v2.is_some_and(|b| {
                 b.base_offset() >= self.position
+                    && b.base_offset() >= self.s.careful_until
                     && b.record_count() as i64 == b.last_offset_delta() as i64 + 1
                     && b.size() <= limit
                     && b.compression() == self.s.compression
@@ -583,12 +585,13 @@ impl Copier {
                     bytes,
                     timestamp,
                 },
-                // A pass-through batch is written whole or not at all: it counts as one write.
+                // A batch is written whole or not at all. Of several records, the refused one is
+                // found by copying them one at a time (careful mode).
                 Err(error) => Outcome::Failed {
                     error,
                     first: base_offset,
-                    last: base_offset,
-                    alone: true,
+                    last: last_offset,
+                    alone: last_offset == base_offset,
                 },
             }
         }));
