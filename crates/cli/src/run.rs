@@ -237,4 +237,41 @@ mod tests {
             .contains("greater than zero"));
         assert!(positive_duration("soon").unwrap_err().contains("examples"));
     }
+
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        let all = ["run", "--cli-input-json", "x.json"].iter().chain(args);
+        Cli::try_parse_from(all).map(|c| c.run)
+    }
+
+    #[test]
+    fn provenance_defaults_to_batch_and_the_old_mode_maps_with_one_warning() {
+        let default = parse(&[]).unwrap();
+        assert_eq!(
+            (default.data_mode(), default.deprecation()),
+            (DataMode::Batch, None)
+        );
+        let header = parse(&["--provenance", "header"]).unwrap();
+        assert_eq!(
+            (header.data_mode(), header.deprecation()),
+            (DataMode::Header, None)
+        );
+        for (old, mode, new) in [
+            ("records", DataMode::Header, "--provenance header"),
+            ("pass-through", DataMode::Batch, "--provenance batch"),
+        ] {
+            let args = parse(&["--mode", old]).unwrap();
+            assert_eq!(args.data_mode(), mode, "--mode {old}");
+            let line = args.deprecation().unwrap();
+            assert!(line.contains(new) && !line.contains('\n'), "{line}");
+        }
+        assert!(parse(&["--mode", "records", "--provenance", "batch"]).is_err());
+    }
 }
