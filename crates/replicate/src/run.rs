@@ -9,9 +9,11 @@
 //! capped backoff (`kreplicate_data_path_restarts_total`).
 //!
 //! Restarting a partition is always safe because a copier's start position comes from the
-//! target itself (provenance of the last copied record, bounded by the last checkpoint, read
-//! again at each restart): nothing acknowledged is copied again and nothing unacknowledged is
-//! skipped.
+//! target itself, read again at each restart (header mode: the provenance of the last copied
+//! record, bounded by the last checkpoint; batch mode: the copies of our registered producer
+//! ids after the last checkpoint, matched with the source): nothing acknowledged is copied
+//! again and nothing unacknowledged is skipped. Every producer id is registered on the target
+//! before anything is written with it (see [`crate::producer_registry`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
