@@ -207,6 +207,16 @@ struct Copy {
     log_append_time: bool,
 }
 
+/// What a walk from a consistent position found.
+pub(crate) struct Walk {
+    /// `(source offset, target offset)` of each copy, in order.
+    pub pairs: Vec<(i64, i64)>,
+    /// One past the last matched source record (the start when there was no copy).
+    pub next: i64,
+    /// Whether records that came from the target lie between the start and `next`.
+    pub came_back: bool,
+}
+
 impl BatchResume<'_> {
     /// Where the partition continues, from the last checkpoint.
     pub(crate) async fn resume_after(
@@ -214,13 +224,36 @@ impl BatchResume<'_> {
         checkpoint: Checkpoint,
         target_end: i64,
     ) -> Result<i64, BatchResumeError> {
+        let walk = self.walk(checkpoint, target_end).await?;
+        if !walk.pairs.is_empty() {
+            tracing::info!(topic = %self.source_topic, partition = self.partition, copies = walk.pairs.len(),
+                from = checkpoint.source_next, next = walk.next, "copies after the checkpoint matched with the source");
+        }
+        Ok(walk.next)
+    }
+
+    /// Walks our copies in `[from.target_next, target_end)` and the source records the data
+    /// path copies from `from.source_next` together (see the type's docs). `from` must be a
+    /// consistent position: a checkpoint, or where an offset map ends.
+    pub(crate) async fn walk(
+        &self,
+        from: Checkpoint,
+        target_end: i64,
+    ) -> Result<Walk, BatchResumeError> {
+        let checkpoint = from;
         let copies = self.copies(checkpoint.target_next, target_end).await?;
         if copies.is_empty() {
-            return Ok(checkpoint.source_next);
+            return Ok(Walk {
+                pairs: Vec::new(),
+                next: checkpoint.source_next,
+                came_back: false,
+            });
         }
         let source_end = high_watermark(self.source, self.source_topic, self.partition).await?;
         let mut matched = 0usize;
         let mut next = checkpoint.source_next;
+        let mut pairs = Vec::with_capacity(copies.len());
+        let mut came_back = false;
         let mut mismatch = None;
         let mut failed = None;
         scan_batches(
@@ -235,6 +268,7 @@ impl BatchResume<'_> {
                     .as_v2()
                     .is_some_and(|b| self.from_target.contains(&b.producer_id()))
                 {
+                    came_back = true;
                     return ControlFlow::Continue(());
                 }
                 let records = match batch.records() {
@@ -259,6 +293,7 @@ impl BatchResume<'_> {
                         });
                         return ControlFlow::Break(());
                     }
+                    pairs.push((r.offset, copy.offset));
                     matched += 1;
                     next = r.offset + 1;
                     if matched == copies.len() {
@@ -288,9 +323,11 @@ impl BatchResume<'_> {
                 from: checkpoint.source_next,
             });
         }
-        tracing::info!(topic = %self.source_topic, partition = self.partition, copies = copies.len(),
-            from = checkpoint.source_next, next, "copies after the checkpoint matched with the source");
-        Ok(next)
+        Ok(Walk {
+            pairs,
+            next,
+            came_back,
+        })
     }
 
     /// Whether the target partition holds any copy of ours in `[from, to)`.

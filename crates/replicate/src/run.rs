@@ -628,6 +628,22 @@ impl Supervisor {
             .map_err(|e| self.cluster_error(Role::Source, e))?,
         };
         // The offset map must end where copying resumes (see groups::map_recovery).
+        let ids = match self.options.mode {
+            DataMode::Batch => Some(self.producer_ids().await.map_err(|f| match f {
+                ResumeFailure::Engine(e) => e,
+                ResumeFailure::Halt { message, .. } => EngineError::Other(message),
+            })?),
+            DataMode::Header => None,
+        };
+        let walk = ids.as_ref().map(|(own, from_target)| BatchResume {
+            source: &self.source,
+            target: &self.target,
+            source_topic: &topic.source,
+            target_topic: &topic.target,
+            partition,
+            own_producer_ids: own,
+            from_target,
+        });
         let start = crate::groups::map_recovery::reconcile_offset_map(
             &self.source,
             &self.target,
@@ -643,6 +659,7 @@ impl Supervisor {
                 echoes: self.record_echoes(),
                 mode: self.options.mode,
             },
+            walk.as_ref(),
         )
         .await;
         tracing::info!(topic = %topic.source, partition, start, target = %topic.target, "copying");
@@ -701,6 +718,22 @@ impl Supervisor {
         Ok(())
     }
 
+    /// Our producer ids on the target, and those on the source of replicators copying from
+    /// the target (read to the end of both registries).
+    async fn producer_ids(&self) -> Result<(HashSet<i64>, HashSet<i64>), ResumeFailure> {
+        let own = self
+            .target_registry
+            .producer_ids_of(&self.config.name, self.source_fp)
+            .await
+            .map_err(|e| ResumeFailure::Engine(self.cluster_error(Role::Target, e)))?;
+        let from_target = self
+            .source_registry
+            .producer_ids_from(self.target_fp)
+            .await
+            .map_err(|e| ResumeFailure::Engine(self.cluster_error(Role::Source, e)))?;
+        Ok((own, from_target))
+    }
+
     /// Batch mode's resume point (see [`crate::resume::BatchResume`]).
     async fn batch_resume_point(
         &self,
@@ -709,23 +742,13 @@ impl Supervisor {
         checkpoint: Option<Checkpoint>,
     ) -> Result<ResumePoint, ResumeFailure> {
         let target_err = |e| ResumeFailure::Engine(self.cluster_error(Role::Target, e));
-        let source_err = |e| ResumeFailure::Engine(self.cluster_error(Role::Source, e));
         let start = list_offset(&self.target, &topic.target, partition, EARLIEST, 0)
             .await
             .map_err(target_err)?;
         let end = high_watermark(&self.target, &topic.target, partition)
             .await
             .map_err(target_err)?;
-        let own = self
-            .target_registry
-            .producer_ids_of(&self.config.name, self.source_fp)
-            .await
-            .map_err(target_err)?;
-        let from_target = self
-            .source_registry
-            .producer_ids_from(self.target_fp)
-            .await
-            .map_err(source_err)?;
+        let (own, from_target) = self.producer_ids().await?;
         let walk = BatchResume {
             source: &self.source,
             target: &self.target,

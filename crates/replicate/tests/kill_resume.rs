@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use kreplicate_offsets::Translation;
 use kreplicate_replicate::config::parse_create_replicator_request;
 use kreplicate_replicate::provenance::Provenance;
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
@@ -306,6 +307,18 @@ async fn killed_ten_times(mode: DataMode, compression: &str) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The offset maps, saved every checkpoint interval and rebuilt after each kill (lagging
+    // the data path, so completed from the clusters at each start).
+    let maps: Vec<_> = (0..PARTITIONS)
+        .map(|p| {
+            replicator
+                .offset_maps()
+                .lock()
+                .unwrap()
+                .get("load", p)
+                .cloned()
+        })
+        .collect();
     replicator.shutdown().await.unwrap();
     assert!(caught_up, "the target caught up with {total} records");
 
@@ -369,5 +382,29 @@ async fn killed_ten_times(mode: DataMode, compression: &str) {
                 (&s.key, &s.value, s.timestamp)
             );
         }
+        // Consumer-group translation is never wrong across the kills: each source offset maps
+        // exactly to its copy, or (before the map's start: a map that could not be completed
+        // from the clusters starts afresh at a resume point) is unknown.
+        let map = maps[partition].as_ref().expect("an offset map");
+        let mut exact = 0;
+        for (s, t) in s.iter().zip(t) {
+            match map.source_to_target(s.offset) {
+                Translation::BeforeReplicationStart { .. } => {}
+                other => {
+                    assert_eq!(
+                        other.exact(),
+                        Some(t.offset),
+                        "partition {partition}: source offset {}",
+                        s.offset
+                    );
+                    exact += 1;
+                }
+            }
+        }
+        eprintln!(
+            "partition {partition}: {exact} of {} source offsets translate exactly (map from {})",
+            s.len(),
+            map.source_start()
+        );
     }
 }
