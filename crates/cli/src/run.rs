@@ -16,12 +16,22 @@ use crate::logging::{terminal_line, LogFormat};
 use crate::metrics_server::{MetricsServer, ServerState};
 use crate::progress::Progress;
 
-/// `--mode`.
+/// `--provenance`: where a copy's provenance lives (docs/guarantees.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Mode {
-    /// Decode and re-encode records: provenance header, loop prevention, TargetCompressionType.
+pub enum ProvenanceArg {
+    /// Beside the records: batches copied as they are when their codec is
+    /// TargetCompressionType, copies known by registered producer ids.
+    Batch,
+    /// In a `__kreplicate` header on every record (records decoded and re-encoded).
+    Header,
+}
+
+/// The deprecated `--mode`, kept so existing command lines keep working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LegacyMode {
+    /// Now `--provenance header`.
     Records,
-    /// Copy source batches as they are (one-way copies only; no loop prevention).
+    /// Now `--provenance batch`.
     PassThrough,
 }
 
@@ -33,9 +43,13 @@ pub struct RunArgs {
     /// Where to serve /metrics, /healthz and /ready (host:port; port 0 picks a free one).
     #[arg(long, value_name = "HOST:PORT", value_parser = crate::metrics_server::listen_addr, default_value = "127.0.0.1:9464")]
     pub metrics_addr: String,
-    /// How records travel from source to target.
-    #[arg(long, value_enum, default_value_t = Mode::Records)]
-    pub mode: Mode,
+    /// Where a copy's provenance lives: `batch` copies source batches as they are (exactly once,
+    /// loop prevention by producer id); `header` adds a provenance header to every record.
+    #[arg(long, value_enum, default_value_t = ProvenanceArg::Batch)]
+    pub provenance: ProvenanceArg,
+    /// Deprecated: `records` is `--provenance header`, `pass-through` is `--provenance batch`.
+    #[arg(long, value_enum, hide = true, conflicts_with = "provenance")]
+    pub mode: Option<LegacyMode>,
     /// How often source topics, partitions and configs are re-read (e.g. 30s, 1m).
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, default_value = "30s")]
     pub topic_refresh_interval: Duration,
@@ -64,13 +78,28 @@ pub fn positive_duration(text: &str) -> Result<Duration, String> {
 }
 
 impl RunArgs {
+    fn data_mode(&self) -> DataMode {
+        match (self.mode, self.provenance) {
+            (Some(LegacyMode::Records), _) | (None, ProvenanceArg::Header) => DataMode::Header,
+            (Some(LegacyMode::PassThrough), _) | (None, ProvenanceArg::Batch) => DataMode::Batch,
+        }
+    }
+
+    /// The one line a deprecated `--mode` earns.
+    fn deprecation(&self) -> Option<String> {
+        let (old, new) = match self.mode? {
+            LegacyMode::Records => ("records", "header"),
+            LegacyMode::PassThrough => ("pass-through", "batch"),
+        };
+        Some(format!(
+            "warning: --mode is deprecated: `--mode {old}` is now `--provenance {new}`"
+        ))
+    }
+
     fn engine_options(&self) -> EngineOptions {
         EngineOptions {
             client_id: self.client_id.clone(),
-            mode: match self.mode {
-                Mode::Records => DataMode::Records,
-                Mode::PassThrough => DataMode::PassThrough,
-            },
+            mode: self.data_mode(),
             topic_refresh_interval: self.topic_refresh_interval,
             checkpoint_interval: self.checkpoint_interval,
             group_sync_interval: self.group_sync_interval,
@@ -107,6 +136,9 @@ impl StopSignals {
 
 /// Runs the replicator until a signal or a fatal error.
 pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<ExitCode, Failure> {
+    if let Some(line) = args.deprecation() {
+        eprintln!("{line}");
+    }
     let loaded = config_args::load(&args.config)?;
     for notice in &loaded.notices {
         eprintln!("{notice}");
@@ -204,5 +236,42 @@ mod tests {
             .unwrap_err()
             .contains("greater than zero"));
         assert!(positive_duration("soon").unwrap_err().contains("examples"));
+    }
+
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        let all = ["run", "--cli-input-json", "x.json"].iter().chain(args);
+        Cli::try_parse_from(all).map(|c| c.run)
+    }
+
+    #[test]
+    fn provenance_defaults_to_batch_and_the_old_mode_maps_with_one_warning() {
+        let default = parse(&[]).unwrap();
+        assert_eq!(
+            (default.data_mode(), default.deprecation()),
+            (DataMode::Batch, None)
+        );
+        let header = parse(&["--provenance", "header"]).unwrap();
+        assert_eq!(
+            (header.data_mode(), header.deprecation()),
+            (DataMode::Header, None)
+        );
+        for (old, mode, new) in [
+            ("records", DataMode::Header, "--provenance header"),
+            ("pass-through", DataMode::Batch, "--provenance batch"),
+        ] {
+            let args = parse(&["--mode", old]).unwrap();
+            assert_eq!(args.data_mode(), mode, "--mode {old}");
+            let line = args.deprecation().unwrap();
+            assert!(line.contains(new) && !line.contains('\n'), "{line}");
+        }
+        assert!(parse(&["--mode", "records", "--provenance", "batch"]).is_err());
     }
 }

@@ -39,8 +39,9 @@ fn run_help_lists_its_options() {
         "--replication-info-list",
         "--metrics-addr",
         "127.0.0.1:9464",
-        "--mode",
-        "pass-through",
+        "--provenance",
+        "batch",
+        "header",
         "--topic-refresh-interval",
         "--group-sync-interval",
         "--checkpoint-interval",
@@ -48,6 +49,8 @@ fn run_help_lists_its_options() {
     ] {
         assert!(text.contains(option), "{option} missing from:\n{text}");
     }
+    // The deprecated `--mode` still parses but is not advertised.
+    assert!(!text.contains("--mode"), "--mode shown in:\n{text}");
 }
 
 #[test]
@@ -163,6 +166,16 @@ fn every_usage_error_exits_2_and_names_the_option() {
         (
             &["run", "--mode", "fast", "--cli-input-json", "x.json"],
             "--mode",
+        ),
+        (
+            &[
+                "run",
+                "--provenance",
+                "records",
+                "--cli-input-json",
+                "x.json",
+            ],
+            "--provenance",
         ),
         (
             &[

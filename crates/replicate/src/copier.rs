@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesOrdered, StreamExt};
 use kreplicate_offsets::{OffsetMap, OffsetMaps, TopicPartition};
 use kreplicate_wire::client::{Backoff, Error as ClientError, Retriable};
-use kreplicate_wire::codec::{Header, RecordSet};
+use kreplicate_wire::codec::{Compression, Header, RecordSet};
 use kreplicate_wire::fetcher::{FetchPosition, FetchedPartition, SharedFetcher};
 use kreplicate_wire::producer::{
     ProduceError, Producer, ProducerRecord, RawBatch, RecordsMetadata,
@@ -21,8 +21,10 @@ use kreplicate_wire::producer::{
 use tokio::sync::watch;
 
 use crate::checkpoint::{Checkpoint, CheckpointKey, CHECKPOINT_TOPIC};
+use crate::groups::reverse_maps::{ReverseCopy, ReverseMaps};
 use crate::metrics::{partition_labels, topic_labels, Labels, ReplicatorMetrics};
 use crate::options::{DataMode, PanicHook};
+use crate::producer_registry::{Registry, RegistryEntry};
 use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
 use crate::refusal::{classify, Refusal, Scope, WriteFailure};
 
@@ -38,6 +40,12 @@ const IN_FLIGHT_RECORD_COST: usize = 512;
 /// records, small enough that several groups are in flight within the budget.
 const MAX_GROUP_COST: usize = 1 << 20;
 const GROUPS_PER_BUDGET: usize = 4;
+
+/// How long (in all) a batch that came from the target waits for the reverse replicator's
+/// saved offset map to cover it (ENHANCED in batch mode): the map is saved every group sync
+/// interval (MSK: 5 s) after the copy is acknowledged.
+const ECHO_WAIT: Duration = Duration::from_millis(100);
+const ECHO_WAITS: u32 = 150;
 
 /// Why a partition's copier stopped.
 #[derive(Debug)]
@@ -77,6 +85,14 @@ pub(crate) struct CopierSetup {
     pub source: ClusterFingerprint,
     pub target: ClusterFingerprint,
     pub mode: DataMode,
+    /// TargetCompressionType: in batch mode a source batch with this codec is written as it is.
+    pub compression: Compression,
+    /// The source cluster's producer registry: in batch mode, batches of producer ids a
+    /// replicator copying from our target registered there came from the target (not copied).
+    pub source_registry: Arc<Registry>,
+    /// Batch mode, ENHANCED: the reverse replicators' saved maps, which say where the batches
+    /// that came from the target were copied from.
+    pub reverse_maps: Arc<ReverseMaps>,
     pub metrics: Arc<ReplicatorMetrics>,
     /// The source cluster's alias, the `cluster` label of its auth-error count.
     pub source_alias: String,
@@ -215,8 +231,20 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
         group: Group::default(),
         s: setup,
     };
-    // Record the starting point at once: a LATEST start must survive a restart.
-    c.checkpoint().await;
+    // Record the starting point at once: a LATEST start must survive a restart. In batch mode
+    // the copies after the last checkpoint are what resume matches against the source, so no
+    // copy may land before a checkpoint vouches for where they start.
+    if c.s.mode == DataMode::Batch {
+        c.checkpoint_and_wait().await;
+        if c.checkpointed.is_none() {
+            return CopierExit::DataPathFailed(format!(
+                "the starting checkpoint of {}-{} was not acknowledged",
+                c.s.source_topic, c.s.partition
+            ));
+        }
+    } else {
+        c.checkpoint().await;
+    }
     let mut ticker = tokio::time::interval(c.s.checkpoint_interval);
     let mut fetching: Option<BoxFuture<'static, Result<FetchedPartition, ClientError>>> = None;
     let mut backoff: Option<Backoff> = None;
@@ -327,12 +355,34 @@ impl Copier {
                 .producer
                 .max_message_bytes(&self.s.target_topic)
                 .unwrap_or(usize::MAX);
+            if self.s.mode == DataMode::Batch {
+                if let Some(b) = v2 {
+                    if let Some(writer) = self.came_from_target(b.producer_id()).await? {
+                        // Acknowledgements are handled in offset order: what was collected goes first.
+                        self.send_group().await?;
+                        if self.s.record_echoes && self.echo_batch(b, &writer).await? {
+                            continue;
+                        }
+                        let skipped = b.next_offset().max(self.position) - self.position;
+                        let count = (b.record_count() as i64).min(skipped).max(0) as u64;
+                        self.skip(b.next_offset(), count);
+                        continue;
+                    }
+                }
+            }
+            // Written as it is only when Kafka accepts it as it is: contiguous inner offsets (a
+            // compacted batch with holes would be stored re-encoded), the target's codec, within
+            // the target topic's size limit, and wholly after the position (a resume inside a
+            // batch copies its remaining records). After a refused batch its records go one
+            // at a time (careful mode), to find the one the target refuses.
             let whole = v2.is_some_and(|b| {
                 b.base_offset() >= self.position
+                    && b.base_offset() >= self.s.careful_until
                     && b.record_count() as i64 == b.last_offset_delta() as i64 + 1
                     && b.size() <= limit
+                    && b.compression() == self.s.compression
             });
-            if self.s.mode == DataMode::PassThrough && whole {
+            if self.s.mode == DataMode::Batch && whole {
                 let b = v2.expect("checked").clone();
                 self.send_raw(b).await?;
                 continue;
@@ -343,6 +393,10 @@ impl Copier {
             })?;
             let from = self.position;
             for record in records.into_iter().filter(|r| r.offset >= from) {
+                if self.s.mode == DataMode::Batch {
+                    self.add_record(record, None).await?;
+                    continue;
+                }
                 let provenance = Provenance::find(&record.headers).and_then(Result::ok);
                 if let Some(p) = provenance.filter(|p| p.origin == self.s.target) {
                     // It came from the target: copying it back would loop. When the previous
@@ -428,12 +482,11 @@ impl Copier {
         if let Some(hook) = &self.s.panic_hook {
             hook.check(&self.s.source_topic, self.s.partition, record.offset);
         }
-        let mut headers: Vec<Header> = record
-            .headers
-            .into_iter()
-            .filter(|h| !is_provenance(h))
-            .collect();
-        if self.s.mode == DataMode::Records {
+        // Batch mode copies records as they are (any header included); header mode replaces
+        // the previous hop's provenance with its own.
+        let mut headers: Vec<Header> = record.headers;
+        if self.s.mode == DataMode::Header {
+            headers.retain(|h| !is_provenance(h));
             headers.push(
                 Provenance {
                     origin: provenance.map_or(self.s.source, |p| p.origin),
@@ -532,16 +585,95 @@ impl Copier {
                     bytes,
                     timestamp,
                 },
-                // A pass-through batch is written whole or not at all: it counts as one write.
+                // A batch is written whole or not at all. Of several records, the refused one is
+                // found by copying them one at a time (careful mode).
                 Err(error) => Outcome::Failed {
                     error,
                     first: base_offset,
-                    last: base_offset,
-                    alone: true,
+                    last: last_offset,
+                    alone: last_offset == base_offset,
                 },
             }
         }));
         self.settle(base_offset).await
+    }
+
+    /// Batch mode's loop prevention: whether batches of `producer_id` were written by a
+    /// replicator copying from our target (see [`crate::producer_registry`]).
+    async fn came_from_target(
+        &mut self,
+        producer_id: i64,
+    ) -> Result<Option<RegistryEntry>, CopierExit> {
+        // Only owned values across the await: the copier itself is not `Sync`.
+        let (registry, target) = (self.s.source_registry.clone(), self.s.target);
+        let answer = registry
+            .written_by_replicator_from(producer_id, target)
+            .await;
+        answer.map_err(|e| {
+            CopierExit::DataPathFailed(format!(
+                "reading the source's producer registry for {}-{} failed: {e}",
+                self.s.source_topic, self.s.partition
+            ))
+        })
+    }
+
+    /// Batch mode, ENHANCED: records `batch` (written by the reverse replicator `writer`) as
+    /// echoes of its originals on the target, found through the reverse replicator's saved
+    /// offset map. That map is saved shortly after the copy was acknowledged: this waits for
+    /// it (bounded). False when it does not come: the batch is then passed as skipped, and
+    /// translation around it is that of LEGACY (logged).
+    async fn echo_batch(
+        &mut self,
+        batch: &kreplicate_wire::codec::RecordBatch,
+        writer: &RegistryEntry,
+    ) -> Result<bool, CopierExit> {
+        let offsets: Vec<i64> =
+            if batch.record_count() as i64 == batch.last_offset_delta() as i64 + 1 {
+                (batch.base_offset()..=batch.last_offset()).collect()
+            } else {
+                // Compacted on the source: only the records say which offsets remain.
+                match batch.records() {
+                    Ok(records) => records.filter_map(Result::ok).map(|r| r.offset).collect(),
+                    Err(_) => return Ok(false),
+                }
+            };
+        let offsets: Vec<i64> = offsets
+            .into_iter()
+            .filter(|&o| o >= self.position)
+            .collect();
+        if offsets.is_empty() {
+            return Ok(false);
+        }
+        let reverse = self.s.reverse_maps.clone();
+        let (topic, partition) = (self.s.target_topic.clone(), self.s.partition);
+        for _ in 0..ECHO_WAITS {
+            let copy = ReverseCopy {
+                replicator: &writer.replicator,
+                origin: writer.source,
+                topic: &topic,
+                partition,
+                offsets: &offsets,
+            };
+            let found = reverse.originals(&copy).await.map_err(|e| {
+                CopierExit::DataPathFailed(format!(
+                    "reading the reverse replicator's offset maps for {}-{} failed: {e}",
+                    self.s.source_topic, self.s.partition
+                ))
+            })?;
+            if let Some(originals) = found {
+                for (copy, original) in offsets.iter().zip(originals) {
+                    self.echo(*copy, original);
+                }
+                return Ok(true);
+            }
+            tokio::time::sleep(ECHO_WAIT).await;
+        }
+        tracing::warn!(topic = %self.s.source_topic, partition = self.s.partition, offset = offsets[0],
+            replicator = %writer.replicator,
+            "the reverse replicator's saved offset map does not cover the records it copied to \
+             {}-{} at offsets {}..={}: they are passed without echoes (is its offset sync ENHANCED?)",
+            self.s.source_topic, self.s.partition, offsets[0], offsets[offsets.len() - 1]);
+        Ok(false)
     }
 
     /// Waits, handling acknowledgements, while this partition holds its share of unacknowledged

@@ -16,6 +16,7 @@ pub use error::EngineError;
 pub use options::{DataMode, EngineOptions};
 mod checkpoint;
 mod copier;
+mod producer_registry;
 pub mod provenance;
 mod refusal;
 mod resume;

@@ -2,17 +2,24 @@
 
 use std::time::Duration;
 
-/// How records travel from source to target.
+/// Where a copy's provenance lives, and so how records travel from source to target. Both
+/// modes copy exactly once across crashes and prevent loops between two replicators in
+/// opposite directions (docs/guarantees.md gives the proofs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DataMode {
-    /// Decode each record, add the provenance header, re-encode with TargetCompressionType.
-    /// Exactly once across crashes; loop prevention works.
+    /// Provenance beside the records (`--provenance batch`): each source batch is written as
+    /// it is (only producer fields, base offset and CRC rewritten) when its codec is the
+    /// TargetCompressionType and Kafka accepts it as it is; otherwise its records are
+    /// re-encoded, unchanged. Copies are known by the producer ids the replicator registers
+    /// on the target (`__kreplicate-producers`): resume matches the target's copies after the
+    /// last checkpoint with the source's records, and the opposite replicator skips batches
+    /// of registered producer ids without decompressing them.
     #[default]
-    Records,
-    /// Source batches are written as they are (only producer fields and CRC rewritten), without
-    /// decompressing. For one-way copies only: no provenance header, so no loop prevention, and
-    /// resume after a crash is at-least-once from the last checkpoint (see docs/guarantees.md).
-    PassThrough,
+    Batch,
+    /// Provenance inside every record (`--provenance header`): each record is decoded and
+    /// re-encoded with TargetCompressionType, carrying a `__kreplicate` header naming its
+    /// origin cluster and source offset.
+    Header,
 }
 
 /// Engine tuning. `Default` is what the CLI uses.
@@ -88,7 +95,7 @@ impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
             client_id: "kreplicate".into(),
-            mode: DataMode::Records,
+            mode: DataMode::Batch,
             topic_refresh_interval: Duration::from_secs(30),
             checkpoint_interval: Duration::from_secs(1),
             group_sync_interval: Duration::from_secs(5),

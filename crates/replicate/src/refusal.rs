@@ -143,7 +143,7 @@ pub(crate) fn classify(error: &ClientError, target_topic: &str) -> WriteFailure 
         E::TransactionalIdAuthorizationFailed => (
             Scope::Partition,
             "Kafka refuses a transactional batch produced without a transactional id",
-            "copy this topic in Records mode instead of pass-through".into(),
+            "copy this topic with `--provenance header` (records re-encoded)".into(),
         ),
         // ProducerAppendInfo.checkSequence / checkProducerEpoch.
         E::OutOfOrderSequenceNumber

@@ -9,9 +9,11 @@
 //! capped backoff (`kreplicate_data_path_restarts_total`).
 //!
 //! Restarting a partition is always safe because a copier's start position comes from the
-//! target itself (provenance of the last copied record, bounded by the last checkpoint, read
-//! again at each restart): nothing acknowledged is copied again and nothing unacknowledged is
-//! skipped.
+//! target itself, read again at each restart (header mode: the provenance of the last copied
+//! record, bounded by the last checkpoint; batch mode: the copies of our registered producer
+//! ids after the last checkpoint, matched with the source): nothing acknowledged is copied
+//! again and nothing unacknowledged is skipped. Every producer id is registered on the target
+//! before anything is written with it (see [`crate::producer_registry`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -37,8 +39,10 @@ use crate::copier::{run_copier, CopierExit, CopierSetup};
 use crate::error::EngineError;
 use crate::metrics::{cluster_labels, topic_labels, ReplicatorMetrics};
 use crate::options::{DataMode, EngineOptions};
+use crate::producer_registry::{self, Registry, RegistryEntry};
 use crate::provenance::ClusterFingerprint;
 use crate::refusal::Refusal;
+use crate::resume::{BatchResume, BatchResumeError, ResumePoint};
 use crate::topics::{ReplicatedTopic, TopicSync};
 
 type PartitionKey = (String, i32);
@@ -65,6 +69,11 @@ struct Supervisor {
     known_topics: HashMap<String, ReplicatedTopic>,
     topics: TopicSync,
     offset_maps: Arc<Mutex<OffsetMaps>>,
+    /// The producer registries (see [`crate::producer_registry`]): the source's tells batches
+    /// that came from the target, the target's tells our own copies.
+    source_registry: Arc<Registry>,
+    target_registry: Arc<Registry>,
+    reverse_maps: Arc<crate::groups::reverse_maps::ReverseMaps>,
 }
 
 /// A partition that stopped copying.
@@ -80,6 +89,8 @@ struct Generation {
     producer: Arc<Producer>,
     fetcher: SharedFetcher,
     checkpoints: HashMap<CheckpointKey, Checkpoint>,
+    /// Producer ids registered on the target by this generation.
+    registered: HashSet<i64>,
     stop: watch::Receiver<bool>,
     copiers: JoinSet<(PartitionKey, CopierExit)>,
     /// Which partition each copier task copies, to tell whose task panicked.
@@ -93,6 +104,16 @@ struct Generation {
 enum Start {
     Copy(CopierSetup),
     /// It cannot continue until the operator intervenes (reported like a copier's halt).
+    Halt {
+        offset: i64,
+        message: String,
+    },
+}
+
+/// Why a resume point could not be read.
+enum ResumeFailure {
+    Engine(EngineError),
+    /// The partition cannot continue until the operator intervenes.
     Halt {
         offset: i64,
         message: String,
@@ -120,6 +141,14 @@ pub(crate) async fn run(
     checkpoint::ensure_topic(&target)
         .await
         .map_err(target_error)?;
+    producer_registry::ensure_topic(&target)
+        .await
+        .map_err(target_error)?;
+    let source_registry = Arc::new(Registry::new(source.clone()));
+    let target_registry = Arc::new(Registry::new(target.clone()));
+    let reverse_maps = Arc::new(crate::groups::reverse_maps::ReverseMaps::new(
+        source.clone(),
+    ));
     // Before anything is copied (the probe repeats it): a missing API is in the metrics from
     // the start.
     for (client, cluster, role) in [
@@ -149,6 +178,9 @@ pub(crate) async fn run(
         panics: HashMap::new(),
         known_topics: HashMap::new(),
         offset_maps,
+        source_registry,
+        target_registry,
+        reverse_maps,
     };
     let restart_policy = capped_backoff(
         supervisor.options.restart_backoff_initial,
@@ -209,10 +241,14 @@ impl Supervisor {
             .await
             .map_err(|e| self.cluster_error(Role::Target, e))?;
         let (stop_copiers, copiers_stopped) = watch::channel(false);
+        let mut registered = HashSet::new();
+        self.register(&producer, producer.identity().producer_id, &mut registered)
+            .await?;
         let mut g = Generation {
             producer,
             fetcher,
             checkpoints,
+            registered,
             stop: copiers_stopped,
             copiers: JoinSet::new(),
             tasks: HashMap::new(),
@@ -406,8 +442,17 @@ impl Supervisor {
     /// started).
     async fn restart(&mut self, key: PartitionKey, topic: &ReplicatedTopic, g: &mut Generation) {
         let prepared = async {
-            g.producer.reset_partition(&topic.target, key.1).await?;
-            checkpoint::load_all(&self.target, &self.config.name).await
+            let identity = g
+                .producer
+                .reset_partition(&topic.target, key.1)
+                .await
+                .map_err(|e| self.cluster_error(Role::Target, e))?;
+            // A fresh producer id is registered before anything is written with it.
+            self.register(&g.producer, identity.producer_id, &mut g.registered)
+                .await?;
+            checkpoint::load_all(&self.target, &self.config.name)
+                .await
+                .map_err(|e| self.cluster_error(Role::Target, e))
         }
         .await;
         match prepared {
@@ -533,32 +578,41 @@ impl Supervisor {
         // flight may still have records landing on the target.
         let checkpoint = checkpoints.get(&checkpoint_key).copied();
         let read = || async {
-            crate::resume::resume_point(
-                &self.target,
-                &topic.target,
-                partition,
-                self.source_fp,
-                checkpoint,
-            )
-            .await
-            .map_err(|e| self.cluster_error(Role::Target, e))
+            match self.options.mode {
+                DataMode::Header => crate::resume::resume_point(
+                    &self.target,
+                    &topic.target,
+                    partition,
+                    self.source_fp,
+                    checkpoint,
+                )
+                .await
+                .map_err(|e| ResumeFailure::Engine(self.cluster_error(Role::Target, e))),
+                DataMode::Batch => self.batch_resume_point(topic, partition, checkpoint).await,
+            }
         };
-        let mut resume = read().await?;
+        let mut resume = match read().await {
+            Ok(r) => r,
+            Err(ResumeFailure::Halt { offset, message }) => {
+                return Ok(Start::Halt { offset, message })
+            }
+            Err(ResumeFailure::Engine(e)) => return Err(e),
+        };
         let started = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(self.options.resume_settle).await;
-            let again = read().await?;
-            // Records mode judges only what kreplicate wrote (its copies' provenance): other
-            // producers writing to the target partition (the apps of a two-way migration) move
-            // its end without moving the resume point. Pass-through copies carry no provenance,
-            // so there the end itself must hold still.
-            let settled = match self.options.mode {
-                DataMode::Records => {
-                    again.source_next == resume.source_next
-                        && again.behind_checkpoint == resume.behind_checkpoint
+            let again = match read().await {
+                Ok(r) => r,
+                Err(ResumeFailure::Halt { offset, message }) => {
+                    return Ok(Start::Halt { offset, message })
                 }
-                DataMode::PassThrough => again == resume,
+                Err(ResumeFailure::Engine(e)) => return Err(e),
             };
+            // Only what kreplicate wrote is judged (its copies' provenance, in a header or by
+            // producer id): other producers writing to the target partition (the apps of a
+            // two-way migration) move its end without moving the resume point.
+            let settled = again.source_next == resume.source_next
+                && again.behind_checkpoint == resume.behind_checkpoint;
             if settled {
                 resume = again;
                 break;
@@ -608,6 +662,22 @@ impl Supervisor {
             .map_err(|e| self.cluster_error(Role::Source, e))?,
         };
         // The offset map must end where copying resumes (see groups::map_recovery).
+        let ids = match self.options.mode {
+            DataMode::Batch => Some(self.producer_ids().await.map_err(|f| match f {
+                ResumeFailure::Engine(e) => e,
+                ResumeFailure::Halt { message, .. } => EngineError::Other(message),
+            })?),
+            DataMode::Header => None,
+        };
+        let walk = ids.as_ref().map(|(own, from_target)| BatchResume {
+            source: &self.source,
+            target: &self.target,
+            source_topic: &topic.source,
+            target_topic: &topic.target,
+            partition,
+            own_producer_ids: own,
+            from_target,
+        });
         let start = crate::groups::map_recovery::reconcile_offset_map(
             &self.source,
             &self.target,
@@ -623,6 +693,7 @@ impl Supervisor {
                 echoes: self.record_echoes(),
                 mode: self.options.mode,
             },
+            walk.as_ref(),
         )
         .await;
         tracing::info!(topic = %topic.source, partition, start, target = %topic.target, "copying");
@@ -637,6 +708,9 @@ impl Supervisor {
             source: self.source_fp,
             target: self.target_fp,
             mode: self.options.mode,
+            compression: wire_compression(self.config.compression),
+            source_registry: self.source_registry.clone(),
+            reverse_maps: self.reverse_maps.clone(),
             metrics: self.metrics.clone(),
             checkpoint_key,
             checkpoint_interval: self.options.checkpoint_interval,
@@ -651,6 +725,111 @@ impl Supervisor {
                 .unwrap_or(i64::MIN),
             panic_hook: self.options.panic_hook.clone(),
         }))
+    }
+
+    /// Registers `producer_id` on the target (unless this generation did) and waits for the
+    /// acknowledgement: from then on the opposite replicator knows its batches.
+    async fn register(
+        &self,
+        producer: &Producer,
+        producer_id: i64,
+        registered: &mut HashSet<i64>,
+    ) -> Result<(), EngineError> {
+        if registered.contains(&producer_id) {
+            return Ok(());
+        }
+        let entry = RegistryEntry {
+            replicator: self.config.name.clone(),
+            producer_id,
+            source: self.source_fp,
+            target: self.target_fp,
+        };
+        producer_registry::register(producer, &entry)
+            .await
+            .map_err(|e| self.cluster_error(Role::Target, (*e.0).clone()))?;
+        tracing::info!(producer_id, "producer id registered on the target");
+        registered.insert(producer_id);
+        Ok(())
+    }
+
+    /// Our producer ids on the target, and those on the source of replicators copying from
+    /// the target (read to the end of both registries).
+    async fn producer_ids(&self) -> Result<(HashSet<i64>, HashSet<i64>), ResumeFailure> {
+        let own = self
+            .target_registry
+            .producer_ids_of(&self.config.name, self.source_fp)
+            .await
+            .map_err(|e| ResumeFailure::Engine(self.cluster_error(Role::Target, e)))?;
+        let from_target = self
+            .source_registry
+            .producer_ids_from(self.target_fp)
+            .await
+            .map_err(|e| ResumeFailure::Engine(self.cluster_error(Role::Source, e)))?;
+        Ok((own, from_target))
+    }
+
+    /// Batch mode's resume point (see [`crate::resume::BatchResume`]).
+    async fn batch_resume_point(
+        &self,
+        topic: &ReplicatedTopic,
+        partition: i32,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<ResumePoint, ResumeFailure> {
+        let target_err = |e| ResumeFailure::Engine(self.cluster_error(Role::Target, e));
+        let start = list_offset(&self.target, &topic.target, partition, EARLIEST, 0)
+            .await
+            .map_err(target_err)?;
+        let end = high_watermark(&self.target, &topic.target, partition)
+            .await
+            .map_err(target_err)?;
+        let (own, from_target) = self.producer_ids().await?;
+        let walk = BatchResume {
+            source: &self.source,
+            target: &self.target,
+            source_topic: &topic.source,
+            target_topic: &topic.target,
+            partition,
+            own_producer_ids: &own,
+            from_target: &from_target,
+        };
+        let Some(cp) = checkpoint else {
+            // A copier's first copy waits for its starting checkpoint: no checkpoint, no copy.
+            return Ok(ResumePoint {
+                source_next: None,
+                target_end: end,
+                behind_checkpoint: None,
+            });
+        };
+        if end < cp.target_next {
+            // The target lost copies the checkpoint vouches for: recreated (no copy of ours
+            // left, copied again) or truncated (halt, see `setup`).
+            let holds = walk.holds_copies(start, end).await.map_err(target_err)?;
+            return Ok(ResumePoint {
+                source_next: holds.then_some(cp.source_next),
+                target_end: end,
+                behind_checkpoint: Some(cp),
+            });
+        }
+        match walk.resume_after(cp, end).await {
+            Ok(next) => Ok(ResumePoint {
+                source_next: Some(next),
+                target_end: end,
+                behind_checkpoint: None,
+            }),
+            Err(BatchResumeError::Client(e)) => Err(ResumeFailure::Engine(
+                // Either cluster may have failed; the target is read first and most.
+                self.cluster_error(Role::Target, e),
+            )),
+            Err(e) => Err(ResumeFailure::Halt {
+                offset: cp.source_next,
+                message: format!(
+                    "cannot resume {}-{partition} exactly: {e}. To copy the partition again \
+                     in full: stop the replicator, delete the target topic, start the \
+                     replicator (see docs/guarantees.md)",
+                    topic.source
+                ),
+            }),
+        }
     }
 
     /// ENHANCED offset sync records echoes (records that came from the target) in the maps.

@@ -1,7 +1,11 @@
 //! `verify`: proves a copy complete. Per replicated partition it walks the source (committed
 //! records only; records that came from the target are skipped, as the replicator skips them)
-//! and the target's copies of that partition (found by their provenance header), and compares
-//! them record by record: key, value, headers (without our provenance header) and timestamp.
+//! and the target's copies of that partition, and compares them record by record: key, value,
+//! headers (without our provenance header) and timestamp. Copies are found by their provenance
+//! header (header mode) or by the producer ids replicators from the source registered on the
+//! target (batch mode, see [`crate::producer_registry`]); a batch-mode copy does not name its
+//! source offset, so the `i`th copy stands for the `i`th source record compared. Records that
+//! came from the target are told the same two ways.
 //! Each side is folded into a rolling SHA-256 digest; the first source offset where they differ
 //! — missing, duplicated, reordered or changed — is reported.
 
@@ -10,10 +14,11 @@ use std::ops::ControlFlow;
 use kreplicate_wire::client::{Client, Error as ClientError};
 use kreplicate_wire::codec::{Record, TimestampType};
 use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
-use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
+use kreplicate_wire::fetcher::{scan_batches, IsolationLevel};
 use sha2::{Digest, Sha256};
 
 use crate::cluster_client::Role;
+use crate::producer_registry::Registry;
 use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
 
 /// The result for one partition.
@@ -75,10 +80,7 @@ impl VerifyError {
 
     /// The partition (or its whole topic) does not exist on that cluster.
     pub fn is_missing(&self) -> bool {
-        matches!(
-            self.source,
-            ClientError::UnknownTopic { .. } | ClientError::UnknownPartition { .. }
-        ) || matches!(&self.source, ClientError::Broker(b) if b.kind() == kafka_protocol::error::ResponseError::UnknownTopicOrPartition)
+        crate::groups::internal_topic::is_missing_topic(&self.source)
     }
 }
 
@@ -94,9 +96,19 @@ pub async fn verify_partition(
     let on_target = VerifyError::on(Role::Target);
     let source_fp = ClusterFingerprint::of(source_id);
     let target_fp = ClusterFingerprint::of(target_id);
-    // The target's copies of this partition, in target order: (source offset, record hash
-    // with the timestamp, without it).
-    let mut copies = Vec::new();
+    // Producer ids of batch-mode copies on the target, and of batches on the source that came
+    // from the target.
+    let ours = Registry::new(target.clone())
+        .producer_ids_from(source_fp)
+        .await
+        .map_err(&on_target)?;
+    let theirs = Registry::new(source.clone())
+        .producer_ids_from(target_fp)
+        .await
+        .map_err(&on_source)?;
+    // The target's copies of this partition, in target order: (source offset when the copy
+    // names it, record hash with the timestamp, without it).
+    let mut copies: Vec<(Option<i64>, [u8; 32], [u8; 32])> = Vec::new();
     let mut timestamps_replaced = false;
     let target_end = high_watermark(target, &p.target_topic, p.partition)
         .await
@@ -111,12 +123,14 @@ pub async fn verify_partition(
         target_start,
         target_end,
         IsolationLevel::ReadUncommitted,
-        |r| {
-            if let Some(Ok(prov)) = Provenance::find(&r.headers) {
-                if prov.source == source_fp && prov.partition == p.partition {
-                    timestamps_replaced |= r.timestamp_type == TimestampType::LogAppendTime;
-                    copies.push((prov.offset, record_hash(r, true), record_hash(r, false)));
-                }
+        |producer_id, r| {
+            let named = Provenance::find(&r.headers)
+                .and_then(Result::ok)
+                .filter(|prov| prov.source == source_fp && prov.partition == p.partition)
+                .map(|prov| prov.offset);
+            if named.is_some() || ours.contains(&producer_id) {
+                timestamps_replaced |= r.timestamp_type == TimestampType::LogAppendTime;
+                copies.push((named, record_hash(r, true), record_hash(r, false)));
             }
         },
     )
@@ -131,34 +145,41 @@ pub async fn verify_partition(
             .await
             .map_err(&on_source)?,
     };
-    let from = p
+    // A batch-mode first copy names no offset: the comparison then starts at the first source
+    // record equal to it (found below).
+    let first_named = match copies.first() {
+        Some((named, _, _)) => *named,
+        None => Some(source_start),
+    };
+    let scan_from = p
         .from
-        .or_else(|| copies.first().map(|c| c.0))
+        .or(first_named)
         .unwrap_or(source_start)
         .max(source_start);
-    copies.retain(|(offset, _, _)| *offset >= from && *offset < to);
+    copies.retain(|(offset, _, _)| offset.is_none_or(|o| o >= scan_from && o < to));
     // A LogAppendTime target replaces every timestamp it stores (Kafka's LogValidator): then
     // both sides are compared without them, and the verdict says so.
-    let copies: Vec<(i64, [u8; 32])> = copies
+    let copies: Vec<(Option<i64>, [u8; 32])> = copies
         .into_iter()
         .map(|(offset, with, without)| (offset, if timestamps_replaced { without } else { with }))
         .collect();
 
     let mut originals = Vec::new();
-    let mut skipped = 0u64;
+    let mut skipped = Vec::new();
     for_each_record(
         source,
         &p.source_topic,
         p.partition,
-        from,
+        scan_from,
         to,
         IsolationLevel::ReadCommitted,
-        |r| {
-            let from_target = Provenance::find(&r.headers)
-                .and_then(Result::ok)
-                .is_some_and(|prov| prov.origin == target_fp);
+        |producer_id, r| {
+            let from_target = theirs.contains(&producer_id)
+                || Provenance::find(&r.headers)
+                    .and_then(Result::ok)
+                    .is_some_and(|prov| prov.origin == target_fp);
             if from_target {
-                skipped += 1;
+                skipped.push(r.offset);
             } else {
                 originals.push((r.offset, record_hash(r, !timestamps_replaced)));
             }
@@ -166,6 +187,25 @@ pub async fn verify_partition(
     )
     .await
     .map_err(&on_source)?;
+    let mut from = scan_from;
+    if p.from.is_none() && first_named.is_none() {
+        let first = copies.first().map(|c| c.1);
+        if let Some(i) = originals.iter().position(|o| Some(o.1) == first) {
+            from = originals[i].0;
+            originals.drain(..i);
+            skipped.retain(|&o| o >= from);
+        }
+    }
+    let skipped = skipped.len() as u64;
+    // A copy without a named offset stands for the source record at its position.
+    let copies: Vec<(i64, [u8; 32])> = copies
+        .into_iter()
+        .enumerate()
+        .map(|(i, (named, hash))| {
+            let at = named.unwrap_or_else(|| originals.get(i).map_or(to, |o| o.0));
+            (at, hash)
+        })
+        .collect();
 
     let first_divergence = first_divergence(&originals, &copies);
     Ok(PartitionVerdict {
@@ -264,6 +304,8 @@ fn digest(records: &[(i64, [u8; 32])]) -> String {
         .collect()
 }
 
+/// Visits the records in `[from, to)` with the producer id of their batch (-1 for legacy
+/// message sets).
 async fn for_each_record(
     client: &Client,
     topic: &str,
@@ -271,14 +313,32 @@ async fn for_each_record(
     from: i64,
     to: i64,
     isolation: IsolationLevel,
-    mut visit: impl FnMut(&Record),
+    mut visit: impl FnMut(i64, &Record),
 ) -> Result<(), ClientError> {
-    scan_partition(client, topic, partition, from, Some(to), isolation, |r| {
-        visit(r);
-        ControlFlow::Continue(())
+    let mut failed = None;
+    scan_batches(client, topic, partition, from, to, isolation, |batch| {
+        let producer_id = batch.as_v2().map_or(-1, |b| b.producer_id());
+        match batch.records() {
+            Ok(records) => {
+                for r in records.iter().filter(|r| r.offset >= from && r.offset < to) {
+                    visit(producer_id, r);
+                }
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
+            }
+        }
     })
-    .await
-    .map(|_| ())
+    .await?;
+    match failed {
+        Some(source) => Err(ClientError::Codec {
+            context: format!("cannot decode a batch of {topic}-{partition}"),
+            source,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Where each partition's comparison starts.

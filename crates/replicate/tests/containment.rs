@@ -413,7 +413,7 @@ async fn a_refused_checkpoint_is_counted_and_retried_and_resume_copies_nothing_t
         &[TOPIC],
     );
     let options = EngineOptions {
-        mode: DataMode::PassThrough,
+        mode: DataMode::Batch,
         ..options()
     };
     produce(&source_client, TOPIC, 1, 0, 10, |_, _| 100).await;
@@ -468,6 +468,39 @@ async fn a_refused_checkpoint_is_counted_and_retried_and_resume_copies_nothing_t
 /// is no longer compacted it resumes by itself, exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keyless_record_on_a_compacted_target_halts_only_its_partition_at_that_record() {
+    keyless_record_halts(DataMode::Header).await;
+}
+
+/// The same in batch mode: the refused batch was written as it is; its records are then
+/// copied one at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_mode_a_keyless_record_halts_its_partition_at_that_record() {
+    keyless_record_halts(DataMode::Batch).await;
+}
+
+/// The target's copies of `topic`-`p` are exactly source records `0..n` in order: by their
+/// provenance (header mode) or by their values (batch mode; `value` names topic, partition and
+/// index).
+async fn assert_copies(mode: DataMode, target: &Client, topic: &str, p: i32, n: i64) {
+    match mode {
+        DataMode::Header => assert_eq!(
+            copied_offsets(target, topic, p).await,
+            (0..n).collect::<Vec<_>>(),
+            "{topic}-{p}: every source offset exactly once"
+        ),
+        DataMode::Batch => assert_eq!(
+            contents(target, topic, p)
+                .await
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect::<Vec<_>>(),
+            (0..n).map(|i| value(topic, p, i, 50)).collect::<Vec<_>>(),
+            "{topic}-{p}: every source record exactly once"
+        ),
+    }
+}
+
+async fn keyless_record_halts(mode: DataMode) {
     const TOPIC: &str = "keyed";
     const PARTITIONS: i32 = 4;
     const KEYLESS_PARTITION: i32 = 2;
@@ -509,7 +542,8 @@ async fn a_keyless_record_on_a_compacted_target_halts_only_its_partition_at_that
         &Side::new(target.broker().cluster_id(), &target.bootstrap()),
         &[TOPIC],
     );
-    let replicator = Replicator::start(config.clone(), options()).await.unwrap();
+    let options = EngineOptions { mode, ..options() };
+    let replicator = Replicator::start(config.clone(), options).await.unwrap();
     let metrics = replicator.metrics();
     let mut want = vec![30i64; PARTITIONS as usize];
     want[KEYLESS_PARTITION as usize] = KEYLESS_OFFSET;
@@ -519,10 +553,14 @@ async fn a_keyless_record_on_a_compacted_target_halts_only_its_partition_at_that
     })
     .await;
     assert!(target.refusals().count(Rule::CompactedWithoutKey) >= 1);
-    assert_eq!(
-        copied_offsets(&target_client, TOPIC, KEYLESS_PARTITION).await,
-        (0..KEYLESS_OFFSET).collect::<Vec<_>>()
-    );
+    assert_copies(
+        mode,
+        &target_client,
+        TOPIC,
+        KEYLESS_PARTITION,
+        KEYLESS_OFFSET,
+    )
+    .await;
     assert_eq!(restarts(&metrics.encode()), 0.0);
 
     // The operator makes the target topic a plain one (through the layer).
@@ -538,11 +576,7 @@ async fn a_keyless_record_on_a_compacted_target_halts_only_its_partition_at_that
     assert_eq!(restarts(&metrics.encode()), 0.0);
     replicator.shutdown().await.unwrap();
     for p in 0..PARTITIONS {
-        assert_eq!(
-            copied_offsets(&target_client, TOPIC, p).await,
-            (0..30).collect::<Vec<_>>(),
-            "{TOPIC}-{p}: every source offset exactly once"
-        );
+        assert_copies(mode, &target_client, TOPIC, p, 30).await;
     }
     assert_verified(&config, PARTITIONS as usize, 0).await;
 }

@@ -104,7 +104,7 @@ async fn latest_skips_older_records_and_prefixed_names_use_the_source_alias() {
             "LATEST",
             "NONE",
         ),
-        options(DataMode::Records),
+        options(DataMode::Header),
     )
     .await
     .unwrap();
@@ -183,7 +183,7 @@ async fn latest_skips_older_records_and_prefixed_names_use_the_source_alias() {
             "LATEST",
             "NONE",
         ),
-        options(DataMode::Records),
+        options(DataMode::Header),
     )
     .await
     .unwrap();
@@ -216,7 +216,7 @@ async fn target_compression_type_is_what_the_target_stores() {
         let target = TansuBroker::strict_memory().unwrap();
         let replicator = Replicator::start(
             config(&source, &target, "zipped", "IDENTICAL", "EARLIEST", name),
-            options(DataMode::Records),
+            options(DataMode::Header),
         )
         .await
         .unwrap();
@@ -285,7 +285,7 @@ async fn transactions_copy_committed_records_and_never_the_markers() {
         .unwrap();
     let replicator = Replicator::start(
         config(&source, &target, "ledger", "IDENTICAL", "EARLIEST", "NONE"),
-        options(DataMode::Records),
+        options(DataMode::Header),
     )
     .await
     .unwrap();
@@ -336,8 +336,8 @@ async fn pass_through_keeps_source_batches_and_records_exactly() {
         .await
         .unwrap();
     let replicator = Replicator::start(
-        config(&source, &target, "raw", "IDENTICAL", "EARLIEST", "LZ4"),
-        options(DataMode::PassThrough),
+        config(&source, &target, "raw", "IDENTICAL", "EARLIEST", "ZSTD"),
+        options(DataMode::Batch),
     )
     .await
     .unwrap();
@@ -351,7 +351,7 @@ async fn pass_through_keeps_source_batches_and_records_exactly() {
         assert_eq!(t.headers, s.headers, "pass-through adds no header");
         assert_eq!(t.timestamp, s.timestamp_ms.unwrap());
     }
-    // The source's zstd batches went through as they were, not re-encoded as LZ4.
+    // The source's zstd batches are the target's codec: they went through as they were.
     let stored = stored_codecs(&target, "raw").await;
     assert!(stored.iter().all(|c| *c == Compression::Zstd), "{stored:?}");
 }
@@ -384,7 +384,7 @@ async fn a_compacted_topic_with_tombstones_is_copied_with_its_config() {
             "EARLIEST",
             "NONE",
         ),
-        options(DataMode::Records),
+        options(DataMode::Header),
     )
     .await
     .unwrap();
@@ -411,7 +411,7 @@ async fn a_topic_created_while_running_appears_with_its_configs_and_records() {
     let target = TansuBroker::strict_memory().unwrap();
     let replicator = Replicator::start(
         config(&source, &target, "late.*", "IDENTICAL", "EARLIEST", "NONE"),
-        options(DataMode::Records),
+        options(DataMode::Header),
     )
     .await
     .unwrap();

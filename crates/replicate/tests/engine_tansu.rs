@@ -1,13 +1,14 @@
 //! The engine against two real brokers: what lands on the target is exactly the source's
 //! records, partition for partition, in order, with keys, values, headers and timestamps intact
-//! and the provenance header naming each record's source offset.
+//! and (header mode) the provenance header naming each record's source offset; two replicators
+//! in opposite directions on IDENTICAL names in both modes.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
 use kreplicate_replicate::provenance::{ClusterFingerprint, Provenance, HEADER_KEY};
-use kreplicate_replicate::{EngineOptions, Replicator};
+use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord, PyRecord};
 use kreplicate_testkit::tansu::TansuBroker;
@@ -34,8 +35,9 @@ fn replicator_config(
         .unwrap()
 }
 
-fn fast_options() -> EngineOptions {
+fn fast_options(mode: DataMode) -> EngineOptions {
     EngineOptions {
+        mode,
         topic_refresh_interval: Duration::from_millis(300),
         checkpoint_interval: Duration::from_millis(200),
         ..EngineOptions::default()
@@ -177,7 +179,9 @@ async fn copies_three_topics_every_codec_exactly_and_keeps_up_live() {
         "EARLIEST",
         "LZ4",
     );
-    let replicator = Replicator::start(config, fast_options()).await.unwrap();
+    let replicator = Replicator::start(config, fast_options(DataMode::Header))
+        .await
+        .unwrap();
 
     for (topic, n) in &expected {
         let s = consume_all(&source, topic, *n).await;
@@ -270,8 +274,29 @@ async fn copies_three_topics_every_codec_exactly_and_keeps_up_live() {
     assert_eq!(offset, copied_offset);
 }
 
+/// Batch mode (the default): loop prevention by producer id. The target codec is LZ4: the app
+/// on `a` writes LZ4 batches (copied as they are), the app on `b` GZIP ones (re-encoded).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opposite_replicators_on_identical_names_copy_each_record_once_and_never_loop() {
+    opposite_replicators(DataMode::Batch).await;
+}
+
+/// Header mode: loop prevention by the provenance header's origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opposite_header_mode_replicators_copy_each_record_once_and_never_loop() {
+    opposite_replicators(DataMode::Header).await;
+}
+
+/// A consumed record's content, comparable with what an app produced.
+type Content = (
+    i32,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Vec<(String, Option<Vec<u8>>)>,
+    i64,
+);
+
+async fn opposite_replicators(mode: DataMode) {
     let a = TansuBroker::strict_memory().unwrap();
     let b = TansuBroker::strict_memory().unwrap();
     for broker in [&a, &b] {
@@ -287,9 +312,9 @@ async fn opposite_replicators_on_identical_names_copy_each_record_once_and_never
             &["events"],
             "IDENTICAL",
             "EARLIEST",
-            "NONE",
+            "LZ4",
         ),
-        fast_options(),
+        fast_options(mode),
     )
     .await
     .unwrap();
@@ -301,9 +326,9 @@ async fn opposite_replicators_on_identical_names_copy_each_record_once_and_never
             &["events"],
             "IDENTICAL",
             "EARLIEST",
-            "NONE",
+            "LZ4",
         ),
-        fast_options(),
+        fast_options(mode),
     )
     .await
     .unwrap();
@@ -329,15 +354,49 @@ async fn opposite_replicators_on_identical_names_copy_each_record_once_and_never
             "each record exactly once on {}",
             broker.addr()
         );
-        let mut values: Vec<_> = got.iter().map(|r| r.value.clone()).collect();
-        let mut want: Vec<_> = from_a
+        // Both apps' records, byte for byte (key, value, headers, timestamp, partition), each
+        // as many times as it was produced. Header mode adds its header to copies.
+        let mut have: Vec<Content> = got
+            .iter()
+            .map(|r| {
+                let headers = r
+                    .headers
+                    .iter()
+                    .filter(|(k, _)| k != HEADER_KEY)
+                    .cloned()
+                    .collect();
+                (
+                    r.partition,
+                    r.key.clone(),
+                    r.value.clone(),
+                    headers,
+                    r.timestamp,
+                )
+            })
+            .collect();
+        let mut want: Vec<Content> = from_a
             .iter()
             .chain(&from_b)
-            .map(|r| r.value.clone())
+            .map(|r| {
+                (
+                    r.partition.unwrap(),
+                    r.key.clone(),
+                    r.value.clone(),
+                    r.headers.clone(),
+                    r.timestamp_ms.unwrap(),
+                )
+            })
             .collect();
-        values.sort();
+        have.sort();
         want.sort();
-        assert_eq!(values, want);
+        assert_eq!(have, want, "on {}", broker.addr());
+        if mode == DataMode::Batch {
+            assert!(
+                got.iter()
+                    .all(|r| r.headers.iter().all(|(k, _)| k != HEADER_KEY)),
+                "batch mode adds no header"
+            );
+        }
     }
     a_to_b.shutdown().await.unwrap();
     b_to_a.shutdown().await.unwrap();

@@ -148,7 +148,7 @@ async fn a_busy_target_does_not_hold_start_up_back() {
         &TOPICS,
     );
     let started = Instant::now();
-    let replicator = Replicator::start(config, options(DataMode::Records))
+    let replicator = Replicator::start(config, options(DataMode::Header))
         .await
         .unwrap();
     let metrics = replicator.metrics();
@@ -206,7 +206,7 @@ async fn a_stop_during_start_up_is_honoured_at_once_and_copies_nothing() {
         &Side::new(target.cluster_id(), &target.addr()),
         &TOPICS,
     );
-    let replicator = Replicator::start(config, options(DataMode::PassThrough))
+    let replicator = Replicator::start(config, options(DataMode::Batch))
         .await
         .unwrap();
     // Progress, not a timer: the app wrote 30 more records meanwhile, so start-up is in its

@@ -13,7 +13,7 @@ use faults_support::{
     assert_verified_with_holes, client, config, fast_options, finish_and_verify, holes, metric,
     wait_copied_through, wait_until, Load, Side,
 };
-use kreplicate_replicate::{EngineOptions, Replicator};
+use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::fault_proxy::FaultProxy;
 use kreplicate_testkit::tansu::{MotoServer, TansuBroker, TansuOptions};
 use kreplicate_wire::admin::{Admin, NewTopic};
@@ -68,7 +68,7 @@ enum FaultySide {
 
 /// Drops, stalls, delays, throttles and half-opens the connections of one side, in turn, while
 /// a producer writes to the source; the copy ends exact.
-async fn connection_faults_on(side: FaultySide) {
+async fn connection_faults_on(side: FaultySide, mode: DataMode) {
     let (source, source_proxy) = FaultProxy::with_tansu(TansuOptions::strict()).unwrap();
     let (target, target_proxy) = FaultProxy::with_tansu(TansuOptions::strict()).unwrap();
     let source_client = client(&source_proxy.addr()).await;
@@ -86,9 +86,11 @@ async fn connection_faults_on(side: FaultySide) {
     };
 
     let load = Load::start(&source_proxy.addr(), TOPIC, PARTITIONS).await;
-    let replicator = Replicator::start(config.clone(), fast_options())
-        .await
-        .unwrap();
+    let options = EngineOptions {
+        mode,
+        ..fast_options()
+    };
+    let replicator = Replicator::start(config.clone(), options).await.unwrap();
     let timeout = Duration::from_secs(60);
     wait_target_grows(&target_client, 200, timeout, "start").await;
 
@@ -158,12 +160,19 @@ async fn connection_faults_on(side: FaultySide) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_side_connection_faults_under_load_lose_and_duplicate_nothing() {
-    connection_faults_on(FaultySide::Source).await;
+    connection_faults_on(FaultySide::Source, DataMode::Header).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn target_side_connection_faults_under_load_lose_and_duplicate_nothing() {
-    connection_faults_on(FaultySide::Target).await;
+    connection_faults_on(FaultySide::Target, DataMode::Header).await;
+}
+
+/// The same in batch mode: retried raw batches, copies known by producer id, `verify` by
+/// producer id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_mode_target_side_connection_faults_under_load_lose_and_duplicate_nothing() {
+    connection_faults_on(FaultySide::Target, DataMode::Batch).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,8 @@
 //! The engine in its own process, killed with SIGKILL ten times under continuous load, each
 //! time after it copied a random number (1..=400) of records, and restarted each time: the target ends up equal to the source, record for
-//! record — 0 lost, 0 duplicated.
+//! record — 0 lost, 0 duplicated. In batch mode (the default) with the source's codec (every
+//! batch written as it is) and with another codec (every batch re-encoded), and in header
+//! mode.
 //!
 //! The child process is this same test binary, re-executed to run `child_replicator` with the
 //! configuration in an environment variable.
@@ -11,9 +13,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use kreplicate_offsets::Translation;
 use kreplicate_replicate::config::parse_create_replicator_request;
 use kreplicate_replicate::provenance::Provenance;
-use kreplicate_replicate::{EngineOptions, Replicator};
+use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
@@ -24,16 +27,18 @@ use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 use rand::Rng;
 
 const CHILD_ENV: &str = "KREPLICATE_TEST_CHILD_CONFIG";
+const CHILD_MODE_ENV: &str = "KREPLICATE_TEST_CHILD_MODE";
 const PARTITIONS: i32 = 3;
 
-fn config_json(source: &TansuBroker, target: &TansuBroker) -> String {
+fn config_json(source: &TansuBroker, target: &TansuBroker, compression: &str) -> String {
     ReplicatorJson::new("killed", source, target, &["load"])
-        .compression("ZSTD")
+        .compression(compression)
         .json()
 }
 
-fn options() -> EngineOptions {
+fn options(mode: DataMode) -> EngineOptions {
     EngineOptions {
+        mode,
         topic_refresh_interval: Duration::from_millis(200),
         checkpoint_interval: Duration::from_millis(100),
         resume_settle: Duration::from_millis(500),
@@ -43,7 +48,7 @@ fn options() -> EngineOptions {
 
 /// Entry point of the child process; does nothing unless started by the parent test.
 #[test]
-#[ignore = "run only as the child process of killed_ten_times_under_load_loses_and_duplicates_nothing"]
+#[ignore = "run only as the child process of the killed_ten_times_* tests"]
 fn child_replicator() {
     let Ok(json) = std::env::var(CHILD_ENV) else {
         return;
@@ -60,15 +65,24 @@ fn child_replicator() {
             .value
             .validate()
             .unwrap();
-        let mut replicator = Replicator::start(config, options()).await.unwrap();
+        let mode = match std::env::var(CHILD_MODE_ENV).as_deref() {
+            Ok("header") => DataMode::Header,
+            _ => DataMode::Batch,
+        };
+        let mut replicator = Replicator::start(config, options(mode)).await.unwrap();
         replicator.wait().await.unwrap();
     });
 }
 
-fn spawn_child(json: &str, log: &std::path::Path) -> Child {
+fn spawn_child(json: &str, mode: DataMode, log: &std::path::Path) -> Child {
+    let mode = match mode {
+        DataMode::Header => "header",
+        DataMode::Batch => "batch",
+    };
     Command::new(std::env::current_exe().unwrap())
         .args(["--ignored", "--exact", "child_replicator", "--nocapture"])
         .env(CHILD_ENV, json)
+        .env(CHILD_MODE_ENV, mode)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
@@ -164,8 +178,26 @@ async fn try_read_all(
     Ok(out)
 }
 
+/// Batch mode, the default; the load is SNAPPY and so is the target: every batch is written
+/// as it is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_ten_times_under_load_loses_and_duplicates_nothing() {
+    killed_ten_times(DataMode::Batch, "SNAPPY").await;
+}
+
+/// Batch mode with another target codec: every batch is re-encoded (its records unchanged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_ten_times_batch_mode_reencoding_loses_and_duplicates_nothing() {
+    killed_ten_times(DataMode::Batch, "ZSTD").await;
+}
+
+/// Header mode: every record carries its source offset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_ten_times_header_mode_loses_and_duplicates_nothing() {
+    killed_ten_times(DataMode::Header, "ZSTD").await;
+}
+
+async fn killed_ten_times(mode: DataMode, compression: &str) {
     let source = TansuBroker::strict_memory().unwrap();
     let target = TansuBroker::strict_memory().unwrap();
     let source_client = Client::connect(ClientConfig::new([source.addr()]))
@@ -217,13 +249,13 @@ async fn killed_ten_times_under_load_loses_and_duplicates_nothing() {
         })
     };
 
-    let json = config_json(&source, &target);
+    let json = config_json(&source, &target, compression);
     let logs = tempfile::tempdir().unwrap().keep();
     eprintln!("child logs in {}", logs.display());
     for round in 0..10 {
         let log = logs.join(format!("round-{round}.log"));
         let from = target_count(&target_client).await;
-        let mut child = spawn_child(&json, &log);
+        let mut child = spawn_child(&json, mode, &log);
         // Killed by progress, not by a timer: once this run has copied a random number of
         // records, so every kill lands mid-copy however fast or slow the machine is.
         let copied = rand::thread_rng().gen_range(1..=400);
@@ -261,7 +293,7 @@ async fn killed_ten_times_under_load_loses_and_duplicates_nothing() {
         .value
         .validate()
         .unwrap();
-    let replicator = Replicator::start(config, options()).await.unwrap();
+    let replicator = Replicator::start(config, options(mode)).await.unwrap();
     let mut caught_up = false;
     for _ in 0..300 {
         let copied: usize = read_all(&target_client, "load")
@@ -275,6 +307,18 @@ async fn killed_ten_times_under_load_loses_and_duplicates_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The offset maps, saved every checkpoint interval and rebuilt after each kill (lagging
+    // the data path, so completed from the clusters at each start).
+    let maps: Vec<_> = (0..PARTITIONS)
+        .map(|p| {
+            replicator
+                .offset_maps()
+                .lock()
+                .unwrap()
+                .get("load", p)
+                .cloned()
+        })
+        .collect();
     replicator.shutdown().await.unwrap();
     assert!(caught_up, "the target caught up with {total} records");
 
@@ -282,9 +326,17 @@ async fn killed_ten_times_under_load_loses_and_duplicates_nothing() {
     let target_records = read_all(&target_client, "load").await;
     for partition in 0..PARTITIONS as usize {
         let (s, t) = (&source_records[partition], &target_records[partition]);
+        // Header mode: each copy names its source offset. Batch mode: the load's values are
+        // unique ("v" and the sequence number), so a copy's value names its source record.
+        let by_value: std::collections::HashMap<_, i64> =
+            s.iter().map(|o| (o.value.clone(), o.offset)).collect();
+        assert_eq!(by_value.len(), s.len(), "the load's values are unique");
         let copied_from: Vec<i64> = t
             .iter()
-            .map(|r| Provenance::find(&r.headers).unwrap().unwrap().offset)
+            .map(|r| match mode {
+                DataMode::Header => Provenance::find(&r.headers).unwrap().unwrap().offset,
+                DataMode::Batch => by_value.get(&r.value).copied().unwrap_or(-1),
+            })
             .collect();
         let expected: Vec<i64> = s.iter().map(|r| r.offset).collect();
         if copied_from != expected {
@@ -294,12 +346,8 @@ async fn killed_ten_times_under_load_loses_and_duplicates_nothing() {
                 .zip(&expected)
                 .position(|(c, e)| c != e)
                 .unwrap_or(0);
-            for r in t.iter().skip(i.saturating_sub(3)).take(6) {
-                eprintln!(
-                    "target {} <- source {}",
-                    r.offset,
-                    Provenance::find(&r.headers).unwrap().unwrap().offset
-                );
+            for (r, from) in t.iter().zip(&copied_from).skip(i.saturating_sub(3)).take(6) {
+                eprintln!("target {} <- source {from}", r.offset);
             }
             let cps = try_read_all_partitions(&target_client, "__kreplicate-checkpoints", 1).await;
             for r in cps.iter().flatten() {
@@ -334,5 +382,29 @@ async fn killed_ten_times_under_load_loses_and_duplicates_nothing() {
                 (&s.key, &s.value, s.timestamp)
             );
         }
+        // Consumer-group translation is never wrong across the kills: each source offset maps
+        // exactly to its copy, or (before the map's start: a map that could not be completed
+        // from the clusters starts afresh at a resume point) is unknown.
+        let map = maps[partition].as_ref().expect("an offset map");
+        let mut exact = 0;
+        for (s, t) in s.iter().zip(t) {
+            match map.source_to_target(s.offset) {
+                Translation::BeforeReplicationStart { .. } => {}
+                other => {
+                    assert_eq!(
+                        other.exact(),
+                        Some(t.offset),
+                        "partition {partition}: source offset {}",
+                        s.offset
+                    );
+                    exact += 1;
+                }
+            }
+        }
+        eprintln!(
+            "partition {partition}: {exact} of {} source offsets translate exactly (map from {})",
+            s.len(),
+            map.source_start()
+        );
     }
 }

@@ -13,6 +13,10 @@
 //! (checked independently of the offset maps: the record the group would read next is the
 //! same on both clusters); a producer starts on the other cluster once replication of its
 //! topic caught up both ways. Asserted per group: every record read exactly once.
+//!
+//! The replicators run in the default mode (batch provenance): records that came back are
+//! recognised by the reverse replicator's producer id, and their originals found through its
+//! saved offset map.
 
 mod groups_support;
 

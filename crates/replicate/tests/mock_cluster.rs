@@ -183,7 +183,7 @@ async fn assert_exact_copy(
             let at = format!("partition {partition} source offset {}", s.offset);
             assert_eq!((&t.key, &t.value), (&s.key, &s.value), "{at}");
             assert_eq!(t.timestamp, s.timestamp, "{at}");
-            if mode == DataMode::Records {
+            if mode == DataMode::Header {
                 assert_eq!(without_provenance(t), s.headers, "{at}");
                 assert_eq!(provenance_offset(t), s.offset, "{at}");
             } else {
@@ -213,12 +213,12 @@ async fn assert_verify_equal(config: &ReplicatorConfig, n: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copies_exactly_while_a_partition_leader_moves() {
-    leader_moves(DataMode::Records).await;
+    leader_moves(DataMode::Header).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pass_through_copies_exactly_while_a_partition_leader_moves() {
-    leader_moves(DataMode::PassThrough).await;
+async fn batch_mode_copies_exactly_while_a_partition_leader_moves() {
+    leader_moves(DataMode::Batch).await;
 }
 
 async fn leader_moves(mode: DataMode) {
@@ -279,10 +279,8 @@ async fn leader_moves(mode: DataMode) {
     }
     assert_exact_copy(&source, &target, &replicator, 2 * 130, mode).await;
     replicator.shutdown().await.unwrap();
-    if mode == DataMode::Records {
-        // `verify` finds copies by their provenance header, which pass-through does not add.
-        assert_verify_equal(&config, 2 * 130).await;
-    }
+    // `verify` finds header-mode copies by their header, batch-mode ones by producer id.
+    assert_verify_equal(&config, 2 * 130).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,7 +295,7 @@ async fn copies_exactly_while_a_broker_is_down() {
         source.produce(TOPIC, &records("up", p, 40)).await.unwrap();
     }
     let config = config(&source, &target);
-    let replicator = Replicator::start(config.clone(), options(DataMode::Records))
+    let replicator = Replicator::start(config.clone(), options(DataMode::Header))
         .await
         .unwrap();
     wait_copied(&replicator, 0, 40).await;
@@ -329,7 +327,7 @@ async fn copies_exactly_while_a_broker_is_down() {
         .unwrap();
     wait_copied(&replicator, 0, 110).await;
 
-    assert_exact_copy(&source, &target, &replicator, 110 + 90, DataMode::Records).await;
+    assert_exact_copy(&source, &target, &replicator, 110 + 90, DataMode::Header).await;
     replicator.shutdown().await.unwrap();
     assert_verify_equal(&config, 200).await;
 }
@@ -408,7 +406,7 @@ async fn transactions_copy_up_to_the_mocks_corrupt_marker_and_halt_there() {
     let (first, marker) = (TRANSACTIONS[0].1, TRANSACTIONS[0].1 as i64);
     assert_eq!(kept[..first], (0..marker).collect::<Vec<_>>()[..]);
 
-    for mode in [DataMode::Records, DataMode::PassThrough] {
+    for mode in [DataMode::Header, DataMode::Batch] {
         let target = StrictTansu::start().unwrap();
         let replicator = Replicator::start(config(&source, &target), options(mode))
             .await
@@ -454,12 +452,12 @@ async fn transactions_copy_up_to_the_mocks_corrupt_marker_and_halt_there() {
             assert_eq!((&t.key, &t.value), (&s.key, &s.value), "{at}");
             assert_eq!(without_provenance(t), s.headers, "{at}");
             assert_eq!(t.timestamp, s.timestamp, "{at}");
-            if mode == DataMode::Records {
+            if mode == DataMode::Header {
                 assert_eq!(provenance_offset(t), s.offset, "{at}");
             }
         }
         replicator.shutdown().await.unwrap();
-        if mode == DataMode::PassThrough {
+        if mode == DataMode::Batch {
             // The committed transactional batch went through whole, but no longer claims to be
             // transactional: our Produce has no transactional id, which Apache Kafka refuses
             // for transactional batches.

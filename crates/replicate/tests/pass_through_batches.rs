@@ -1,14 +1,16 @@
-//! Pass-through mode against every kind of batch a real Kafka source carries. A whole v2 batch
-//! with contiguous inner offsets goes to the target raw (restamped: our producer id, epoch and
-//! sequence, the transactional bit cleared); anything else takes the records path:
+//! Batch mode (the default) against every kind of batch a real Kafka source carries. A whole v2
+//! batch with contiguous inner offsets and the target's codec goes to the target raw
+//! (restamped: our producer id, epoch and sequence, the transactional bit cleared); anything
+//! else takes the records path (re-encoded, records unchanged, no header):
 //! - a compacted batch (records removed, so `record_count < last_offset_delta + 1`, or none left):
 //!   sent raw, Apache Kafka refuses it with INVALID_RECORD (LogValidator.validateBatch, for
 //!   client appends: "Inconsistent batch offset range" when the count differs from the offset
 //!   span, "Invalid reported count" when it is 0);
 //! - a legacy v0/v1 message set (magic 0 or 1): not a v2 batch at all.
 //!
-//! Each test checks the copy record by record with an independent reader (librdkafka) and that
-//! the offset map translates every source offset to its copy's target offset.
+//! Each test checks the copy record by record with an independent reader (librdkafka), that
+//! the offset map translates every source offset to its copy's target offset, and that
+//! `verify` finds the copy EQUAL.
 
 #[allow(dead_code)] // this binary uses only the fake source's log, not its faults
 mod faults_data_support;
@@ -22,6 +24,7 @@ use kafka_protocol::messages::{ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
+use kreplicate_replicate::verify::{verify_replicator_from, VerifyFrom};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord};
@@ -33,7 +36,12 @@ const TOPIC: &str = "mixed";
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn config(source: &TansuBroker, target: &StrictTansu) -> ReplicatorConfig {
-    let mut json = ReplicatorJson::new("pass", source, target.broker(), &[TOPIC]);
+    config_with(source, target, "NONE")
+}
+
+fn config_with(source: &TansuBroker, target: &StrictTansu, compression: &str) -> ReplicatorConfig {
+    let mut json =
+        ReplicatorJson::new("pass", source, target.broker(), &[TOPIC]).compression(compression);
     json.target_bootstrap = target.bootstrap();
     parse_create_replicator_request(&json.json())
         .unwrap()
@@ -44,7 +52,7 @@ fn config(source: &TansuBroker, target: &StrictTansu) -> ReplicatorConfig {
 
 fn options() -> EngineOptions {
     EngineOptions {
-        mode: DataMode::PassThrough,
+        mode: DataMode::Batch,
         topic_refresh_interval: Duration::from_millis(300),
         checkpoint_interval: Duration::from_millis(200),
         resume_settle: Duration::from_millis(100),
@@ -145,7 +153,19 @@ async fn wait_copied(replicator: &Replicator, end: i64) {
     panic!("the offset map never reached source offset {end}");
 }
 
-/// Runs pass-through from `source` until the offset map covers `end`, then checks the copy.
+/// `verify` (from the source log start) finds every partition's copy EQUAL.
+async fn assert_verify_equal(config: &ReplicatorConfig) {
+    let verdicts = verify_replicator_from(config, "verify", VerifyFrom::LogStart)
+        .await
+        .unwrap();
+    assert!(!verdicts.is_empty());
+    for v in &verdicts {
+        assert!(v.is_equal(), "{v:?}");
+        assert_eq!(v.source_records, v.target_records, "{v:?}");
+    }
+}
+
+/// Runs batch mode from `source` until the offset map covers `end`, then checks the copy.
 async fn copy_and_check(source: &TansuBroker, n: usize, end: i64) {
     let target = StrictTansu::start().unwrap();
     let replicator = Replicator::start(config(source, &target), options())
@@ -180,6 +200,7 @@ async fn copy_and_check(source: &TansuBroker, n: usize, end: i64) {
         );
     }
     replicator.shutdown().await.unwrap();
+    assert_verify_equal(&config(source, &target)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -364,5 +385,115 @@ async fn batch_kinds(bootstrap: &str) -> Vec<(bool, i32)> {
         .filter_map(|b| b.as_v2())
         .filter(|b| !b.is_control())
         .map(|b| (b.is_transactional(), b.record_count()))
+        .collect()
+}
+
+/// NONE, GZIP, SNAPPY, LZ4 and ZSTD batches in one partition, TargetCompressionType LZ4: the
+/// LZ4 batches are written as they are (the stored records section is the source's, byte for
+/// byte), the others re-encoded as LZ4 with their records unchanged; `verify` says EQUAL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_codecs_pass_through_when_they_match_the_target_and_are_reencoded_otherwise() {
+    let source = TansuBroker::memory().unwrap();
+    python::create_topic(&source.addr(), TOPIC, 1, &[])
+        .await
+        .unwrap();
+    let codecs = [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Lz4,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ];
+    let mut end = 0;
+    for (i, codec) in codecs.iter().enumerate() {
+        let base = produce_raw(
+            &source,
+            3,
+            v2_batch(&format!("m{i}"), &[0, 1, 2, 3], *codec),
+        )
+        .await;
+        assert_eq!(base, end);
+        end += 4;
+    }
+    let n = codecs.len() * 4;
+    let stored_source = stored_batches(&source.addr()).await;
+    assert_eq!(
+        stored_source.iter().map(|b| b.0).collect::<Vec<_>>(),
+        codecs.to_vec(),
+        "the source stores each batch with its codec"
+    );
+
+    let target = StrictTansu::start().unwrap();
+    let replicator = Replicator::start(config_with(&source, &target, "LZ4"), options())
+        .await
+        .unwrap();
+    wait_copied(&replicator, end).await;
+    replicator.shutdown().await.unwrap();
+    assert_strict_accepted_all(&target);
+
+    let stored = stored_batches(&target.raw_addr()).await;
+    assert!(
+        stored.iter().all(|b| b.0 == Compression::Lz4),
+        "every stored batch is LZ4: {:?}",
+        stored.iter().map(|b| (b.0, b.2)).collect::<Vec<_>>()
+    );
+    assert_eq!(stored.iter().map(|b| b.2 as usize).sum::<usize>(), n);
+    // The LZ4 source batches went through untouched: their compressed records sections are
+    // on the target as they are.
+    for (codec, section, _) in &stored_source {
+        let untouched = stored.iter().any(|b| b.1 == section);
+        assert_eq!(
+            untouched,
+            *codec == Compression::Lz4,
+            "{codec:?}: written as it is only when it is the target's codec"
+        );
+    }
+    let want = read_all(&source.addr(), n).await;
+    let got = read_all(&target.bootstrap(), n).await;
+    for (s, t) in want.iter().zip(&got) {
+        assert_eq!(
+            (&t.key, &t.value, &t.headers, t.timestamp, t.offset),
+            (&s.key, &s.value, &s.headers, s.timestamp, s.offset),
+            "source offset {}",
+            s.offset
+        );
+    }
+    assert_verify_equal(&config_with(&source, &target, "LZ4")).await;
+}
+
+/// `(codec, records section, record count)` of the data batches of partition 0 at `bootstrap`.
+async fn stored_batches(bootstrap: &str) -> Vec<(Compression, Bytes, i32)> {
+    use kreplicate_wire::client::{Client, ClientConfig};
+    use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+    let client = Client::connect(ClientConfig::new([bootstrap.to_string()]))
+        .await
+        .unwrap();
+    let fetcher = Fetcher::new(
+        client,
+        FetchConfig {
+            isolation: IsolationLevel::ReadUncommitted,
+            max_wait: Duration::from_millis(20),
+            ..FetchConfig::default()
+        },
+    );
+    let (_, result) = fetcher
+        .fetch(&[FetchPosition {
+            topic: TOPIC.into(),
+            partition: 0,
+            offset: 0,
+        }])
+        .await
+        .pop()
+        .unwrap();
+    result
+        .unwrap()
+        .visible_batches()
+        .unwrap()
+        .batches
+        .iter()
+        .filter_map(|b| b.as_v2())
+        .filter(|b| !b.is_control())
+        .map(|b| (b.compression(), b.records_section(), b.record_count()))
         .collect()
 }

@@ -114,10 +114,10 @@ async fn copies_within_the_target_limit(mode: DataMode, topic: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_mode_batches_stay_within_the_target_topics_max_message_bytes() {
-    copies_within_the_target_limit(DataMode::Records, "limited-records").await;
+    copies_within_the_target_limit(DataMode::Header, "limited-records").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pass_through_rebatches_source_batches_over_the_target_topics_max_message_bytes() {
-    copies_within_the_target_limit(DataMode::PassThrough, "limited-pass").await;
+    copies_within_the_target_limit(DataMode::Batch, "limited-pass").await;
 }

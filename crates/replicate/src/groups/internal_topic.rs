@@ -44,3 +44,11 @@ pub(crate) async fn readable_range(
     let end = high_watermark(client, topic, 0).await?;
     Ok((start, end))
 }
+
+/// The error says the topic (or its partition) does not exist on the cluster.
+pub(crate) fn is_missing_topic(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::UnknownTopic { .. } | ClientError::UnknownPartition { .. }
+    ) || matches!(e, ClientError::Broker(b) if b.kind() == kafka_protocol::error::ResponseError::UnknownTopicOrPartition)
+}

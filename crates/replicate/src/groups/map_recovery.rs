@@ -19,7 +19,13 @@
 //!   no copy at or after `start`, those offsets were only ever skipped, and the copier resumes
 //!   at `map_end` — re-reading them would change nothing on the target.
 //!
-//! In every other case (no provenance headers in pass-through mode, the source log no longer
+//! In batch mode copies carry no header: the stretch is recovered by the same walk that finds
+//! the resume point ([`crate::resume::BatchResume::walk`]), started where the map ends — a
+//! consistent position like a checkpoint — which pairs each copy with its source record.
+//! With echoes (ENHANCED) a stretch holding records that came from the target is not
+//! recovered (their originals are in the reverse replicator's map, which may have moved on).
+//!
+//! In every other case ( the source log no longer
 //! holding the stretch, records that do not fit the map), the copier starts a fresh map at
 //! `start`: positions before it become "before replication start" — unknown, never wrong.
 
@@ -73,11 +79,12 @@ impl Found {
 /// offset the copier should start at (`p.start`, or later when the map shows the offsets in
 /// between were all skipped). When the map cannot be brought in line it is left as is, and
 /// the copier replaces it with a fresh one.
-pub async fn reconcile_offset_map(
+pub(crate) async fn reconcile_offset_map(
     source: &Client,
     target: &Client,
     maps: &Arc<Mutex<OffsetMaps>>,
     p: &ResumingPartition<'_>,
+    batch: Option<&crate::resume::BatchResume<'_>>,
 ) -> i64 {
     let Some((map_end, map_target_end, copies_from_start)) = ({
         let maps = lock(maps);
@@ -99,11 +106,12 @@ pub async fn reconcile_offset_map(
         }
         return p.start;
     }
-    if p.mode != DataMode::Records {
-        // No provenance headers on the target: the stretch cannot be read back.
-        return p.start;
-    }
-    match recover(source, target, p, map_end, map_target_end).await {
+    let recovered = match (p.mode, batch) {
+        (DataMode::Header, _) => recover(source, target, p, map_end, map_target_end).await,
+        (DataMode::Batch, Some(walk)) => recover_batch(walk, p, map_end, map_target_end).await,
+        (DataMode::Batch, None) => return p.start,
+    };
+    match recovered {
         Ok(found) => {
             let mut maps = lock(maps);
             let applied = maps
@@ -139,6 +147,45 @@ fn apply(map: &mut OffsetMap, found: &[Found], start: i64) -> Result<(), OffsetM
         }
     }
     map.record_skipped_until(start)
+}
+
+/// Batch mode: the copies of source offsets `map_end..p.start`, by walking from the map's end.
+async fn recover_batch(
+    walk: &crate::resume::BatchResume<'_>,
+    p: &ResumingPartition<'_>,
+    map_end: i64,
+    map_target_end: i64,
+) -> Result<Vec<Found>, String> {
+    let from = crate::checkpoint::Checkpoint {
+        source_next: map_end,
+        target_next: map_target_end,
+    };
+    let found = walk.walk(from, p.target_end).await.map_err(|e| {
+        format!(
+            "walking {}-{} from the map's end: {e}",
+            p.target_topic, p.partition
+        )
+    })?;
+    // Source offsets between the last copy and the resume point were passed without a copy
+    // (e.g. transaction markers); with echoes they might have come from the target, which
+    // only the reverse replicator's map could tell: not recovered then.
+    if found.next > p.start || (p.echoes && (found.next != p.start || found.came_back)) {
+        return Err(format!(
+            "the copies after the map's end lead to source offset {}, the resume point is {}{}",
+            found.next,
+            p.start,
+            if found.came_back {
+                " (records that came from the target in between)"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(found
+        .pairs
+        .into_iter()
+        .map(|(source, target)| Found::Copy { source, target })
+        .collect())
 }
 
 /// Reads what happened to source offsets `map_end..p.start`.

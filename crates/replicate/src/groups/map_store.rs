@@ -65,12 +65,26 @@ pub async fn read_offset_maps(
     replicator: &str,
     source: ClusterFingerprint,
 ) -> Result<OffsetMaps, ClientError> {
-    let (start, end) = readable_range(target, OFFSET_MAP_TOPIC).await?;
+    let maps = rebuild_offset_maps(target, replicator, source).await?;
+    tracing::info!(
+        maps = maps.len(),
+        "offset maps rebuilt from {OFFSET_MAP_TOPIC}"
+    );
+    Ok(maps)
+}
+
+/// [`read_offset_maps`] without the log line: for reading another replicator's maps often.
+pub(crate) async fn rebuild_offset_maps(
+    client: &Client,
+    replicator: &str,
+    source: ClusterFingerprint,
+) -> Result<OffsetMaps, ClientError> {
+    let (start, end) = readable_range(client, OFFSET_MAP_TOPIC).await?;
     let prefix = key_prefix(replicator, source);
     let mut records: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
     if start < end {
         scan_partition(
-            target,
+            client,
             OFFSET_MAP_TOPIC,
             0,
             start,
@@ -90,10 +104,6 @@ pub async fn read_offset_maps(
         tracing::warn!(topic = OFFSET_MAP_TOPIC, error = %problem,
             "an offset map could not be rebuilt; its partition's positions are unknown until copying resumes");
     }
-    tracing::info!(
-        maps = maps.len(),
-        "offset maps rebuilt from {OFFSET_MAP_TOPIC}"
-    );
     Ok(maps)
 }
 

@@ -18,11 +18,12 @@
 pub mod commit_ledger;
 pub mod commit_marker;
 pub mod decision;
-mod internal_topic;
+pub(crate) mod internal_topic;
 pub mod lag;
 pub mod map_recovery;
 pub mod map_store;
 pub mod planned;
+pub(crate) mod reverse_maps;
 pub mod sync;
 
 use std::future::Future;

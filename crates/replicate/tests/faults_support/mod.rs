@@ -64,8 +64,11 @@ pub fn config(name: &str, source: &Side, target: &Side, topics: &[&str]) -> Repl
 }
 
 /// Short intervals so faults and recoveries show within seconds.
+/// Header mode: these suites read each copy's source offset from its provenance header
+/// ([`copied_offsets`]); batch mode's own cases name `DataMode::Batch`.
 pub fn fast_options() -> EngineOptions {
     EngineOptions {
+        mode: kreplicate_replicate::DataMode::Header,
         topic_refresh_interval: Duration::from_millis(300),
         checkpoint_interval: Duration::from_millis(200),
         resume_settle: Duration::from_millis(200),

@@ -12,5 +12,5 @@ mod shared;
 pub use config::{FetchConfig, IsolationLevel};
 pub use fetched::{visible_batches, FetchedPartition, VisibleBatches};
 pub use fetcher::{FetchPosition, Fetcher, PartitionResult};
-pub use scan::{fetch_advancing, scan_partition};
+pub use scan::{fetch_advancing, scan_batches, scan_partition};
 pub use shared::SharedFetcher;

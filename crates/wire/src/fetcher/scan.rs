@@ -8,7 +8,7 @@ use super::{
     FetchConfig, FetchPosition, FetchedPartition, Fetcher, IsolationLevel, VisibleBatches,
 };
 use crate::client::{Client, Error, Result};
-use crate::codec::Record;
+use crate::codec::{Batch, Record};
 
 /// The wait of each fetch [`fetch_advancing`] sends at one offset, in turn. The first is short,
 /// but not zero (Tansu 0.6 omits every partition from a 0 ms fetch); an answer without records
@@ -62,6 +62,57 @@ pub async fn scan_partition(
         position.offset = next;
     }
     Ok(position.offset.min(end))
+}
+
+/// Visits the visible batches (read_committed filtering as `isolation` says; control batches
+/// never) of `topic`-`partition` that hold offsets in `[from, to)`, in offset order, with the
+/// offset each visit starts at (a batch may begin before `from`). For readers that judge a
+/// batch by its header (its producer id) before its records. `visit` may stop early.
+pub async fn scan_batches(
+    client: &Client,
+    topic: &str,
+    partition: i32,
+    from: i64,
+    to: i64,
+    isolation: IsolationLevel,
+    mut visit: impl FnMut(&Batch) -> ControlFlow<()>,
+) -> Result<()> {
+    let mut position = FetchPosition {
+        topic: topic.to_string(),
+        partition,
+        offset: from,
+    };
+    while position.offset < to {
+        let (fetched, visible) = fetch_advancing(client, &position, isolation).await?;
+        if visible.next_offset <= position.offset {
+            let partition_end = partition_end(&fetched);
+            if position.offset < partition_end.min(to) {
+                return Err(Error::protocol(
+                    "Fetch",
+                    "",
+                    format!(
+                        "{topic}-{partition} at offset {}: fetches returned no records, although \
+                         the partition ends at {partition_end}",
+                        position.offset
+                    ),
+                ));
+            }
+            break;
+        }
+        for batch in &visible.batches {
+            let first = batch
+                .as_v2()
+                .map_or(batch.last_offset(), |b| b.base_offset());
+            if first >= to {
+                return Ok(());
+            }
+            if visit(batch).is_break() {
+                return Ok(());
+            }
+        }
+        position.offset = visible.next_offset;
+    }
+    Ok(())
 }
 
 /// One fetch at `position` whose answer holds a complete batch at or after the offset, or

@@ -163,12 +163,14 @@ impl Producer {
     /// records sent afterwards are numbered so the broker accepts them (see the partition
     /// worker's module comment), and no other partition is touched. A no-op when the partition
     /// is not halted. Fails (still halted) when a fresh producer id is needed and the cluster
-    /// cannot give one.
-    pub async fn reset_partition(&self, topic: &str, partition: i32) -> Result<()> {
+    /// cannot give one. Returns the identity the partition's batches carry from now on: a
+    /// caller that must know every producer id it writes with (loop prevention by producer id)
+    /// learns a fresh one here, before anything is sent with it.
+    pub async fn reset_partition(&self, topic: &str, partition: i32) -> Result<ProducerIdentity> {
         let (done, answer) = oneshot::channel();
         self.submit(topic, partition, Input::Reset(done)).await?;
         match answer.await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(identity)) => Ok(identity),
             Ok(Err(e)) => Err((*e.0).clone()),
             Err(_) => Err(Error::Shutdown("producer")),
         }

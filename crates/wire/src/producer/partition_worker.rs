@@ -75,7 +75,9 @@ pub(super) enum Input {
     },
     Flush(oneshot::Sender<()>),
     /// Lift a halt (a no-op when not halted); answered once the partition accepts records.
-    Reset(oneshot::Sender<Result<(), ProduceError>>),
+    /// Answered with the identity the partition continues with (a fresh one after a
+    /// producer-state error).
+    Reset(oneshot::Sender<Result<ProducerIdentity, ProduceError>>),
 }
 
 enum Reply {
@@ -235,7 +237,7 @@ impl PartitionWorker {
             Input::Flush(w) => self.flush_waiters.push(w),
             Input::Reset(done) => {
                 // Handled in `run` (it may ask the cluster for a producer id).
-                let _ = done.send(Ok(()));
+                let _ = done.send(Ok(self.identity));
             }
             Input::Record {
                 record,
@@ -544,9 +546,9 @@ impl PartitionWorker {
 impl PartitionWorker {
     /// Lifts a halt so the partition accepts records again (see the module comment for the
     /// sequence it continues at). Nothing is in flight while halted.
-    async fn reset(&mut self) -> Result<(), ProduceError> {
+    async fn reset(&mut self) -> Result<ProducerIdentity, ProduceError> {
         let Some(error) = self.halted.take() else {
-            return Ok(());
+            return Ok(self.identity);
         };
         if is_producer_state_error(&error.0) {
             match ProducerIdentity::init(&self.client).await {
@@ -566,7 +568,7 @@ impl PartitionWorker {
         self.resume_at = None;
         tracing::info!(topic = %self.topic, partition = self.partition, sequence = self.next_sequence,
             producer_id = self.identity.producer_id, "partition reset after a halt");
-        Ok(())
+        Ok(self.identity)
     }
 }
 
