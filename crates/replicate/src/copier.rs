@@ -26,6 +26,8 @@ use crate::options::{DataMode, PanicHook};
 use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
 use crate::refusal::{classify, Refusal, Scope, WriteFailure};
 
+mod header_splice;
+
 /// Memory a record in flight holds besides its key and value (its decoded form and headers,
 /// the producer's and this copier's bookkeeping: about 500 bytes measured), counted against
 /// the unacknowledged-bytes budget: by key and value alone, a budget of 8 MiB let 110,000
@@ -334,7 +336,13 @@ impl Copier {
             });
             if self.s.mode == DataMode::PassThrough && whole {
                 let b = v2.expect("checked").clone();
-                self.send_raw(b).await?;
+                self.send_raw(b, true).await?;
+                continue;
+            }
+            if self.s.mode == DataMode::Records
+                && whole
+                && self.send_spliced(v2.expect("checked"), limit).await?
+            {
                 continue;
             }
             let records = batch.records().map_err(|e| CopierExit::Halted {
@@ -503,9 +511,11 @@ impl Copier {
         Ok(())
     }
 
+    /// `alone`: a refusal of the batch is a refusal of its first record (see `Outcome::Failed`).
     async fn send_raw(
         &mut self,
         batch: kreplicate_wire::codec::RecordBatch,
+        alone: bool,
     ) -> Result<(), CopierExit> {
         let (base_offset, last_offset) = (batch.base_offset(), batch.last_offset());
         let timestamp = batch.max_timestamp();
@@ -536,8 +546,8 @@ impl Copier {
                 Err(error) => Outcome::Failed {
                     error,
                     first: base_offset,
-                    last: base_offset,
-                    alone: true,
+                    last: if alone { base_offset } else { last_offset },
+                    alone,
                 },
             }
         }));
