@@ -422,36 +422,64 @@ mod tests {
             }
         }
 
-        /// Views read exactly what `Records` reads, and fail where it fails.
+        /// Views read exactly what `Records` reads, and fail where it fails: on arbitrary
+        /// bytes, and on a valid records section with one byte changed and cut short.
         #[test]
         fn views_match_records_on_arbitrary_sections(
             data in proptest::collection::vec(any::<u8>(), 0..200),
             count in 0u32..5,
         ) {
-            let records = super::super::Records::new(
-                Bytes::from(data), false, count, 10, 1_000, 2_000, TimestampType::CreateTime,
-            );
-            let views: Vec<_> = records.views().collect();
-            let owned: Vec<_> = records.clone().collect();
-            prop_assert_eq!(views.len(), owned.len());
-            for (v, o) in views.iter().zip(&owned) {
-                match (v, o) {
-                    (Ok(v), Ok(o)) => {
-                        prop_assert_eq!((v.offset, v.timestamp), (o.offset, o.timestamp));
-                        prop_assert_eq!(v.key, o.key.as_deref());
-                        prop_assert_eq!(v.value, o.value.as_deref());
-                        let hs: Vec<_> = v.headers().collect();
-                        prop_assert_eq!(hs.len(), o.headers.len());
-                        for (h, oh) in hs.iter().zip(&o.headers) {
-                            prop_assert_eq!(h.key, &oh.key[..]);
-                            prop_assert_eq!(h.value, oh.value.as_deref());
-                        }
+            views_match_records(data, count)?;
+        }
+
+        #[test]
+        fn views_match_records_on_damaged_sections(
+            records in input(),
+            at in any::<prop::sample::Index>(),
+            xor in 1u8..,
+            keep in any::<prop::sample::Index>(),
+        ) {
+            let src = source(Compression::None, &records, false);
+            let mut data = src.records().unwrap().data().to_vec();
+            let i = at.index(data.len());
+            data[i] ^= xor;
+            let keep = keep.index(data.len() + 1);
+            data.truncate(keep);
+            views_match_records(data, records.len() as u32)?;
+        }
+    }
+
+    fn views_match_records(data: Vec<u8>, count: u32) -> Result<(), TestCaseError> {
+        let records = super::super::Records::new(
+            Bytes::from(data),
+            false,
+            count,
+            10,
+            1_000,
+            2_000,
+            TimestampType::CreateTime,
+        );
+        let views: Vec<_> = records.views().collect();
+        let owned: Vec<_> = records.clone().collect();
+        prop_assert_eq!(views.len(), owned.len());
+        for (v, o) in views.iter().zip(&owned) {
+            match (v, o) {
+                (Ok(v), Ok(o)) => {
+                    prop_assert_eq!((v.offset, v.timestamp), (o.offset, o.timestamp));
+                    prop_assert_eq!(v.key, o.key.as_deref());
+                    prop_assert_eq!(v.value, o.value.as_deref());
+                    let hs: Vec<_> = v.headers().collect();
+                    prop_assert_eq!(hs.len(), o.headers.len());
+                    for (h, oh) in hs.iter().zip(&o.headers) {
+                        prop_assert_eq!(h.key, &oh.key[..]);
+                        prop_assert_eq!(h.value, oh.value.as_deref());
                     }
-                    (Err(v), Err(o)) => prop_assert_eq!(v.to_string(), o.to_string()),
-                    _ => prop_assert!(false, "views and records disagree: {:?} vs {:?}", v, o),
                 }
+                (Err(v), Err(o)) => prop_assert_eq!(v.to_string(), o.to_string()),
+                _ => prop_assert!(false, "views and records disagree: {:?} vs {:?}", v, o),
             }
         }
+        Ok(())
     }
 
     #[test]
