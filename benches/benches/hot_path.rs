@@ -1,6 +1,10 @@
 //! The replicator's hot path, from fetch-response bytes to produce-request bytes, beside a
 //! kernel bound over the same bytes: the source codec's decompression (its library alone),
-//! then memcpy + CRC32C + LZ4 of the uncompressed records.
+//! then memcpy + CRC32C + LZ4 of the uncompressed records. Header mode twice (decoded into
+//! owned records and re-encoded, as before; spliced from borrowed record views, as the copier
+//! does now), batch pass-through beside its bound (memcpy + CRC32C of the batch), and the
+//! codec change (re-encoding a batch without decoding its records) beside its bound (the
+//! libraries' decompression + LZ4 compression alone).
 //!
 //! `cargo bench -p kreplicate-benches --bench hot_path`; results in docs/benchmarks.md.
 
@@ -9,7 +13,9 @@ use std::borrow::Cow;
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use kreplicate_benches::workload::Workload;
-use kreplicate_wire::codec::{Compression, Header, RecordBatchBuilder, RecordSet, RewriteFields};
+use kreplicate_wire::codec::{
+    Compression, Header, HeaderRef, RecordBatchBuilder, RecordSet, RewriteFields,
+};
 
 const RECORDS: usize = 1000;
 const VALUE: usize = 1024;
@@ -78,6 +84,52 @@ fn header_mode(fetched: &Bytes) -> Bytes {
         out.extend_from_slice(&b.build().unwrap());
     }
     out.freeze()
+}
+
+/// Header mode by splicing (the copier's path, `copier/header_splice.rs`): borrowed record
+/// views, each copied with the provenance header appended, re-encoded with LZ4.
+fn header_mode_spliced(fetched: &Bytes) -> Bytes {
+    let provenance = provenance();
+    let extra = [HeaderRef {
+        key: &provenance.key,
+        value: provenance.value.as_deref(),
+    }];
+    let mut out = BytesMut::new();
+    for batch in RecordSet::new(fetched.clone()).batches() {
+        let batch = batch.unwrap();
+        let v2 = batch.as_v2().unwrap();
+        let mut b = RecordBatchBuilder::new(Compression::Lz4);
+        b.producer(7, 0, 0);
+        let records = v2.records().unwrap();
+        for view in records.views() {
+            b.push_view(&view.unwrap(), &extra).unwrap();
+        }
+        out.extend_from_slice(&b.build().unwrap());
+    }
+    out.freeze()
+}
+
+/// Batch mode's codec change: each batch re-encoded as LZ4 without decoding its records.
+fn recompress(fetched: &Bytes) -> Bytes {
+    let mut out = BytesMut::new();
+    for batch in RecordSet::new(fetched.clone()).batches() {
+        let batch = batch.unwrap();
+        out.extend_from_slice(&batch.as_v2().unwrap().recompress(Compression::Lz4).unwrap());
+    }
+    out.freeze()
+}
+
+/// The codec change's bound: the source codec's library decompression, then LZ4 block
+/// compression, of the records alone.
+fn recompress_bound(codec: Compression, batch: &[u8]) -> usize {
+    lz4_flex::block::compress(&decompress_records(codec, batch)).len()
+}
+
+/// Pass-through's bound: copy the batch and CRC32C it.
+fn pass_through_bound(batch: &[u8]) -> usize {
+    let copy = batch.to_vec();
+    let crc = crc32c::crc32c(&copy[21..]);
+    copy.len() + crc as usize % 2
 }
 
 /// Pass-through: restamp producer fields and the CRC, no decompression.
@@ -170,6 +222,12 @@ fn bench_codecs(
             plain_records,
             "{codec}"
         );
+        // Both header-mode paths write the same batches.
+        assert_eq!(
+            header_mode_spliced(&fetched),
+            header_mode(&fetched),
+            "{codec}"
+        );
         group.bench_with_input(
             BenchmarkId::new("kernel_bound_source", codec.name()),
             &fetched,
@@ -181,10 +239,32 @@ fn bench_codecs(
             |b, f| b.iter(|| header_mode(f)),
         );
         group.bench_with_input(
+            BenchmarkId::new("header_mode_spliced", codec.name()),
+            &fetched,
+            |b, f| b.iter(|| header_mode_spliced(f)),
+        );
+        group.bench_with_input(
             BenchmarkId::new("pass_through", codec.name()),
             &fetched,
             |b, f| b.iter(|| pass_through(f)),
         );
+        group.bench_with_input(
+            BenchmarkId::new("pass_through_bound", codec.name()),
+            &fetched,
+            |b, f| b.iter(|| pass_through_bound(f)),
+        );
+        if codec != Compression::Lz4 {
+            group.bench_with_input(
+                BenchmarkId::new("recompress", codec.name()),
+                &fetched,
+                |b, f| b.iter(|| recompress(f)),
+            );
+            group.bench_with_input(
+                BenchmarkId::new("recompress_bound", codec.name()),
+                &fetched,
+                |b, f| b.iter(|| recompress_bound(codec, f)),
+            );
+        }
     }
     group.finish();
 }

@@ -10,9 +10,16 @@ use kreplicate_wire::codec::Compression;
 pub enum MirrorKind {
     /// The broker pair's ceiling: raw batches fetched and produced unchanged, no replicator.
     Ceiling,
-    /// `kreplicate run --mode records` (header mode).
+    /// `kreplicate run --provenance batch`: the default data mode (source batches pass
+    /// through, re-encoded only when their codec is not TargetCompressionType).
+    Batch,
+    /// `kreplicate run --provenance header`: header mode (a provenance header on every
+    /// record).
+    Header,
+    /// `kreplicate run --mode records`: header mode as the CLI named it before
+    /// `--provenance`.
     Records,
-    /// `kreplicate run --mode pass-through`.
+    /// `kreplicate run --mode pass-through`, as the CLI named it before `--provenance`.
     PassThrough,
     /// The librdkafka consume → produce mirror.
     Peer,
@@ -23,9 +30,23 @@ impl MirrorKind {
     pub fn slug(self) -> &'static str {
         match self {
             MirrorKind::Ceiling => "ceiling",
+            MirrorKind::Batch => "batch",
+            MirrorKind::Header => "header",
             MirrorKind::Records => "records",
             MirrorKind::PassThrough => "pass-through",
             MirrorKind::Peer => "peer",
+        }
+    }
+
+    /// The `kreplicate run` flags selecting this mirror's data mode; `None` for the mirrors
+    /// that are not kreplicate.
+    pub fn kreplicate_flags(self) -> Option<[&'static str; 2]> {
+        match self {
+            MirrorKind::Batch => Some(["--provenance", "batch"]),
+            MirrorKind::Header => Some(["--provenance", "header"]),
+            MirrorKind::Records => Some(["--mode", "records"]),
+            MirrorKind::PassThrough => Some(["--mode", "pass-through"]),
+            MirrorKind::Ceiling | MirrorKind::Peer => None,
         }
     }
 }
@@ -63,12 +84,13 @@ pub struct E2eArgs {
     /// TargetCompressionType of header mode, and the codec of the peer's producer.
     #[arg(long, default_value = "lz4", value_parser = parse_compression)]
     pub target_compression: Compression,
-    /// Mirrors to run, in this order.
+    /// Mirrors to run, in this order. `batch` and `header` need a kreplicate with
+    /// `--provenance`; `records` and `pass-through` run one with `--mode`.
     #[arg(
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "ceiling,records,pass-through,peer"
+        default_value = "ceiling,batch,header,peer"
     )]
     pub mirrors: Vec<MirrorKind>,
     /// Runs of each mirror; the table shows each mirror's run with the median MB/s.

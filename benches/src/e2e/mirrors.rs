@@ -37,10 +37,7 @@ impl Launcher {
     /// Finds (or builds) what the selected mirrors need.
     pub fn new(args: &E2eArgs) -> Result<Self> {
         let this_exe = std::env::current_exe().context("locating the harness binary")?;
-        let needs_kreplicate = args
-            .mirrors
-            .iter()
-            .any(|m| matches!(m, MirrorKind::Records | MirrorKind::PassThrough));
+        let needs_kreplicate = args.mirrors.iter().any(|m| m.kreplicate_flags().is_some());
         let kreplicate = if needs_kreplicate {
             Some(kreplicate_bin(args.kreplicate_bin.as_deref(), &this_exe)?)
         } else {
@@ -61,8 +58,10 @@ impl Launcher {
     pub fn label(&self, kind: MirrorKind) -> String {
         match kind {
             MirrorKind::Ceiling => "ceiling: raw fetch + produce, no replicator".into(),
+            MirrorKind::Batch => "kreplicate batch provenance (--provenance batch)".into(),
+            MirrorKind::Header => "kreplicate header mode (--provenance header)".into(),
             MirrorKind::Records => "kreplicate header mode (--mode records)".into(),
-            MirrorKind::PassThrough => "kreplicate pass-through".into(),
+            MirrorKind::PassThrough => "kreplicate pass-through (--mode pass-through)".into(),
             MirrorKind::Peer => format!("peer: {}", self.peer_label),
         }
     }
@@ -104,8 +103,11 @@ impl Launcher {
                 c.arg("ceiling-mirror").args(mirror_flags());
                 c
             }
-            MirrorKind::Records | MirrorKind::PassThrough => {
-                let Some(bin) = &self.kreplicate else {
+            MirrorKind::Batch
+            | MirrorKind::Header
+            | MirrorKind::Records
+            | MirrorKind::PassThrough => {
+                let (Some(bin), Some(flags)) = (&self.kreplicate, kind.kreplicate_flags()) else {
                     bail!("internal: the kreplicate binary was not located");
                 };
                 let json =
@@ -115,17 +117,12 @@ impl Launcher {
                 let config = dir.join("replicator.json");
                 std::fs::write(&config, json)
                     .with_context(|| format!("writing {}", config.display()))?;
-                let mode = if kind == MirrorKind::Records {
-                    "records"
-                } else {
-                    "pass-through"
-                };
                 let mut c = Command::new(bin);
                 c.arg("run")
                     .arg("--cli-input-json")
                     .arg(format!("file://{}", config.display()))
                     .args(["--metrics-addr", "127.0.0.1:0", "--no-progress"])
-                    .args(["--mode", mode]);
+                    .args(flags);
                 c
             }
             MirrorKind::Peer => match self.peer {

@@ -96,7 +96,9 @@ pub fn render(runs: &[Run], backlog_records: u64) -> String {
     let find = |kind| runs.iter().find(|r| r.kind == kind);
     let ceiling = find(MirrorKind::Ceiling);
     let peer = find(MirrorKind::Peer);
-    let records = find(MirrorKind::Records);
+    // Header mode under either CLI name; the new default (batch) and the old pass-through.
+    let header = find(MirrorKind::Header).or_else(|| find(MirrorKind::Records));
+    let batch = find(MirrorKind::Batch);
     let pass = find(MirrorKind::PassThrough);
     let mut out = String::new();
     out.push_str(
@@ -148,7 +150,7 @@ pub fn render(runs: &[Run], backlog_records: u64) -> String {
     let mut target = |text: String| {
         let _ = writeln!(out, "- {text}");
     };
-    if let (Some(h), Some(p)) = (records, peer) {
+    if let (Some(h), Some(p)) = (header, peer) {
         let speed = h.mb_per_s() / p.mb_per_s();
         let cpu = h.cpu_per_gb() / p.cpu_per_gb();
         target(format!(
@@ -160,7 +162,23 @@ pub fn render(runs: &[Run], backlog_records: u64) -> String {
             verdict(cpu <= 0.5)
         ));
     }
-    if let (Some(t), Some(h)) = (pass, records) {
+    // Issue #14: the default mode at pass-through cost.
+    if let (Some(b), Some(p)) = (batch, peer) {
+        let cpu = b.cpu_per_gb() / p.cpu_per_gb();
+        target(format!(
+            "batch CPU-s/GB ≤ 0.2 × peer: {cpu:.2} × ({})",
+            verdict(cpu <= 0.2)
+        ));
+    }
+    if let (Some(b), Some(c)) = (batch, ceiling) {
+        let share = b.mb_per_s() / c.mb_per_s();
+        target(format!(
+            "batch ≥ 90 % of the ceiling: {:.0} % ({})",
+            share * 100.0,
+            verdict(share >= 0.9)
+        ));
+    }
+    if let (Some(t), Some(h)) = (pass, header) {
         let cpu = t.cpu_per_gb() / h.cpu_per_gb();
         target(format!(
             "pass-through CPU-s/GB ≤ 0.3 × header mode: {cpu:.2} × ({})",
@@ -168,7 +186,7 @@ pub fn render(runs: &[Run], backlog_records: u64) -> String {
         ));
     }
     if let Some(c) = ceiling {
-        for r in [records, pass].into_iter().flatten() {
+        for r in [header, pass].into_iter().flatten() {
             let share = r.mb_per_s() / c.mb_per_s();
             target(format!(
                 "{} ≥ 85 % of the ceiling: {:.0} % ({})",
@@ -178,7 +196,7 @@ pub fn render(runs: &[Run], backlog_records: u64) -> String {
             ));
         }
     }
-    for r in [records, pass].into_iter().flatten() {
+    for r in runs.iter().filter(|r| r.kind.kreplicate_flags().is_some()) {
         let mib = r.peak_rss as f64 / (1024.0 * 1024.0);
         target(format!(
             "{} peak RSS < 256 MiB with a {backlog_records}-record backlog: {mib:.0} MiB ({})",
@@ -265,6 +283,65 @@ mod tests {
             text.contains("pass-through ≥ 85 % of the ceiling: 100 % (met)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn batch_and_header_rows_have_their_targets() {
+        let runs = vec![
+            run(MirrorKind::Ceiling, 10.0, 2.0),
+            run(MirrorKind::Batch, 10.5, 1.5),
+            run(MirrorKind::Header, 20.0, 4.0),
+            run(MirrorKind::Peer, 40.0, 16.0),
+        ];
+        let text = render(&runs, 1000);
+        // 0.75 / 8.0 CPU-s/GB; 190.5 / 200 MB/s.
+        assert!(
+            text.contains("batch CPU-s/GB ≤ 0.2 × peer: 0.09 × (met)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("batch ≥ 90 % of the ceiling: 95 % (met)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("header mode CPU-s/GB ≤ 0.5 × peer: 0.25 × (met)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("header ≥ 85 % of the ceiling: 50 % (**missed**)"),
+            "{text}"
+        );
+        for slug in ["batch", "header"] {
+            assert!(
+                text.contains(&format!(
+                    "{slug} peak RSS < 256 MiB with a 1000-record backlog: 100 MiB (met)"
+                )),
+                "{text}"
+            );
+        }
+        assert!(!text.contains("ceiling peak RSS"), "{text}");
+    }
+
+    #[test]
+    fn each_kreplicate_row_selects_its_data_mode() {
+        assert_eq!(
+            MirrorKind::Batch.kreplicate_flags(),
+            Some(["--provenance", "batch"])
+        );
+        assert_eq!(
+            MirrorKind::Header.kreplicate_flags(),
+            Some(["--provenance", "header"])
+        );
+        assert_eq!(
+            MirrorKind::Records.kreplicate_flags(),
+            Some(["--mode", "records"])
+        );
+        assert_eq!(
+            MirrorKind::PassThrough.kreplicate_flags(),
+            Some(["--mode", "pass-through"])
+        );
+        assert_eq!(MirrorKind::Ceiling.kreplicate_flags(), None);
+        assert_eq!(MirrorKind::Peer.kreplicate_flags(), None);
     }
 
     #[test]

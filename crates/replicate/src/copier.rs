@@ -28,6 +28,8 @@ use crate::producer_registry::{Registry, RegistryEntry};
 use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
 use crate::refusal::{classify, Refusal, Scope, WriteFailure};
 
+mod header_splice;
+
 /// Memory a record in flight holds besides its key and value (its decoded form and headers,
 /// the producer's and this copier's bookkeeping: about 500 bytes measured), counted against
 /// the unacknowledged-bytes budget: by key and value alone, a budget of 8 MiB let 110,000
@@ -385,6 +387,12 @@ impl Copier {
             if self.s.mode == DataMode::Batch && whole {
                 let b = v2.expect("checked").clone();
                 self.send_raw(b).await?;
+                continue;
+            }
+            if self.s.mode == DataMode::Header
+                && whole
+                && self.send_spliced(v2.expect("checked"), limit).await?
+            {
                 continue;
             }
             let records = batch.records().map_err(|e| CopierExit::Halted {

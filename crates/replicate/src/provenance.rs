@@ -13,7 +13,7 @@
 //! A fingerprint is the first 8 bytes of SHA-256 of the cluster id: cluster ids are unique per
 //! cluster, and 64 bits make an accidental match between two clusters negligible.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use kreplicate_wire::codec::varint::{put_varint, put_varlong, read_varint, read_varlong};
 use kreplicate_wire::codec::Header;
 use sha2::{Digest, Sha256};
@@ -52,12 +52,17 @@ pub struct ProvenanceError(String);
 impl Provenance {
     pub fn encode(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(1 + 8 + 8 + 5 + 10);
-        out.extend_from_slice(&[VERSION]);
-        out.extend_from_slice(&self.origin.0.to_be_bytes());
-        out.extend_from_slice(&self.source.0.to_be_bytes());
-        put_varint(&mut out, self.partition);
-        put_varlong(&mut out, self.offset);
+        self.encode_into(&mut out);
         out.freeze()
+    }
+
+    /// Appends the encoded value to `out` (a buffer reused across records).
+    pub fn encode_into<B: BufMut>(&self, out: &mut B) {
+        out.put_u8(VERSION);
+        out.put_u64(self.origin.0);
+        out.put_u64(self.source.0);
+        put_varint(out, self.partition);
+        put_varlong(out, self.offset);
     }
 
     pub fn decode(value: &[u8]) -> Result<Self, ProvenanceError> {

@@ -10,6 +10,7 @@ use super::batch::{
 use super::compression::{self, Compression};
 use super::error::CodecError;
 use super::record::{Header, Record};
+use super::record_view::{HeaderRef, RecordView};
 use super::varint::{put_varint, put_varlong, varint_len, varlong_len};
 
 /// Builds one v2 record batch.
@@ -245,25 +246,7 @@ impl RecordBatchBuilder {
         extra_headers: &[Header],
     ) -> Result<(), CodecError> {
         let build_err = |detail: String| CodecError::Build { detail };
-        if offset_delta < 0
-            || self
-                .last_offset_delta
-                .is_some_and(|last| offset_delta <= last)
-        {
-            return Err(build_err(format!(
-                "offset delta {offset_delta} must be non-negative and greater than the previous {:?}",
-                self.last_offset_delta
-            )));
-        }
-        if self.count == i32::MAX {
-            return Err(build_err("record count would exceed i32::MAX".to_string()));
-        }
-        let base_timestamp = *self.base_timestamp.get_or_insert(timestamp);
-        let ts_delta = timestamp.checked_sub(base_timestamp).ok_or_else(|| {
-            build_err(format!(
-                "timestamp {timestamp} is too far from the base timestamp {base_timestamp}"
-            ))
-        })?;
+        let ts_delta = self.next_record(offset_delta, timestamp)?;
         let header_count = headers.len() + extra_headers.len();
         let header_count_i32 = i32::try_from(header_count)
             .map_err(|_| build_err(format!("{header_count} headers exceed i32::MAX")))?;
@@ -292,10 +275,88 @@ impl RecordBatchBuilder {
             put_nullable(buf, h.value.as_deref());
         }
 
+        self.pushed(offset_delta, timestamp);
+        Ok(())
+    }
+
+    /// Splices a record read from another batch (see [`Records::views`](super::Records::views))
+    /// at the next offset delta, followed by `extra_headers`; returns the delta used. The
+    /// record's encoded key, value and headers are copied as they are, nothing decoded or
+    /// allocated; only its length, timestamp and offset deltas and header count are written
+    /// anew. It reads back with the view's timestamp, key, value and headers, then
+    /// `extra_headers`.
+    pub fn push_view(
+        &mut self,
+        view: &RecordView<'_>,
+        extra_headers: &[HeaderRef<'_>],
+    ) -> Result<i32, CodecError> {
+        let build_err = |detail: String| CodecError::Build { detail };
+        let delta = self.next_delta()?;
+        let ts_delta = self.next_record(delta, view.timestamp)?;
+        let header_count = i32::try_from(extra_headers.len())
+            .ok()
+            .and_then(|n| view.header_count.checked_add(n))
+            .ok_or_else(|| build_err("header count exceeds i32::MAX".to_string()))?;
+        let mut extra_len = 0;
+        for h in extra_headers {
+            extra_len += nullable_len(Some(h.key))? + nullable_len(h.value)?;
+        }
+        let body = 1
+            + varlong_len(ts_delta)
+            + varint_len(delta)
+            + view.key_value.len()
+            + varint_len(header_count)
+            + view.headers.len()
+            + extra_len;
+        let body_i32 = i32::try_from(body)
+            .map_err(|_| build_err(format!("record of {body} bytes exceeds i32::MAX")))?;
+
+        let buf = &mut self.buf;
+        buf.reserve(varint_len(body_i32) + body);
+        put_varint(buf, body_i32);
+        buf.put_u8(view.attributes);
+        put_varlong(buf, ts_delta);
+        put_varint(buf, delta);
+        buf.put_slice(view.key_value);
+        put_varint(buf, header_count);
+        buf.put_slice(view.headers);
+        for h in extra_headers {
+            put_nullable(buf, Some(h.key));
+            put_nullable(buf, h.value);
+        }
+        self.pushed(delta, view.timestamp);
+        Ok(delta)
+    }
+
+    /// Checks that a record at `offset_delta` with `timestamp` can follow the ones pushed;
+    /// returns its timestamp delta.
+    fn next_record(&mut self, offset_delta: i32, timestamp: i64) -> Result<i64, CodecError> {
+        let build_err = |detail: String| CodecError::Build { detail };
+        if offset_delta < 0
+            || self
+                .last_offset_delta
+                .is_some_and(|last| offset_delta <= last)
+        {
+            return Err(build_err(format!(
+                "offset delta {offset_delta} must be non-negative and greater than the previous {:?}",
+                self.last_offset_delta
+            )));
+        }
+        if self.count == i32::MAX {
+            return Err(build_err("record count would exceed i32::MAX".to_string()));
+        }
+        let base_timestamp = *self.base_timestamp.get_or_insert(timestamp);
+        timestamp.checked_sub(base_timestamp).ok_or_else(|| {
+            build_err(format!(
+                "timestamp {timestamp} is too far from the base timestamp {base_timestamp}"
+            ))
+        })
+    }
+
+    fn pushed(&mut self, offset_delta: i32, timestamp: i64) {
         self.count += 1;
         self.last_offset_delta = Some(offset_delta);
         self.max_timestamp = self.max_timestamp.max(timestamp);
-        Ok(())
     }
 
     /// Encodes the batch: compresses the records, writes the header and the CRC32C.

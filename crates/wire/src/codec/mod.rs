@@ -8,6 +8,11 @@
 //!   of the (decompressed) buffer. Duplicate header keys, their order and null-vs-empty are kept.
 //! - [`RecordBatch::rewrite`] patches offsets, leader epoch and producer fields of a batch
 //!   without decompressing it, recomputing the CRC32C.
+//! - [`Records::views`] reads records as borrowed [`RecordView`]s (nothing allocated per
+//!   record); [`RecordBatchBuilder::push_view`] splices one into a new batch, copying its
+//!   encoded key, value and headers and appending headers of its own.
+//! - [`RecordBatch::recompress`] re-encodes a batch with another codec without decoding its
+//!   records (count, offsets, timestamps and producer fields unchanged).
 //! - [`RecordBatchBuilder`] encodes records into a v2 batch with any [`Compression`]
 //!   (gzip, xerial snappy, LZ4 frame, zstd — the formats the Java client writes).
 //!
@@ -59,8 +64,10 @@ mod compression;
 mod control;
 mod error;
 mod legacy;
+mod recompress;
 mod record;
 mod record_set;
+mod record_view;
 pub mod varint;
 
 pub use batch::{RecordBatch, RewriteFields, TimestampType, RECORD_BATCH_HEADER_SIZE};
@@ -71,3 +78,4 @@ pub use error::CodecError;
 pub use legacy::LegacyBatch;
 pub use record::{Header, Record, Records};
 pub use record_set::{Batch, Batches, RecordSet, TruncatedTail};
+pub use record_view::{HeaderRef, HeaderRefs, RecordView, RecordViews};

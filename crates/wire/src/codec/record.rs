@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use super::batch::TimestampType;
 use super::error::CodecError;
-use super::varint::{read_varint, read_varlong};
+use super::record_view::{read_record, BatchContext, Failure, RecordViews};
 
 /// One record header. Keys are never null; a null value is distinct from an empty one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -58,16 +58,10 @@ pub struct Records {
     pos: usize,
     index: usize,
     remaining: u32,
-    base_offset: i64,
-    base_timestamp: i64,
-    max_timestamp: i64,
-    timestamp_type: TimestampType,
+    ctx: BatchContext,
     section: &'static str,
     done: bool,
 }
-
-/// A record-level failure: where it happened and what was wrong.
-type Failure = (usize, String);
 
 impl Records {
     pub(crate) fn new(
@@ -84,10 +78,12 @@ impl Records {
             pos: 0,
             index: 0,
             remaining: count,
-            base_offset,
-            base_timestamp,
-            max_timestamp,
-            timestamp_type,
+            ctx: BatchContext {
+                base_offset,
+                base_timestamp,
+                max_timestamp,
+                timestamp_type,
+            },
             section: if decompressed {
                 "decompressed records section"
             } else {
@@ -111,9 +107,26 @@ impl Records {
         &self.data
     }
 
+    /// The records not yielded yet as borrowed [`RecordView`]s: nothing is allocated per
+    /// record (no `Bytes` reference counts, no header `Vec`).
+    pub fn views(&self) -> RecordViews<'_> {
+        if self.done {
+            // Finished or failed: nothing more to read.
+            return RecordViews::new(&[], 0, self.index, 0, self.ctx, self.section);
+        }
+        RecordViews::new(
+            &self.data,
+            self.pos,
+            self.index,
+            self.remaining,
+            self.ctx,
+            self.section,
+        )
+    }
+
     fn error(&self, (position, detail): Failure) -> CodecError {
         CodecError::InvalidRecord {
-            base_offset: self.base_offset,
+            base_offset: self.ctx.base_offset,
             index: self.index,
             position,
             section: self.section,
@@ -122,113 +135,24 @@ impl Records {
     }
 
     fn decode_next(&mut self) -> Result<Record, Failure> {
-        let data = &self.data[..];
-        let start = self.pos;
-        let mut pos = start;
-        let len = read_varint(data, &mut pos).map_err(|e| (start, format!("length: {e}")))?;
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|l| pos.checked_add(l))
-            .filter(|&e| e <= data.len())
-            .ok_or_else(|| {
-                (
-                    start,
-                    format!(
-                        "record length {len} does not fit the {} bytes left",
-                        data.len() - pos
-                    ),
-                )
-            })?;
-        let body_start = pos;
-        // Reads below cannot run past this record.
-        let body = &data[..end];
-        let Some(&_attributes) = body.get(pos) else {
-            return Err((pos, "attributes missing".to_string()));
-        };
-        pos += 1;
-        let at = pos;
-        let ts_delta =
-            read_varlong(body, &mut pos).map_err(|e| (at, format!("timestamp delta: {e}")))?;
-        let at = pos;
-        let offset_delta =
-            read_varint(body, &mut pos).map_err(|e| (at, format!("offset delta: {e}")))?;
-        let key = self.nullable_bytes(body, &mut pos, "key")?;
-        let value = self.nullable_bytes(body, &mut pos, "value")?;
-        let at = pos;
-        let header_count =
-            read_varint(body, &mut pos).map_err(|e| (at, format!("header count: {e}")))?;
-        let header_count = usize::try_from(header_count)
-            .map_err(|_| (at, format!("negative header count {header_count}")))?;
-        // Each header takes at least 2 bytes: never trust the count for the allocation.
-        let mut headers = Vec::with_capacity(header_count.min((end - pos) / 2));
-        for _ in 0..header_count {
-            let at = pos;
-            let Some(key) = self.nullable_bytes(body, &mut pos, "header key")? else {
-                return Err((at, "null header key".to_string()));
-            };
-            let value = self.nullable_bytes(body, &mut pos, "header value")?;
-            headers.push(Header { key, value });
-        }
-        if pos != end {
-            return Err((
-                start,
-                format!(
-                    "record length {len} but its fields take {} bytes",
-                    pos - body_start
-                ),
-            ));
-        }
-        self.pos = end;
-        let offset = self
-            .base_offset
-            .checked_add(i64::from(offset_delta))
-            .ok_or_else(|| (start, format!("offset delta {offset_delta} overflows")))?;
-        let timestamp = match self.timestamp_type {
-            TimestampType::LogAppendTime => self.max_timestamp,
-            TimestampType::CreateTime => self
-                .base_timestamp
-                .checked_add(ts_delta)
-                .ok_or_else(|| (start, format!("timestamp delta {ts_delta} overflows")))?,
-        };
+        let view = read_record(&self.data, &mut self.pos, &self.ctx)?;
+        let data = &self.data;
+        let owned = |s: Option<&[u8]>| s.map(|s| data.slice_ref(s));
+        let headers = view
+            .headers()
+            .map(|h| Header {
+                key: data.slice_ref(h.key),
+                value: owned(h.value),
+            })
+            .collect();
         Ok(Record {
-            offset,
-            timestamp,
-            timestamp_type: self.timestamp_type,
-            key,
-            value,
+            offset: view.offset,
+            timestamp: view.timestamp,
+            timestamp_type: self.ctx.timestamp_type,
+            key: owned(view.key),
+            value: owned(view.value),
             headers,
         })
-    }
-
-    /// Reads a varint length (-1 = null) and that many bytes as a slice of `self.data`.
-    #[inline]
-    fn nullable_bytes(
-        &self,
-        body: &[u8],
-        pos: &mut usize,
-        what: &str,
-    ) -> Result<Option<Bytes>, Failure> {
-        let at = *pos;
-        let len = read_varint(body, pos).map_err(|e| (at, format!("{what} length: {e}")))?;
-        if len == -1 {
-            return Ok(None);
-        }
-        let start = *pos;
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|l| start.checked_add(l))
-            .filter(|&e| e <= body.len())
-            .ok_or_else(|| {
-                (
-                    at,
-                    format!(
-                        "{what} length {len} does not fit the {} bytes left in the record",
-                        body.len() - start
-                    ),
-                )
-            })?;
-        *pos = end;
-        Ok(Some(self.data.slice(start..end)))
     }
 }
 

@@ -68,6 +68,12 @@ impl Producer {
         self.identity
     }
 
+    /// The codec batches built from records are compressed with (pass-through batches keep
+    /// their own).
+    pub fn compression(&self) -> crate::codec::Compression {
+        self.config.compression
+    }
+
     /// The largest throttle time (ms) the cluster's brokers asked for since the last call;
     /// resets it. Kept by the client, shared with everything else using it
     /// ([`Client::take_throttle_ms`]).
