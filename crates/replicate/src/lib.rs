@@ -12,7 +12,7 @@ mod run;
 
 pub use engine::Replicator;
 pub use error::EngineError;
-pub use options::{DataMode, EngineOptions};
+pub use options::{DataMode, EngineOptions, WorkerGroupOptions};
 mod checkpoint;
 mod copier;
 pub mod provenance;
@@ -20,3 +20,4 @@ mod refusal;
 mod resume;
 pub mod topics;
 pub mod verify;
+pub mod workers;

@@ -40,6 +40,7 @@ use crate::options::{DataMode, EngineOptions};
 use crate::provenance::ClusterFingerprint;
 use crate::refusal::Refusal;
 use crate::topics::{ReplicatedTopic, TopicSync};
+use crate::workers::membership::WorkerLink;
 
 type PartitionKey = (String, i32);
 
@@ -65,6 +66,10 @@ struct Supervisor {
     known_topics: HashMap<String, ReplicatedTopic>,
     topics: TopicSync,
     offset_maps: Arc<Mutex<OffsetMaps>>,
+    /// In a worker group: which partitions this worker may copy (see [`crate::workers`]).
+    workers: Option<WorkerLink>,
+    /// The generation whose revoked partitions this worker already reported stopped.
+    rejoined_for: i32,
 }
 
 /// A partition that stopped copying.
@@ -78,7 +83,8 @@ struct Generation {
     producer: Arc<Producer>,
     fetcher: SharedFetcher,
     checkpoints: HashMap<CheckpointKey, Checkpoint>,
-    stop: watch::Receiver<bool>,
+    /// Each copier's stop: all at the generation's end, one when its partition is revoked.
+    stops: HashMap<PartitionKey, watch::Sender<bool>>,
     copiers: JoinSet<(PartitionKey, CopierExit)>,
     /// Which partition each copier task copies, to tell whose task panicked.
     tasks: HashMap<TaskId, PartitionKey>,
@@ -110,6 +116,7 @@ pub(crate) async fn run(
     target: Client,
     metrics: Arc<ReplicatorMetrics>,
     offset_maps: Arc<Mutex<OffsetMaps>>,
+    workers: Option<WorkerLink>,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<(), EngineError> {
     metrics.expose_clusters(&config.source.alias, &config.target.alias);
@@ -138,6 +145,8 @@ pub(crate) async fn run(
         panics: HashMap::new(),
         known_topics: HashMap::new(),
         offset_maps,
+        workers,
+        rejoined_for: 0,
     };
     let restart_policy = capped_backoff(
         supervisor.options.restart_backoff_initial,
@@ -152,7 +161,7 @@ pub(crate) async fn run(
             backoff = restart_policy.backoff();
         }
         match end {
-            Ok(GenerationEnd::Stopped) => return Ok(()),
+            Ok(GenerationEnd::Stopped) => return supervisor.leave_group().await,
             Ok(GenerationEnd::Restart(reason)) | Err(EngineError::Other(reason)) => {
                 tracing::warn!(%reason, "restarting the data path");
             }
@@ -168,7 +177,7 @@ pub(crate) async fn run(
         supervisor.metrics.data_path_restarts.inc();
         tokio::select! {
             _ = tokio::time::sleep(backoff.next_wait()) => {}
-            _ = wait_stopped(&mut stopped) => return Ok(()),
+            _ = wait_stopped(&mut stopped) => return supervisor.leave_group().await,
         }
     }
 }
@@ -197,12 +206,11 @@ impl Supervisor {
         let checkpoints = checkpoint::load_all(&self.target, &self.config.name)
             .await
             .map_err(|e| self.cluster_error(Role::Target, e))?;
-        let (stop_copiers, copiers_stopped) = watch::channel(false);
         let mut g = Generation {
             producer,
             fetcher,
             checkpoints,
-            stop: copiers_stopped,
+            stops: HashMap::new(),
             copiers: JoinSet::new(),
             tasks: HashMap::new(),
             running: HashSet::new(),
@@ -211,7 +219,13 @@ impl Supervisor {
         let mut probe = tokio::time::interval(Duration::from_secs(10));
         let end = loop {
             let next_retry = self.halted.values().filter_map(|h| h.retry_at).min();
+            let lease_end = self.workers.as_ref().and_then(|w| w.lease_end());
             tokio::select! {
+                _ = membership_changed(&mut self.workers) => self.follow_assignment(&mut g).await,
+                _ = sleep_until(lease_end), if lease_end.is_some_and(|e| e > Instant::now()) => {
+                    tracing::warn!("worker group session not confirmed for 3/4 of the session timeout: stopping every partition until it is");
+                    self.follow_assignment(&mut g).await;
+                }
                 _ = refresh.tick() => {
                     // A stop is honoured at any moment of a refresh, start-up's resume reads
                     // included: copiers already started are stopped as usual below.
@@ -238,6 +252,7 @@ impl Supervisor {
                         }
                     };
                     g.running.remove(&key);
+                    g.stops.remove(&key);
                     match exit {
                         CopierExit::Stopped => {}
                         CopierExit::Halted { offset, message } => {
@@ -256,9 +271,12 @@ impl Supervisor {
             }
             self.metrics
                 .set_partitions(g.running.len(), self.halted.len());
+            self.claim(&g);
         };
         // Stop fetching everywhere; copiers finish their in-flight writes and checkpoint.
-        let _ = stop_copiers.send(true);
+        for stop in g.stops.values() {
+            let _ = stop.send(true);
+        }
         while let Some(joined) = g.copiers.join_next_with_id().await {
             if let Err(e) = joined {
                 self.copier_died(e, &mut g);
@@ -327,6 +345,7 @@ impl Supervisor {
             return;
         };
         g.running.remove(&key);
+        g.stops.remove(&key);
         let what = if e.is_panic() {
             panic_message(e.into_panic())
         } else {
@@ -375,6 +394,9 @@ impl Supervisor {
             .collect();
         for key in due {
             self.halted.remove(&key);
+            if !self.allowed(&key) {
+                continue;
+            }
             let Some(topic) = self.known_topics.get(&key.0).cloned() else {
                 continue;
             };
@@ -422,6 +444,8 @@ impl Supervisor {
 
     /// One topic refresh: syncs topic metadata and starts copiers for new partitions.
     async fn refresh_topics(&mut self, g: &mut Generation) {
+        let cluster_tasks = self.workers.as_ref().is_none_or(|w| w.allowed().1);
+        self.topics.set_cluster_tasks(cluster_tasks);
         let topics = match self.topics.sync_once().await {
             Ok(t) => t,
             Err(e) => {
@@ -430,6 +454,14 @@ impl Supervisor {
             }
         };
         self.metrics.topic_count.set(topics.len() as i64);
+        if let Some(w) = &self.workers {
+            w.set_universe(
+                topics
+                    .iter()
+                    .flat_map(|t| (0..t.partitions).map(|p| (t.source.clone(), p)))
+                    .collect(),
+            );
+        }
         for topic in topics {
             self.metrics.expose_topic(&topic.source, topic.partitions);
             g.producer.set_max_message_bytes(
@@ -446,7 +478,7 @@ impl Supervisor {
         let wanted: Vec<i32> = (0..topic.partitions)
             .filter(|p| {
                 let key = (topic.source.clone(), *p);
-                !g.running.contains(&key) && !self.halted.contains_key(&key)
+                !g.running.contains(&key) && !self.halted.contains_key(&key) && self.allowed(&key)
             })
             .collect();
         // Resume points are read concurrently: each waits for its partition to settle.
@@ -458,9 +490,14 @@ impl Supervisor {
         .await;
         for (partition, setup) in wanted.into_iter().zip(setups) {
             let key = (topic.source.clone(), partition);
+            // Revoked while its resume point was read: not started.
+            if !self.allowed(&key) {
+                continue;
+            }
             let task = match setup {
                 Ok(Start::Copy(setup)) => {
-                    let stop = g.stop.clone();
+                    let (stop_tx, stop) = watch::channel(false);
+                    g.stops.insert(key.clone(), stop_tx);
                     let key = key.clone();
                     g.copiers
                         .spawn(async move { (key, run_copier(setup, stop).await) })
@@ -619,6 +656,90 @@ impl Supervisor {
         }))
     }
 
+    /// Whether this worker may copy `key` now (always, outside a worker group).
+    fn allowed(&self, key: &PartitionKey) -> bool {
+        self.workers
+            .as_ref()
+            .is_none_or(|w| w.allowed().0.contains(key))
+    }
+
+    /// Tells the worker group what this worker copies now (claimed until stopped).
+    fn claim(&self, g: &Generation) {
+        if let Some(w) = &self.workers {
+            let (allowed, cluster_tasks) = w.allowed();
+            w.claim(g.running.iter().cloned(), cluster_tasks);
+            self.metrics
+                .worker_owned_partitions
+                .set(allowed.len() as i64);
+            self.metrics.worker_cluster_tasks.set(cluster_tasks as i64);
+        }
+    }
+
+    /// Follows the worker group's assignment: stops partitions no longer allowed (their
+    /// writes acknowledged before their copier ends), starts the newly assigned ones, and
+    /// rejoins once the revoked ones stopped so others may take them.
+    async fn follow_assignment(&mut self, g: &mut Generation) {
+        let Some(w) = &self.workers else {
+            return;
+        };
+        let (allowed, _) = w.allowed();
+        let revoked: Vec<PartitionKey> = g
+            .running
+            .iter()
+            .filter(|k| !allowed.contains(*k))
+            .cloned()
+            .collect();
+        for key in &revoked {
+            tracing::info!(topic = %key.0, partition = key.1, "partition no longer assigned to this worker: stopping it");
+            if let Some(stop) = g.stops.get(key) {
+                let _ = stop.send(true);
+            }
+        }
+        // Until a stopped copier ends, its partition stays claimed: wait for it here so the
+        // group hears of it at once.
+        while revoked.iter().any(|k| g.running.contains(k)) {
+            match g.copiers.join_next_with_id().await {
+                Some(Ok((id, (key, exit)))) => {
+                    g.tasks.remove(&id);
+                    g.running.remove(&key);
+                    g.stops.remove(&key);
+                    if !matches!(exit, CopierExit::Stopped) {
+                        tracing::info!(topic = %key.0, partition = key.1, "a copier ended while stopping revoked partitions; it starts again when assigned");
+                    }
+                }
+                Some(Err(e)) => self.copier_died(e, g),
+                None => break,
+            }
+        }
+        self.halted.retain(|k, _| allowed.contains(k));
+        self.claim(g);
+        let topics: Vec<ReplicatedTopic> = self.known_topics.values().cloned().collect();
+        for topic in &topics {
+            self.start_copiers(topic, g).await;
+        }
+        self.claim(g);
+        let Some(w) = &self.workers else {
+            return;
+        };
+        let generation = w.generation();
+        let revoked = w.revoked();
+        if !revoked.is_empty()
+            && generation != self.rejoined_for
+            && !revoked.iter().any(|k| g.running.contains(k))
+        {
+            self.rejoined_for = generation;
+            w.rejoin();
+        }
+    }
+
+    /// Leaves the worker group after the data path stopped.
+    async fn leave_group(&mut self) -> Result<(), EngineError> {
+        if let Some(w) = self.workers.take() {
+            w.leave().await;
+        }
+        Ok(())
+    }
+
     /// ENHANCED offset sync records echoes (records that came from the target) in the maps.
     fn record_echoes(&self) -> bool {
         self.config.offset_sync_mode == crate::config::OffsetSyncMode::Enhanced
@@ -678,6 +799,14 @@ fn capped_backoff(initial: Duration, max: Duration) -> RetryPolicy {
         max_backoff: max,
         jitter: false,
         deadline: None,
+    }
+}
+
+/// Resolves when the worker group's view changed; never outside a worker group.
+async fn membership_changed(workers: &mut Option<WorkerLink>) {
+    match workers {
+        Some(w) => w.changed().await,
+        None => std::future::pending().await,
     }
 }
 
