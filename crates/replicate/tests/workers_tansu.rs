@@ -360,8 +360,12 @@ async fn workers_share_partitions_and_handoffs_lose_and_duplicate_nothing() {
 
     // Rolling restart: each stopped with SIGTERM (LeaveGroup) and replaced.
     for i in 0..workers.len() {
-        let old = std::mem::replace(&mut workers[i], next_worker(&json));
+        // Stopped before its replacement starts (a Deployment with maxSurge 0, as in
+        // deploy/kubernetes/): on Tansu, a member leaving while others' JoinGroups are
+        // pending stalls the group for about 30 s (docs/test-brokers.md).
+        let old = workers.remove(i);
         terminate(old);
+        workers.insert(i, next_worker(&json));
         let ends = ends_now(&target_client).await;
         let (took, _) = settle(
             &fetcher,
@@ -440,4 +444,160 @@ async fn workers_share_partitions_and_handoffs_lose_and_duplicate_nothing() {
         writers_per_partition.iter().any(|n| *n > 1),
         "partitions moved between workers"
     );
+}
+
+/// Cluster-level tasks run on one worker only: three workers (in this process, each with its
+/// own client id) share a replicator that copies topic configs and synchronises a group's
+/// offsets. Counted on the strict target (and source) by client id: the target topic is
+/// created by one request of one worker, a config change is copied by one worker, the
+/// group's offsets are committed on the target by one worker, and only that worker reads
+/// the source's topic configs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_tasks_run_once_not_once_per_worker() {
+    use kafka_protocol::messages::ApiKey;
+    use kreplicate_wire::admin::AlterOp;
+    use kreplicate_wire::group::GroupAdmin;
+
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
+    let source_client = Client::connect(ClientConfig::new([source.addr()]))
+        .await
+        .unwrap();
+    let target_client = Client::connect(ClientConfig::new([target.addr()]))
+        .await
+        .unwrap();
+    let source_admin = Admin::new(source_client.clone());
+    source_admin
+        .create_topics(&[NewTopic::new("load", 6, 1)], false)
+        .await
+        .unwrap();
+    let producer = Producer::new(source_client.clone(), ProducerConfig::default())
+        .await
+        .unwrap();
+    for i in 0..600i32 {
+        let record = ProducerRecord {
+            value: Some(Bytes::from(format!("v{i}"))),
+            ..ProducerRecord::default()
+        };
+        drop(producer.send("load", i % 6, record).await.unwrap());
+    }
+    producer.flush().await;
+    // The group consumed half of each partition on the source.
+    let group = format!("app-{}", std::process::id());
+    let commits: Vec<(String, i32, i64, Option<String>)> =
+        (0..6).map(|p| ("load".to_string(), p, 50, None)).collect();
+    GroupAdmin::new(source_client.clone())
+        .commit_offsets(&group, &commits)
+        .await
+        .unwrap();
+
+    let name = format!("tasks-{}", std::process::id());
+    let mut json = ReplicatorJson::new(&name, &source, &target, &["load"]);
+    json.group_replication = format!(
+        r#"{{"ConsumerGroupsToReplicate": ["{group}"], "SynchroniseConsumerGroupOffsets": true, "DetectAndCopyNewConsumerGroups": false, "ConsumerGroupOffsetSyncMode": "LEGACY"}}"#
+    );
+    let json = json.json();
+    let mut replicators = Vec::new();
+    for w in 0..3 {
+        let config = parse_create_replicator_request(&json)
+            .unwrap()
+            .value
+            .validate()
+            .unwrap();
+        let options = EngineOptions {
+            client_id: format!("worker-{w}"),
+            group_sync_interval: Duration::from_millis(300),
+            ..options()
+        };
+        replicators.push(Replicator::start(config, options).await.unwrap());
+    }
+
+    // Progress, not time: all copied, the group's offsets on the target, then a config change.
+    let group_admin = GroupAdmin::new(target_client.clone());
+    let mut synced = false;
+    for _ in 0..600 {
+        let mut copied = 0;
+        for p in 0..6 {
+            copied += high_watermark(&target_client, "load", p).await.unwrap_or(0);
+        }
+        let committed = group_admin
+            .fetch_offsets(&group, None)
+            .await
+            .unwrap_or_default();
+        if copied == 600 && committed.len() == 6 {
+            assert!(committed.values().all(|c| c.offset == 50), "{committed:?}");
+            synced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(synced, "copied and the group's offsets synced");
+    source_admin
+        .incremental_alter_topic_configs("load", &[AlterOp::set("retention.ms", "7200000")])
+        .await
+        .unwrap();
+    let target_admin = Admin::new(target_client.clone());
+    let mut copied_config = false;
+    for _ in 0..600 {
+        let configs = target_admin
+            .describe_topic_configs(&["load".to_string()])
+            .await
+            .unwrap();
+        let retention = configs["load"]
+            .iter()
+            .find(|e| e.name == "retention.ms")
+            .and_then(|e| e.value.clone());
+        if retention.as_deref() == Some("7200000") {
+            copied_config = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(copied_config, "the config change reached the target");
+    // More refresh and sync rounds of every worker before counting (more chances to
+    // repeat a task; the counts cannot grow by waiting if only one worker runs them).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for r in replicators {
+        r.shutdown().await.unwrap();
+    }
+
+    let on_target = target.strict().unwrap().requests();
+    let on_source = source.strict().unwrap().requests();
+    let senders = |log: &[kreplicate_testkit::strict::SeenRequest], api: ApiKey, name: &str| {
+        let matching: Vec<String> = log
+            .iter()
+            .filter(|r| r.api == api && r.names.iter().any(|n| n == name))
+            .map(|r| r.client_id.clone())
+            .collect();
+        let distinct: BTreeSet<String> = matching.iter().cloned().collect();
+        (matching.len(), distinct)
+    };
+    let (creates, creators) = senders(&on_target, ApiKey::CreateTopics, "load");
+    assert_eq!(
+        (creates, creators.len()),
+        (1, 1),
+        "CreateTopics for load: {creators:?}"
+    );
+    let (_, alterers) = senders(&on_target, ApiKey::IncrementalAlterConfigs, "load");
+    assert_eq!(alterers.len(), 1, "config copy by one worker: {alterers:?}");
+    let (_, committers) = senders(&on_target, ApiKey::OffsetCommit, &group);
+    assert_eq!(
+        committers.len(),
+        1,
+        "group offsets committed by one worker: {committers:?}"
+    );
+    let config_readers: BTreeSet<String> = on_source
+        .iter()
+        .filter(|r| r.api == ApiKey::DescribeConfigs && r.client_id.starts_with("worker-"))
+        .map(|r| r.client_id.clone())
+        .collect();
+    assert_eq!(
+        config_readers.len(),
+        1,
+        "source configs read by one worker: {config_readers:?}"
+    );
+    // And they are the same worker.
+    assert_eq!(creators, alterers);
+    assert_eq!(creators, committers);
+    assert_eq!(creators, config_readers);
 }

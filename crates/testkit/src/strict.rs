@@ -27,6 +27,7 @@ mod produce;
 mod producer_state;
 mod reencode;
 mod refusals;
+mod request_log;
 mod rules;
 mod topic_config;
 mod upstream;
@@ -35,6 +36,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use refusals::{Refusals, Rule};
+pub use request_log::SeenRequest;
 pub use rules::{StrictRules, StrictRulesHandle};
 
 use crate::front::{Front, FrontConfig};
@@ -42,6 +44,7 @@ use crate::tansu::{TansuBroker, TansuOptions};
 use config_cache::ConfigCache;
 use producer_state::ProducerStates;
 use refusals::RefusalCounters;
+use request_log::RequestLog;
 
 /// What every connection of one layer shares.
 pub(crate) struct StrictState {
@@ -50,6 +53,7 @@ pub(crate) struct StrictState {
     refusals: RefusalCounters,
     configs: ConfigCache,
     producers: ProducerStates,
+    requests: RequestLog,
 }
 
 impl fmt::Debug for StrictState {
@@ -86,6 +90,7 @@ impl StrictKafka {
             refusals: RefusalCounters::default(),
             configs: ConfigCache::default(),
             producers: ProducerStates::default(),
+            requests: RequestLog::default(),
         });
         let front = Front::start_strict(front, state.clone())?;
         Ok(StrictKafka { front, state })
@@ -114,6 +119,11 @@ impl StrictKafka {
     /// Connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.front.connections()
+    }
+
+    /// Every request seen so far, in arrival order per connection.
+    pub fn requests(&self) -> Vec<SeenRequest> {
+        self.state.requests.snapshot()
     }
 }
 

@@ -127,7 +127,18 @@ where
         };
         match ctx.cluster_tasks.clone() {
             None => tokio::spawn(run(ctx.stopped.clone())),
-            Some(gate) => tokio::spawn(gate.run_while_holding(ctx.stopped.clone(), run)),
+            Some(gate) => {
+                let stored = crate::workers::cluster_tasks::StoredMapsSync {
+                    config: ctx.config.clone(),
+                    source: ctx.source.clone(),
+                    target: ctx.target.clone(),
+                    metrics: ctx.metrics.clone(),
+                    interval,
+                };
+                tokio::spawn(gate.run_while_holding(ctx.stopped.clone(), move |stop| {
+                    crate::workers::cluster_tasks::group_sync_from_stored_maps(stored.clone(), stop)
+                }))
+            }
         }
     });
     let result = data_path.await;

@@ -2,12 +2,27 @@
 //! cluster tasks and its session is confirmed, so exactly one worker of a group runs it.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kreplicate_offsets::OffsetMaps;
+use kreplicate_wire::client::Client;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::membership::Membership;
+use crate::config::ReplicatorConfig;
+use crate::metrics::ReplicatorMetrics;
+
+/// What [`group_sync_from_stored_maps`] runs with.
+#[derive(Clone)]
+pub(crate) struct StoredMapsSync {
+    pub(crate) config: Arc<ReplicatorConfig>,
+    pub(crate) source: Client,
+    pub(crate) target: Client,
+    pub(crate) metrics: Arc<ReplicatorMetrics>,
+    pub(crate) interval: Duration,
+}
 
 /// This worker's hold on the cluster tasks, as its membership says.
 #[derive(Clone)]
@@ -73,4 +88,40 @@ impl ClusterTaskGate {
             let _ = handle.await;
         }
     }
+}
+
+/// Consumer-group offset sync in a worker group. The offset maps of partitions other
+/// workers copy are in the map store on the target (each worker's map writer keeps its own
+/// there), so the sync translates through maps read back from the store each round — never
+/// through this worker's live maps, whose writer must not persist other workers' maps.
+pub(crate) async fn group_sync_from_stored_maps(ctx: StoredMapsSync, stop: watch::Receiver<bool>) {
+    let maps = Arc::new(Mutex::new(OffsetMaps::new()));
+    let refresher = {
+        let (maps, target, config) = (maps.clone(), ctx.target.clone(), ctx.config.clone());
+        let interval = ctx.interval;
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                match crate::groups::load_offset_maps(&target, &config).await {
+                    Ok(loaded) => *maps.lock().expect("maps lock") = loaded,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the offset maps back from the target for group sync; using the last read")
+                    }
+                }
+            }
+        })
+    };
+    crate::groups::sync::run_group_sync(
+        ctx.config,
+        ctx.source.config().clone(),
+        ctx.target.config().clone(),
+        maps,
+        ctx.metrics,
+        ctx.interval,
+        stop,
+    )
+    .await;
+    refresher.abort();
 }

@@ -298,31 +298,36 @@ async fn run_member(
             assignment,
             confirmed_at: Some(sent),
         });
+        // The first heartbeat goes at once: a join is only confirmed as of when it was sent,
+        // which on a slow coordinator (Tansu: about half the session timeout) is long ago.
         let mut ticker = tokio::time::interval(heartbeat_interval);
-        ticker.tick().await;
         loop {
+            let mut deliberate = false;
             tokio::select! {
                 _ = ticker.tick() => {}
                 _ = rejoin.notified() => {
                     tracing::info!(group = %group, "revoked partitions stopped; rejoining so others may take them");
-                    claims.lock().expect("claims lock").rejoins += 1;
-                    continue 'join;
+                    deliberate = true;
                 }
                 _ = leaving.wait_for(|l| *l) => break 'join,
             }
-            if leader {
-                let mut c = claims.lock().expect("claims lock");
+            if leader && !deliberate {
+                let c = claims.lock().expect("claims lock");
                 if c.assigned_universe.as_ref() != Some(&c.universe) {
                     tracing::info!(group = %group, "the selected partitions changed; rebalancing");
-                    c.rejoins += 1;
-                    drop(c);
-                    continue 'join;
+                    deliberate = true;
                 }
             }
             let sent = Instant::now();
             match member.heartbeat().await {
                 Ok(HeartbeatOutcome::Stable) => {
                     publish.send_modify(|m| m.confirmed_at = Some(sent));
+                    // A deliberate rejoin goes right after a confirmed heartbeat, so the
+                    // session stays confirmed through the join.
+                    if deliberate {
+                        claims.lock().expect("claims lock").rejoins += 1;
+                        continue 'join;
+                    }
                 }
                 Ok(HeartbeatOutcome::Rejoin(reason)) => {
                     tracing::info!(group = %group, ?reason, "worker group rebalancing");
