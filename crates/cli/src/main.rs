@@ -23,6 +23,9 @@ mod usage;
 mod validate;
 mod verify;
 
+#[cfg(test)]
+mod deploy_manifests;
+
 use std::process::ExitCode;
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Worker groups on Tansu (behind the strict layer): separate worker processes share one
-//! replicator of 24 partitions under continuous load. Three workers split the partitions;
-//! one is SIGKILLed and its partitions move; a fourth joins the two left; every worker is restarted in
+//! replicator of 24 partitions under continuous load. One, two, then three workers split
+//! the partitions; one is SIGKILLed and its partitions move; a fourth joins the two left; every worker is restarted in
 //! turn (SIGTERM: LeaveGroup). Every phase ends by progress (the target's last batches come
 //! from the expected number of producers, balanced), never by a timer. At the end the
 //! target equals the source record for record (provenance offsets exact: 0 lost, 0
@@ -312,18 +312,22 @@ async fn workers_share_partitions_and_handoffs_lose_and_duplicate_nothing() {
         spawn_worker(json, logs.join(format!("worker-{spawned}.log")))
     };
 
-    let mut workers: Vec<Worker> = (0..3).map(|_| next_worker(&json)).collect();
-    let zero = vec![0; PARTITIONS as usize];
-    let (took, _) = settle(
-        &fetcher,
-        &target_client,
-        3,
-        &zero,
-        "3 workers",
-        &mut workers,
-    )
-    .await;
-    eprintln!("3 workers settled in {took:?}");
+    // Scale out one worker at a time: 1, 2, 3 (the times go to docs/scaling.md).
+    let mut workers: Vec<Worker> = Vec::new();
+    for n in 1..=3 {
+        workers.push(next_worker(&json));
+        let ends = ends_now(&target_client).await;
+        let (took, _) = settle(
+            &fetcher,
+            &target_client,
+            n,
+            &ends,
+            "scaling out",
+            &mut workers,
+        )
+        .await;
+        eprintln!("{} -> {n} workers: settled in {took:?}", n - 1);
+    }
 
     // SIGKILL one: its partitions move to the two others.
     let mut killed = workers.remove(0);
