@@ -19,6 +19,7 @@ mod prometheus_text;
 mod properties;
 mod run;
 mod status;
+mod status_workers;
 mod usage;
 mod validate;
 mod verify;

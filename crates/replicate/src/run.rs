@@ -711,6 +711,12 @@ impl Supervisor {
                 None => break,
             }
         }
+        // Its lag and latency are now the new owner's to report.
+        for key in &revoked {
+            let labels = crate::metrics::partition_labels(&key.0, key.1);
+            self.metrics.message_lag.remove(&labels);
+            self.metrics.replication_latency_ms.remove(&labels);
+        }
         self.halted.retain(|k, _| allowed.contains(k));
         self.claim(g);
         let topics: Vec<ReplicatedTopic> = self.known_topics.values().cloned().collect();
