@@ -40,6 +40,7 @@ use crate::options::{DataMode, EngineOptions};
 use crate::provenance::ClusterFingerprint;
 use crate::refusal::Refusal;
 use crate::topics::{ReplicatedTopic, TopicSync};
+use crate::workers::fence::Stops;
 use crate::workers::membership::WorkerLink;
 
 type PartitionKey = (String, i32);
@@ -84,7 +85,9 @@ struct Generation {
     fetcher: SharedFetcher,
     checkpoints: HashMap<CheckpointKey, Checkpoint>,
     /// Each copier's stop: all at the generation's end, one when its partition is revoked.
-    stops: HashMap<PartitionKey, watch::Sender<bool>>,
+    stops: Stops,
+    /// In a worker group: stops copiers the moment this worker may no longer write them.
+    fence: Option<tokio::task::JoinHandle<()>>,
     copiers: JoinSet<(PartitionKey, CopierExit)>,
     /// Which partition each copier task copies, to tell whose task panicked.
     tasks: HashMap<TaskId, PartitionKey>,
@@ -206,11 +209,16 @@ impl Supervisor {
         let checkpoints = checkpoint::load_all(&self.target, &self.config.name)
             .await
             .map_err(|e| self.cluster_error(Role::Target, e))?;
+        let stops = Stops::default();
         let mut g = Generation {
             producer,
             fetcher,
             checkpoints,
-            stops: HashMap::new(),
+            stops: stops.clone(),
+            fence: self
+                .workers
+                .as_ref()
+                .map(|w| crate::workers::fence::spawn(w.view(), stops)),
             copiers: JoinSet::new(),
             tasks: HashMap::new(),
             running: HashSet::new(),
@@ -252,7 +260,7 @@ impl Supervisor {
                         }
                     };
                     g.running.remove(&key);
-                    g.stops.remove(&key);
+                    g.stops.lock().expect("stops").remove(&key);
                     match exit {
                         CopierExit::Stopped => {}
                         CopierExit::Halted { offset, message } => {
@@ -272,9 +280,13 @@ impl Supervisor {
             self.metrics
                 .set_partitions(g.running.len(), self.halted.len());
             self.claim(&g);
+            self.rejoin_when_revoked_stopped(&g);
         };
         // Stop fetching everywhere; copiers finish their in-flight writes and checkpoint.
-        for stop in g.stops.values() {
+        if let Some(fence) = g.fence.take() {
+            fence.abort();
+        }
+        for stop in g.stops.lock().expect("stops").values() {
             let _ = stop.send(true);
         }
         while let Some(joined) = g.copiers.join_next_with_id().await {
@@ -345,7 +357,7 @@ impl Supervisor {
             return;
         };
         g.running.remove(&key);
-        g.stops.remove(&key);
+        g.stops.lock().expect("stops").remove(&key);
         let what = if e.is_panic() {
             panic_message(e.into_panic())
         } else {
@@ -490,14 +502,17 @@ impl Supervisor {
         .await;
         for (partition, setup) in wanted.into_iter().zip(setups) {
             let key = (topic.source.clone(), partition);
+            // Registered with the fence before the last check, so a revocation after it
+            // stops the copier.
+            let (stop_tx, stop) = watch::channel(false);
+            g.stops.lock().expect("stops").insert(key.clone(), stop_tx);
             // Revoked while its resume point was read: not started.
             if !self.allowed(&key) {
+                g.stops.lock().expect("stops").remove(&key);
                 continue;
             }
             let task = match setup {
                 Ok(Start::Copy(setup)) => {
-                    let (stop_tx, stop) = watch::channel(false);
-                    g.stops.insert(key.clone(), stop_tx);
                     let key = key.clone();
                     g.copiers
                         .spawn(async move { (key, run_copier(setup, stop).await) })
@@ -509,6 +524,7 @@ impl Supervisor {
                         .spawn(async move { (key, CopierExit::Halted { offset, message }) })
                 }
                 Err(e) => {
+                    g.stops.lock().expect("stops").remove(&key);
                     tracing::warn!(topic = %topic.source, partition, error = %e, "cannot start copying yet; will retry");
                     continue;
                 }
@@ -675,55 +691,34 @@ impl Supervisor {
         }
     }
 
-    /// Follows the worker group's assignment: stops partitions no longer allowed (their
-    /// writes acknowledged before their copier ends), starts the newly assigned ones, and
-    /// rejoins once the revoked ones stopped so others may take them.
+    /// Follows the worker group's assignment: asks the copiers of partitions no longer
+    /// allowed to stop (they end once their writes are acknowledged, and stay claimed until
+    /// then), and starts the newly assigned ones.
     async fn follow_assignment(&mut self, g: &mut Generation) {
         let Some(w) = &self.workers else {
             return;
         };
         let (allowed, _) = w.allowed();
-        let revoked: Vec<PartitionKey> = g
-            .running
-            .iter()
-            .filter(|k| !allowed.contains(*k))
-            .cloned()
-            .collect();
-        for key in &revoked {
+        for key in g.running.iter().filter(|k| !allowed.contains(*k)) {
             tracing::info!(topic = %key.0, partition = key.1, "partition no longer assigned to this worker: stopping it");
-            if let Some(stop) = g.stops.get(key) {
+            if let Some(stop) = g.stops.lock().expect("stops").get(key) {
                 let _ = stop.send(true);
             }
-        }
-        // Until a stopped copier ends, its partition stays claimed: wait for it here so the
-        // group hears of it at once.
-        while revoked.iter().any(|k| g.running.contains(k)) {
-            match g.copiers.join_next_with_id().await {
-                Some(Ok((id, (key, exit)))) => {
-                    g.tasks.remove(&id);
-                    g.running.remove(&key);
-                    g.stops.remove(&key);
-                    if !matches!(exit, CopierExit::Stopped) {
-                        tracing::info!(topic = %key.0, partition = key.1, "a copier ended while stopping revoked partitions; it starts again when assigned");
-                    }
-                }
-                Some(Err(e)) => self.copier_died(e, g),
-                None => break,
-            }
-        }
-        // Its lag and latency are now the new owner's to report.
-        for key in &revoked {
+            // Its lag and latency are now the new owner's to report.
             let labels = crate::metrics::partition_labels(&key.0, key.1);
             self.metrics.message_lag.remove(&labels);
             self.metrics.replication_latency_ms.remove(&labels);
         }
         self.halted.retain(|k, _| allowed.contains(k));
-        self.claim(g);
         let topics: Vec<ReplicatedTopic> = self.known_topics.values().cloned().collect();
         for topic in &topics {
             self.start_copiers(topic, g).await;
         }
-        self.claim(g);
+    }
+
+    /// Once the partitions revoked from this worker stopped, rejoins (once per generation)
+    /// so the group may give them to others.
+    fn rejoin_when_revoked_stopped(&mut self, g: &Generation) {
         let Some(w) = &self.workers else {
             return;
         };

@@ -4,8 +4,8 @@
 //! turn (SIGTERM: LeaveGroup). Every phase ends by progress (the target's last batches come
 //! from the expected number of producers, balanced), never by a timer. At the end the
 //! target equals the source record for record (provenance offsets exact: 0 lost, 0
-//! duplicated), and on every partition the producers that wrote it never interleave: one
-//! writer at a time.
+//! duplicated) although most partitions changed writers (producer ids) several times: two
+//! writers at once would both resume from the target and copy the same offsets twice.
 //!
 //! Each worker is this test binary re-executed to run `child_worker` (as in kill_resume.rs).
 
@@ -426,14 +426,12 @@ async fn workers_share_partitions_and_handoffs_lose_and_duplicate_nothing() {
                 (&s.key, &s.value, s.timestamp)
             );
         }
-        // One writer at a time: each producer's batches form one run on the partition.
+        // Successive writers of the partition (a worker's producer comes back when its
+        // partition returns to it). Two writers at once would both have resumed from the
+        // target and copied the same source offsets: the exact provenance above rules it out.
         let mut runs: Vec<i64> = Vec::new();
         for (pid, _) in t {
             if runs.last() != Some(pid) {
-                assert!(
-                    !runs.contains(pid),
-                    "partition {partition}: producer {pid} wrote again after another producer: runs {runs:?}"
-                );
                 runs.push(*pid);
             }
         }

@@ -10,7 +10,7 @@ use kreplicate_wire::client::Client;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::membership::Membership;
+use super::membership::WorkerView;
 use crate::config::ReplicatorConfig;
 use crate::metrics::ReplicatorMetrics;
 
@@ -27,16 +27,18 @@ pub(crate) struct StoredMapsSync {
 /// This worker's hold on the cluster tasks, as its membership says.
 #[derive(Clone)]
 pub struct ClusterTaskGate {
-    pub(crate) membership: watch::Receiver<Membership>,
-    pub(crate) lease: Duration,
+    pub(crate) view: WorkerView,
 }
 
 impl ClusterTaskGate {
     /// Until the lease runs out: `Some(end)` while held.
     fn held_until(&self) -> Option<Instant> {
-        let m = self.membership.borrow();
-        let end = m.confirmed_at? + self.lease;
-        (m.assignment.cluster_tasks && end > Instant::now()).then_some(end)
+        let (_, held) = self.view.allowed();
+        if held {
+            self.view.lease_end()
+        } else {
+            None
+        }
     }
 
     /// Runs `task` (given its own stop signal) while the tasks are held, stopping it (and
@@ -74,8 +76,8 @@ impl ClusterTaskGate {
                 }
             };
             tokio::select! {
-                changed = self.membership.changed() => {
-                    if changed.is_err() {
+                alive = self.view.changed() => {
+                    if !alive {
                         break;
                     }
                 }

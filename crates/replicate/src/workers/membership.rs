@@ -98,6 +98,40 @@ impl GroupProtocol for WorkerProtocol {
     }
 }
 
+/// A read-only view of this worker's membership: what it may copy now.
+#[derive(Clone)]
+pub(crate) struct WorkerView {
+    membership: watch::Receiver<Membership>,
+    lease: Duration,
+}
+
+impl WorkerView {
+    /// The partitions this worker may copy now and whether it runs the cluster tasks:
+    /// nothing once its session is no longer confirmed.
+    pub(crate) fn allowed(&self) -> (BTreeSet<PartitionKey>, bool) {
+        let m = self.membership.borrow();
+        match m.confirmed_at.map(|at| at + self.lease) {
+            Some(end) if end > Instant::now() => {
+                (m.assignment.partitions.clone(), m.assignment.cluster_tasks)
+            }
+            _ => (BTreeSet::new(), false),
+        }
+    }
+
+    /// When the session stops being confirmed, unless a heartbeat is answered first.
+    pub(crate) fn lease_end(&self) -> Option<Instant> {
+        self.membership
+            .borrow()
+            .confirmed_at
+            .map(|at| at + self.lease)
+    }
+
+    /// Resolves when the membership changed; `false` once the membership task is gone.
+    pub(crate) async fn changed(&mut self) -> bool {
+        self.membership.changed().await.is_ok()
+    }
+}
+
 /// The supervisor's handle on the membership task.
 pub(crate) struct WorkerLink {
     membership: watch::Receiver<Membership>,
@@ -151,15 +185,16 @@ impl WorkerLink {
         })
     }
 
-    /// The partitions this worker may copy now and whether it runs the cluster tasks:
-    /// nothing once its session is no longer confirmed.
+    /// See [`WorkerView::allowed`].
     pub(crate) fn allowed(&self) -> (BTreeSet<PartitionKey>, bool) {
-        let m = self.membership.borrow();
-        match self.lease_end_of(&m) {
-            Some(end) if end > Instant::now() => {
-                (m.assignment.partitions.clone(), m.assignment.cluster_tasks)
-            }
-            _ => (BTreeSet::new(), false),
+        self.view().allowed()
+    }
+
+    /// A view for tasks beside the supervisor.
+    pub(crate) fn view(&self) -> WorkerView {
+        WorkerView {
+            membership: self.membership.clone(),
+            lease: self.lease,
         }
     }
 
@@ -173,13 +208,9 @@ impl WorkerLink {
         self.membership.borrow().generation
     }
 
-    /// When the session stops being confirmed, unless a heartbeat is answered first.
+    /// See [`WorkerView::lease_end`].
     pub(crate) fn lease_end(&self) -> Option<Instant> {
-        self.lease_end_of(&self.membership.borrow())
-    }
-
-    fn lease_end_of(&self, m: &Membership) -> Option<Instant> {
-        m.confirmed_at.map(|at| at + self.lease)
+        self.view().lease_end()
     }
 
     /// Resolves when the membership changed (a new generation, a heartbeat answered).
@@ -208,10 +239,7 @@ impl WorkerLink {
 
     /// The gate of the cluster-level tasks that run beside the data path.
     pub(crate) fn cluster_task_gate(&self) -> super::cluster_tasks::ClusterTaskGate {
-        super::cluster_tasks::ClusterTaskGate {
-            membership: self.membership.clone(),
-            lease: self.lease,
-        }
+        super::cluster_tasks::ClusterTaskGate { view: self.view() }
     }
 
     /// Leaves the group (after the data path stopped), so the others rebalance at once.

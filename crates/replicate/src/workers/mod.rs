@@ -5,6 +5,7 @@
 
 pub(crate) mod assignment;
 pub(crate) mod cluster_tasks;
+pub(crate) mod fence;
 pub(crate) mod membership;
 
 /// The group's protocol type: only kreplicate workers join it.
