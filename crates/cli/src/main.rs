@@ -20,9 +20,13 @@ mod properties;
 mod run;
 mod status;
 mod table;
+mod status_workers;
 mod usage;
 mod validate;
 mod verify;
+
+#[cfg(test)]
+mod deploy_manifests;
 
 use std::process::ExitCode;
 use std::time::Duration;

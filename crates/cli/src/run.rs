@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
+use kreplicate_replicate::{DataMode, EngineOptions, Replicator, WorkerGroupOptions};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::config_args::{self, ConfigArgs};
@@ -65,6 +65,19 @@ pub struct RunArgs {
     /// Do not show the progress line, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// Share the replicator with every `kreplicate run --worker-group` of the same replicator
+    /// name: they form a group on the target cluster that gives each source partition, and
+    /// the cluster-level tasks, to one of them (docs/scaling.md).
+    #[arg(long)]
+    pub worker_group: bool,
+    /// With --worker-group: a worker not heard from for this long loses its partitions to
+    /// the others (it stops copying after 3/4 of it without a confirmed heartbeat).
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, default_value = "10s", requires = "worker_group")]
+    pub worker_session_timeout: Duration,
+    /// With --worker-group: the metrics address other workers and `kreplicate status` reach
+    /// this one at (HOST:PORT; default: the --metrics-addr it listens on).
+    #[arg(long, value_name = "HOST:PORT", requires = "worker_group")]
+    pub advertise_metrics_addr: Option<String>,
 }
 
 /// A humantime duration greater than zero (`30s`, `1m 30s`, `250ms`).
@@ -96,13 +109,26 @@ impl RunArgs {
         ))
     }
 
-    fn engine_options(&self) -> EngineOptions {
+    /// `metrics_addr`: where the metrics server listens (advertised unless told otherwise).
+    fn engine_options(&self, metrics_addr: std::net::SocketAddr) -> EngineOptions {
+        let workers = self.worker_group.then(|| WorkerGroupOptions {
+            session_timeout: self.worker_session_timeout,
+            // Kafka Connect's ratio: a tenth of the session timeout, so several can be missed.
+            heartbeat_interval: self.worker_session_timeout / 10,
+            metrics_address: Some(
+                self.advertise_metrics_addr
+                    .clone()
+                    .unwrap_or_else(|| metrics_addr.to_string()),
+            ),
+            ..WorkerGroupOptions::default()
+        });
         EngineOptions {
             client_id: self.client_id.clone(),
             mode: self.data_mode(),
             topic_refresh_interval: self.topic_refresh_interval,
             checkpoint_interval: self.checkpoint_interval,
             group_sync_interval: self.group_sync_interval,
+            workers,
             ..EngineOptions::default()
         }
     }
@@ -170,7 +196,7 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<ExitCode, Failu
     let mut signals = StopSignals::install()?;
     tracing::info!("replicator {name}: connecting to {summary}");
     let mut replicator = tokio::select! {
-        started = Replicator::start(config, args.engine_options()) => {
+        started = Replicator::start(config, args.engine_options(server.local_addr())) => {
             started.map_err(|e| failure::from_engine(&e))?
         }
         signal = signals.next() => {

@@ -61,7 +61,7 @@ pub struct Check {
     pub ok: bool,
 }
 
-fn check(
+pub(crate) fn check(
     name: impl Into<String>,
     value: impl Into<String>,
     threshold: impl Into<String>,
@@ -76,7 +76,7 @@ fn check(
 }
 
 /// A count as an integer when it is one.
-fn count(value: f64) -> String {
+pub(crate) fn count(value: f64) -> String {
     if value.is_finite() && value.fract() == 0.0 {
         format!("{value:.0}")
     } else {
@@ -436,6 +436,15 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode, Failure> {
             "cannot read metrics: {url}: no kreplicate_cluster_reachable metric (is this a kreplicate /metrics endpoint?)"
         )));
     }
+    // In a worker group: every member's metrics, a row per member first.
+    let workers = crate::status_workers::read(&exposition, args.timeout).await;
+    let (worker_checks, exposition) = match &workers {
+        Some(workers) => (
+            crate::status_workers::evaluate(workers),
+            crate::status_workers::merged(workers),
+        ),
+        None => (Vec::new(), exposition),
+    };
     if let Some(group) = &args.group {
         let (line, yes) = group_answer(&exposition, group);
         println!("{line}");
@@ -445,7 +454,8 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode, Failure> {
             ExitCode::from(1)
         });
     }
-    let checks = evaluate(&exposition, &args);
+    let mut checks = worker_checks;
+    checks.extend(evaluate(&exposition, &args));
     print!("{}", render(&warnings(&exposition), &checks));
     Ok(if checks.iter().all(|c| c.ok) {
         ExitCode::SUCCESS

@@ -49,6 +49,19 @@ impl Replicator {
             crate::groups::load_offset_maps(&target, &config).await?,
         ));
         let (stop, stopped) = watch::channel(false);
+        let workers = match &options.workers {
+            Some(w) => Some(
+                crate::workers::membership::WorkerLink::start(
+                    target.clone(),
+                    &config.name,
+                    w,
+                    metrics.clone(),
+                )
+                .map_err(|e| EngineError::cluster(Role::Target, config.target.id.clone(), e))?,
+            ),
+            None => None,
+        };
+        let cluster_tasks = workers.as_ref().map(|w| w.cluster_task_gate());
         let config = Arc::new(config);
         let data_path = crate::run::run(
             config.clone(),
@@ -57,6 +70,7 @@ impl Replicator {
             target.clone(),
             metrics.clone(),
             offset_maps.clone(),
+            workers,
             stopped.clone(),
         );
         let task = tokio::spawn(crate::groups::with_offset_sync(
@@ -68,6 +82,7 @@ impl Replicator {
                 metrics: metrics.clone(),
                 maps: offset_maps.clone(),
                 stopped,
+                cluster_tasks,
             },
             data_path,
         ));

@@ -13,7 +13,7 @@ mod run;
 
 pub use engine::Replicator;
 pub use error::EngineError;
-pub use options::{DataMode, EngineOptions};
+pub use options::{DataMode, EngineOptions, WorkerGroupOptions};
 mod checkpoint;
 mod copier;
 mod producer_registry;
@@ -22,3 +22,4 @@ mod refusal;
 mod resume;
 pub mod topics;
 pub mod verify;
+pub mod workers;

@@ -101,6 +101,18 @@ pub struct ReplicatorMetrics {
     /// Copier tasks that panicked, per topic (each restarted with backoff, halted after
     /// repeated panics).
     pub copier_panics: Family<Labels, Counter>,
+    /// Worker group: generations this worker joined (each a rebalance it took part in).
+    pub worker_rebalances: Counter,
+    /// Worker group: the generation this worker's assignment is from (0 before the first).
+    pub worker_generation: Gauge,
+    /// Worker group: source partitions assigned to this worker and its session valid.
+    pub worker_owned_partitions: Gauge,
+    /// Worker group: 1 while this worker runs the cluster-level tasks (topic creation, config
+    /// and ACL copy, consumer-group offset sync).
+    pub worker_cluster_tasks: Gauge,
+    /// Worker group, as the leader saw it in the last generation: partitions per member
+    /// (labels `member`, `address`: its metrics address, empty when it serves none).
+    pub worker_group_members: Family<Labels, Gauge>,
 }
 
 impl Default for ReplicatorMetrics {
@@ -139,6 +151,11 @@ impl ReplicatorMetrics {
             checkpoint_failures: Counter::default(),
             data_path_restarts: Counter::default(),
             copier_panics: Family::default(),
+            worker_rebalances: Counter::default(),
+            worker_generation: Gauge::default(),
+            worker_owned_partitions: Gauge::default(),
+            worker_cluster_tasks: Gauge::default(),
+            worker_group_members: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -195,6 +212,31 @@ impl ReplicatorMetrics {
             "throttle_time_ms",
             "Largest broker throttle in the last interval (MSK ThrottleTime)",
             m.throttle_time_ms.clone(),
+        );
+        registry.register(
+            "worker_rebalances",
+            "Worker-group generations this worker joined",
+            m.worker_rebalances.clone(),
+        );
+        registry.register(
+            "worker_generation",
+            "Worker-group generation of this worker's assignment",
+            m.worker_generation.clone(),
+        );
+        registry.register(
+            "worker_owned_partitions",
+            "Source partitions assigned to this worker (session valid)",
+            m.worker_owned_partitions.clone(),
+        );
+        registry.register(
+            "worker_cluster_tasks",
+            "1 while this worker runs the cluster-level tasks",
+            m.worker_cluster_tasks.clone(),
+        );
+        registry.register(
+            "worker_group_members",
+            "Partitions per worker-group member, as the leader assigned them",
+            m.worker_group_members.clone(),
         );
         registry.register(
             "consumer_group_count",

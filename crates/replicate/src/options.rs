@@ -55,6 +55,9 @@ pub struct EngineOptions {
     pub restart_backoff_max: Duration,
     /// A partition whose copier panicked this many times is halted for good (until restart).
     pub max_copier_panics: u32,
+    /// Share the replicator with every other instance of the same name through a group on the
+    /// target cluster (see [`crate::workers`]); `None`: this instance copies everything.
+    pub workers: Option<WorkerGroupOptions>,
     /// Test hook: make a copier panic. Not for production use.
     #[doc(hidden)]
     pub panic_hook: Option<PanicHook>,
@@ -63,6 +66,32 @@ pub struct EngineOptions {
     /// data-path restart it causes, without a minute-long outage. Not for production use.
     #[doc(hidden)]
     pub request_deadline: Option<Duration>,
+}
+
+/// How a worker takes part in its replicator's worker group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerGroupOptions {
+    /// The coordinator drops a worker it has not heard from for this long, and its
+    /// partitions move. The worker itself stops copying after 3/4 of it without a confirmed
+    /// heartbeat, before anyone else may be given its partitions.
+    pub session_timeout: Duration,
+    /// Heartbeats, this often (Kafka Connect: 3 s with a 10 s session).
+    pub heartbeat_interval: Duration,
+    /// How long the coordinator waits for all workers to rejoin in a rebalance.
+    pub rebalance_timeout: Duration,
+    /// This worker's metrics address (`host:port`), advertised for `kreplicate status`.
+    pub metrics_address: Option<String>,
+}
+
+impl Default for WorkerGroupOptions {
+    fn default() -> Self {
+        WorkerGroupOptions {
+            session_timeout: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(1),
+            rebalance_timeout: Duration::from_secs(60),
+            metrics_address: None,
+        }
+    }
 }
 
 /// Test hook: the copier of `topic`-`partition` panics when it copies source offset `offset`,
@@ -108,6 +137,7 @@ impl Default for EngineOptions {
             restart_backoff_initial: Duration::from_secs(1),
             restart_backoff_max: Duration::from_secs(60),
             max_copier_panics: 3,
+            workers: None,
             panic_hook: None,
             request_deadline: None,
         }

@@ -44,6 +44,8 @@ use crate::provenance::ClusterFingerprint;
 use crate::refusal::Refusal;
 use crate::resume::{BatchResume, BatchResumeError, ResumePoint};
 use crate::topics::{ReplicatedTopic, TopicSync};
+use crate::workers::fence::Stops;
+use crate::workers::membership::WorkerLink;
 
 type PartitionKey = (String, i32);
 
@@ -74,6 +76,10 @@ struct Supervisor {
     source_registry: Arc<Registry>,
     target_registry: Arc<Registry>,
     reverse_maps: Arc<crate::groups::reverse_maps::ReverseMaps>,
+    /// In a worker group: which partitions this worker may copy (see [`crate::workers`]).
+    workers: Option<WorkerLink>,
+    /// The generation whose revoked partitions this worker already reported stopped.
+    rejoined_for: i32,
 }
 
 /// A partition that stopped copying.
@@ -91,7 +97,10 @@ struct Generation {
     checkpoints: HashMap<CheckpointKey, Checkpoint>,
     /// Producer ids registered on the target by this generation.
     registered: HashSet<i64>,
-    stop: watch::Receiver<bool>,
+    /// Each copier's stop: all at the generation's end, one when its partition is revoked.
+    stops: Stops,
+    /// In a worker group: stops copiers the moment this worker may no longer write them.
+    fence: Option<tokio::task::JoinHandle<()>>,
     copiers: JoinSet<(PartitionKey, CopierExit)>,
     /// Which partition each copier task copies, to tell whose task panicked.
     tasks: HashMap<TaskId, PartitionKey>,
@@ -133,6 +142,7 @@ pub(crate) async fn run(
     target: Client,
     metrics: Arc<ReplicatorMetrics>,
     offset_maps: Arc<Mutex<OffsetMaps>>,
+    workers: Option<WorkerLink>,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<(), EngineError> {
     metrics.expose_clusters(&config.source.alias, &config.target.alias);
@@ -181,6 +191,8 @@ pub(crate) async fn run(
         source_registry,
         target_registry,
         reverse_maps,
+        workers,
+        rejoined_for: 0,
     };
     let restart_policy = capped_backoff(
         supervisor.options.restart_backoff_initial,
@@ -195,7 +207,7 @@ pub(crate) async fn run(
             backoff = restart_policy.backoff();
         }
         match end {
-            Ok(GenerationEnd::Stopped) => return Ok(()),
+            Ok(GenerationEnd::Stopped) => return supervisor.leave_group().await,
             Ok(GenerationEnd::Restart(reason)) | Err(EngineError::Other(reason)) => {
                 tracing::warn!(%reason, "restarting the data path");
             }
@@ -211,7 +223,7 @@ pub(crate) async fn run(
         supervisor.metrics.data_path_restarts.inc();
         tokio::select! {
             _ = tokio::time::sleep(backoff.next_wait()) => {}
-            _ = wait_stopped(&mut stopped) => return Ok(()),
+            _ = wait_stopped(&mut stopped) => return supervisor.leave_group().await,
         }
     }
 }
@@ -240,16 +252,20 @@ impl Supervisor {
         let checkpoints = checkpoint::load_all(&self.target, &self.config.name)
             .await
             .map_err(|e| self.cluster_error(Role::Target, e))?;
-        let (stop_copiers, copiers_stopped) = watch::channel(false);
         let mut registered = HashSet::new();
         self.register(&producer, producer.identity().producer_id, &mut registered)
             .await?;
+        let stops = Stops::default();
         let mut g = Generation {
             producer,
             fetcher,
             checkpoints,
             registered,
-            stop: copiers_stopped,
+            stops: stops.clone(),
+            fence: self
+                .workers
+                .as_ref()
+                .map(|w| crate::workers::fence::spawn(w.view(), stops)),
             copiers: JoinSet::new(),
             tasks: HashMap::new(),
             running: HashSet::new(),
@@ -258,7 +274,13 @@ impl Supervisor {
         let mut probe = tokio::time::interval(Duration::from_secs(10));
         let end = loop {
             let next_retry = self.halted.values().filter_map(|h| h.retry_at).min();
+            let lease_end = self.workers.as_ref().and_then(|w| w.lease_end());
             tokio::select! {
+                _ = membership_changed(&mut self.workers) => self.follow_assignment(&mut g).await,
+                _ = sleep_until(lease_end), if lease_end.is_some_and(|e| e > Instant::now()) => {
+                    tracing::warn!("worker group session not confirmed for 3/4 of the session timeout: stopping every partition until it is");
+                    self.follow_assignment(&mut g).await;
+                }
                 _ = refresh.tick() => {
                     // A stop is honoured at any moment of a refresh, start-up's resume reads
                     // included: copiers already started are stopped as usual below.
@@ -285,6 +307,7 @@ impl Supervisor {
                         }
                     };
                     g.running.remove(&key);
+                    g.stops.lock().expect("stops").remove(&key);
                     match exit {
                         CopierExit::Stopped => {}
                         CopierExit::Halted { offset, message } => {
@@ -302,9 +325,16 @@ impl Supervisor {
                 _ = wait_stopped(stopped) => break GenerationEnd::Stopped,
             }
             self.expose_partitions(&g);
+            self.claim(&g);
+            self.rejoin_when_revoked_stopped(&g);
         };
         // Stop fetching everywhere; copiers finish their in-flight writes and checkpoint.
-        let _ = stop_copiers.send(true);
+        if let Some(fence) = g.fence.take() {
+            fence.abort();
+        }
+        for stop in g.stops.lock().expect("stops").values() {
+            let _ = stop.send(true);
+        }
         while let Some(joined) = g.copiers.join_next_with_id().await {
             if let Err(e) = joined {
                 self.copier_died(e, &mut g);
@@ -374,6 +404,7 @@ impl Supervisor {
             return;
         };
         g.running.remove(&key);
+        g.stops.lock().expect("stops").remove(&key);
         let what = if e.is_panic() {
             panic_message(e.into_panic())
         } else {
@@ -429,6 +460,9 @@ impl Supervisor {
             .collect();
         for key in due {
             self.halted.remove(&key);
+            if !self.allowed(&key) {
+                continue;
+            }
             let Some(topic) = self.known_topics.get(&key.0).cloned() else {
                 continue;
             };
@@ -501,6 +535,8 @@ impl Supervisor {
 
     /// One topic refresh: syncs topic metadata and starts copiers for new partitions.
     async fn refresh_topics(&mut self, g: &mut Generation) {
+        let cluster_tasks = self.workers.as_ref().is_none_or(|w| w.allowed().1);
+        self.topics.set_cluster_tasks(cluster_tasks);
         let topics = match self.topics.sync_once().await {
             Ok(t) => t,
             Err(e) => {
@@ -509,6 +545,14 @@ impl Supervisor {
             }
         };
         self.metrics.topic_count.set(topics.len() as i64);
+        if let Some(w) = &self.workers {
+            w.set_universe(
+                topics
+                    .iter()
+                    .flat_map(|t| (0..t.partitions).map(|p| (t.source.clone(), p)))
+                    .collect(),
+            );
+        }
         for topic in topics {
             self.metrics.expose_topic(&topic.source, topic.partitions);
             g.producer.set_max_message_bytes(
@@ -525,7 +569,7 @@ impl Supervisor {
         let wanted: Vec<i32> = (0..topic.partitions)
             .filter(|p| {
                 let key = (topic.source.clone(), *p);
-                !g.running.contains(&key) && !self.halted.contains_key(&key)
+                !g.running.contains(&key) && !self.halted.contains_key(&key) && self.allowed(&key)
             })
             .collect();
         // Resume points are read concurrently: each waits for its partition to settle.
@@ -537,9 +581,17 @@ impl Supervisor {
         .await;
         for (partition, setup) in wanted.into_iter().zip(setups) {
             let key = (topic.source.clone(), partition);
+            // Registered with the fence before the last check, so a revocation after it
+            // stops the copier.
+            let (stop_tx, stop) = watch::channel(false);
+            g.stops.lock().expect("stops").insert(key.clone(), stop_tx);
+            // Revoked while its resume point was read: not started.
+            if !self.allowed(&key) {
+                g.stops.lock().expect("stops").remove(&key);
+                continue;
+            }
             let task = match setup {
                 Ok(Start::Copy(setup)) => {
-                    let stop = g.stop.clone();
                     let key = key.clone();
                     g.copiers
                         .spawn(async move { (key, run_copier(setup, stop).await) })
@@ -551,6 +603,7 @@ impl Supervisor {
                         .spawn(async move { (key, CopierExit::Halted { offset, message }) })
                 }
                 Err(e) => {
+                    g.stops.lock().expect("stops").remove(&key);
                     tracing::warn!(topic = %topic.source, partition, error = %e, "cannot start copying yet; will retry");
                     continue;
                 }
@@ -832,6 +885,75 @@ impl Supervisor {
         }
     }
 
+    /// Whether this worker may copy `key` now (always, outside a worker group).
+    fn allowed(&self, key: &PartitionKey) -> bool {
+        self.workers
+            .as_ref()
+            .is_none_or(|w| w.allowed().0.contains(key))
+    }
+
+    /// Tells the worker group what this worker copies now (claimed until stopped).
+    fn claim(&self, g: &Generation) {
+        if let Some(w) = &self.workers {
+            let (allowed, cluster_tasks) = w.allowed();
+            w.claim(g.running.iter().cloned(), cluster_tasks);
+            self.metrics
+                .worker_owned_partitions
+                .set(allowed.len() as i64);
+            self.metrics.worker_cluster_tasks.set(cluster_tasks as i64);
+        }
+    }
+
+    /// Follows the worker group's assignment: asks the copiers of partitions no longer
+    /// allowed to stop (they end once their writes are acknowledged, and stay claimed until
+    /// then), and starts the newly assigned ones.
+    async fn follow_assignment(&mut self, g: &mut Generation) {
+        let Some(w) = &self.workers else {
+            return;
+        };
+        let (allowed, _) = w.allowed();
+        for key in g.running.iter().filter(|k| !allowed.contains(*k)) {
+            tracing::info!(topic = %key.0, partition = key.1, "partition no longer assigned to this worker: stopping it");
+            if let Some(stop) = g.stops.lock().expect("stops").get(key) {
+                let _ = stop.send(true);
+            }
+            // Its lag and latency are now the new owner's to report.
+            let labels = crate::metrics::partition_labels(&key.0, key.1);
+            self.metrics.message_lag.remove(&labels);
+            self.metrics.replication_latency_ms.remove(&labels);
+        }
+        self.halted.retain(|k, _| allowed.contains(k));
+        let topics: Vec<ReplicatedTopic> = self.known_topics.values().cloned().collect();
+        for topic in &topics {
+            self.start_copiers(topic, g).await;
+        }
+    }
+
+    /// Once the partitions revoked from this worker stopped, rejoins (once per generation)
+    /// so the group may give them to others.
+    fn rejoin_when_revoked_stopped(&mut self, g: &Generation) {
+        let Some(w) = &self.workers else {
+            return;
+        };
+        let generation = w.generation();
+        let revoked = w.revoked();
+        if !revoked.is_empty()
+            && generation != self.rejoined_for
+            && !revoked.iter().any(|k| g.running.contains(k))
+        {
+            self.rejoined_for = generation;
+            w.rejoin();
+        }
+    }
+
+    /// Leaves the worker group after the data path stopped.
+    async fn leave_group(&mut self) -> Result<(), EngineError> {
+        if let Some(w) = self.workers.take() {
+            w.leave().await;
+        }
+        Ok(())
+    }
+
     /// ENHANCED offset sync records echoes (records that came from the target) in the maps.
     fn record_echoes(&self) -> bool {
         self.config.offset_sync_mode == crate::config::OffsetSyncMode::Enhanced
@@ -895,6 +1017,14 @@ fn capped_backoff(initial: Duration, max: Duration) -> RetryPolicy {
         max_backoff: max,
         jitter: false,
         deadline: None,
+    }
+}
+
+/// Resolves when the worker group's view changed; never outside a worker group.
+async fn membership_changed(workers: &mut Option<WorkerLink>) {
+    match workers {
+        Some(w) => w.changed().await,
+        None => std::future::pending().await,
     }
 }
 

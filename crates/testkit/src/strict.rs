@@ -27,6 +27,7 @@ mod produce;
 mod producer_state;
 mod reencode;
 mod refusals;
+mod request_log;
 mod rules;
 mod topic_config;
 mod txn_index;
@@ -36,6 +37,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use refusals::{Refusals, Rule};
+pub use request_log::SeenRequest;
 pub use rules::{StrictRules, StrictRulesHandle};
 
 use crate::front::{Front, FrontConfig};
@@ -44,6 +46,7 @@ use config_cache::ConfigCache;
 use producer_state::ProducerStates;
 use refusals::RefusalCounters;
 use txn_index::TxnIndex;
+use request_log::RequestLog;
 
 /// What every connection of one layer shares.
 pub(crate) struct StrictState {
@@ -53,6 +56,7 @@ pub(crate) struct StrictState {
     configs: ConfigCache,
     producers: ProducerStates,
     txns: TxnIndex,
+    requests: RequestLog,
 }
 
 impl fmt::Debug for StrictState {
@@ -90,6 +94,7 @@ impl StrictKafka {
             configs: ConfigCache::default(),
             producers: ProducerStates::default(),
             txns: TxnIndex::default(),
+            requests: RequestLog::default(),
         });
         let front = Front::start_strict(front, state.clone())?;
         Ok(StrictKafka { front, state })
@@ -124,6 +129,11 @@ impl StrictKafka {
     /// Connections accepted so far.
     pub fn connections(&self) -> u64 {
         self.front.connections()
+    }
+
+    /// Every request seen so far, in arrival order per connection.
+    pub fn requests(&self) -> Vec<SeenRequest> {
+        self.state.requests.snapshot()
     }
 }
 

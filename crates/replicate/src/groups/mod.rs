@@ -86,6 +86,8 @@ pub struct OffsetSyncContext {
     pub maps: Arc<Mutex<OffsetMaps>>,
     /// The engine's stop signal.
     pub stopped: watch::Receiver<bool>,
+    /// In a worker group: group sync runs only while this worker holds the cluster tasks.
+    pub(crate) cluster_tasks: Option<crate::workers::cluster_tasks::ClusterTaskGate>,
 }
 
 /// Runs `data_path` with the offset-map writer and (when `SynchroniseConsumerGroupOffsets`)
@@ -110,15 +112,35 @@ where
         writer_stopped,
     ));
     let sync = ctx.config.flags.sync_group_offsets.then(|| {
-        tokio::spawn(sync::run_group_sync(
-            ctx.config.clone(),
-            ctx.source.config().clone(),
-            ctx.target.config().clone(),
-            ctx.maps.clone(),
-            ctx.metrics.clone(),
-            ctx.options.group_sync_interval,
-            ctx.stopped.clone(),
-        ))
+        let (config, metrics, maps) = (ctx.config.clone(), ctx.metrics.clone(), ctx.maps.clone());
+        let (source, target) = (ctx.source.config().clone(), ctx.target.config().clone());
+        let interval = ctx.options.group_sync_interval;
+        let run = move |stop| {
+            sync::run_group_sync(
+                config.clone(),
+                source.clone(),
+                target.clone(),
+                maps.clone(),
+                metrics.clone(),
+                interval,
+                stop,
+            )
+        };
+        match ctx.cluster_tasks.clone() {
+            None => tokio::spawn(run(ctx.stopped.clone())),
+            Some(gate) => {
+                let stored = crate::workers::cluster_tasks::StoredMapsSync {
+                    config: ctx.config.clone(),
+                    source: ctx.source.clone(),
+                    target: ctx.target.clone(),
+                    metrics: ctx.metrics.clone(),
+                    interval,
+                };
+                tokio::spawn(gate.run_while_holding(ctx.stopped.clone(), move |stop| {
+                    crate::workers::cluster_tasks::group_sync_from_stored_maps(stored.clone(), stop)
+                }))
+            }
+        }
     });
     let result = data_path.await;
     if let Some(sync) = sync {

@@ -322,3 +322,20 @@ fn count(topic: &TopicMetadata) -> i32 {
 fn grow_operation(from: i32, to: i32) -> String {
     format!("adding partitions {from} -> {to} (CreatePartitions)")
 }
+
+/// The target topics of `wanted` that exist, and their partition counts, changing nothing.
+pub(crate) async fn observe(
+    target: &Side,
+    wanted: &[Wanted<'_>],
+) -> Result<TargetState, ClientError> {
+    let mut state = TargetState::default();
+    if wanted.is_empty() {
+        return Ok(state);
+    }
+    let names: Vec<String> = wanted.iter().map(|w| w.target.clone()).collect();
+    let metadata = target.client().refresh_metadata(Some(&names)).await?;
+    for (name, t) in &metadata.topics {
+        state.partitions.insert(name.clone(), count(t));
+    }
+    Ok(state)
+}

@@ -109,6 +109,9 @@ pub struct TopicSync {
     logged: std::collections::HashSet<String>,
     /// Whether the empty selection was warned about.
     warned_empty: bool,
+    /// Off in a worker that does not hold the cluster tasks: it only reads which topics exist
+    /// on both sides; another worker creates, grows and configures them.
+    cluster_tasks: bool,
 }
 
 impl TopicSync {
@@ -154,7 +157,14 @@ impl TopicSync {
             max_message_bytes: BTreeMap::new(),
             logged: std::collections::HashSet::new(),
             warned_empty: false,
+            cluster_tasks: true,
         }
+    }
+
+    /// Whether this sync creates, grows and configures target topics and copies ACLs (the
+    /// default), or only reads them (a worker without the cluster tasks).
+    pub fn set_cluster_tasks(&mut self, on: bool) {
+        self.cluster_tasks = on;
     }
 
     /// One round: lists the selected source topics, creates or grows their target topics,
@@ -248,7 +258,7 @@ impl TopicSync {
             None => self.warned_empty = false,
         }
         let flags = self.config.flags;
-        let source_configs = if flags.copy_topic_configurations {
+        let source_configs = if flags.copy_topic_configurations && self.cluster_tasks {
             self.configs
                 .read_source(&self.source, &selected, problems)
                 .await
@@ -264,15 +274,16 @@ impl TopicSync {
                 configs: source_configs.get(&t.name).cloned().unwrap_or_default(),
             })
             .collect();
-        let state = self
-            .creator
-            .ensure(&self.target, &wanted, problems)
-            .await
-            .map_err(|e| {
-                self.count_auth_error(&self.target, &e);
-                self.target
-                    .error(None, "listing target topics (Metadata)", e)
-            })?;
+        let state = if self.cluster_tasks {
+            self.creator.ensure(&self.target, &wanted, problems).await
+        } else {
+            creation::observe(&self.target, &wanted).await
+        };
+        let state = state.map_err(|e| {
+            self.count_auth_error(&self.target, &e);
+            self.target
+                .error(None, "listing target topics (Metadata)", e)
+        })?;
         let mut replicated = Vec::new();
         let mut existing = Vec::new();
         for w in &wanted {
@@ -289,12 +300,12 @@ impl TopicSync {
                 partitions: w.partitions.min(target_partitions),
             });
         }
-        if flags.copy_topic_configurations {
+        if flags.copy_topic_configurations && self.cluster_tasks {
             self.configs
                 .sync(&self.target, &existing, &source_configs, problems)
                 .await;
         }
-        if flags.copy_topic_acls {
+        if flags.copy_topic_acls && self.cluster_tasks {
             let names: BTreeMap<String, String> = replicated
                 .iter()
                 .map(|t| (t.source.clone(), t.target.clone()))

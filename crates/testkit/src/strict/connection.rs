@@ -148,6 +148,7 @@ async fn intercept(
         // Unknown to us: the upstream answers (or closes) as it sees fit.
         return Ok((None, Some(frame)));
     };
+    state.requests.record(api, version, &frame);
     let slot = |upstream: bool, post: Post| Slot {
         api,
         version,

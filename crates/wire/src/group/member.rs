@@ -18,6 +18,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use bytes::Bytes;
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
@@ -45,6 +47,24 @@ use crate::protocol::BrokerError;
 
 /// The only assignment strategy we offer.
 const RANGE: &str = "range";
+
+/// A group protocol other than the consumer's (Kafka Connect's way of using the coordinator):
+/// the member's metadata in JoinGroup, and the leader's assignment over all members'
+/// metadata, both opaque to the coordinator.
+pub trait GroupProtocol: Send + Sync {
+    /// The group's protocol type (every member must offer the same).
+    fn protocol_type(&self) -> &str;
+    /// The one protocol (strategy) name this member offers.
+    fn name(&self) -> &str;
+    /// This member's metadata for the next JoinGroup.
+    fn metadata(&self) -> Bytes;
+    /// As leader: each member's assignment, from `members` (member id, metadata). Every
+    /// member id should be in the result; a missing one gets an empty assignment.
+    fn assign(
+        &self,
+        members: &[(String, Bytes)],
+    ) -> std::result::Result<BTreeMap<String, Bytes>, String>;
+}
 
 /// Added to the rebalance timeout for the JoinGroup wait on the member's own connection.
 const JOIN_SLACK: Duration = Duration::from_secs(5);
@@ -82,8 +102,10 @@ pub struct Generation {
     pub leader_id: String,
     /// The strategy the group agreed on ("range").
     pub protocol: String,
-    /// This member's partitions.
+    /// This member's partitions (consumer protocol; empty with a custom [`GroupProtocol`]).
     pub assignment: TopicPartitions,
+    /// The assignment as the leader encoded it (with a custom [`GroupProtocol`]).
+    pub raw_assignment: Bytes,
 }
 
 impl Generation {
@@ -137,6 +159,8 @@ pub struct GroupMember {
     /// Empty until the coordinator gives us one.
     member_id: String,
     state: State,
+    /// `None`: the consumer protocol with the range assignor.
+    protocol: Option<Arc<dyn GroupProtocol>>,
 }
 
 impl std::fmt::Debug for GroupMember {
@@ -183,7 +207,33 @@ impl GroupMember {
             conn: None,
             member_id: String::new(),
             state: State::Unjoined,
+            protocol: None,
         })
+    }
+
+    /// A member of a group of `protocol`'s type (`config.topics` is unused).
+    pub fn with_protocol(
+        client: Client,
+        config: GroupMemberConfig,
+        protocol: Arc<dyn GroupProtocol>,
+    ) -> Result<Self> {
+        let mut member = Self::new(client, config)?;
+        member.protocol = Some(protocol);
+        Ok(member)
+    }
+
+    fn protocol_type(&self) -> StrBytes {
+        match &self.protocol {
+            Some(p) => str_bytes(p.protocol_type()),
+            None => StrBytes::from_static_str(CONSUMER_PROTOCOL_TYPE),
+        }
+    }
+
+    fn protocol_name(&self) -> String {
+        match &self.protocol {
+            Some(p) => p.name().to_string(),
+            None => RANGE.to_string(),
+        }
     }
 
     /// The group id.
@@ -380,16 +430,19 @@ impl GroupMember {
     async fn join_group(&mut self) -> Result<Step<JoinGroupResponse>> {
         self.state = State::Unjoined;
         let conn = self.coordinator().await?;
-        let metadata = encode_subscription(&self.config.topics)
-            .map_err(|e| Error::Config(format!("group '{}': {e}", self.config.group_id)))?;
+        let metadata = match &self.protocol {
+            Some(p) => p.metadata(),
+            None => encode_subscription(&self.config.topics)
+                .map_err(|e| Error::Config(format!("group '{}': {e}", self.config.group_id)))?,
+        };
         let request = JoinGroupRequest::default()
             .with_group_id(GroupId(str_bytes(&self.config.group_id)))
             .with_session_timeout_ms(millis(self.config.session_timeout))
             .with_rebalance_timeout_ms(millis(self.config.rebalance_timeout))
             .with_member_id(str_bytes(&self.member_id))
-            .with_protocol_type(StrBytes::from_static_str(CONSUMER_PROTOCOL_TYPE))
+            .with_protocol_type(self.protocol_type())
             .with_protocols(vec![JoinGroupRequestProtocol::default()
-                .with_name(StrBytes::from_static_str(RANGE))
+                .with_name(str_bytes(&self.protocol_name()))
                 .with_metadata(metadata)]);
         let response = conn.request(&request).await?;
         match ResponseError::try_from_code(response.error_code) {
@@ -433,12 +486,13 @@ impl GroupMember {
             .unwrap_or_default();
         let leader_id = joined.leader.as_str().to_string();
         let assignments = if leader_id == self.member_id {
-            if protocol != RANGE {
+            let offered = self.protocol_name();
+            if protocol != offered {
                 return Err(Error::protocol(
                     "JoinGroup",
                     self.conn.as_ref().map_or("coordinator", |c| c.broker()),
                     format!(
-                        "group '{}' chose protocol '{protocol}', but we only offered '{RANGE}'",
+                        "group '{}' chose protocol '{protocol}', but we only offered '{offered}'",
                         self.config.group_id
                     ),
                 ));
@@ -450,6 +504,7 @@ impl GroupMember {
         let conn = self.coordinator().await?;
         let (group_id, member_id) = (self.config.group_id.clone(), self.member_id.clone());
         let protocol_for_request = protocol.clone();
+        let protocol_type = self.protocol_type();
         let (_, response) = conn
             .request_with(move |version| {
                 let request = SyncGroupRequest::default()
@@ -459,7 +514,7 @@ impl GroupMember {
                     .with_assignments(assignments);
                 if version >= 5 {
                     request
-                        .with_protocol_type(Some(StrBytes::from_static_str(CONSUMER_PROTOCOL_TYPE)))
+                        .with_protocol_type(Some(protocol_type.clone()))
                         .with_protocol_name(Some(str_bytes(&protocol_for_request)))
                 } else {
                     request
@@ -468,19 +523,24 @@ impl GroupMember {
             .await?;
         match ResponseError::try_from_code(response.error_code) {
             None => {
-                let assignment = decode_assignment(&response.assignment).map_err(|e| {
-                    Error::protocol(
-                        "SyncGroup",
-                        conn.broker(),
-                        format!("group '{}': {e}", self.config.group_id),
-                    )
-                })?;
+                let assignment = if self.protocol.is_some() {
+                    Vec::new()
+                } else {
+                    decode_assignment(&response.assignment).map_err(|e| {
+                        Error::protocol(
+                            "SyncGroup",
+                            conn.broker(),
+                            format!("group '{}': {e}", self.config.group_id),
+                        )
+                    })?
+                };
                 let generation = Generation {
                     generation_id: joined.generation_id,
                     member_id: self.member_id.clone(),
                     leader_id,
                     protocol,
                     assignment,
+                    raw_assignment: response.assignment.clone(),
                 };
                 self.state = State::Stable(generation.clone());
                 Ok(Step::Done(generation))
@@ -509,6 +569,28 @@ impl GroupMember {
 
     /// The leader's range assignment over the members in `joined`, encoded per member.
     async fn assign(&self, joined: &JoinGroupResponse) -> Result<Vec<SyncGroupRequestAssignment>> {
+        if let Some(p) = &self.protocol {
+            let members: Vec<(String, Bytes)> = joined
+                .members
+                .iter()
+                .map(|m| (m.member_id.as_str().to_string(), m.metadata.clone()))
+                .collect();
+            let assigned = p.assign(&members).map_err(|e| {
+                Error::protocol(
+                    "JoinGroup",
+                    self.conn.as_ref().map_or("coordinator", |c| c.broker()),
+                    format!("group '{}': cannot assign: {e}", self.config.group_id),
+                )
+            })?;
+            return Ok(members
+                .iter()
+                .map(|(id, _)| {
+                    SyncGroupRequestAssignment::default()
+                        .with_member_id(str_bytes(id))
+                        .with_assignment(assigned.get(id).cloned().unwrap_or_default())
+                })
+                .collect());
+        }
         let mut subscriptions = BTreeMap::new();
         for m in &joined.members {
             let member_id = m.member_id.as_str().to_string();

@@ -18,7 +18,9 @@ pub use consumer_protocol::{
     decode_assignment, decode_subscription, encode_assignment, encode_subscription,
     ConsumerProtocolError, CONSUMER_PROTOCOL_TYPE,
 };
-pub use member::{Generation, GroupMember, GroupMemberConfig, HeartbeatOutcome, RejoinReason};
+pub use member::{
+    Generation, GroupMember, GroupMemberConfig, GroupProtocol, HeartbeatOutcome, RejoinReason,
+};
 pub use offsets::CommittedOffset;
 
 /// A topic's partitions, as assigned to a member.

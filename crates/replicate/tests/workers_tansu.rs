@@ -1,0 +1,605 @@
+//! Worker groups on Tansu (behind the strict layer): separate worker processes share one
+//! replicator of 24 partitions under continuous load. One, two, then three workers split
+//! the partitions; one is SIGKILLed and its partitions move; a fourth joins the two left; every worker is restarted in
+//! turn (SIGTERM: LeaveGroup). Every phase ends by progress (the target's last batches come
+//! from the expected number of producers, balanced), never by a timer. At the end the
+//! target equals the source record for record (provenance offsets exact: 0 lost, 0
+//! duplicated) although most partitions changed writers (producer ids) several times: two
+//! writers at once would both resume from the target and copy the same offsets twice.
+//!
+//! Each worker is this test binary re-executed to run `child_worker` (as in kill_resume.rs).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kreplicate_replicate::config::parse_create_replicator_request;
+use kreplicate_replicate::provenance::Provenance;
+use kreplicate_replicate::{EngineOptions, Replicator, WorkerGroupOptions};
+use kreplicate_testkit::msk::ReplicatorJson;
+use kreplicate_testkit::tansu::TansuBroker;
+use kreplicate_wire::admin::{Admin, NewTopic};
+use kreplicate_wire::client::{Client, ClientConfig};
+use kreplicate_wire::codec::Record;
+use kreplicate_wire::fetcher::offsets::high_watermark;
+use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
+
+const CHILD_ENV: &str = "KREPLICATE_TEST_WORKER_CONFIG";
+const PARTITIONS: i32 = 24;
+const SESSION: Duration = Duration::from_secs(4);
+
+fn options() -> EngineOptions {
+    EngineOptions {
+        topic_refresh_interval: Duration::from_millis(300),
+        checkpoint_interval: Duration::from_millis(100),
+        resume_settle: Duration::from_millis(500),
+        workers: Some(WorkerGroupOptions {
+            session_timeout: SESSION,
+            heartbeat_interval: Duration::from_millis(400),
+            rebalance_timeout: Duration::from_secs(20),
+            metrics_address: None,
+        }),
+        ..EngineOptions::default()
+    }
+}
+
+/// Entry point of a worker process; does nothing unless started by the parent test.
+#[test]
+#[ignore = "run only as a child process of the worker tests"]
+fn child_worker() {
+    let Ok(json) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info,kreplicate_replicate=debug")
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let config = parse_create_replicator_request(&json)
+            .unwrap()
+            .value
+            .validate()
+            .unwrap();
+        let replicator = Replicator::start(config, options()).await.unwrap();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
+        term.recv().await;
+        replicator.shutdown().await.unwrap();
+    });
+}
+
+struct Worker {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+/// A failed test leaves no worker behind.
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn spawn_worker(json: &str, log: std::path::PathBuf) -> Worker {
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child_worker", "--nocapture"])
+        .env(CHILD_ENV, json)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    Worker { child, log }
+}
+
+/// SIGTERM (a graceful stop: LeaveGroup), then waits for a clean exit.
+fn terminate(w: Worker) {
+    let mut w = w;
+    let status = Command::new("kill")
+        .args(["-TERM", &w.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = w.child.try_wait().unwrap() {
+            assert!(status.success(), "worker exit {status}; log {:?}", w.log);
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "worker did not stop; log {:?}",
+            w.log
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The producer id of the last batch of each target partition (`None`: empty).
+async fn last_writers(fetcher: &Fetcher, target: &Client) -> Vec<(i64, Option<i64>)> {
+    let mut out = Vec::new();
+    for partition in 0..PARTITIONS {
+        let end = high_watermark(target, "load", partition).await.unwrap_or(0);
+        if end == 0 {
+            out.push((0, None));
+            continue;
+        }
+        let position = FetchPosition {
+            topic: "load".into(),
+            partition,
+            offset: end - 1,
+        };
+        let (_, result) = fetcher
+            .fetch(std::slice::from_ref(&position))
+            .await
+            .pop()
+            .unwrap();
+        let pid = result
+            .ok()
+            .and_then(|f| f.visible_batches().ok())
+            .and_then(|v| {
+                v.batches
+                    .last()
+                    .and_then(|b| b.as_v2().map(|b| b.producer_id()))
+            });
+        out.push((end, pid));
+    }
+    out
+}
+
+/// Waits until every partition got new copies since `since` (its end offsets) and its last
+/// batches come from exactly `n` producers, each writing 24/n partitions (±1): the group
+/// settled on `n` workers. Returns how long it took and the end offsets.
+async fn settle(
+    fetcher: &Fetcher,
+    target: &Client,
+    n: usize,
+    since: &[i64],
+    what: &str,
+    workers: &mut [Worker],
+) -> (Duration, Vec<i64>) {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(120);
+    loop {
+        let now = last_writers(fetcher, target).await;
+        let progressed = now.iter().zip(since).all(|((end, _), s)| end > s);
+        let mut per_pid: BTreeMap<i64, usize> = BTreeMap::new();
+        for (_, pid) in &now {
+            if let Some(pid) = pid {
+                *per_pid.entry(*pid).or_default() += 1;
+            }
+        }
+        let (lo, hi) = (PARTITIONS as usize / n, (PARTITIONS as usize).div_ceil(n));
+        let balanced = per_pid.len() == n && per_pid.values().all(|c| (lo..=hi).contains(c));
+        if progressed && balanced {
+            return (started.elapsed(), now.iter().map(|(e, _)| *e).collect());
+        }
+        for w in workers.iter_mut() {
+            if let Some(status) = w.child.try_wait().unwrap() {
+                panic!(
+                    "{what}: a worker ended by itself ({status}); log {:?}",
+                    w.log
+                );
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not settled on {n} workers in 120 s: last writers per producer {per_pid:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The target partitions' end offsets now.
+async fn ends_now(target: &Client) -> Vec<i64> {
+    let mut out = Vec::new();
+    for p in 0..PARTITIONS {
+        out.push(high_watermark(target, "load", p).await.unwrap_or(0));
+    }
+    out
+}
+
+/// Every record of every partition with the producer id of its batch, in offset order.
+async fn read_all(client: &Client, topic: &str) -> Vec<Vec<(i64, Record)>> {
+    let fetcher = Fetcher::new(
+        client.clone(),
+        FetchConfig {
+            isolation: IsolationLevel::ReadUncommitted,
+            max_wait: Duration::from_millis(10),
+            ..FetchConfig::default()
+        },
+    );
+    let mut out = Vec::new();
+    for partition in 0..PARTITIONS {
+        let end = high_watermark(client, topic, partition).await.unwrap();
+        let mut position = FetchPosition {
+            topic: topic.into(),
+            partition,
+            offset: 0,
+        };
+        let mut records = Vec::new();
+        while position.offset < end {
+            let (_, result) = fetcher
+                .fetch(std::slice::from_ref(&position))
+                .await
+                .pop()
+                .unwrap();
+            let visible = result.unwrap().visible_batches().unwrap();
+            for batch in &visible.batches {
+                let pid = batch.as_v2().map_or(-1, |b| b.producer_id());
+                for r in batch.records().unwrap() {
+                    if r.offset >= position.offset {
+                        records.push((pid, r));
+                    }
+                }
+            }
+            position.offset = visible.next_offset;
+        }
+        out.push(records);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_share_partitions_and_handoffs_lose_and_duplicate_nothing() {
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
+    let source_client = Client::connect(ClientConfig::new([source.addr()]))
+        .await
+        .unwrap();
+    let target_client = Client::connect(ClientConfig::new([target.addr()]))
+        .await
+        .unwrap();
+    Admin::new(source_client.clone())
+        .create_topics(&[NewTopic::new("load", PARTITIONS, 1)], false)
+        .await
+        .unwrap();
+
+    let producing = Arc::new(AtomicBool::new(true));
+    let produced = Arc::new(AtomicUsize::new(0));
+    let load = {
+        let (producing, produced) = (producing.clone(), produced.clone());
+        let client = source_client.clone();
+        tokio::spawn(async move {
+            let producer = Producer::new(client, ProducerConfig::default())
+                .await
+                .unwrap();
+            let mut i = 0usize;
+            while producing.load(Ordering::Relaxed) {
+                for _ in 0..PARTITIONS * 2 {
+                    let record = ProducerRecord {
+                        key: Some(Bytes::from(format!("k{i}"))),
+                        value: Some(Bytes::from(format!("v{i:08}"))),
+                        timestamp: Some(1_700_000_000_000 + i as i64),
+                        ..ProducerRecord::default()
+                    };
+                    let partition = (i % PARTITIONS as usize) as i32;
+                    drop(producer.send("load", partition, record).await.unwrap());
+                    i += 1;
+                }
+                producer.flush().await;
+                produced.store(i, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            producer.flush().await;
+            produced.store(i, Ordering::Relaxed);
+        })
+    };
+
+    // A unique replicator name: a unique worker group (Tansu can wedge a reused one).
+    let name = format!("workers-{}", std::process::id());
+    let json = ReplicatorJson::new(&name, &source, &target, &["load"]).json();
+    let logs = tempfile::tempdir().unwrap().keep();
+    eprintln!("worker logs in {}", logs.display());
+    let fetcher = Fetcher::new(
+        target_client.clone(),
+        FetchConfig {
+            isolation: IsolationLevel::ReadUncommitted,
+            max_wait: Duration::from_millis(10),
+            ..FetchConfig::default()
+        },
+    );
+    let mut spawned = 0;
+    let mut next_worker = |json: &str| {
+        spawned += 1;
+        spawn_worker(json, logs.join(format!("worker-{spawned}.log")))
+    };
+
+    // Scale out one worker at a time: 1, 2, 3 (the times go to docs/scaling.md).
+    let mut workers: Vec<Worker> = Vec::new();
+    for n in 1..=3 {
+        workers.push(next_worker(&json));
+        let ends = ends_now(&target_client).await;
+        let (took, _) = settle(
+            &fetcher,
+            &target_client,
+            n,
+            &ends,
+            "scaling out",
+            &mut workers,
+        )
+        .await;
+        eprintln!("{} -> {n} workers: settled in {took:?}", n - 1);
+    }
+
+    // SIGKILL one: its partitions move to the two others.
+    let mut killed = workers.remove(0);
+    killed.child.kill().unwrap();
+    killed.child.wait().unwrap();
+    let ends = ends_now(&target_client).await;
+    let (moved, ends) = settle(
+        &fetcher,
+        &target_client,
+        2,
+        &ends,
+        "after SIGKILL",
+        &mut workers,
+    )
+    .await;
+    eprintln!("a SIGKILLed worker's partitions moved in {moved:?} (session timeout {SESSION:?})");
+    assert!(
+        moved < SESSION * 4,
+        "the SIGKILLed worker's partitions moved in {moved:?}: more than the session timeout ({SESSION:?}) plus a rebalance"
+    );
+
+    // A fourth worker joins the two left.
+    workers.push(next_worker(&json));
+    let (took, _) = settle(
+        &fetcher,
+        &target_client,
+        3,
+        &ends,
+        "a fourth worker",
+        &mut workers,
+    )
+    .await;
+    eprintln!("a fourth worker joined; settled in {took:?}");
+
+    // Rolling restart: each stopped with SIGTERM (LeaveGroup) and replaced.
+    for i in 0..workers.len() {
+        // Stopped before its replacement starts (a Deployment with maxSurge 0, as in
+        // deploy/kubernetes/): on Tansu, a member leaving while others' JoinGroups are
+        // pending stalls the group for about 30 s (docs/test-brokers.md).
+        let old = workers.remove(i);
+        terminate(old);
+        workers.insert(i, next_worker(&json));
+        let ends = ends_now(&target_client).await;
+        let (took, _) = settle(
+            &fetcher,
+            &target_client,
+            3,
+            &ends,
+            "rolling restart",
+            &mut workers,
+        )
+        .await;
+        eprintln!("rolling restart step {i} settled in {took:?}");
+    }
+
+    producing.store(false, Ordering::Relaxed);
+    load.await.unwrap();
+    let total = produced.load(Ordering::Relaxed);
+    let mut caught_up = false;
+    for _ in 0..600 {
+        let mut copied = 0;
+        for p in 0..PARTITIONS {
+            copied += high_watermark(&target_client, "load", p).await.unwrap() as usize;
+        }
+        if copied >= total {
+            caught_up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for w in workers {
+        terminate(w);
+    }
+    assert!(caught_up, "the target caught up with {total} records");
+
+    let source_records = read_all(&source_client, "load").await;
+    let target_records = read_all(&target_client, "load").await;
+    let mut writers_per_partition = Vec::new();
+    for partition in 0..PARTITIONS as usize {
+        let (s, t) = (&source_records[partition], &target_records[partition]);
+        let copied_from: Vec<i64> = t
+            .iter()
+            .map(|(_, r)| Provenance::find(&r.headers).unwrap().unwrap().offset)
+            .collect();
+        let expected: Vec<i64> = s.iter().map(|(_, r)| r.offset).collect();
+        let first_diff = copied_from.iter().zip(&expected).position(|(c, e)| c != e);
+        assert!(
+            copied_from == expected,
+            "partition {partition}: {} copies of {} source records; first divergence at index {first_diff:?}",
+            copied_from.len(),
+            expected.len()
+        );
+        for ((_, s), (_, t)) in s.iter().zip(t) {
+            assert_eq!(
+                (&t.key, &t.value, t.timestamp),
+                (&s.key, &s.value, s.timestamp)
+            );
+        }
+        // Successive writers of the partition (a worker's producer comes back when its
+        // partition returns to it). Two writers at once would both have resumed from the
+        // target and copied the same source offsets: the exact provenance above rules it out.
+        let mut runs: Vec<i64> = Vec::new();
+        for (pid, _) in t {
+            if runs.last() != Some(pid) {
+                runs.push(*pid);
+            }
+        }
+        writers_per_partition.push(runs.len());
+    }
+    let all_writers: BTreeSet<i64> = target_records.iter().flatten().map(|(p, _)| *p).collect();
+    eprintln!(
+        "{total} records copied exactly; {} producers in all; writers per partition {writers_per_partition:?}",
+        all_writers.len()
+    );
+    assert!(
+        writers_per_partition.iter().any(|n| *n > 1),
+        "partitions moved between workers"
+    );
+}
+
+/// Cluster-level tasks run on one worker only: three workers (in this process, each with its
+/// own client id) share a replicator that copies topic configs and synchronises a group's
+/// offsets. Counted on the strict target (and source) by client id: the target topic is
+/// created by one request of one worker, a config change is copied by one worker, the
+/// group's offsets are committed on the target by one worker, and only that worker reads
+/// the source's topic configs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_tasks_run_once_not_once_per_worker() {
+    use kafka_protocol::messages::ApiKey;
+    use kreplicate_wire::admin::AlterOp;
+    use kreplicate_wire::group::GroupAdmin;
+
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
+    let source_client = Client::connect(ClientConfig::new([source.addr()]))
+        .await
+        .unwrap();
+    let target_client = Client::connect(ClientConfig::new([target.addr()]))
+        .await
+        .unwrap();
+    let source_admin = Admin::new(source_client.clone());
+    source_admin
+        .create_topics(&[NewTopic::new("load", 6, 1)], false)
+        .await
+        .unwrap();
+    let producer = Producer::new(source_client.clone(), ProducerConfig::default())
+        .await
+        .unwrap();
+    for i in 0..600i32 {
+        let record = ProducerRecord {
+            value: Some(Bytes::from(format!("v{i}"))),
+            ..ProducerRecord::default()
+        };
+        drop(producer.send("load", i % 6, record).await.unwrap());
+    }
+    producer.flush().await;
+    // The group consumed half of each partition on the source.
+    let group = format!("app-{}", std::process::id());
+    let commits: Vec<(String, i32, i64, Option<String>)> =
+        (0..6).map(|p| ("load".to_string(), p, 50, None)).collect();
+    GroupAdmin::new(source_client.clone())
+        .commit_offsets(&group, &commits)
+        .await
+        .unwrap();
+
+    let name = format!("tasks-{}", std::process::id());
+    let mut json = ReplicatorJson::new(&name, &source, &target, &["load"]);
+    json.group_replication = format!(
+        r#"{{"ConsumerGroupsToReplicate": ["{group}"], "SynchroniseConsumerGroupOffsets": true, "DetectAndCopyNewConsumerGroups": false, "ConsumerGroupOffsetSyncMode": "LEGACY"}}"#
+    );
+    let json = json.json();
+    let mut replicators = Vec::new();
+    for w in 0..3 {
+        let config = parse_create_replicator_request(&json)
+            .unwrap()
+            .value
+            .validate()
+            .unwrap();
+        let options = EngineOptions {
+            client_id: format!("worker-{w}"),
+            group_sync_interval: Duration::from_millis(300),
+            ..options()
+        };
+        replicators.push(Replicator::start(config, options).await.unwrap());
+    }
+
+    // Progress, not time: all copied, the group's offsets on the target, then a config change.
+    let group_admin = GroupAdmin::new(target_client.clone());
+    let mut synced = false;
+    for _ in 0..600 {
+        let mut copied = 0;
+        for p in 0..6 {
+            copied += high_watermark(&target_client, "load", p).await.unwrap_or(0);
+        }
+        let committed = group_admin
+            .fetch_offsets(&group, None)
+            .await
+            .unwrap_or_default();
+        if copied == 600 && committed.len() == 6 {
+            assert!(committed.values().all(|c| c.offset == 50), "{committed:?}");
+            synced = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(synced, "copied and the group's offsets synced");
+    source_admin
+        .incremental_alter_topic_configs("load", &[AlterOp::set("retention.ms", "7200000")])
+        .await
+        .unwrap();
+    let target_admin = Admin::new(target_client.clone());
+    let mut copied_config = false;
+    for _ in 0..600 {
+        let configs = target_admin
+            .describe_topic_configs(&["load".to_string()])
+            .await
+            .unwrap();
+        let retention = configs["load"]
+            .iter()
+            .find(|e| e.name == "retention.ms")
+            .and_then(|e| e.value.clone());
+        if retention.as_deref() == Some("7200000") {
+            copied_config = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(copied_config, "the config change reached the target");
+    // More refresh and sync rounds of every worker before counting (more chances to
+    // repeat a task; the counts cannot grow by waiting if only one worker runs them).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for r in replicators {
+        r.shutdown().await.unwrap();
+    }
+
+    let on_target = target.strict().unwrap().requests();
+    let on_source = source.strict().unwrap().requests();
+    let senders = |log: &[kreplicate_testkit::strict::SeenRequest], api: ApiKey, name: &str| {
+        let matching: Vec<String> = log
+            .iter()
+            .filter(|r| r.api == api && r.names.iter().any(|n| n == name))
+            .map(|r| r.client_id.clone())
+            .collect();
+        let distinct: BTreeSet<String> = matching.iter().cloned().collect();
+        (matching.len(), distinct)
+    };
+    let (creates, creators) = senders(&on_target, ApiKey::CreateTopics, "load");
+    assert_eq!(
+        (creates, creators.len()),
+        (1, 1),
+        "CreateTopics for load: {creators:?}"
+    );
+    let (_, alterers) = senders(&on_target, ApiKey::IncrementalAlterConfigs, "load");
+    assert_eq!(alterers.len(), 1, "config copy by one worker: {alterers:?}");
+    let (_, committers) = senders(&on_target, ApiKey::OffsetCommit, &group);
+    assert_eq!(
+        committers.len(),
+        1,
+        "group offsets committed by one worker: {committers:?}"
+    );
+    let config_readers: BTreeSet<String> = on_source
+        .iter()
+        .filter(|r| r.api == ApiKey::DescribeConfigs && r.client_id.starts_with("worker-"))
+        .map(|r| r.client_id.clone())
+        .collect();
+    assert_eq!(
+        config_readers.len(),
+        1,
+        "source configs read by one worker: {config_readers:?}"
+    );
+    // And they are the same worker.
+    assert_eq!(creators, alterers);
+    assert_eq!(creators, committers);
+    assert_eq!(creators, config_readers);
+}
