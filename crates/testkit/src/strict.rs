@@ -45,8 +45,8 @@ use crate::tansu::{TansuBroker, TansuOptions};
 use config_cache::ConfigCache;
 use producer_state::ProducerStates;
 use refusals::RefusalCounters;
-use txn_index::TxnIndex;
 use request_log::RequestLog;
+use txn_index::TxnIndex;
 
 /// What every connection of one layer shares.
 pub(crate) struct StrictState {
