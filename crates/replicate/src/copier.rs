@@ -377,14 +377,15 @@ impl Copier {
             // the target topic's size limit, and wholly after the position (a resume inside a
             // batch copies its remaining records). After a refused batch its records go one
             // at a time (careful mode), to find the one the target refuses.
+            // (Header mode splices such a batch into one target batch in any codec.)
             let whole = v2.is_some_and(|b| {
                 b.base_offset() >= self.position
                     && b.base_offset() >= self.s.careful_until
                     && b.record_count() as i64 == b.last_offset_delta() as i64 + 1
                     && b.size() <= limit
-                    && b.compression() == self.s.compression
             });
-            if self.s.mode == DataMode::Batch && whole {
+            let same_codec = v2.is_some_and(|b| b.compression() == self.s.compression);
+            if self.s.mode == DataMode::Batch && whole && same_codec {
                 let b = v2.expect("checked").clone();
                 self.send_raw(b).await?;
                 continue;

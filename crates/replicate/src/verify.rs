@@ -188,12 +188,20 @@ pub async fn verify_partition(
     .await
     .map_err(&on_source)?;
     let mut from = scan_from;
-    if p.from.is_none() && first_named.is_none() {
+    // A batch-mode first copy names no source offset: it stands for the first source record
+    // equal to it. From the replicator's start, the comparison begins there; from the log
+    // start, the source records before it are missing on the target.
+    let mut align = 0;
+    if first_named.is_none() {
         let first = copies.first().map(|c| c.1);
         if let Some(i) = originals.iter().position(|o| Some(o.1) == first) {
-            from = originals[i].0;
-            originals.drain(..i);
-            skipped.retain(|&o| o >= from);
+            if p.from.is_none() {
+                from = originals[i].0;
+                originals.drain(..i);
+                skipped.retain(|&o| o >= from);
+            } else {
+                align = i;
+            }
         }
     }
     let skipped = skipped.len() as u64;
@@ -202,7 +210,7 @@ pub async fn verify_partition(
         .into_iter()
         .enumerate()
         .map(|(i, (named, hash))| {
-            let at = named.unwrap_or_else(|| originals.get(i).map_or(to, |o| o.0));
+            let at = named.unwrap_or_else(|| originals.get(align + i).map_or(to, |o| o.0));
             (at, hash)
         })
         .collect();

@@ -104,7 +104,7 @@ async fn read_all(bootstrap: &str, n: usize) -> Vec<PyConsumedRecord> {
 }
 
 /// `(codec, record count)` of the data batches of partition 0 at `bootstrap`.
-async fn stored_batches(bootstrap: &str) -> Vec<(Compression, i32)> {
+async fn stored_batches(bootstrap: &str, end: i64) -> Vec<(Compression, i32)> {
     let client = Client::connect(ClientConfig::new([bootstrap.to_string()]))
         .await
         .unwrap();
@@ -116,24 +116,31 @@ async fn stored_batches(bootstrap: &str) -> Vec<(Compression, i32)> {
             ..FetchConfig::default()
         },
     );
-    let (_, result) = fetcher
-        .fetch(&[FetchPosition {
-            topic: TOPIC.into(),
-            partition: 0,
-            offset: 0,
-        }])
-        .await
-        .pop()
-        .unwrap();
-    result
-        .unwrap()
-        .visible_batches()
-        .unwrap()
-        .batches
-        .iter()
-        .filter_map(|b| b.as_v2())
-        .map(|b| (b.compression(), b.record_count()))
-        .collect()
+    // A fetch may answer with fewer batches than the log holds: read on to `end` (bounded).
+    let mut stored = Vec::new();
+    let mut offset = 0;
+    for _ in 0..100 {
+        if offset >= end {
+            break;
+        }
+        let (_, result) = fetcher
+            .fetch(&[FetchPosition {
+                topic: TOPIC.into(),
+                partition: 0,
+                offset,
+            }])
+            .await
+            .pop()
+            .unwrap();
+        for b in result.unwrap().visible_batches().unwrap().batches.iter() {
+            if let Some(b) = b.as_v2() {
+                stored.push((b.compression(), b.record_count()));
+                offset = b.next_offset();
+            }
+        }
+    }
+    assert!(offset >= end, "read {offset} of {end} offsets: {stored:?}");
+    stored
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,7 +243,7 @@ async fn whole_batches_are_spliced_one_to_one_and_the_rest_copied_record_by_reco
     }
     // The spliced batches are the source's, one to one, re-encoded as LZ4; the per-record
     // path's 7 records and the last batch follow.
-    let stored = stored_batches(&target.raw_addr()).await;
+    let stored = stored_batches(&target.raw_addr(), n as i64).await;
     assert_eq!(
         stored[..4],
         [

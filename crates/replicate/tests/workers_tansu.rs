@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kreplicate_replicate::config::parse_create_replicator_request;
 use kreplicate_replicate::provenance::Provenance;
-use kreplicate_replicate::{EngineOptions, Replicator, WorkerGroupOptions};
+use kreplicate_replicate::{DataMode, EngineOptions, Replicator, WorkerGroupOptions};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
@@ -34,6 +34,9 @@ const SESSION: Duration = Duration::from_secs(4);
 
 fn options() -> EngineOptions {
     EngineOptions {
+        // Header mode: each copy names its source offset, which is what proves one writer at
+        // a time below.
+        mode: DataMode::Header,
         topic_refresh_interval: Duration::from_millis(300),
         checkpoint_interval: Duration::from_millis(100),
         resume_settle: Duration::from_millis(500),
