@@ -157,6 +157,40 @@ async fn last_writers(fetcher: &Fetcher, target: &Client) -> Vec<(i64, Option<i6
     out
 }
 
+/// Which running worker registered each producer id (from its log's "producer id registered
+/// on the target" lines).
+fn producer_owners(workers: &[Worker]) -> BTreeMap<i64, String> {
+    let mut owners = BTreeMap::new();
+    for w in workers {
+        let text = std::fs::read_to_string(&w.log).unwrap_or_default();
+        for line in text
+            .lines()
+            .filter(|l| l.contains("producer id registered on the target"))
+        {
+            // Drop the terminal colours, then read `producer_id=N`.
+            let mut plain = String::new();
+            let mut escape = false;
+            for c in line.chars() {
+                match (escape, c) {
+                    (false, '\u{1b}') => escape = true,
+                    (true, 'm') => escape = false,
+                    (true, _) => {}
+                    (false, c) => plain.push(c),
+                }
+            }
+            if let Some(pid) = plain
+                .split("producer_id=")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse::<i64>().ok())
+            {
+                owners.insert(pid, w.log.display().to_string());
+            }
+        }
+    }
+    owners
+}
+
 /// Waits until every partition got new copies since `since` (its end offsets) and its last
 /// batches come from exactly `n` producers, each writing 24/n partitions (±1): the group
 /// settled on `n` workers. Returns how long it took and the end offsets.
@@ -173,14 +207,24 @@ async fn settle(
     loop {
         let now = last_writers(fetcher, target).await;
         let progressed = now.iter().zip(since).all(|((end, _), s)| end > s);
+        // A worker may write under more than one producer id (a partition that continues
+        // under a fresh id after a refusal): producer ids are grouped by the worker whose log
+        // registered them.
+        let owners = producer_owners(workers);
         let mut per_pid: BTreeMap<i64, usize> = BTreeMap::new();
+        let mut per_worker: BTreeMap<String, usize> = BTreeMap::new();
         for (_, pid) in &now {
             if let Some(pid) = pid {
                 *per_pid.entry(*pid).or_default() += 1;
+                let owner = owners
+                    .get(pid)
+                    .cloned()
+                    .unwrap_or_else(|| format!("unknown producer {pid}"));
+                *per_worker.entry(owner).or_default() += 1;
             }
         }
         let (lo, hi) = (PARTITIONS as usize / n, (PARTITIONS as usize).div_ceil(n));
-        let balanced = per_pid.len() == n && per_pid.values().all(|c| (lo..=hi).contains(c));
+        let balanced = per_worker.len() == n && per_worker.values().all(|c| (lo..=hi).contains(c));
         if progressed && balanced {
             return (started.elapsed(), now.iter().map(|(e, _)| *e).collect());
         }
@@ -194,7 +238,7 @@ async fn settle(
         }
         assert!(
             Instant::now() < deadline,
-            "{what}: not settled on {n} workers in 120 s: last writers per producer {per_pid:?}"
+            "{what}: not settled on {n} workers in 120 s: last writers per producer {per_pid:?}, per worker {per_worker:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
