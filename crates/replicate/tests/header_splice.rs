@@ -6,6 +6,8 @@
 //! record with an independent reader (librdkafka), through Apache Kafka's produce rules (the
 //! strict layer), with the offset map exact for every source offset.
 
+mod batches_support;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,9 +22,7 @@ use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord};
 use kreplicate_testkit::strict::{Rule, StrictTansu};
 use kreplicate_testkit::tansu::{raw, TansuBroker};
-use kreplicate_wire::client::{Client, ClientConfig};
 use kreplicate_wire::codec::{Compression, Header, RecordBatchBuilder};
-use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
 
 const TOPIC: &str = "spliced";
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -104,43 +104,12 @@ async fn read_all(bootstrap: &str, n: usize) -> Vec<PyConsumedRecord> {
 }
 
 /// `(codec, record count)` of the data batches of partition 0 at `bootstrap`.
-async fn stored_batches(bootstrap: &str, end: i64) -> Vec<(Compression, i32)> {
-    let client = Client::connect(ClientConfig::new([bootstrap.to_string()]))
+async fn stored_batches(bootstrap: &str) -> Vec<(Compression, i32)> {
+    batches_support::stored_batches(bootstrap, TOPIC, 0)
         .await
-        .unwrap();
-    let fetcher = Fetcher::new(
-        client,
-        FetchConfig {
-            isolation: IsolationLevel::ReadUncommitted,
-            max_wait: Duration::from_millis(20),
-            ..FetchConfig::default()
-        },
-    );
-    // A fetch may answer with fewer batches than the log holds: read on to `end` (bounded).
-    let mut stored = Vec::new();
-    let mut offset = 0;
-    for _ in 0..100 {
-        if offset >= end {
-            break;
-        }
-        let (_, result) = fetcher
-            .fetch(&[FetchPosition {
-                topic: TOPIC.into(),
-                partition: 0,
-                offset,
-            }])
-            .await
-            .pop()
-            .unwrap();
-        for b in result.unwrap().visible_batches().unwrap().batches.iter() {
-            if let Some(b) = b.as_v2() {
-                stored.push((b.compression(), b.record_count()));
-                offset = b.next_offset();
-            }
-        }
-    }
-    assert!(offset >= end, "read {offset} of {end} offsets: {stored:?}");
-    stored
+        .iter()
+        .map(|b| (b.compression(), b.record_count()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,7 +212,7 @@ async fn whole_batches_are_spliced_one_to_one_and_the_rest_copied_record_by_reco
     }
     // The spliced batches are the source's, one to one, re-encoded as LZ4; the per-record
     // path's 7 records and the last batch follow.
-    let stored = stored_batches(&target.raw_addr(), n as i64).await;
+    let stored = stored_batches(&target.raw_addr()).await;
     assert_eq!(
         stored[..4],
         [

@@ -4,6 +4,8 @@
 //! transactions are committed and aborted by librdkafka's own transactional producer. What the
 //! mock supports and lacks is in docs/test-brokers.md.
 
+mod batches_support;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
@@ -471,33 +473,9 @@ async fn transactions_copy_up_to_the_mocks_corrupt_marker_and_halt_there() {
 /// `(transactional, record count)` of the data batches in `TOPIC`-0 at `bootstrap`, up to the
 /// first batch that does not parse (the mock's markers carry no CRC).
 async fn stored_batches(bootstrap: &str) -> Vec<(bool, i32)> {
-    use kreplicate_wire::client::{Client, ClientConfig};
-    use kreplicate_wire::codec::RecordSet;
-    use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
-    let client = Client::connect(ClientConfig::new(bootstrap.split(',')))
+    batches_support::stored_batches(bootstrap, TOPIC, 0)
         .await
-        .unwrap();
-    let fetcher = Fetcher::new(
-        client,
-        FetchConfig {
-            isolation: IsolationLevel::ReadUncommitted,
-            max_wait: Duration::from_millis(20),
-            ..FetchConfig::default()
-        },
-    );
-    let (_, result) = fetcher
-        .fetch(&[FetchPosition {
-            topic: TOPIC.into(),
-            partition: 0,
-            offset: 0,
-        }])
-        .await
-        .pop()
-        .unwrap();
-    RecordSet::new(result.unwrap().raw)
-        .batches()
-        .map_while(Result::ok)
-        .filter_map(|b| b.as_v2().cloned())
+        .iter()
         .filter(|b| !b.is_control())
         .map(|b| (b.is_transactional(), b.record_count()))
         .collect()

@@ -12,6 +12,8 @@
 //! the offset map translates every source offset to its copy's target offset, and that
 //! `verify` finds the copy EQUAL.
 
+mod batches_support;
+
 #[allow(dead_code)] // this binary uses only the fake source's log, not its faults
 mod faults_data_support;
 
@@ -354,35 +356,9 @@ async fn committed_transactional_batches_pass_through_as_plain_ones() {
 
 /// `(transactional, record count)` of the data batches of partition 0 at `bootstrap`.
 async fn batch_kinds(bootstrap: &str) -> Vec<(bool, i32)> {
-    use kreplicate_wire::client::{Client, ClientConfig};
-    use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
-    let client = Client::connect(ClientConfig::new([bootstrap.to_string()]))
+    batches_support::stored_batches(bootstrap, TOPIC, 0)
         .await
-        .unwrap();
-    let fetcher = Fetcher::new(
-        client,
-        FetchConfig {
-            isolation: IsolationLevel::ReadUncommitted,
-            max_wait: Duration::from_millis(20),
-            ..FetchConfig::default()
-        },
-    );
-    let (_, result) = fetcher
-        .fetch(&[FetchPosition {
-            topic: TOPIC.into(),
-            partition: 0,
-            offset: 0,
-        }])
-        .await
-        .pop()
-        .unwrap();
-    result
-        .unwrap()
-        .visible_batches()
-        .unwrap()
-        .batches
         .iter()
-        .filter_map(|b| b.as_v2())
         .filter(|b| !b.is_control())
         .map(|b| (b.is_transactional(), b.record_count()))
         .collect()
@@ -464,35 +440,9 @@ async fn mixed_codecs_pass_through_when_they_match_the_target_and_are_reencoded_
 
 /// `(codec, records section, record count)` of the data batches of partition 0 at `bootstrap`.
 async fn stored_batches(bootstrap: &str) -> Vec<(Compression, Bytes, i32)> {
-    use kreplicate_wire::client::{Client, ClientConfig};
-    use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
-    let client = Client::connect(ClientConfig::new([bootstrap.to_string()]))
+    batches_support::stored_batches(bootstrap, TOPIC, 0)
         .await
-        .unwrap();
-    let fetcher = Fetcher::new(
-        client,
-        FetchConfig {
-            isolation: IsolationLevel::ReadUncommitted,
-            max_wait: Duration::from_millis(20),
-            ..FetchConfig::default()
-        },
-    );
-    let (_, result) = fetcher
-        .fetch(&[FetchPosition {
-            topic: TOPIC.into(),
-            partition: 0,
-            offset: 0,
-        }])
-        .await
-        .pop()
-        .unwrap();
-    result
-        .unwrap()
-        .visible_batches()
-        .unwrap()
-        .batches
         .iter()
-        .filter_map(|b| b.as_v2())
         .filter(|b| !b.is_control())
         .map(|b| (b.compression(), b.records_section(), b.record_count()))
         .collect()
