@@ -1,5 +1,5 @@
 //! `kreplicate run` stopped by SIGTERM while start-up still settles its resume points (a
-//! pass-through replicator whose target an application keeps writing to): the process exits
+//! batch-mode replicator whose target an application keeps writing to): the process exits
 //! within 2 s of the signal, and nothing was copied.
 
 mod common;
@@ -112,8 +112,8 @@ async fn sigterm_during_start_up_exits_within_two_seconds_having_copied_nothing(
             &format!("file://{}", config.display()),
             "--metrics-addr",
             &metrics_addr,
-            "--mode",
-            "pass-through",
+            "--provenance",
+            "batch",
             "--topic-refresh-interval",
             "300ms",
         ],
