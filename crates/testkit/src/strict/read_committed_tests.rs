@@ -218,10 +218,7 @@ fn call<R: kafka_protocol::protocol::Request>(
 #[test]
 fn an_open_transaction_holds_read_committed_back_at_its_first_offset() {
     use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
-    use kafka_protocol::messages::{
-        AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, ProducerId,
-        TransactionalId,
-    };
+    use kafka_protocol::messages::{AddPartitionsToTxnRequest, EndTxnRequest, TransactionalId};
     use kafka_protocol::records::Compression;
 
     use super::tests::{batch, create_raw, now_ms, outcome, produce, Ids, PLAIN};
@@ -240,15 +237,7 @@ fn an_open_transaction_holds_read_committed_back_at_its_first_offset() {
     );
 
     let txn = TransactionalId(StrBytes::from_static_str("open-txn"));
-    let init = call(
-        &addr,
-        4,
-        &InitProducerIdRequest::default()
-            .with_transactional_id(Some(txn.clone()))
-            .with_transaction_timeout_ms(60_000)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1),
-    );
+    let init = super::tests::init_transactional(&addr, "open-txn");
     assert_eq!(init.error_code, 0);
     let (pid, epoch) = (init.producer_id, init.producer_epoch);
     let added = call(

@@ -577,6 +577,27 @@ async fn timestamps_outside_before_and_after_max_ms_are_invalid() {
     assert_eq!(broker.refusals().count(Rule::InvalidTimestamp), 4);
 }
 
+/// InitProducerId (v4) for `transactional_id` through `addr`: a fresh producer id, or the same
+/// id with the next epoch when the transactional id is known.
+pub(super) fn init_transactional(
+    addr: &str,
+    transactional_id: &str,
+) -> kafka_protocol::messages::InitProducerIdResponse {
+    RawConnection::connect(addr, IO_TIMEOUT)
+        .unwrap()
+        .call(
+            4,
+            &kafka_protocol::messages::InitProducerIdRequest::default()
+                .with_transactional_id(Some(TransactionalId(StrBytes::from_string(
+                    transactional_id.to_string(),
+                ))))
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(kafka_protocol::messages::ProducerId(-1))
+                .with_producer_epoch(-1),
+        )
+        .unwrap()
+}
+
 #[test]
 fn idempotent_sequences_epochs_and_duplicates() {
     let broker = StrictTansu::start().unwrap();
@@ -585,17 +606,7 @@ fn idempotent_sequences_epochs_and_duplicates() {
     let ts = now_ms();
     // Tansu refuses producer ids it did not hand out (UNKNOWN_PRODUCER_ID) and has no KIP-360
     // epoch bump; a transactional id gets the same id with the next epoch on each init.
-    let init = RawConnection::connect(&addr, IO_TIMEOUT)
-        .unwrap()
-        .call(
-            4,
-            &kafka_protocol::messages::InitProducerIdRequest::default()
-                .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("idem"))))
-                .with_transaction_timeout_ms(60_000)
-                .with_producer_id(kafka_protocol::messages::ProducerId(-1))
-                .with_producer_epoch(-1),
-        )
-        .unwrap();
+    let init = init_transactional(&addr, "idem");
     assert_eq!(init.error_code, 0);
     let pid = *init.producer_id;
     let base_epoch = init.producer_epoch;
@@ -632,17 +643,7 @@ fn idempotent_sequences_epochs_and_duplicates() {
         vec![(0, 0, 0)]
     );
     // A new epoch starts at sequence 0; the old epoch is then refused.
-    let bumped = RawConnection::connect(&addr, IO_TIMEOUT)
-        .unwrap()
-        .call(
-            4,
-            &kafka_protocol::messages::InitProducerIdRequest::default()
-                .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("idem"))))
-                .with_transaction_timeout_ms(60_000)
-                .with_producer_id(kafka_protocol::messages::ProducerId(-1))
-                .with_producer_epoch(-1),
-        )
-        .unwrap();
+    let bumped = init_transactional(&addr, "idem");
     assert_eq!(
         (
             bumped.error_code,
