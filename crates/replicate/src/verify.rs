@@ -9,6 +9,7 @@
 //! Each side is folded into a rolling SHA-256 digest; the first source offset where they differ
 //! — missing, duplicated, reordered or changed — is reported.
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use kreplicate_wire::client::{Client, Error as ClientError};
@@ -84,28 +85,49 @@ impl VerifyError {
     }
 }
 
+/// The producer ids that tell batch-mode copies apart: those replicators from the source
+/// registered on the target (copies), and those replicators from the target registered on the
+/// source (records that came from the target). Read once for all partitions.
+#[derive(Debug, Clone, Default)]
+pub struct CopyProducers {
+    ours: HashSet<i64>,
+    theirs: HashSet<i64>,
+}
+
+impl CopyProducers {
+    /// Reads both producer registries to their end.
+    pub async fn read(
+        source: &Client,
+        target: &Client,
+        source_id: &str,
+        target_id: &str,
+    ) -> Result<Self, VerifyError> {
+        let ours = Registry::new(target.clone())
+            .producer_ids_from(ClusterFingerprint::of(source_id))
+            .await
+            .map_err(VerifyError::on(Role::Target))?;
+        let theirs = Registry::new(source.clone())
+            .producer_ids_from(ClusterFingerprint::of(target_id))
+            .await
+            .map_err(VerifyError::on(Role::Source))?;
+        Ok(CopyProducers { ours, theirs })
+    }
+}
+
 /// Compares one partition.
 pub async fn verify_partition(
     source: &Client,
     target: &Client,
     source_id: &str,
     target_id: &str,
+    producers: &CopyProducers,
     p: &VerifyPartition,
 ) -> Result<PartitionVerdict, VerifyError> {
     let on_source = VerifyError::on(Role::Source);
     let on_target = VerifyError::on(Role::Target);
     let source_fp = ClusterFingerprint::of(source_id);
     let target_fp = ClusterFingerprint::of(target_id);
-    // Producer ids of batch-mode copies on the target, and of batches on the source that came
-    // from the target.
-    let ours = Registry::new(target.clone())
-        .producer_ids_from(source_fp)
-        .await
-        .map_err(&on_target)?;
-    let theirs = Registry::new(source.clone())
-        .producer_ids_from(target_fp)
-        .await
-        .map_err(&on_source)?;
+    let CopyProducers { ours, theirs } = producers;
     // The target's copies of this partition, in target order: (source offset when the copy
     // names it, record hash with the timestamp, without it).
     let mut copies: Vec<(Option<i64>, [u8; 32], [u8; 32])> = Vec::new();
@@ -387,6 +409,8 @@ pub async fn verify_replicator_from(
         .metadata()
         .await
         .map_err(|e| EngineError::cluster(Role::Source, config.source.id.clone(), e))?;
+    let producers =
+        CopyProducers::read(&source, &target, &config.source.id, &config.target.id).await;
     let mut verdicts = Vec::new();
     for topic in metadata
         .topics
@@ -412,17 +436,21 @@ pub async fn verify_replicator_from(
                     }
                 };
             }
-            let verdict = match verify_partition(
-                &source,
-                &target,
-                &config.source.id,
-                &config.target.id,
-                &part,
-            )
-            .await
-            {
-                Ok(v) => v,
-                Err(e) => PartitionVerdict::unreadable(&part, &e),
+            let verdict = match &producers {
+                Ok(producers) => match verify_partition(
+                    &source,
+                    &target,
+                    &config.source.id,
+                    &config.target.id,
+                    producers,
+                    &part,
+                )
+                .await
+                {
+                    Ok(v) => v,
+                    Err(e) => PartitionVerdict::unreadable(&part, &e),
+                },
+                Err(e) => PartitionVerdict::unreadable(&part, e),
             };
             verdicts.push(verdict);
         }
