@@ -99,6 +99,7 @@ fn cluster_line(cluster: &ClusterConfig) -> String {
         Some(ClusterAuth::MskIam { region, .. }) => {
             format!("MSK IAM (SASL/OAUTHBEARER, {region}, default AWS credential chain)")
         }
+        Some(ClusterAuth::Provided(_)) => "SASL with the embedder's credentials provider".into(),
     };
     let tls = match &cluster.tls {
         None => "plaintext".to_owned(),

@@ -107,6 +107,9 @@ pub async fn client_config(
                 *token_lifetime,
             )?);
         }
+        Some(ClusterAuth::Provided(provided)) => {
+            config.connection.sasl = Some(provided.0.clone());
+        }
         Some(ClusterAuth::MutualTls { .. }) | None => {}
     }
     Ok(config)
@@ -130,7 +133,7 @@ async fn msk_bootstrap(
     use crate::aws::bootstrap_brokers::{get_bootstrap_brokers, Listener};
     let listener = match (&cluster.auth, &cluster.tls) {
         (Some(ClusterAuth::MskIam { .. }), _) => Listener::SaslIam,
-        (Some(ClusterAuth::SaslScram { .. }), _) => Listener::SaslScram,
+        (Some(ClusterAuth::SaslScram { .. } | ClusterAuth::Provided(_)), _) => Listener::SaslScram,
         (Some(ClusterAuth::MutualTls { .. }), _) | (None, Some(_)) => Listener::Tls,
         (None, None) => Listener::Plaintext,
     };

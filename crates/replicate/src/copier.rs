@@ -233,6 +233,9 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
         group: Group::default(),
         s: setup,
     };
+    c.s.metrics
+        .board
+        .started(&c.s.source_topic, c.s.partition, c.acked, c.target_next);
     // Record the starting point at once: a LATEST start must survive a restart. In batch mode
     // the copies after the last checkpoint are what resume matches against the source, so no
     // copy may land before a checkpoint vouches for where they start.
@@ -429,17 +432,23 @@ impl Copier {
         if visible.next_offset > self.position {
             self.skip(visible.next_offset, 0);
         }
+        let lag = (end - self.position).max(0);
         self.s
             .metrics
             .message_lag
             .get_or_create(&self.labels)
-            .set((end - self.position).max(0));
+            .set(lag);
         // Caught up with nothing in flight: no record is waiting, so there is no latency to
         // report; the last copied record's latency would otherwise stay forever on an idle
         // source (`status` NOT READY after a backlog copy). The next copy sets it again.
-        if end <= self.position && self.acked >= self.position {
+        let caught_up = end <= self.position && self.acked >= self.position;
+        if caught_up {
             self.s.metrics.replication_latency_ms.remove(&self.labels);
         }
+        self.s
+            .metrics
+            .board
+            .fetched(&self.s.source_topic, self.s.partition, end, lag, caught_up);
         match corrupt {
             Some(message) => Err(CopierExit::Halted {
                 offset: self.position,
@@ -720,6 +729,8 @@ impl Copier {
 
     fn handle_outcome(&mut self, outcome: Outcome) -> Result<(), CopierExit> {
         let m = &self.s.metrics;
+        // Set for copied records: their source timestamp to acknowledgement.
+        let mut latency = None;
         match outcome {
             Outcome::Copied {
                 source_offsets,
@@ -768,9 +779,7 @@ impl Copier {
                 m.replicated_bytes
                     .get_or_create(&self.topic_labels)
                     .inc_by(bytes as u64);
-                m.replication_latency_ms
-                    .get_or_create(&self.labels)
-                    .set((now_ms() - timestamp).max(0));
+                latency = Some((now_ms() - timestamp).max(0));
             }
             Outcome::CopiedBatch {
                 base_offset,
@@ -795,9 +804,7 @@ impl Copier {
                 m.replicated_bytes
                     .get_or_create(&self.topic_labels)
                     .inc_by(bytes as u64);
-                m.replication_latency_ms
-                    .get_or_create(&self.labels)
-                    .set((now_ms() - timestamp).max(0));
+                latency = Some((now_ms() - timestamp).max(0));
             }
             Outcome::Skipped { until, filtered } => {
                 self.acked = self.acked.max(until);
@@ -841,6 +848,18 @@ impl Copier {
                 });
             }
         }
+        if let Some(latency) = latency {
+            m.replication_latency_ms
+                .get_or_create(&self.labels)
+                .set(latency);
+        }
+        m.board.acked(
+            &self.s.source_topic,
+            self.s.partition,
+            self.acked,
+            self.target_next,
+            latency,
+        );
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use kreplicate_offsets::OffsetMaps;
+use kreplicate_offsets::{OffsetMap, OffsetMaps, Translation};
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -13,13 +13,25 @@ use crate::config::ReplicatorConfig;
 use crate::error::EngineError;
 use crate::metrics::{cluster_labels, ReplicatorMetrics};
 use crate::options::EngineOptions;
+use crate::replicator_builder::ReplicatorBuilder;
+use crate::shutdown::ShutdownHandle;
+use crate::status::Status;
 
 /// A running replicator.
 pub struct Replicator {
     metrics: Arc<ReplicatorMetrics>,
     offset_maps: Arc<Mutex<OffsetMaps>>,
-    stop: watch::Sender<bool>,
+    stop: ShutdownHandle,
     task: Option<JoinHandle<Result<(), EngineError>>>,
+}
+
+impl std::fmt::Debug for Replicator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replicator")
+            .field("running", &self.task.is_some())
+            .field("stopping", &self.stop.is_shutting_down())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Replicator {
@@ -48,6 +60,9 @@ impl Replicator {
         let offset_maps = Arc::new(Mutex::new(
             crate::groups::load_offset_maps(&target, &config).await?,
         ));
+        metrics
+            .board
+            .set_clusters(&config.source.alias, &config.target.alias);
         let (stop, stopped) = watch::channel(false);
         let workers = match &options.workers {
             Some(w) => Some(
@@ -89,20 +104,57 @@ impl Replicator {
         Ok(Replicator {
             metrics,
             offset_maps,
-            stop,
+            stop: ShutdownHandle(Arc::new(stop)),
             task: Some(task),
         })
+    }
+
+    /// Starts building a replicator from typed settings (see [`ReplicatorBuilder`]).
+    pub fn builder(name: impl Into<String>) -> ReplicatorBuilder {
+        ReplicatorBuilder::new(name)
+    }
+
+    /// A typed snapshot of every partition, consumer group and cluster.
+    pub fn status(&self) -> Status {
+        self.metrics.status()
+    }
+
+    /// The target offset of the copy of source record `source_offset` of `topic`/`partition`
+    /// (the source topic's name): exact, or `None` when this replicator has no exact answer
+    /// (not copied yet, before where replication started, or not a replicated partition).
+    /// A consumer position translates the same way: the next offset to read.
+    pub fn translate(&self, topic: &str, partition: i32, source_offset: i64) -> Option<i64> {
+        let maps = self.offset_maps.lock().unwrap_or_else(|e| e.into_inner());
+        match maps.source_to_target(topic, partition, source_offset)? {
+            Translation::Exact(target) => Some(target),
+            Translation::BeforeReplicationStart { .. } | Translation::NotYetReplicated { .. } => {
+                None
+            }
+        }
+    }
+
+    /// A copy of the exact source→target offset map of `topic`/`partition` (source topic),
+    /// as copied so far; `None` before its copier first started. For inspection: use
+    /// [`translate`](Self::translate) to translate one offset.
+    pub fn offset_map(&self, topic: &str, partition: i32) -> Option<OffsetMap> {
+        let maps = self.offset_maps.lock().unwrap_or_else(|e| e.into_inner());
+        maps.get(topic, partition).cloned()
+    }
+
+    /// A cloneable handle that stops this replicator from anywhere (see [`ShutdownHandle`]).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.stop.clone()
+    }
+
+    /// Runs until the replicator stops: a fatal error, or [`ShutdownHandle::shutdown`] (then
+    /// `Ok` once in-flight writes are acknowledged and checkpointed).
+    pub async fn run(mut self) -> Result<(), EngineError> {
+        self.wait().await
     }
 
     /// The replicator's metrics (shared; they keep updating while it runs).
     pub fn metrics(&self) -> Arc<ReplicatorMetrics> {
         self.metrics.clone()
-    }
-
-    /// Exact source→target offset maps of the partitions copied so far (for offset
-    /// translation and `verify`).
-    pub fn offset_maps(&self) -> Arc<Mutex<OffsetMaps>> {
-        self.offset_maps.clone()
     }
 
     /// Waits until the replicator stops on its own (a fatal error) or is shut down.
@@ -121,7 +173,7 @@ impl Replicator {
 
     /// Graceful stop: no new fetches, in-flight writes finish and are checkpointed.
     pub async fn shutdown(mut self) -> Result<(), EngineError> {
-        let _ = self.stop.send(true);
+        self.stop.shutdown();
         self.wait().await
     }
 }

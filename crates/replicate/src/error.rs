@@ -75,6 +75,9 @@ pub enum EngineError {
         arn: String,
         members: String,
     },
+    /// [`crate::ReplicatorBuilder`] settings that cannot be used.
+    #[error("{0}")]
+    Build(#[from] crate::replicator_builder::BuildError),
     /// Anything else, with its explanation.
     #[error("{0}")]
     Other(String),

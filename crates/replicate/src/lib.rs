@@ -1,7 +1,40 @@
-//! The replication engine.
+//! The kreplicate engine as a library: copies Kafka topics, topic configs, ACLs and
+//! consumer-group offsets from one cluster to another, exactly once, the way Amazon MSK
+//! Replicator does (its CreateReplicator JSON is accepted as is, see [`config`]).
+//!
+//! Build a [`Replicator`] with [`Replicator::builder`] (or from the JSON with
+//! [`config::parse_create_replicator_request`] and [`Replicator::start`]), watch it with
+//! [`Replicator::status`] and its Prometheus metrics ([`ReplicatorMetrics::register`]), ask
+//! it where a source offset landed with [`Replicator::translate`], and stop it with a
+//! [`ShutdownHandle`].
+//!
+//! ```no_run
+//! use kreplicate_replicate::{Cluster, Replicator, StartingPosition, TopicNaming};
+//!
+//! # async fn example() -> Result<(), kreplicate_replicate::EngineError> {
+//! let replicator = Replicator::builder("orders-to-dr")
+//!     .source(Cluster::new("source-cluster-id", "source-broker:9092"))
+//!     .target(Cluster::new("target-cluster-id", "target-broker:9092").tls())
+//!     .topics(["orders.*"])
+//!     .naming(TopicNaming::Identical)
+//!     .starting_position(StartingPosition::Earliest)
+//!     .start()
+//!     .await?;
+//! let stop = replicator.shutdown_handle();
+//! tokio::spawn(async move {
+//!     let _ = tokio::signal::ctrl_c().await;
+//!     stop.shutdown();
+//! });
+//! for p in replicator.status().partitions {
+//!     println!("{}-{}: {:?}, lag {:?}", p.topic, p.partition, p.state, p.lag);
+//! }
+//! replicator.run().await
+//! # }
+//! ```
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod capabilities;
+mod cluster;
 pub mod cluster_client;
 pub mod config;
 pub mod engine;
@@ -9,11 +42,23 @@ pub mod error;
 pub mod groups;
 pub mod metrics;
 pub mod options;
+mod replicator_builder;
 mod run;
+mod shutdown;
+pub mod status;
+mod status_board;
 
+pub use cluster::Cluster;
+pub use config::{Compression, OffsetSyncMode, ScramMechanism, StartingPosition, TopicNaming};
 pub use engine::Replicator;
 pub use error::EngineError;
+pub use kreplicate_wire::connection::CredentialsProvider;
+pub use kreplicate_wire::sasl::{SaslCredentials, SaslMechanism};
+pub use metrics::ReplicatorMetrics;
 pub use options::{DataMode, EngineOptions, WorkerGroupOptions};
+pub use replicator_builder::{BuildError, ReplicatorBuilder};
+pub use shutdown::ShutdownHandle;
+pub use status::{PartitionState, Status};
 mod checkpoint;
 mod copier;
 mod producer_registry;

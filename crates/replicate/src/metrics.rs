@@ -10,6 +10,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::sync::Mutex;
 
+use crate::status::{ClusterStatus, Status};
+use crate::status_board::StatusBoard;
+
 /// Label set: a list of `(name, value)` pairs.
 pub type Labels = Vec<(String, String)>;
 
@@ -113,6 +116,18 @@ pub struct ReplicatorMetrics {
     /// Worker group, as the leader saw it in the last generation: partitions per member
     /// (labels `member`, `address`: its metrics address, empty when it serves none).
     pub worker_group_members: Family<Labels, Gauge>,
+    /// What [`Self::status`] reads besides the metrics.
+    pub(crate) board: StatusBoard,
+}
+
+impl std::fmt::Debug for ReplicatorMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The values are in `status()` and `encode()`; printing every family here would be
+        // both long and a second source of truth.
+        f.debug_struct("ReplicatorMetrics")
+            .field("board", &self.board)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ReplicatorMetrics {
@@ -157,158 +172,170 @@ impl ReplicatorMetrics {
             worker_cluster_tasks: Gauge::default(),
             worker_group_members: Family::default(),
             registry: Registry::default(),
+            board: StatusBoard::default(),
         };
+        m.register_families(&mut registry);
+        ReplicatorMetrics { registry, ..m }
+    }
+
+    /// Registers every metric into `registry` under the prefix `kreplicate`, so an embedder
+    /// serves them beside its own (they keep updating: the registry holds shared handles).
+    /// Call it once per registry: a second call registers every name again.
+    pub fn register(&self, registry: &mut Registry) {
+        self.register_families(registry.sub_registry_with_prefix("kreplicate"));
+    }
+
+    fn register_families(&self, registry: &mut Registry) {
         registry.register(
             "replication_latency_ms",
             "Milliseconds from source timestamp to target acknowledgement (MSK ReplicationLatency)",
-            m.replication_latency_ms.clone(),
+            self.replication_latency_ms.clone(),
         );
         registry.register(
             "message_lag",
             "Source log end offset minus replicator position (MSK MessageLag)",
-            m.message_lag.clone(),
+            self.message_lag.clone(),
         );
         registry.register(
             "replicated_bytes",
             "Bytes written to the target (MSK ReplicatorThroughput)",
-            m.replicated_bytes.clone(),
+            self.replicated_bytes.clone(),
         );
         registry.register(
             "replicated_records",
             "Records written to the target",
-            m.replicated_records.clone(),
+            self.replicated_records.clone(),
         );
         registry.register(
             "bytes_in",
             "Bytes read from the source, filtered records included (MSK ReplicatorBytesInPerSec)",
-            m.bytes_in.clone(),
+            self.bytes_in.clone(),
         );
         registry.register(
             "filtered_records",
             "Records not copied because they came from the target (loop prevention)",
-            m.filtered_records.clone(),
+            self.filtered_records.clone(),
         );
         registry.register(
             "replication_failures",
             "Data-path failures (MSK ReplicationFailures / ReplicatorFailure)",
-            m.failures.clone(),
+            self.failures.clone(),
         );
         registry.register(
             "gap_records",
             "Source offsets removed by retention before they were copied",
-            m.gap_records.clone(),
+            self.gap_records.clone(),
         );
         registry.register(
             "cluster_reachable",
             "1 when the cluster answered the last probe (MSK KafkaClusterPingSuccessCount)",
-            m.cluster_reachable.clone(),
+            self.cluster_reachable.clone(),
         );
         registry.register(
             "auth_errors",
             "Failed authentications (MSK AuthError)",
-            m.auth_errors.clone(),
+            self.auth_errors.clone(),
         );
         registry.register(
             "throttle_time_ms",
             "Largest broker throttle in the last interval (MSK ThrottleTime)",
-            m.throttle_time_ms.clone(),
+            self.throttle_time_ms.clone(),
         );
         registry.register(
             "worker_rebalances",
             "Worker-group generations this worker joined",
-            m.worker_rebalances.clone(),
+            self.worker_rebalances.clone(),
         );
         registry.register(
             "worker_generation",
             "Worker-group generation of this worker's assignment",
-            m.worker_generation.clone(),
+            self.worker_generation.clone(),
         );
         registry.register(
             "worker_owned_partitions",
             "Source partitions assigned to this worker (session valid)",
-            m.worker_owned_partitions.clone(),
+            self.worker_owned_partitions.clone(),
         );
         registry.register(
             "worker_cluster_tasks",
             "1 while this worker runs the cluster-level tasks",
-            m.worker_cluster_tasks.clone(),
+            self.worker_cluster_tasks.clone(),
         );
         registry.register(
             "worker_group_members",
             "Partitions per worker-group member, as the leader assigned them",
-            m.worker_group_members.clone(),
+            self.worker_group_members.clone(),
         );
         registry.register(
             "consumer_group_count",
             "Consumer groups being synchronised (MSK ConsumerGroupCount)",
-            m.consumer_group_count.clone(),
+            self.consumer_group_count.clone(),
         );
         registry.register(
             "consumer_group_offset_sync_failures",
             "Consumer-group offset sync failures (MSK ConsumerGroupOffsetSyncFailure)",
-            m.consumer_group_sync_failures.clone(),
+            self.consumer_group_sync_failures.clone(),
         );
         registry.register(
             "consumer_group_lag",
             "Consumer lag per cluster, group, topic and partition (MSK OffsetLag)",
-            m.consumer_group_lag.clone(),
+            self.consumer_group_lag.clone(),
         );
         registry.register(
             "consumer_group_synced",
             "1 when the group's committed target offsets are the translation of its source commits (or past it)",
-            m.consumer_group_synced.clone(),
+            self.consumer_group_synced.clone(),
         );
         registry.register(
             "consumer_group_movable",
             "1 when the group can move to the target now: target offsets exactly translated, no active members on the source",
-            m.consumer_group_movable.clone(),
+            self.consumer_group_movable.clone(),
         );
         registry.register(
             "topic_count",
             "Topics being replicated",
-            m.topic_count.clone(),
+            self.topic_count.clone(),
         );
         registry.register(
             "cluster_missing_api",
             "1 for each Kafka API this replicator's configuration uses that the cluster does not offer (what needs it cannot run)",
-            m.cluster_missing_api.clone(),
+            self.cluster_missing_api.clone(),
         );
         registry.register(
             "source_topic_count",
             "Topics on the source cluster (internal ones left out), selected or not",
-            m.source_topic_count.clone(),
+            self.source_topic_count.clone(),
         );
         registry.register(
             "unselected_source_topic",
             "While TopicsToReplicate selects no source topic: 1 for each source topic (the first 20 by name)",
-            m.unselected_source_topics.clone(),
+            self.unselected_source_topics.clone(),
         );
         registry.register(
             "partitions",
             "Source partitions by state: copying or halted",
-            m.partitions.clone(),
+            self.partitions.clone(),
         );
         registry.register(
             "partition_halted",
             "Each halted partition: the source offset it halted at (-1: not known, its copier panicked); no series while it copies",
-            m.partition_halted.clone(),
+            self.partition_halted.clone(),
         );
         registry.register(
             "checkpoint_failures",
             "Checkpoints the target did not acknowledge (sent again at the next tick)",
-            m.checkpoint_failures.clone(),
+            self.checkpoint_failures.clone(),
         );
         registry.register(
             "data_path_restarts",
             "Restarts of the whole data path after connection, deadline or coordinator errors",
-            m.data_path_restarts.clone(),
+            self.data_path_restarts.clone(),
         );
         registry.register(
             "copier_panics",
             "Copier tasks that panicked (restarted with backoff, halted after repeated panics)",
-            m.copier_panics.clone(),
+            self.copier_panics.clone(),
         );
-        ReplicatorMetrics { registry, ..m }
     }
 
     /// Creates the zero-valued series of both clusters (auth errors, throttling, consumer lag) and of the
@@ -326,6 +353,7 @@ impl ReplicatorMetrics {
         }
         let _ = self.failures.get_or_create(&topic_labels(""));
         self.set_partitions(0, std::iter::empty());
+        self.board.set_clusters(source_alias, target_alias);
     }
 
     /// Creates the zero-valued series of a replicated topic and its partitions (failures,
@@ -339,6 +367,40 @@ impl ReplicatorMetrics {
         let _ = self.copier_panics.get_or_create(&labels);
         for p in 0..partitions {
             let _ = self.gap_records.get_or_create(&partition_labels(topic, p));
+        }
+        self.board.add_topic(topic, partitions);
+    }
+
+    /// A typed snapshot of every partition, group and cluster (see [`Status`]).
+    pub fn status(&self) -> Status {
+        let counter = |family: &Family<Labels, Counter>, topic: &str| {
+            family.get(&topic_labels(topic)).map_or(0, |c| c.get())
+        };
+        let topics = self.board.topics();
+        let sum = |family: &Family<Labels, Counter>| -> u64 {
+            topics.iter().map(|t| counter(family, t)).sum()
+        };
+        Status {
+            clusters: self
+                .board
+                .clusters()
+                .into_iter()
+                .map(|(role, alias)| ClusterStatus {
+                    reachable: self
+                        .cluster_reachable
+                        .get(&cluster_labels(&alias))
+                        .is_some_and(|g| g.get() == 1),
+                    role,
+                    alias,
+                })
+                .collect(),
+            partitions: self.board.partitions(),
+            groups: self.board.groups(),
+            topics: self.topic_count.get().max(0) as u64,
+            records_copied: sum(&self.replicated_records),
+            bytes_copied: sum(&self.replicated_bytes),
+            replication_failures: sum(&self.failures),
+            offset_sync_failures: self.consumer_group_sync_failures.get(),
         }
     }
 

@@ -88,6 +88,8 @@ struct Halted {
     retry_at: Option<Instant>,
     /// The source offset it halted at, when known (not after a copier panic).
     offset: Option<i64>,
+    /// Why, as logged (for [`crate::status`]).
+    reason: String,
 }
 
 /// One producer's data path: everything the copiers of a generation share.
@@ -314,7 +316,7 @@ impl Supervisor {
                             tracing::error!(topic = %key.0, partition = key.1, offset, state = "halted",
                                 "partition halted at source offset {offset}: {message}");
                             self.metrics.failures.get_or_create(&topic_labels(&key.0)).inc();
-                            self.halted.insert(key, Halted { retry_at: None, offset: Some(offset) });
+                            self.halted.insert(key, Halted { retry_at: None, offset: Some(offset), reason: message });
                         }
                         CopierExit::Refused { offset, reached, isolated, refusal } => {
                             self.refused(key, offset, reached, isolated, &refusal, &mut g).await;
@@ -392,6 +394,7 @@ impl Supervisor {
             Halted {
                 retry_at: Some(Instant::now() + wait),
                 offset: Some(offset),
+                reason: message,
             },
         );
     }
@@ -427,6 +430,7 @@ impl Supervisor {
                 Halted {
                     retry_at: None,
                     offset: None,
+                    reason: format!("the copier panicked {n} times: {what}"),
                 },
             );
             return;
@@ -445,6 +449,7 @@ impl Supervisor {
             Halted {
                 retry_at: Some(Instant::now() + wait),
                 offset: None,
+                reason: format!("the copier panicked (restarting): {what}"),
             },
         );
     }
@@ -489,6 +494,10 @@ impl Supervisor {
                 .map_err(|e| self.cluster_error(Role::Target, e))
         }
         .await;
+        let mut reason = self
+            .halted
+            .get(&key)
+            .map_or_else(|| "not restarted yet".to_owned(), |h| h.reason.clone());
         match prepared {
             Ok(checkpoints) => {
                 g.checkpoints = checkpoints;
@@ -499,6 +508,7 @@ impl Supervisor {
             }
             Err(e) => {
                 tracing::warn!(topic = %key.0, partition = key.1, error = %e, "cannot restart the partition yet; will retry");
+                reason = format!("cannot restart the partition yet: {e}");
             }
         }
         // Still not copying (logged where it failed): it stays halted, tried again later.
@@ -519,6 +529,7 @@ impl Supervisor {
             Halted {
                 retry_at: Some(Instant::now() + wait),
                 offset,
+                reason,
             },
         );
     }
@@ -530,6 +541,12 @@ impl Supervisor {
             self.halted
                 .iter()
                 .map(|(key, h)| (key.0.as_str(), key.1, h.offset)),
+        );
+        self.metrics.board.set_states(
+            |topic, partition| g.running.contains(&(topic.to_owned(), partition)),
+            self.halted
+                .iter()
+                .map(|(key, h)| (key.0.as_str(), key.1, h.offset, h.reason.as_str())),
         );
     }
 
@@ -921,6 +938,7 @@ impl Supervisor {
             let labels = crate::metrics::partition_labels(&key.0, key.1);
             self.metrics.message_lag.remove(&labels);
             self.metrics.replication_latency_ms.remove(&labels);
+            self.metrics.board.released(&key.0, key.1);
         }
         self.halted.retain(|k, _| allowed.contains(k));
         let topics: Vec<ReplicatedTopic> = self.known_topics.values().cloned().collect();

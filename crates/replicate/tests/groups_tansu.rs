@@ -294,20 +294,23 @@ async fn offset_maps_are_saved_and_rebuilt_across_a_restart() {
     let replicator = Replicator::start(make_config(), fast_options())
         .await
         .unwrap();
-    let maps = replicator.offset_maps();
     let ends = |n: i64| {
-        move |maps: &kreplicate_offsets::OffsetMaps| {
-            (0..2).all(|p| maps.get("ledger", p).is_some_and(|m| m.source_end() == n))
+        move |replicator: &Replicator| {
+            (0..2).all(|p| {
+                replicator
+                    .offset_map("ledger", p)
+                    .is_some_and(|m| m.source_end() == n)
+            })
         }
     };
     let caught_up = ends(10);
     wait_for("both partitions copied", Duration::from_secs(20), || {
-        let done = caught_up(&maps.lock().unwrap());
+        let done = caught_up(&replicator);
         async move { done.then_some(()) }
     })
     .await;
     let before: Vec<_> = (0..2)
-        .map(|p| maps.lock().unwrap().get("ledger", p).cloned().unwrap())
+        .map(|p| replicator.offset_map("ledger", p).unwrap())
         .collect();
     for (p, map) in before.iter().enumerate() {
         assert_eq!(
@@ -327,9 +330,11 @@ async fn offset_maps_are_saved_and_rebuilt_across_a_restart() {
     let replicator = Replicator::start(make_config(), fast_options())
         .await
         .unwrap();
-    let maps = replicator.offset_maps();
     for (p, map) in before.iter().enumerate() {
-        assert_eq!(maps.lock().unwrap().get("ledger", p as i32), Some(map));
+        assert_eq!(
+            replicator.offset_map("ledger", p as i32).as_ref(),
+            Some(map)
+        );
     }
     // And continued, not restarted, when copying resumes.
     python::produce(
@@ -343,13 +348,12 @@ async fn offset_maps_are_saved_and_rebuilt_across_a_restart() {
     .unwrap();
     let caught_up = ends(12);
     wait_for("the new records copied", Duration::from_secs(20), || {
-        let done = caught_up(&maps.lock().unwrap());
+        let done = caught_up(&replicator);
         async move { done.then_some(()) }
     })
     .await;
     for p in 0..2 {
-        let maps = maps.lock().unwrap();
-        let map = maps.get("ledger", p).unwrap();
+        let map = replicator.offset_map("ledger", p).unwrap();
         assert_eq!((map.source_start(), map.target_start()), (0, 2));
         assert_eq!(map.run_count(), 1, "partition {p}: {:?}", map.runs());
         assert_eq!(map.target_end(), 14);

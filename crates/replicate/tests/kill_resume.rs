@@ -310,14 +310,7 @@ async fn killed_ten_times(mode: DataMode, compression: &str) {
     // The offset maps, saved every checkpoint interval and rebuilt after each kill (lagging
     // the data path, so completed from the clusters at each start).
     let maps: Vec<_> = (0..PARTITIONS)
-        .map(|p| {
-            replicator
-                .offset_maps()
-                .lock()
-                .unwrap()
-                .get("load", p)
-                .cloned()
-        })
+        .map(|p| replicator.offset_map("load", p))
         .collect();
     replicator.shutdown().await.unwrap();
     assert!(caught_up, "the target caught up with {total} records");

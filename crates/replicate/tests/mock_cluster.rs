@@ -101,15 +101,12 @@ where
 
 /// Waits until the replicator's offset map of `partition` covers the source up to `end`.
 async fn wait_copied(replicator: &Replicator, partition: i32, end: i64) {
-    let maps = replicator.offset_maps();
     wait_until(
         &format!("{TOPIC}-{partition} copied up to {end}"),
         Duration::from_secs(60),
         || {
-            let done = maps
-                .lock()
-                .unwrap()
-                .get(TOPIC, partition)
+            let done = replicator
+                .offset_map(TOPIC, partition)
                 .is_some_and(|m| m.source_end() >= end);
             async move { done }
         },
@@ -175,12 +172,12 @@ async fn assert_exact_copy(
         want.keys().collect::<Vec<_>>(),
         got.keys().collect::<Vec<_>>()
     );
-    let maps = replicator.offset_maps();
-    let maps = maps.lock().unwrap();
     for (partition, want) in &want {
         let got = &got[partition];
         assert_eq!(got.len(), want.len(), "partition {partition}");
-        let map = maps.get(TOPIC, *partition).expect("an offset map");
+        let map = replicator
+            .offset_map(TOPIC, *partition)
+            .expect("an offset map");
         for (s, t) in want.iter().zip(got) {
             let at = format!("partition {partition} source offset {}", s.offset);
             assert_eq!((&t.key, &t.value), (&s.key, &s.value), "{at}");
@@ -427,9 +424,7 @@ async fn transactions_copy_up_to_the_mocks_corrupt_marker_and_halt_there() {
         )
         .await;
         {
-            let maps = replicator.offset_maps();
-            let maps = maps.lock().unwrap();
-            let map = maps.get(TOPIC, 0).unwrap();
+            let map = replicator.offset_map(TOPIC, 0).unwrap();
             assert_eq!(
                 (map.source_end(), map.target_end()),
                 (marker, marker),

@@ -138,21 +138,30 @@ fn assert_strict_accepted_all(target: &StrictTansu) {
     assert_eq!(refusals.count(Rule::Reencoded), 0, "{refusals:?}");
 }
 
-/// Waits (30 s at most) until the offset map of partition 0 covers the source up to `end`.
+/// Waits (30 s at most) until partition 0 is copied up to source offset `end`.
 async fn wait_copied(replicator: &Replicator, end: i64) {
-    let maps = replicator.offset_maps();
     for _ in 0..600 {
-        if maps
-            .lock()
-            .unwrap()
-            .get(TOPIC, 0)
-            .is_some_and(|m| m.source_end() >= end)
+        let status = replicator.status();
+        if status
+            .partition(TOPIC, 0)
+            .and_then(|p| p.source_offset)
+            .is_some_and(|at| at >= end)
         {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the offset map never reached source offset {end}");
+    panic!("partition 0 was never copied up to source offset {end}");
+}
+
+/// Partition 0's (source, target) positions: every source offset below the first is
+/// copied, the next copy lands at the second.
+fn positions(replicator: &Replicator) -> (Option<i64>, Option<i64>) {
+    let status = replicator.status();
+    let p = status
+        .partition(TOPIC, 0)
+        .expect("partition 0 is replicated");
+    (p.source_offset, p.target_offset)
 }
 
 /// `verify` (from the source log start) finds every partition's copy EQUAL.
@@ -180,14 +189,7 @@ async fn copy_and_check(source: &TansuBroker, n: usize, end: i64) {
     let stored = batch_kinds(&target.raw_addr()).await;
     assert_eq!(stored.iter().map(|b| b.1 as usize).sum::<usize>(), n);
     assert!(stored.iter().all(|b| !b.0), "{stored:?}");
-    let map = replicator
-        .offset_maps()
-        .lock()
-        .unwrap()
-        .get(TOPIC, 0)
-        .cloned()
-        .unwrap();
-    assert_eq!((map.source_end(), map.target_end()), (end, n as i64));
+    assert_eq!(positions(&replicator), (Some(end), Some(n as i64)));
     for (s, t) in want.iter().zip(&got) {
         let at = format!("source offset {}", s.offset);
         assert_eq!(
@@ -196,7 +198,7 @@ async fn copy_and_check(source: &TansuBroker, n: usize, end: i64) {
             "{at}"
         );
         assert_eq!(
-            map.source_to_target(s.offset).exact(),
+            replicator.translate(TOPIC, 0, s.offset),
             Some(t.offset),
             "{at}"
         );
@@ -276,20 +278,17 @@ async fn legacy_message_sets_take_the_records_path() {
     wait_copied(&replicator, v2.end).await;
     let got = read_all(&target.bootstrap(), 9).await;
     assert_strict_accepted_all(&target);
-    let map = replicator
-        .offset_maps()
-        .lock()
-        .unwrap()
-        .get(TOPIC, 0)
-        .cloned()
-        .unwrap();
-    assert_eq!((map.source_end(), map.target_end()), (9, 9));
+    assert_eq!(positions(&replicator), (Some(9), Some(9)));
     for (offset, t) in (0..9).zip(&got) {
         let want = FakeSource::expected(0, offset);
         let at = format!("source offset {offset}");
         assert_eq!(t.key.as_deref(), Some(&want.key[..]), "{at}");
         assert_eq!(t.value.as_deref(), Some(&want.value[..]), "{at}");
-        assert_eq!(map.source_to_target(offset).exact(), Some(t.offset), "{at}");
+        assert_eq!(
+            replicator.translate(TOPIC, 0, offset),
+            Some(t.offset),
+            "{at}"
+        );
         if offset >= v1.start {
             // Magic 0 has no timestamp; magic 1 and v2 keep theirs.
             assert_eq!(t.timestamp, want.timestamp, "{at}");

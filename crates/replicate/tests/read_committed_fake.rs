@@ -75,13 +75,10 @@ async fn aborted_transactions_never_reach_the_target() {
         let replicator = Replicator::start(config.clone(), options(mode))
             .await
             .unwrap();
-        let maps = replicator.offset_maps();
         let mut covered = false;
         for _ in 0..600 {
-            covered = maps
-                .lock()
-                .unwrap()
-                .get(TOPIC, 0)
+            covered = replicator
+                .offset_map(TOPIC, 0)
                 .is_some_and(|m| m.source_end() >= end);
             if covered {
                 break;
@@ -99,7 +96,7 @@ async fn aborted_transactions_never_reach_the_target() {
         let mut got = job.run().await.unwrap();
         got.sort_by_key(|r| r.offset);
         assert_eq!(got.len(), kept.len(), "{mode:?}");
-        let map = maps.lock().unwrap().get(TOPIC, 0).cloned().unwrap();
+        let map = replicator.offset_map(TOPIC, 0).unwrap();
         assert_eq!(
             (map.source_end(), map.target_end()),
             (end, kept.len() as i64),

@@ -235,14 +235,11 @@ async fn aborted_records_never_reach_the_target(mode: DataMode) {
     let replicator = Replicator::start(config.clone(), options(mode))
         .await
         .unwrap();
-    let maps = replicator.offset_maps();
     for (&partition, &end) in &end {
         let mut covered = false;
         for _ in 0..1200 {
-            covered = maps
-                .lock()
-                .unwrap()
-                .get(TOPIC, partition)
+            covered = replicator
+                .offset_map(TOPIC, partition)
                 .is_some_and(|m| m.source_end() >= end);
             if covered {
                 break;
@@ -263,12 +260,13 @@ async fn aborted_records_never_reach_the_target(mode: DataMode) {
     job.linger = Duration::from_millis(500);
     let mut by_partition = job.run_by_partition().await.unwrap();
     {
-        let maps = maps.lock().unwrap();
         for (partition, want) in &kept {
             let got = by_partition.remove(partition).unwrap_or_default();
             let at = format!("{mode:?} partition {partition}");
             assert_eq!(got.len(), want.len(), "{at}");
-            let map = maps.get(TOPIC, *partition).expect("an offset map");
+            let map = replicator
+                .offset_map(TOPIC, *partition)
+                .expect("an offset map");
             assert_eq!(
                 (map.source_end(), map.target_end()),
                 (end[partition], want.len() as i64),

@@ -20,6 +20,7 @@ mod listener_prefix;
 mod naming;
 mod notice;
 mod parse;
+mod provided_credentials;
 mod replication_info;
 mod replicator_config;
 mod request;
@@ -38,6 +39,7 @@ pub use notice::{Notice, Severity};
 pub use parse::{
     parse_create_replicator_request, parse_kafka_clusters, parse_replication_info_list, Parsed,
 };
+pub use provided_credentials::ProvidedCredentials;
 pub use replication_info::{
     Compression, ConsumerGroupReplication, OffsetSyncMode, ReplicationInfo,
     ReplicationStartingPosition, StartingPosition, TopicNameConfiguration, TopicReplication,

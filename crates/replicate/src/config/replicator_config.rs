@@ -1,9 +1,11 @@
 //! The engine-facing configuration: a validated request with cluster
 //! references resolved, patterns compiled and defaults applied. It holds
-//! only plain values and enums, so it does not depend on the wire crate.
+//! plain values and enums, and at most an embedder's credentials provider
+//! ([`ProvidedCredentials`]).
 
 use super::cluster::ScramMechanism;
 use super::naming::TopicNaming;
+use super::provided_credentials::ProvidedCredentials;
 use super::replication_info::{Compression, OffsetSyncMode, StartingPosition};
 use super::secret::SecretRef;
 use super::selection::{GroupSelection, TopicSelection};
@@ -102,6 +104,9 @@ pub enum ClusterAuth {
         /// How long each token is valid (900 s, as the MSK signer libraries use).
         token_lifetime: std::time::Duration,
     },
+    /// SASL with credentials from the embedder's provider, asked on every new connection
+    /// (set with [`crate::Cluster::credentials`]; JSON cannot express it).
+    Provided(ProvidedCredentials),
 }
 
 /// TLS to a cluster.

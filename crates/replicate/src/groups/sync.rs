@@ -74,6 +74,8 @@ struct GroupOutcome {
     /// Exactly the translation, and the group has no active members on the source: it can
     /// move now.
     movable: bool,
+    /// Its committed offsets on the target (topic, partition, offset) after this round.
+    offsets: Vec<(String, i32, i64)>,
 }
 
 /// What one round did.
@@ -185,12 +187,12 @@ impl GroupSync {
         self.target_ends.clear();
         let mut reported = BTreeSet::new();
         for group in groups {
-            let (synced, movable) = match self.sync_group(&group).await {
+            let (synced, movable, offsets) = match self.sync_group(&group).await {
                 Ok(None) => continue,
                 Ok(Some(outcome)) => {
                     report.groups += 1;
                     report.committed += outcome.committed;
-                    (outcome.synced, outcome.movable)
+                    (outcome.synced, outcome.movable, outcome.offsets)
                 }
                 Err(e) => {
                     self.warn_once(format!(
@@ -199,9 +201,12 @@ impl GroupSync {
                     self.metrics.consumer_group_sync_failures.inc();
                     report.groups += 1;
                     report.failures += 1;
-                    (false, false)
+                    (false, false, Vec::new())
                 }
             };
+            self.metrics
+                .board
+                .set_group(&group, synced, movable, offsets);
             let labels = group_labels(&group);
             self.metrics
                 .consumer_group_synced
@@ -219,6 +224,7 @@ impl GroupSync {
             let labels = group_labels(gone);
             self.metrics.consumer_group_synced.remove(&labels);
             self.metrics.consumer_group_movable.remove(&labels);
+            self.metrics.board.remove_group(gone);
         }
         self.reported = reported;
         self.metrics.consumer_group_count.set(report.groups as i64);
@@ -422,6 +428,10 @@ impl GroupSync {
             committed,
             synced,
             movable,
+            offsets: on_target
+                .into_iter()
+                .map(|((topic, partition), offset)| (topic, partition, offset))
+                .collect(),
         }))
     }
 

@@ -1,0 +1,43 @@
+//! Replicates every topic between two clusters until caught up, prints the status, stops:
+//! `cargo run -p kreplicate-replicate --example embed -- SOURCE_ID HOST:PORT TARGET_ID HOST:PORT`
+use kreplicate_replicate::{Cluster, EngineError, Replicator, Status, TopicNaming};
+
+/// Runs a replicator until every partition copies with no lag (a minute at most).
+pub async fn replicate(source: Cluster, target: Cluster) -> Result<Status, EngineError> {
+    let replicator = Replicator::builder("embedded")
+        .source(source)
+        .target(target)
+        .naming(TopicNaming::Identical)
+        .starting_position(kreplicate_replicate::StartingPosition::Earliest)
+        .start()
+        .await?;
+    let mut status = replicator.status();
+    for _ in 0..600 {
+        if status.is_caught_up() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        status = replicator.status();
+    }
+    replicator.shutdown_handle().shutdown(); // any clone of the handle may stop it
+    replicator.run().await.map(|()| status)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), EngineError> {
+    let a: Vec<String> = std::env::args().skip(1).collect();
+    let [source_id, source, target_id, target] = &a[..] else {
+        eprintln!("usage: embed SOURCE_ID HOST:PORT TARGET_ID HOST:PORT");
+        std::process::exit(2);
+    };
+    let (source, target) = (
+        Cluster::new(source_id, source),
+        Cluster::new(target_id, target),
+    );
+    let status = replicate(source, target).await?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&status).expect("plain data")
+    );
+    Ok(())
+}

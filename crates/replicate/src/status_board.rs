@@ -1,0 +1,196 @@
+//! What [`crate::status::Status`] is built from: the engine records each partition's
+//! positions and state, and each group's sync result, here as it updates the matching
+//! metrics (a Prometheus family cannot be listed by label set, so it cannot serve as the
+//! source).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use crate::status::{ClusterRole, GroupOffset, GroupStatus, PartitionState, PartitionStatus};
+
+type PartitionKey = (String, i32);
+
+#[derive(Default)]
+struct Board {
+    /// (role, alias) of both clusters, once known.
+    clusters: Vec<(ClusterRole, String)>,
+    /// Topics with metrics series (for the per-topic counters), `""` included.
+    topics: BTreeSet<String>,
+    partitions: BTreeMap<PartitionKey, PartitionStatus>,
+    groups: BTreeMap<String, GroupStatus>,
+}
+
+/// The engine's side of the status snapshot; shared through [`crate::metrics::ReplicatorMetrics`].
+#[derive(Default)]
+pub(crate) struct StatusBoard(Mutex<Board>);
+
+impl std::fmt::Debug for StatusBoard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let board = self.lock();
+        f.debug_struct("StatusBoard")
+            .field("partitions", &board.partitions.len())
+            .field("groups", &board.groups.len())
+            .finish()
+    }
+}
+
+impl StatusBoard {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Board> {
+        // A panic elsewhere leaves plain values behind; they are still the latest known.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn set_clusters(&self, source: &str, target: &str) {
+        let mut board = self.lock();
+        board.clusters = vec![
+            (ClusterRole::Source, source.to_owned()),
+            (ClusterRole::Target, target.to_owned()),
+        ];
+        board.topics.insert(String::new());
+    }
+
+    pub(crate) fn clusters(&self) -> Vec<(ClusterRole, String)> {
+        self.lock().clusters.clone()
+    }
+
+    pub(crate) fn topics(&self) -> Vec<String> {
+        self.lock().topics.iter().cloned().collect()
+    }
+
+    /// A replicated topic and its partitions (not started until a copier reports).
+    pub(crate) fn add_topic(&self, topic: &str, partitions: i32) {
+        let mut board = self.lock();
+        board.topics.insert(topic.to_owned());
+        for p in 0..partitions {
+            board
+                .partitions
+                .entry((topic.to_owned(), p))
+                .or_insert_with(|| PartitionStatus {
+                    topic: topic.to_owned(),
+                    partition: p,
+                    state: PartitionState::NotStarted,
+                    source_offset: None,
+                    target_offset: None,
+                    source_end: None,
+                    lag: None,
+                    latency_ms: None,
+                });
+        }
+    }
+
+    fn with_partition(&self, topic: &str, partition: i32, f: impl FnOnce(&mut PartitionStatus)) {
+        let mut board = self.lock();
+        if let Some(p) = board.partitions.get_mut(&(topic.to_owned(), partition)) {
+            f(p);
+        }
+    }
+
+    /// A copier (re)starts at these positions.
+    pub(crate) fn started(&self, topic: &str, partition: i32, source: i64, target: i64) {
+        self.with_partition(topic, partition, |p| {
+            p.source_offset = Some(source);
+            p.target_offset = Some(target);
+        });
+    }
+
+    /// After a fetch: the source log end and the lag; `caught_up` clears the latency.
+    pub(crate) fn fetched(&self, topic: &str, partition: i32, end: i64, lag: i64, caught_up: bool) {
+        self.with_partition(topic, partition, |p| {
+            p.source_end = Some(end);
+            p.lag = Some(lag);
+            if caught_up {
+                p.latency_ms = None;
+            }
+        });
+    }
+
+    /// After an acknowledgement: the positions reached (and the latency, for copied records).
+    pub(crate) fn acked(
+        &self,
+        topic: &str,
+        partition: i32,
+        source: i64,
+        target: i64,
+        latency_ms: Option<i64>,
+    ) {
+        self.with_partition(topic, partition, |p| {
+            p.source_offset = Some(source);
+            p.target_offset = Some(target);
+            if latency_ms.is_some() {
+                p.latency_ms = latency_ms;
+            }
+        });
+    }
+
+    /// The partition is no longer this replicator's to report (revoked in a worker group).
+    pub(crate) fn released(&self, topic: &str, partition: i32) {
+        self.with_partition(topic, partition, |p| {
+            p.lag = None;
+            p.latency_ms = None;
+        });
+    }
+
+    /// Every partition's state: copying if running, halted as given, else not started.
+    pub(crate) fn set_states<'a>(
+        &self,
+        running: impl Fn(&str, i32) -> bool,
+        halted: impl IntoIterator<Item = (&'a str, i32, Option<i64>, &'a str)>,
+    ) {
+        let mut board = self.lock();
+        let halted: BTreeMap<PartitionKey, (Option<i64>, &str)> = halted
+            .into_iter()
+            .map(|(t, p, offset, reason)| ((t.to_owned(), p), (offset, reason)))
+            .collect();
+        for ((topic, partition), p) in board.partitions.iter_mut() {
+            p.state = match halted.get(&(topic.clone(), *partition)) {
+                Some((offset, reason)) => PartitionState::Halted {
+                    offset: *offset,
+                    reason: (*reason).to_owned(),
+                },
+                None if running(topic, *partition) => PartitionState::Copying,
+                None => PartitionState::NotStarted,
+            };
+        }
+    }
+
+    /// One group's sync result.
+    pub(crate) fn set_group(
+        &self,
+        group: &str,
+        synced: bool,
+        movable: bool,
+        offsets: Vec<(String, i32, i64)>,
+    ) {
+        let mut offsets: Vec<GroupOffset> = offsets
+            .into_iter()
+            .map(|(topic, partition, offset)| GroupOffset {
+                topic,
+                partition,
+                offset,
+            })
+            .collect();
+        offsets.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+        self.lock().groups.insert(
+            group.to_owned(),
+            GroupStatus {
+                group: group.to_owned(),
+                synced,
+                movable,
+                offsets,
+            },
+        );
+    }
+
+    /// A group no longer synced here.
+    pub(crate) fn remove_group(&self, group: &str) {
+        self.lock().groups.remove(group);
+    }
+
+    pub(crate) fn partitions(&self) -> Vec<PartitionStatus> {
+        self.lock().partitions.values().cloned().collect()
+    }
+
+    pub(crate) fn groups(&self) -> Vec<GroupStatus> {
+        self.lock().groups.values().cloned().collect()
+    }
+}
