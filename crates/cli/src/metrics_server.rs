@@ -1,6 +1,7 @@
-//! The HTTP endpoint of a running replicator: `GET /metrics` (Prometheus text), `GET /healthz`
-//! (the process is up) and `GET /ready` (200 only once the replicator has started and both
-//! clusters answered their last probe; 503 with the reason otherwise).
+//! The HTTP endpoint of a running replicator: `GET /metrics` (Prometheus text), `GET /status`
+//! (the typed [`Status`] snapshot as JSON), `GET /healthz` (the process is up) and `GET /ready`
+//! (200 only once the replicator has started and both clusters answered their last probe;
+//! 503 with the reason otherwise).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,7 +15,8 @@ use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use kreplicate_replicate::metrics::{cluster_labels, ReplicatorMetrics};
+use kreplicate_replicate::metrics::ReplicatorMetrics;
+use kreplicate_replicate::status::{ClusterRole, Status};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -60,16 +62,11 @@ impl ServerState {
         let Some(metrics) = self.metrics.get() else {
             return Err("the replicator has not started yet".into());
         };
+        let status = metrics.status();
         let down: Vec<String> = self
             .clusters
             .iter()
-            .filter(|(_, alias)| {
-                metrics
-                    .cluster_reachable
-                    .get_or_create(&cluster_labels(alias))
-                    .get()
-                    != 1
-            })
+            .filter(|(role, alias)| !reachable(&status, role, alias))
             .map(|(role, alias)| format!("{role} cluster {alias} is not reachable"))
             .collect();
         if down.is_empty() {
@@ -101,6 +98,21 @@ impl ServerState {
                     "the replicator has not started yet\n",
                 ),
             },
+            "/status" => match self.metrics.get() {
+                Some(metrics) => {
+                    // Plain data: serialising it cannot fail.
+                    let body = serde_json::to_vec(&metrics.status()).unwrap_or_default();
+                    let mut response = Response::new(Full::new(Bytes::from(body)));
+                    response
+                        .headers_mut()
+                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    response
+                }
+                None => text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the replicator has not started yet\n",
+                ),
+            },
             "/healthz" => text(StatusCode::OK, "ok\n"),
             "/ready" => match self.readiness() {
                 Ok(()) => text(StatusCode::OK, "ready\n"),
@@ -111,10 +123,21 @@ impl ServerState {
             },
             _ => text(
                 StatusCode::NOT_FOUND,
-                "not found; try /metrics, /healthz or /ready\n",
+                "not found; try /metrics, /status, /healthz or /ready\n",
             ),
         }
     }
+}
+
+/// Whether `status` lists the cluster `alias` on side `role` as reachable.
+fn reachable(status: &Status, role: &str, alias: &str) -> bool {
+    status.clusters.iter().any(|c| {
+        let side = match c.role {
+            ClusterRole::Source => "source",
+            _ => "target",
+        };
+        side == role && c.alias == alias && c.reachable
+    })
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
@@ -201,6 +224,7 @@ async fn serve(listener: TcpListener, state: Arc<ServerState>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kreplicate_replicate::metrics::cluster_labels;
 
     fn status_of(response: &Response<Full<Bytes>>) -> StatusCode {
         response.status()
@@ -221,7 +245,13 @@ mod tests {
             status_of(&state.respond(&Method::GET, "/healthz")),
             StatusCode::OK
         );
+        assert_eq!(
+            status_of(&state.respond(&Method::GET, "/status")),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         let metrics = Arc::new(ReplicatorMetrics::new());
+        // What the engine does first: names both clusters.
+        metrics.expose_clusters("src", "dst");
         metrics
             .cluster_reachable
             .get_or_create(&cluster_labels("src"))
@@ -243,6 +273,16 @@ mod tests {
         assert_eq!(
             status_of(&state.respond(&Method::GET, "/metrics")),
             StatusCode::OK
+        );
+        let response = state.respond(&Method::GET, "/status");
+        assert_eq!(status_of(&response), StatusCode::OK);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(
+            serde_json::to_value(metrics.status()).unwrap()["clusters"],
+            serde_json::json!([
+                {"role": "source", "alias": "src", "reachable": true},
+                {"role": "target", "alias": "dst", "reachable": true}
+            ])
         );
         assert_eq!(
             status_of(&state.respond(&Method::POST, "/metrics")),

@@ -1,15 +1,15 @@
 //! The one-line progress display shown on a terminal while the replicator catches up:
-//! records copied, MB/s, remaining lag (sum of `message_lag`) and an ETA, read from the
-//! replicator's own metrics about once a second.
+//! records copied, MB/s, remaining lag (summed over partitions) and an ETA, read from the
+//! replicator's [`Status`] about once a second.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kreplicate_replicate::metrics::ReplicatorMetrics;
+use kreplicate_replicate::status::Status;
 use tokio::task::JoinHandle;
 
 use crate::logging::terminal_line;
-use crate::prometheus_text::{self, Exposition};
 
 /// How often the line is redrawn.
 const REFRESH: Duration = Duration::from_secs(1);
@@ -20,24 +20,24 @@ const SMOOTHING: Duration = Duration::from_secs(5);
 /// What the line is computed from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Snapshot {
-    /// `kreplicate_replicated_records_total`, summed.
+    /// Records copied.
     pub records: f64,
-    /// `kreplicate_replicated_bytes_total`, summed.
+    /// Bytes copied.
     pub bytes: f64,
-    /// `kreplicate_message_lag`, summed.
+    /// Partitions' lag, summed.
     pub lag: f64,
     /// How many partitions report a lag (0 before the first fetch).
     pub partitions: usize,
 }
 
 impl Snapshot {
-    /// Reads the totals from an exposition.
-    pub fn from_exposition(e: &Exposition) -> Snapshot {
+    /// Reads the totals from a status.
+    pub fn from_status(s: &Status) -> Snapshot {
         Snapshot {
-            records: e.sum("kreplicate_replicated_records_total"),
-            bytes: e.sum("kreplicate_replicated_bytes_total"),
-            lag: e.sum("kreplicate_message_lag"),
-            partitions: e.named("kreplicate_message_lag").count(),
+            records: s.records_copied as f64,
+            bytes: s.bytes_copied as f64,
+            lag: s.total_lag() as f64,
+            partitions: s.partitions.iter().filter(|p| p.lag.is_some()).count(),
         }
     }
 }
@@ -123,11 +123,8 @@ impl Progress {
             let mut ticks = tokio::time::interval(REFRESH);
             loop {
                 ticks.tick().await;
-                // The exposition is the one public view of every label set of a family.
-                if let Ok(exposition) = prometheus_text::parse(&metrics.encode()) {
-                    rates.update(Instant::now(), Snapshot::from_exposition(&exposition));
-                    terminal_line().draw(&rates.line());
-                }
+                rates.update(Instant::now(), Snapshot::from_status(&metrics.status()));
+                terminal_line().draw(&rates.line());
             }
         });
         Progress { task }
@@ -211,12 +208,19 @@ mod tests {
 
     #[test]
     fn snapshot_sums_families() {
-        let e = prometheus_text::parse(
-            "kreplicate_replicated_records_total{topic=\"a\"} 5\nkreplicate_replicated_records_total{topic=\"b\"} 7\nkreplicate_replicated_bytes_total{topic=\"a\"} 100\nkreplicate_message_lag{topic=\"a\",partition=\"0\"} 3\nkreplicate_message_lag{topic=\"a\",partition=\"1\"} 4\n",
+        let status: Status = serde_json::from_str(
+            r#"{"records_copied": 12, "bytes_copied": 100, "partitions": [
+                {"topic": "a", "partition": 0, "state": {"name": "copying"}, "lag": 3,
+                 "source_offset": null, "target_offset": null, "source_end": null, "latency_ms": null},
+                {"topic": "a", "partition": 1, "state": {"name": "copying"}, "lag": 4,
+                 "source_offset": null, "target_offset": null, "source_end": null, "latency_ms": null},
+                {"topic": "b", "partition": 0, "state": {"name": "not_started"}, "lag": null,
+                 "source_offset": null, "target_offset": null, "source_end": null, "latency_ms": null}
+            ]}"#,
         )
         .unwrap();
         assert_eq!(
-            Snapshot::from_exposition(&e),
+            Snapshot::from_status(&status),
             Snapshot {
                 records: 12.0,
                 bytes: 100.0,
