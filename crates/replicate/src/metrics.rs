@@ -508,6 +508,98 @@ mod tests {
         }
     }
 
+    /// An embedder's registry serves the same series, and they keep updating.
+    #[test]
+    fn registers_into_a_callers_registry() {
+        let m = ReplicatorMetrics::new();
+        let mut registry = Registry::default();
+        m.register(&mut registry);
+        m.message_lag
+            .get_or_create(&partition_labels("orders", 2))
+            .set(42);
+        m.bytes_in.inc_by(10);
+        let mut text = String::new();
+        encode(&mut text, &registry).unwrap();
+        assert!(
+            text.contains(r#"kreplicate_message_lag{topic="orders",partition="2"} 42"#),
+            "{text}"
+        );
+        assert!(text.contains("kreplicate_bytes_in_total 10"), "{text}");
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("# TYPE")).count(),
+            m.encode()
+                .lines()
+                .filter(|l| l.starts_with("# TYPE"))
+                .count(),
+            "every family, once"
+        );
+    }
+
+    /// The status snapshot follows the engine's reports: positions, states with the halt's
+    /// reason, totals over every topic, groups.
+    #[test]
+    fn status_follows_what_the_engine_reports() {
+        use crate::status::PartitionState;
+        let m = ReplicatorMetrics::new();
+        m.expose_clusters("src", "dst");
+        m.cluster_reachable
+            .get_or_create(&cluster_labels("src"))
+            .set(1);
+        m.expose_topic("orders", 2);
+        m.board.started("orders", 0, 10, 3);
+        m.board.acked("orders", 0, 15, 8, Some(250));
+        m.board.fetched("orders", 0, 20, 5, false);
+        m.replicated_records
+            .get_or_create(&topic_labels("orders"))
+            .inc_by(5);
+        m.failures.get_or_create(&topic_labels("")).inc();
+        m.board.set_states(
+            |topic, partition| (topic, partition) == ("orders", 0),
+            [("orders", 1, Some(7), "record too large")],
+        );
+        m.board
+            .set_group("billing", true, false, vec![("orders".into(), 0, 12)]);
+        let s = m.status();
+        let reachable: Vec<(&str, bool)> = s
+            .clusters
+            .iter()
+            .map(|c| (c.alias.as_str(), c.reachable))
+            .collect();
+        assert_eq!(reachable, [("src", true), ("dst", false)]);
+        let p0 = s.partition("orders", 0).unwrap();
+        assert_eq!(p0.state, PartitionState::Copying);
+        assert_eq!(
+            (
+                p0.source_offset,
+                p0.target_offset,
+                p0.source_end,
+                p0.lag,
+                p0.latency_ms
+            ),
+            (Some(15), Some(8), Some(20), Some(5), Some(250))
+        );
+        assert_eq!(
+            s.partition("orders", 1).unwrap().state,
+            PartitionState::Halted {
+                offset: Some(7),
+                reason: "record too large".into()
+            }
+        );
+        assert_eq!((s.records_copied, s.replication_failures), (5, 1));
+        assert_eq!(s.groups.len(), 1);
+        assert_eq!(
+            (s.groups[0].synced, s.groups[0].offsets[0].offset),
+            (true, 12)
+        );
+        assert!(!s.is_caught_up());
+        // Caught up: the latency goes; no longer running: not started.
+        m.board.fetched("orders", 0, 20, 0, true);
+        m.board.set_states(|_, _| false, []);
+        let p0 = m.status().partition("orders", 0).cloned().unwrap();
+        assert_eq!((p0.lag, p0.latency_ms), (Some(0), None));
+        assert_eq!(p0.state, PartitionState::NotStarted);
+    }
+
     #[test]
     fn exposes_prefixed_names_with_labels() {
         let m = ReplicatorMetrics::new();
