@@ -1,6 +1,6 @@
 //! `kreplicate run` against real Tansu brokers: a good configuration starts, serves
-//! /metrics, /healthz and /ready, and stops with exit 0 on SIGTERM; a wrong cluster id and an
-//! unreachable broker fail with one clear line.
+//! /metrics, /status, /healthz and /ready, and stops with exit 0 on SIGTERM; a wrong cluster
+//! id and an unreachable broker fail with one clear line.
 
 mod common;
 
@@ -82,6 +82,31 @@ fn run_serves_metrics_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(body.lines().any(|l| l == named), "{named} not in:\n{body}");
+    // The typed status as JSON: both clusters reachable, nothing selected, nothing copied.
+    let (code, body) = common::http_get(&metrics_addr, "/status").expect("/status");
+    assert_eq!(code, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("/status is JSON");
+    assert_eq!(
+        json["clusters"],
+        serde_json::json!([
+            {"role": "source", "alias": source.cluster_id(), "reachable": true},
+            {"role": "target", "alias": target.cluster_id(), "reachable": true}
+        ]),
+        "{body}"
+    );
+    assert_eq!(
+        (
+            &json["partitions"],
+            &json["topics"],
+            &json["records_copied"]
+        ),
+        (
+            &serde_json::json!([]),
+            &serde_json::json!(0),
+            &serde_json::json!(0)
+        ),
+        "{body}"
+    );
     let url = format!("http://{metrics_addr}/metrics");
     let status = common::run(&["status", "--metrics-url", &url], T);
     assert_eq!(

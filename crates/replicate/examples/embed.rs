@@ -26,18 +26,11 @@ pub async fn replicate(source: Cluster, target: Cluster) -> Result<Status, Engin
 #[tokio::main]
 async fn main() -> Result<(), EngineError> {
     let a: Vec<String> = std::env::args().skip(1).collect();
-    let [source_id, source, target_id, target] = &a[..] else {
+    let [sid, s, tid, t] = &a[..] else {
         eprintln!("usage: embed SOURCE_ID HOST:PORT TARGET_ID HOST:PORT");
         std::process::exit(2);
     };
-    let (source, target) = (
-        Cluster::new(source_id, source),
-        Cluster::new(target_id, target),
-    );
-    let status = replicate(source, target).await?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&status).expect("plain data")
-    );
+    let status = replicate(Cluster::new(sid, s), Cluster::new(tid, t)).await?;
+    println!("{status:#?}");
     Ok(())
 }

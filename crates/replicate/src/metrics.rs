@@ -137,6 +137,8 @@ impl Default for ReplicatorMetrics {
 }
 
 impl ReplicatorMetrics {
+    /// Every metric at zero, in a registry of its own ([`Self::encode`]; an embedder may add
+    /// them to its own with [`Self::register`]).
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("kreplicate");
         let m = ReplicatorMetrics {

@@ -562,6 +562,10 @@ impl Supervisor {
             }
         };
         self.metrics.topic_count.set(topics.len() as i64);
+        // Topics deselected or deleted since the last refresh leave the status.
+        self.metrics
+            .board
+            .keep_topics(|name| topics.iter().any(|t| t.source == name));
         if let Some(w) = &self.workers {
             w.set_universe(
                 topics

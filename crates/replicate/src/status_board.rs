@@ -8,15 +8,14 @@ use std::sync::Mutex;
 
 use crate::status::{ClusterRole, GroupOffset, GroupStatus, PartitionState, PartitionStatus};
 
-type PartitionKey = (String, i32);
-
 #[derive(Default)]
 struct Board {
     /// (role, alias) of both clusters, once known.
     clusters: Vec<(ClusterRole, String)>,
     /// Topics with metrics series (for the per-topic counters), `""` included.
     topics: BTreeSet<String>,
-    partitions: BTreeMap<PartitionKey, PartitionStatus>,
+    /// By source topic, then partition (looked up by `&str`: no allocation per update).
+    partitions: BTreeMap<String, BTreeMap<i32, PartitionStatus>>,
     groups: BTreeMap<String, GroupStatus>,
 }
 
@@ -28,7 +27,7 @@ impl std::fmt::Debug for StatusBoard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let board = self.lock();
         f.debug_struct("StatusBoard")
-            .field("partitions", &board.partitions.len())
+            .field("topics", &board.partitions.len())
             .field("groups", &board.groups.len())
             .finish()
     }
@@ -61,26 +60,33 @@ impl StatusBoard {
     pub(crate) fn add_topic(&self, topic: &str, partitions: i32) {
         let mut board = self.lock();
         board.topics.insert(topic.to_owned());
+        let known = board.partitions.entry(topic.to_owned()).or_default();
         for p in 0..partitions {
-            board
-                .partitions
-                .entry((topic.to_owned(), p))
-                .or_insert_with(|| PartitionStatus {
-                    topic: topic.to_owned(),
-                    partition: p,
-                    state: PartitionState::NotStarted,
-                    source_offset: None,
-                    target_offset: None,
-                    source_end: None,
-                    lag: None,
-                    latency_ms: None,
-                });
+            known.entry(p).or_insert_with(|| PartitionStatus {
+                topic: topic.to_owned(),
+                partition: p,
+                state: PartitionState::NotStarted,
+                source_offset: None,
+                target_offset: None,
+                source_end: None,
+                lag: None,
+                latency_ms: None,
+            });
         }
+    }
+
+    /// Forgets the partitions of topics no longer replicated (their counters stay summed).
+    pub(crate) fn keep_topics(&self, replicated: impl Fn(&str) -> bool) {
+        self.lock().partitions.retain(|topic, _| replicated(topic));
     }
 
     fn with_partition(&self, topic: &str, partition: i32, f: impl FnOnce(&mut PartitionStatus)) {
         let mut board = self.lock();
-        if let Some(p) = board.partitions.get_mut(&(topic.to_owned(), partition)) {
+        if let Some(p) = board
+            .partitions
+            .get_mut(topic)
+            .and_then(|t| t.get_mut(&partition))
+        {
             f(p);
         }
     }
@@ -137,17 +143,21 @@ impl StatusBoard {
         halted: impl IntoIterator<Item = (&'a str, i32, Option<i64>, &'a str)>,
     ) {
         let mut board = self.lock();
-        let halted: BTreeMap<PartitionKey, (Option<i64>, &str)> = halted
+        let halted: BTreeMap<(&str, i32), (Option<i64>, &str)> = halted
             .into_iter()
-            .map(|(t, p, offset, reason)| ((t.to_owned(), p), (offset, reason)))
+            .map(|(t, p, offset, reason)| ((t, p), (offset, reason)))
             .collect();
-        for ((topic, partition), p) in board.partitions.iter_mut() {
-            p.state = match halted.get(&(topic.clone(), *partition)) {
+        for (topic, partition, p) in board
+            .partitions
+            .iter_mut()
+            .flat_map(|(t, ps)| ps.iter_mut().map(move |(n, p)| (t.as_str(), *n, p)))
+        {
+            p.state = match halted.get(&(topic, partition)) {
                 Some((offset, reason)) => PartitionState::Halted {
                     offset: *offset,
                     reason: (*reason).to_owned(),
                 },
-                None if running(topic, *partition) => PartitionState::Copying,
+                None if running(topic, partition) => PartitionState::Copying,
                 None => PartitionState::NotStarted,
             };
         }
@@ -187,7 +197,12 @@ impl StatusBoard {
     }
 
     pub(crate) fn partitions(&self) -> Vec<PartitionStatus> {
-        self.lock().partitions.values().cloned().collect()
+        let board = self.lock();
+        board
+            .partitions
+            .values()
+            .flat_map(|ps| ps.values().cloned())
+            .collect()
     }
 
     pub(crate) fn groups(&self) -> Vec<GroupStatus> {
