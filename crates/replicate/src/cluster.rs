@@ -75,7 +75,8 @@ impl Cluster {
     }
 
     /// SASL with credentials from `provider`, asked on every new connection (so it can hand
-    /// out rotated passwords or fresh tokens). Replaces SCRAM or mTLS set before.
+    /// out rotated passwords or fresh tokens). Replaces SCRAM, mTLS or MSK IAM; on an MSK
+    /// cluster whose brokers are looked up, the SCRAM listener is used.
     pub fn credentials(mut self, provider: impl CredentialsProvider + 'static) -> Self {
         self.cluster.client_authentication = None;
         self.credentials = Some(ProvidedCredentials::new(provider));
