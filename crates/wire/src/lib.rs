@@ -44,7 +44,6 @@
 
 pub mod admin;
 pub mod client;
-pub mod codec;
 pub mod connection;
 pub mod fetcher;
 pub mod frame;

@@ -309,8 +309,8 @@ fn default_max_message_bytes_is_kafkas_1048588_with_log_overhead() {
 }
 
 /// Decodes stored batches with crates/wire's codec (keeps headers in wire order).
-fn wire_batches(stored: &Bytes) -> Vec<kreplicate_wire::codec::RecordBatch> {
-    kreplicate_wire::codec::RecordSet::new(stored.clone())
+fn wire_batches(stored: &Bytes) -> Vec<kreplicate_codec::RecordBatch> {
+    kreplicate_codec::RecordSet::new(stored.clone())
         .batches()
         .map(|b| b.unwrap().as_v2().unwrap().clone())
         .collect()
@@ -868,7 +868,7 @@ async fn log_append_time_topics_get_the_brokers_time() {
     let b = wire_batches(&stored(&addr, "lat", 0)).remove(0);
     assert_eq!(
         b.timestamp_type(),
-        kreplicate_wire::codec::TimestampType::LogAppendTime
+        kreplicate_codec::TimestampType::LogAppendTime
     );
     let append_time = b.max_timestamp();
     assert!((before..=now_ms()).contains(&append_time), "{append_time}");

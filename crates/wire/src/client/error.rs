@@ -1,8 +1,8 @@
 //! Errors of the client layer (protocol and broker), the layer applications see.
 
-use crate::codec::CodecError;
 use crate::connection::ConnectionError;
 use crate::protocol::BrokerError;
+use kreplicate_codec::CodecError;
 
 use super::retry::Retriable;
 

@@ -13,7 +13,7 @@ use kafka_protocol::messages::fetch_response::PartitionData;
 use super::config::IsolationLevel;
 use super::fetcher::FetchPosition;
 use crate::client::{Error, Result};
-use crate::codec::{Batch, ControlKind, Record, RecordSet};
+use kreplicate_codec::{Batch, ControlKind, Record, RecordSet};
 
 /// One partition's share of a fetch response.
 #[derive(Debug, Clone)]
@@ -119,7 +119,7 @@ pub fn visible_batches(
     fetch_offset: i64,
     aborted: &[(i64, i64)],
     isolation: IsolationLevel,
-) -> Result<VisibleBatches, crate::codec::CodecError> {
+) -> Result<VisibleBatches, kreplicate_codec::CodecError> {
     let filter = isolation == IsolationLevel::ReadCommitted;
     let mut next_aborted = aborted.iter().peekable();
     let mut aborting: Vec<i64> = Vec::new();
@@ -168,8 +168,8 @@ pub fn visible_batches(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{Compression, ControlRecord, RecordBatchBuilder};
     use bytes::BytesMut;
+    use kreplicate_codec::{Compression, ControlRecord, RecordBatchBuilder};
 
     fn data(base: i64, pid: i64, transactional: bool, n: usize) -> Bytes {
         let mut b = RecordBatchBuilder::new(Compression::None);

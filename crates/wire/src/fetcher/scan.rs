@@ -8,7 +8,7 @@ use super::{
     FetchConfig, FetchPosition, FetchedPartition, Fetcher, IsolationLevel, VisibleBatches,
 };
 use crate::client::{Client, Error, Result};
-use crate::codec::{Batch, Record};
+use kreplicate_codec::{Batch, Record};
 
 /// The wait of each fetch [`fetch_advancing`] sends at one offset, in turn. The first is short,
 /// but not zero (Tansu 0.6 omits every partition from a 0 ms fetch); an answer without records

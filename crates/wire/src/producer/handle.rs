@@ -70,7 +70,7 @@ impl Producer {
 
     /// The codec batches built from records are compressed with (pass-through batches keep
     /// their own).
-    pub fn compression(&self) -> crate::codec::Compression {
+    pub fn compression(&self) -> kreplicate_codec::Compression {
         self.config.compression
     }
 

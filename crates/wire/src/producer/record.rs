@@ -6,7 +6,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::client::Error;
-use crate::codec::Header;
+use kreplicate_codec::Header;
 
 /// One record to produce.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
