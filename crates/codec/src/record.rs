@@ -107,7 +107,7 @@ impl Records {
         &self.data
     }
 
-    /// The records not yielded yet as borrowed [`RecordView`]s: nothing is allocated per
+    /// The records not yielded yet as borrowed [`RecordView`](crate::RecordView)s: nothing is allocated per
     /// record (no `Bytes` reference counts, no header `Vec`).
     pub fn views(&self) -> RecordViews<'_> {
         if self.done {

@@ -1,14 +1,24 @@
 //! `kreplicate-wire` — a native Kafka client, written for replication.
 //!
-//! Layers, bottom to top (each has its own error type):
-//! - [`codec`]: the RecordBatch v2 codec (sans-io, zero-copy over [`bytes::Bytes`]), plus legacy
-//!   v0/v1 message sets. Batches can be passed through without decompression.
-//! - [`frame`], [`protocol`]: length-prefixed framing, request/response encoding via the
-//!   `kafka-protocol` crate, ApiVersions negotiation, broker error codes.
-//! - [`transport`], [`sasl`], [`connection`]: TCP / TLS (rustls with the ring provider), SASL
-//!   PLAIN and SCRAM, and a pipelined connection matching responses by correlation id.
-//! - [`client`]: bootstrap, metadata cache, leader routing, retry policy.
-//! - [`producer`], [`fetcher`], [`admin`], [`group`]: what applications use.
+//! What it offers, as modules:
+//! - [`client`]: [`Client`](client::Client) connects to a cluster (bootstrap, metadata cache,
+//!   leader routing, one retry policy); every other part sends through it.
+//! - [`producer`]: an idempotent producer (acks=all) of records, or of whole batches passed
+//!   through without decompression.
+//! - [`fetcher`]: a read_committed fetcher, one that shares a Fetch request per broker, and
+//!   helpers to scan a partition or read its offsets.
+//! - [`admin`], [`group`]: topics, configs, ACLs, offsets; consumer groups (admin operations and
+//!   membership).
+//!
+//! At the crate root: how to connect ([`ConnectionConfig`] with [`TlsConfig`],
+//! [`SaslCredentials`] or a [`CredentialsProvider`]), the errors a connection or a broker
+//! reports ([`ConnectionError`], [`BrokerError`]), and the record types of
+//! [`kreplicate_codec`] that appear in this API. Inside, not public: TCP/TLS (rustls with the
+//! ring provider), SASL PLAIN / SCRAM / OAUTHBEARER, framing, request encoding through
+//! `kafka-protocol`, ApiVersions negotiation, and pipelined connections.
+//!
+//! The record format itself (RecordBatch v2, legacy message sets, compression) is the sans-io
+//! crate [`kreplicate_codec`]; this crate adds the network.
 //!
 //! # Example: produce, then fetch
 //!
@@ -42,13 +52,46 @@
 //! # }
 //! ```
 
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rustdoc::broken_intra_doc_links
+)]
+
 pub mod admin;
 pub mod client;
-pub mod connection;
 pub mod fetcher;
-pub mod frame;
 pub mod group;
 pub mod producer;
-pub mod protocol;
+
+// Internal layers. `internals` (kreplicate-testkit's own tests only; no stability promise)
+// makes the transport and SASL layers public.
+mod connection;
+mod frame;
+mod protocol;
+#[cfg(feature = "internals")]
 pub mod sasl;
+#[cfg(not(feature = "internals"))]
+#[allow(unreachable_pub, unused_imports, dead_code)] // what only `internals` shows
+mod sasl;
+#[cfg(feature = "internals")]
 pub mod transport;
+#[cfg(not(feature = "internals"))]
+#[allow(unreachable_pub, unused_imports, dead_code)] // what only `internals` shows
+mod transport;
+
+// What callers use from the internal layers, and the codec types in this crate's signatures.
+pub use connection::{
+    AsyncCredentials, BrokerConnection, ConnectionConfig, ConnectionError, Credentials,
+    CredentialsProvider, NotKafka,
+};
+pub use kreplicate_codec::{Batch, CodecError, Compression, Header, Record, RecordBatch};
+pub use protocol::{ApiVersionTable, BrokerError};
+pub use sasl::{SaslCredentials, SaslMechanism};
+pub use transport::{TlsConfig, TlsConnector};
+
+// The README's example is compiled as a doc test too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1022,9 +1022,9 @@ fn malformed_partitions_get_kafkas_codes_and_pipelined_answers_keep_request_orde
 async fn the_layer_works_behind_tls_and_scram() {
     use crate::certs::TestCa;
     use crate::front::{FrontConfig, FrontMechanism, FrontSasl};
-    use kreplicate_wire::connection::Credentials;
-    use kreplicate_wire::sasl::{SaslCredentials, SaslMechanism};
-    use kreplicate_wire::transport::TlsConfig;
+    use kreplicate_wire::Credentials;
+    use kreplicate_wire::TlsConfig;
+    use kreplicate_wire::{SaslCredentials, SaslMechanism};
 
     let tansu = crate::tansu::TansuBroker::memory().unwrap();
     let ca = TestCa::new("strict test root");

@@ -18,17 +18,23 @@ use kreplicate_codec::{Batch, ControlKind, Record, RecordSet};
 /// One partition's share of a fetch response.
 #[derive(Debug, Clone)]
 pub struct FetchedPartition {
+    /// Topic name.
     pub topic: String,
+    /// Partition index.
     pub partition: i32,
     /// The offset that was asked for.
     pub fetch_offset: i64,
+    /// The partition's high watermark.
     pub high_watermark: i64,
+    /// The last stable offset (read_committed reads up to it).
     pub last_stable_offset: i64,
+    /// The log start offset.
     pub log_start_offset: i64,
     /// The record set as the broker sent it.
     pub raw: Bytes,
     /// `(producer id, first offset)` of aborted transactions in range (read_committed only).
     pub aborted: Vec<(i64, i64)>,
+    /// The isolation level of the fetch.
     pub isolation: IsolationLevel,
 }
 
@@ -114,7 +120,7 @@ impl FetchedPartition {
 }
 
 /// The read_committed filter (see the module docs), as a pure function.
-pub fn visible_batches(
+pub(crate) fn visible_batches(
     raw: Bytes,
     fetch_offset: i64,
     aborted: &[(i64, i64)],

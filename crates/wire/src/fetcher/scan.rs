@@ -130,7 +130,7 @@ pub async fn scan_batches(
 /// empty, the last is returned: the caller decides (`scan_partition` fails naming the offset;
 /// a duplicate lookup concludes the batch is not in the log). Tansu 0.6 does this for good
 /// where a kill interrupted a write: the high watermark counts the batch, the batch is missing.
-pub async fn fetch_advancing(
+pub(crate) async fn fetch_advancing(
     client: &Client,
     position: &FetchPosition,
     isolation: IsolationLevel,

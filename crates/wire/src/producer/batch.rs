@@ -24,6 +24,7 @@ impl RawBatch {
         Ok(RawBatch(batch))
     }
 
+    /// The batch.
     pub fn batch(&self) -> &RecordBatch {
         &self.0
     }

@@ -64,6 +64,7 @@ impl Producer {
         })
     }
 
+    /// The producer id and epoch in use.
     pub fn identity(&self) -> ProducerIdentity {
         self.identity
     }
