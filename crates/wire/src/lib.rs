@@ -91,6 +91,13 @@ pub use protocol::{ApiVersionTable, BrokerError};
 pub use sasl::{SaslCredentials, SaslMechanism};
 pub use transport::{TlsConfig, TlsConnector};
 
+// kafka-protocol's names for Kafka's APIs and error codes, kept in this API rather than
+// wrapped: `BrokerError::kind` answers one of Kafka's ~120 error codes and callers match on
+// them by name; a copy of that table here would have to follow every Kafka release by hand.
+// Re-exported so that callers name the very version this crate uses.
+pub use kafka_protocol::error::ResponseError;
+pub use kafka_protocol::messages::ApiKey;
+
 // The README's example is compiled as a doc test too.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
