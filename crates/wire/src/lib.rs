@@ -15,7 +15,8 @@
 //! reports ([`ConnectionError`], [`BrokerError`]), and the record types of
 //! [`kreplicate_codec`] that appear in this API. Inside, not public: TCP/TLS (rustls with the
 //! ring provider), SASL PLAIN / SCRAM / OAUTHBEARER, framing, request encoding through
-//! `kafka-protocol`, ApiVersions negotiation, and pipelined connections.
+//! `kafka-protocol`, ApiVersions negotiation, and pipelined connections (a
+//! [`BrokerConnection`] shows callers only its broker and the versions it negotiated).
 //!
 //! The record format itself (RecordBatch v2, legacy message sets, compression) is the sans-io
 //! crate [`kreplicate_codec`]; this crate adds the network.
