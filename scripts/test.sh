@@ -78,9 +78,24 @@ build_fuzz() {
     return 1
 }
 
+# kreplicate-codec is sans-io: no tokio in its dependency tree. Built without a codec's feature
+# it refuses that codec with a clear error (crates/codec/tests/codec_disabled.rs).
+check_codec() {
+    local tree
+    tree=$(cargo tree -p kreplicate-codec -e normal)
+    if grep -q tokio <<<"$tree"; then
+        echo "test.sh: kreplicate-codec must not depend on tokio; cargo tree -p kreplicate-codec -e normal:"
+        echo "$tree"
+        return 1
+    fi
+    echo "no tokio in kreplicate-codec's dependency tree"
+    cargo test -p kreplicate-codec --no-default-features --features gzip,snappy,lz4 --tests
+}
+
 step env bash scripts/test-env.sh
 step fmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets -- -D warnings
+step codec check_codec
 step tests run_tests
 step doctests cargo test --workspace --doc
 step benches cargo build --workspace --benches

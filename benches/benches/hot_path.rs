@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use kreplicate_benches::workload::Workload;
-use kreplicate_wire::codec::{
+use kreplicate_codec::{
     Compression, Header, HeaderRef, RecordBatchBuilder, RecordSet, RewriteFields,
 };
 

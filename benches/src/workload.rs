@@ -2,7 +2,7 @@
 //! as well as real event payloads (not all-zero, not random), a key and one header each.
 
 use bytes::Bytes;
-use kreplicate_wire::codec::Header;
+use kreplicate_codec::Header;
 use kreplicate_wire::producer::ProducerRecord;
 
 /// Distinct values; far enough apart in a partition that LZ4's 64 KiB window never sees a

@@ -4,7 +4,7 @@
 #![no_main]
 
 use bytes::Bytes;
-use kreplicate_wire::codec::{Batch, RecordBatch, RecordSet};
+use kreplicate_codec::{Batch, RecordBatch, RecordSet};
 use libfuzzer_sys::fuzz_target;
 
 /// Keeps decompression bombs from turning into fuzzer OOM reports: the limit is what is tested.

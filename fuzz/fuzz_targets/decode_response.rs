@@ -12,7 +12,7 @@
 use bytes::Bytes;
 use kafka_protocol::messages::{FetchResponse, MetadataResponse, ProduceResponse};
 use kafka_protocol::protocol::Decodable;
-use kreplicate_wire::codec::{Batch, RecordSet};
+use kreplicate_codec::{Batch, RecordSet};
 use libfuzzer_sys::fuzz_target;
 
 const FETCH_VERSIONS: [i16; 6] = [4, 7, 11, 12, 13, 16];

@@ -6,7 +6,7 @@
 #![no_main]
 
 use bytes::Bytes;
-use kreplicate_wire::codec::{
+use kreplicate_codec::{
     Compression, Header, HeaderRef, Record, RecordBatch, RecordBatchBuilder,
 };
 use libfuzzer_sys::fuzz_target;

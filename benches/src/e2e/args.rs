@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use kreplicate_wire::codec::Compression;
+use kreplicate_codec::Compression;
 
 /// One of the mirrors the harness compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]

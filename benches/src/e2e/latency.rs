@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
+use kreplicate_codec::Compression;
 use kreplicate_wire::client::Client;
-use kreplicate_wire::codec::Compression;
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
 
 use super::cluster::Sender;

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{bail, Context, Result};
+use kreplicate_codec::Compression;
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::tansu::TansuBroker;
-use kreplicate_wire::codec::Compression;
 
 use super::args::{E2eArgs, MirrorKind, PeerKind};
 

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use kreplicate_wire::connection::{ConnectionConfig, Credentials};
-use kreplicate_wire::sasl::{SaslCredentials, SaslMechanism};
-use kreplicate_wire::transport::TlsConfig;
+use kreplicate_wire::TlsConfig;
+use kreplicate_wire::{ConnectionConfig, Credentials};
+use kreplicate_wire::{SaslCredentials, SaslMechanism};
 
 use crate::jaas::{self, LoginModule};
 use crate::properties::{self, Property};

@@ -109,7 +109,7 @@ pub fn from_client(e: &kreplicate_wire::client::Error) -> Failure {
 
 fn is_config_error(e: &kreplicate_wire::client::Error) -> bool {
     use kreplicate_wire::client::Error;
-    use kreplicate_wire::connection::ConnectionError;
+    use kreplicate_wire::ConnectionError;
     matches!(
         e,
         Error::Config(_)

@@ -5,9 +5,9 @@
 //! against the real one.
 
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::connection::{AsyncCredentials, ConnectionError, Credentials};
-use kreplicate_wire::sasl::{SaslCredentials, SaslMechanism};
-use kreplicate_wire::transport::{TlsConfig, TlsConnector};
+use kreplicate_wire::{AsyncCredentials, ConnectionError, Credentials};
+use kreplicate_wire::{SaslCredentials, SaslMechanism};
+use kreplicate_wire::{TlsConfig, TlsConnector};
 
 use crate::config::{ClusterAuth, ClusterConfig, ScramMechanism, SecretRef};
 use crate::error::EngineError;

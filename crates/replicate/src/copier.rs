@@ -11,9 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesOrdered, StreamExt};
+use kreplicate_codec::{Compression, Header, RecordSet};
 use kreplicate_offsets::{OffsetMap, OffsetMaps, TopicPartition};
 use kreplicate_wire::client::{Backoff, Error as ClientError, Retriable};
-use kreplicate_wire::codec::{Compression, Header, RecordSet};
 use kreplicate_wire::fetcher::{FetchPosition, FetchedPartition, SharedFetcher};
 use kreplicate_wire::producer::{
     ProduceError, Producer, ProducerRecord, RawBatch, RecordsMetadata,
@@ -494,7 +494,7 @@ impl Copier {
     /// holds its share of the budget.
     async fn add_record(
         &mut self,
-        record: kreplicate_wire::codec::Record,
+        record: kreplicate_codec::Record,
         provenance: Option<Provenance>,
     ) -> Result<(), CopierExit> {
         if let Some(hook) = &self.s.panic_hook {
@@ -574,10 +574,7 @@ impl Copier {
         Ok(())
     }
 
-    async fn send_raw(
-        &mut self,
-        batch: kreplicate_wire::codec::RecordBatch,
-    ) -> Result<(), CopierExit> {
+    async fn send_raw(&mut self, batch: kreplicate_codec::RecordBatch) -> Result<(), CopierExit> {
         let (base_offset, last_offset) = (batch.base_offset(), batch.last_offset());
         let timestamp = batch.max_timestamp();
         let bytes = batch.size();
@@ -642,7 +639,7 @@ impl Copier {
     /// translation around it is that of LEGACY (logged).
     async fn echo_batch(
         &mut self,
-        batch: &kreplicate_wire::codec::RecordBatch,
+        batch: &kreplicate_codec::RecordBatch,
         writer: &RegistryEntry,
     ) -> Result<bool, CopierExit> {
         let offsets: Vec<i64> =

@@ -14,8 +14,8 @@
 //! cluster, and 64 bits make an accidental match between two clusters negligible.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kreplicate_wire::codec::varint::{put_varint, put_varlong, read_varint, read_varlong};
-use kreplicate_wire::codec::Header;
+use kreplicate_codec::varint::{put_varint, put_varlong, read_varint, read_varlong};
+use kreplicate_codec::Header;
 use sha2::{Digest, Sha256};
 
 /// Header key of the provenance header.

@@ -185,7 +185,7 @@ pub(crate) fn classify(error: &ClientError, target_topic: &str) -> WriteFailure 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kreplicate_wire::protocol::BrokerError;
+    use kreplicate_wire::BrokerError;
 
     fn broker(code: i16) -> ClientError {
         BrokerError::new("Produce", code)

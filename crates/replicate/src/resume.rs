@@ -10,8 +10,8 @@
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
+use kreplicate_codec::{Record, TimestampType};
 use kreplicate_wire::client::{Client, Error as ClientError};
-use kreplicate_wire::codec::{Record, TimestampType};
 use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
 use kreplicate_wire::fetcher::{scan_batches, scan_partition, IsolationLevel};
 use sha2::{Digest, Sha256};

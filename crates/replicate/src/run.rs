@@ -23,9 +23,9 @@ use kreplicate_wire::client::{Backoff, RetryPolicy};
 use tokio::task::{Id as TaskId, JoinError};
 use tokio::time::Instant;
 
+use kreplicate_codec::Compression as WireCompression;
 use kreplicate_offsets::OffsetMaps;
 use kreplicate_wire::client::Client;
-use kreplicate_wire::codec::Compression as WireCompression;
 use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
 use kreplicate_wire::fetcher::{FetchConfig, Fetcher, SharedFetcher};
 use kreplicate_wire::producer::{Producer, ProducerConfig};

@@ -12,8 +12,8 @@
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
+use kreplicate_codec::{Record, TimestampType};
 use kreplicate_wire::client::{Client, Error as ClientError};
-use kreplicate_wire::codec::{Record, TimestampType};
 use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
 use kreplicate_wire::fetcher::{scan_batches, IsolationLevel};
 use sha2::{Digest, Sha256};
@@ -609,7 +609,7 @@ mod tests {
     #[test]
     fn record_hash_distinguishes_null_empty_and_ignores_provenance() {
         use bytes::Bytes;
-        use kreplicate_wire::codec::Header;
+        use kreplicate_codec::Header;
         let base = Record {
             offset: 5,
             timestamp: 1,

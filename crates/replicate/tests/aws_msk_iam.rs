@@ -15,9 +15,9 @@ use kreplicate_testkit::certs::TestCa;
 use kreplicate_testkit::front::{botocore_msk_iam_token, Front, FrontConfig, FrontMskIam};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::connection::Credentials;
-use kreplicate_wire::sasl::{SaslCredentials, SaslMechanism};
-use kreplicate_wire::transport::TlsConfig;
+use kreplicate_wire::Credentials;
+use kreplicate_wire::TlsConfig;
+use kreplicate_wire::{SaslCredentials, SaslMechanism};
 
 const REGION: &str = "us-east-1";
 const KEY_ID: &str = "AKIAKREPLICATETEST";

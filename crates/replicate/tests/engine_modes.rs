@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use kreplicate_codec::{Compression, Header};
 use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
 use kreplicate_replicate::provenance::{Provenance, HEADER_KEY};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
@@ -11,7 +12,6 @@ use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord, PyRecord};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::codec::{Compression, Header};
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
 
 fn config(

@@ -6,13 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use kreplicate_codec::Header;
 use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
 use kreplicate_replicate::provenance::{ClusterFingerprint, Provenance, HEADER_KEY};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord, PyRecord};
 use kreplicate_testkit::tansu::TansuBroker;
-use kreplicate_wire::codec::Header;
 
 fn replicator_config(
     name: &str,

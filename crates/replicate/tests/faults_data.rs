@@ -19,6 +19,7 @@ use faults_support::{
     assert_verified, capture_logs, client, config, fast_options, metric, wait_caught_up,
     wait_until, Load, Side,
 };
+use kreplicate_codec::{Compression, Record};
 use kreplicate_replicate::config::{
     ClusterAuth, ReplicatorConfig, ScramMechanism, SecretRef, TlsSettings,
 };
@@ -32,7 +33,6 @@ use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::Client;
-use kreplicate_wire::codec::{Compression, Record};
 use kreplicate_wire::fetcher::offsets::high_watermark;
 use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};

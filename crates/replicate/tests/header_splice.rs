@@ -15,6 +15,7 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::{ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
+use kreplicate_codec::{Compression, Header, RecordBatchBuilder};
 use kreplicate_replicate::config::parse_create_replicator_request;
 use kreplicate_replicate::provenance::{ClusterFingerprint, Provenance, HEADER_KEY};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
@@ -22,7 +23,6 @@ use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord};
 use kreplicate_testkit::strict::{Rule, StrictTansu};
 use kreplicate_testkit::tansu::{raw, TansuBroker};
-use kreplicate_wire::codec::{Compression, Header, RecordBatchBuilder};
 
 const TOPIC: &str = "spliced";
 const TIMEOUT: Duration = Duration::from_secs(10);

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use kreplicate_codec::{Compression, Record};
 use kreplicate_offsets::Translation;
 use kreplicate_replicate::config::parse_create_replicator_request;
 use kreplicate_replicate::provenance::Provenance;
@@ -21,7 +22,6 @@ use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::codec::{Compression, Record};
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 use rand::Rng;

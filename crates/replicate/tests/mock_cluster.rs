@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
+use kreplicate_codec::Header;
 use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
 use kreplicate_replicate::provenance::{is_provenance, Provenance, HEADER_KEY};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
@@ -17,7 +18,6 @@ use kreplicate_testkit::mock_cluster::MockCluster;
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord, PyRecord};
 use kreplicate_testkit::strict::StrictTansu;
-use kreplicate_wire::codec::Header;
 
 const TOPIC: &str = "orders";
 

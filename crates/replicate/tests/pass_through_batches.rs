@@ -25,6 +25,7 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::{ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
+use kreplicate_codec::{Compression, RecordBatchBuilder};
 use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
 use kreplicate_replicate::verify::{verify_replicator_from, VerifyFrom};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
@@ -32,7 +33,6 @@ use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord};
 use kreplicate_testkit::strict::{Rule, StrictTansu};
 use kreplicate_testkit::tansu::{raw, TansuBroker};
-use kreplicate_wire::codec::{Compression, RecordBatchBuilder};
 
 const TOPIC: &str = "mixed";
 const TIMEOUT: Duration = Duration::from_secs(10);

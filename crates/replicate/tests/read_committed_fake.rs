@@ -11,13 +11,13 @@ mod faults_data_support;
 use std::time::Duration;
 
 use faults_data_support::fake_source::FakeSource;
+use kreplicate_codec::Header;
 use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
 use kreplicate_replicate::provenance::{is_provenance, Provenance, HEADER_KEY};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord};
 use kreplicate_testkit::strict::StrictTansu;
-use kreplicate_wire::codec::Header;
 
 const TOPIC: &str = "ledger";
 

@@ -9,13 +9,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use kreplicate_codec::Header;
 use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
 use kreplicate_replicate::provenance::{is_provenance, Provenance, HEADER_KEY};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, PyConsumedRecord, PyRecord};
 use kreplicate_testkit::tansu::TansuBroker;
-use kreplicate_wire::codec::Header;
 
 const TOPIC: &str = "ledger";
 const PARTITIONS: i32 = 3;

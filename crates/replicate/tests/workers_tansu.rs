@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use kreplicate_codec::Record;
 use kreplicate_replicate::config::parse_create_replicator_request;
 use kreplicate_replicate::provenance::Provenance;
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator, WorkerGroupOptions};
@@ -23,7 +24,6 @@ use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::codec::Record;
 use kreplicate_wire::fetcher::offsets::high_watermark;
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};

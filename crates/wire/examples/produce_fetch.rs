@@ -3,9 +3,9 @@
 //! `cargo run -p kreplicate-wire --example produce_fetch -- 127.0.0.1:9092 [topic]`
 
 use bytes::Bytes;
+use kreplicate_codec::Header;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::codec::Header;
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 

@@ -5,11 +5,11 @@ use bytes::{Buf, Bytes, BytesMut};
 
 /// Default cap on one frame. Fetch responses are the largest frames we read; they are bounded by
 /// the fetch's `max_bytes`, so anything far beyond it means a corrupt length, not a real frame.
-pub const DEFAULT_MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
 
 /// Why a frame could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FrameError {
+pub(crate) enum FrameError {
     #[error("frame length {0} is negative")]
     NegativeLength(i32),
     #[error("frame length {length} exceeds the limit of {max} bytes")]
@@ -18,7 +18,7 @@ pub enum FrameError {
 
 /// Splits complete frames off the front of `buf`. Returns `Ok(None)` until a whole frame has
 /// arrived; partial data stays in `buf` for the next read.
-pub fn decode_frame(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, FrameError> {
+pub(crate) fn decode_frame(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, FrameError> {
     if buf.len() < 4 {
         return Ok(None);
     }
@@ -41,7 +41,8 @@ pub fn decode_frame(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, Fra
 }
 
 /// Prefixes `body` with its length.
-pub fn encode_frame(body: &[u8]) -> Bytes {
+#[cfg(test)]
+fn encode_frame(body: &[u8]) -> Bytes {
     let mut out = BytesMut::with_capacity(4 + body.len());
     out.extend_from_slice(&(body.len() as i32).to_be_bytes());
     out.extend_from_slice(body);

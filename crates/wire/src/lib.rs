@@ -1,14 +1,25 @@
 //! `kreplicate-wire` — a native Kafka client, written for replication.
 //!
-//! Layers, bottom to top (each has its own error type):
-//! - [`codec`]: the RecordBatch v2 codec (sans-io, zero-copy over [`bytes::Bytes`]), plus legacy
-//!   v0/v1 message sets. Batches can be passed through without decompression.
-//! - [`frame`], [`protocol`]: length-prefixed framing, request/response encoding via the
-//!   `kafka-protocol` crate, ApiVersions negotiation, broker error codes.
-//! - [`transport`], [`sasl`], [`connection`]: TCP / TLS (rustls with the ring provider), SASL
-//!   PLAIN and SCRAM, and a pipelined connection matching responses by correlation id.
-//! - [`client`]: bootstrap, metadata cache, leader routing, retry policy.
-//! - [`producer`], [`fetcher`], [`admin`], [`group`]: what applications use.
+//! What it offers, as modules:
+//! - [`client`]: [`Client`](client::Client) connects to a cluster (bootstrap, metadata cache,
+//!   leader routing, one retry policy); every other part sends through it.
+//! - [`producer`]: an idempotent producer (acks=all) of records, or of whole batches passed
+//!   through without decompression.
+//! - [`fetcher`]: a read_committed fetcher, one that shares a Fetch request per broker, and
+//!   helpers to scan a partition or read its offsets.
+//! - [`admin`], [`group`]: topics, configs, ACLs, offsets; consumer groups (admin operations and
+//!   membership).
+//!
+//! At the crate root: how to connect ([`ConnectionConfig`] with [`TlsConfig`],
+//! [`SaslCredentials`] or a [`CredentialsProvider`]), the errors a connection or a broker
+//! reports ([`ConnectionError`], [`BrokerError`]), and the record types of
+//! [`kreplicate_codec`] that appear in this API. Inside, not public: TCP/TLS (rustls with the
+//! ring provider), SASL PLAIN / SCRAM / OAUTHBEARER, framing, request encoding through
+//! `kafka-protocol`, ApiVersions negotiation, and pipelined connections (a
+//! [`BrokerConnection`] shows callers only its broker and the versions it negotiated).
+//!
+//! The record format itself (RecordBatch v2, legacy message sets, compression) is the sans-io
+//! crate [`kreplicate_codec`]; this crate adds the network.
 //!
 //! # Example: produce, then fetch
 //!
@@ -42,14 +53,53 @@
 //! # }
 //! ```
 
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rustdoc::broken_intra_doc_links
+)]
+
 pub mod admin;
 pub mod client;
-pub mod codec;
-pub mod connection;
 pub mod fetcher;
-pub mod frame;
 pub mod group;
 pub mod producer;
-pub mod protocol;
+
+// Internal layers. `internals` (kreplicate-testkit's own tests only; no stability promise)
+// makes the transport and SASL layers public.
+mod connection;
+mod frame;
+mod protocol;
+#[cfg(feature = "internals")]
 pub mod sasl;
+#[cfg(not(feature = "internals"))]
+#[allow(unreachable_pub, unused_imports, dead_code)] // what only `internals` shows
+mod sasl;
+#[cfg(feature = "internals")]
 pub mod transport;
+#[cfg(not(feature = "internals"))]
+#[allow(unreachable_pub, unused_imports, dead_code)] // what only `internals` shows
+mod transport;
+
+// What callers use from the internal layers, and the codec types in this crate's signatures.
+pub use connection::{
+    AsyncCredentials, BrokerConnection, ConnectionConfig, ConnectionError, Credentials,
+    CredentialsProvider, NotKafka,
+};
+pub use kreplicate_codec::{Batch, CodecError, Compression, Header, Record, RecordBatch};
+pub use protocol::{ApiVersionTable, BrokerError};
+pub use sasl::{SaslCredentials, SaslMechanism};
+pub use transport::{TlsConfig, TlsConnector};
+
+// kafka-protocol's names for Kafka's APIs and error codes, kept in this API rather than
+// wrapped: `BrokerError::kind` answers one of Kafka's ~120 error codes and callers match on
+// them by name; a copy of that table here would have to follow every Kafka release by hand.
+// Re-exported so that callers name the very version this crate uses.
+pub use kafka_protocol::error::ResponseError;
+pub use kafka_protocol::messages::ApiKey;
+
+// The README's example is compiled as a doc test too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

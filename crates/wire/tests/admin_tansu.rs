@@ -12,7 +12,7 @@ use kreplicate_wire::admin::{
     PatternType, Permission, ResourceType,
 };
 use kreplicate_wire::client::{Client, ClientConfig, Error, RetryPolicy};
-use kreplicate_wire::connection::ConnectionError;
+use kreplicate_wire::ConnectionError;
 
 async fn admin_for(broker: &TansuBroker) -> Admin {
     let mut config = ClientConfig::new([broker.addr()]);

@@ -8,11 +8,11 @@ use kreplicate_testkit::certs::TestCa;
 use kreplicate_testkit::front::{Front, FrontConfig, FrontMechanism, FrontSasl};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::client::{Client, ClientConfig, Error};
-use kreplicate_wire::connection::{ConnectionError, Credentials};
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
-use kreplicate_wire::sasl::{SaslCredentials, SaslMechanism};
-use kreplicate_wire::transport::TlsConfig;
+use kreplicate_wire::TlsConfig;
+use kreplicate_wire::{ConnectionError, Credentials};
+use kreplicate_wire::{SaslCredentials, SaslMechanism};
 
 struct Secured {
     _broker: TansuBroker,

@@ -90,8 +90,7 @@ async fn offset_out_of_range_is_typed_and_carries_the_valid_range() {
 
 #[tokio::test]
 async fn a_batch_with_a_bad_crc_is_an_error_naming_the_partition_never_skipped() {
-    let mut batch =
-        kreplicate_wire::codec::RecordBatchBuilder::new(kreplicate_wire::codec::Compression::None);
+    let mut batch = kreplicate_codec::RecordBatchBuilder::new(kreplicate_codec::Compression::None);
     batch.push(1, None, Some(b"payload"), &[]).unwrap();
     let mut bytes = batch.build().unwrap().to_vec();
     let last = bytes.len() - 1;

@@ -7,11 +7,9 @@ use std::time::Duration;
 use kreplicate_testkit::certs::TestCa;
 use kreplicate_testkit::front::{Front, FrontConfig};
 use kreplicate_testkit::tansu::TansuBroker;
-use kreplicate_wire::connection::{
-    BrokerConnection, ConnectionConfig, ConnectionError, Credentials, NotKafka,
-};
-use kreplicate_wire::sasl::{SaslCredentials, SaslMechanism};
-use kreplicate_wire::transport::TlsConfig;
+use kreplicate_wire::TlsConfig;
+use kreplicate_wire::{BrokerConnection, ConnectionConfig, ConnectionError, Credentials, NotKafka};
+use kreplicate_wire::{SaslCredentials, SaslMechanism};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

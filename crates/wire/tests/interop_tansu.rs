@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use kreplicate_codec::{Compression, Header, Record};
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord, PyRecord};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::codec::{Compression, Header, Record};
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 

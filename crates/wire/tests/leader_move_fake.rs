@@ -17,9 +17,9 @@ use kafka_protocol::messages::{
     RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+use kreplicate_codec::{Compression, RecordBatchBuilder, RecordSet};
 use kreplicate_testkit::fake_broker::{FakeBroker, FakeBrokerOptions, FakeReply, FakeTopic};
 use kreplicate_wire::client::{Client, ClientConfig, Error, RetryPolicy};
-use kreplicate_wire::codec::{Compression, RecordBatchBuilder, RecordSet};
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 

@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use kreplicate_codec::{Compression, Header};
 use kreplicate_testkit::fault_proxy::FaultProxy;
 use kreplicate_testkit::tansu::{TansuBroker, TansuOptions};
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig, RetryPolicy};
-use kreplicate_wire::codec::{Compression, Header};
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 

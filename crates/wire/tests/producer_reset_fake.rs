@@ -16,9 +16,9 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{
     InitProducerIdResponse, ProduceResponse, ProducerId, RequestKind, ResponseKind,
 };
+use kreplicate_codec::RecordSet;
 use kreplicate_testkit::fake_broker::{FakeBroker, FakeBrokerOptions, FakeReply, FakeTopic};
 use kreplicate_wire::client::{Client, ClientConfig, Error};
-use kreplicate_wire::codec::RecordSet;
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 
 const TOPIC: &str = "events";

@@ -18,9 +18,9 @@ use kafka_protocol::messages::{
     ProducerId, RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+use kreplicate_codec::{Compression, RecordBatchBuilder};
 use kreplicate_testkit::fake_broker::{FakeBroker, FakeBrokerOptions, FakeReply, FakeTopic};
 use kreplicate_wire::client::{Client, ClientConfig, RetryPolicy};
-use kreplicate_wire::codec::{Compression, RecordBatchBuilder};
 use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 

@@ -19,11 +19,11 @@ use kafka_protocol::messages::{
     TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
+use kreplicate_codec::{Compression, RecordBatchBuilder};
 use kreplicate_testkit::fake_broker::{
     FakeBroker, FakeBrokerOptions, FakeReply, FakeTopic, RecordedRequest,
 };
 use kreplicate_wire::client::{Client, ClientConfig, Error, RetryPolicy};
-use kreplicate_wire::codec::{Compression, RecordBatchBuilder};
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, FetchedPartition, SharedFetcher};
 
 /// Records every fetch returns, from the fetch offset on.

@@ -11,7 +11,7 @@
 //! test panic hook (both per record), a batch that does not decode (the per-record path
 //! halts with the reason) or that splices to more than the target topic accepts.
 
-use kreplicate_wire::codec::{CodecError, HeaderRef, RecordBatch, RecordBatchBuilder};
+use kreplicate_codec::{CodecError, HeaderRef, RecordBatch, RecordBatchBuilder};
 
 use super::{Copier, CopierExit};
 use crate::provenance::{ClusterFingerprint, Provenance, HEADER_KEY};
@@ -46,7 +46,7 @@ impl Copier {
 /// already carries a provenance header.
 pub(crate) fn splice(
     batch: &RecordBatch,
-    compression: kreplicate_wire::codec::Compression,
+    compression: kreplicate_codec::Compression,
     source: ClusterFingerprint,
     partition: i32,
 ) -> Result<Option<RecordBatch>, CodecError> {
@@ -79,7 +79,7 @@ pub(crate) fn splice(
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
-    use kreplicate_wire::codec::{Compression, Header, Record, RecordBatchBuilder};
+    use kreplicate_codec::{Compression, Header, Record, RecordBatchBuilder};
 
     use super::*;
 

@@ -450,7 +450,7 @@ const ALTER_OPERATION: &str = "altering topic configs (IncrementalAlterConfigs)"
 
 /// Whether the broker refused a change because of the config itself (as managed services do
 /// for configs they reserve), not because of the cluster's state.
-pub(super) fn is_config_refusal(e: &kreplicate_wire::protocol::BrokerError) -> bool {
+pub(super) fn is_config_refusal(e: &kreplicate_wire::BrokerError) -> bool {
     matches!(
         e.kind(),
         ResponseError::InvalidConfig | ResponseError::PolicyViolation
@@ -463,7 +463,7 @@ fn report_refusal(
     source_topic: &str,
     target_topic: &str,
     op: &AlterOp,
-    e: &kreplicate_wire::protocol::BrokerError,
+    e: &kreplicate_wire::BrokerError,
     problems: &mut Problems,
 ) {
     problems.push(

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use kreplicate_codec::{RecordBatch, RecordSet};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::codec::{RecordBatch, RecordSet};
 use kreplicate_wire::fetcher::offsets::high_watermark;
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
 

@@ -29,8 +29,8 @@ use kafka_protocol::messages::{
     RequestHeader, RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::Encodable;
+use kreplicate_codec::{Compression, ControlKind, ControlRecord, Header, RecordBatchBuilder};
 use kreplicate_testkit::fake_broker::{FakeBroker, FakeBrokerOptions, FakeReply, FakeTopic};
-use kreplicate_wire::codec::{Compression, ControlKind, ControlRecord, Header, RecordBatchBuilder};
 
 const OFFSET_OUT_OF_RANGE: i16 = 1;
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;

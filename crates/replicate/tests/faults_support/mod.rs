@@ -13,13 +13,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use kreplicate_codec::Compression;
 use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
 use kreplicate_replicate::provenance::Provenance;
 use kreplicate_replicate::verify::{verify_replicator, PartitionVerdict};
 use kreplicate_replicate::EngineOptions;
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::codec::Compression;
 use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
 use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};

@@ -11,9 +11,9 @@ use kafka_protocol::messages::{
     SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
-use kreplicate_wire::connection::ConnectionError;
 use kreplicate_wire::sasl::{SaslStep, ScramClient, ScramHash, ScramSha256, ScramSha512};
 use kreplicate_wire::transport::{connect, tls_error_from_io, Stream, TlsConfig};
+use kreplicate_wire::ConnectionError;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::*;

@@ -309,8 +309,8 @@ fn default_max_message_bytes_is_kafkas_1048588_with_log_overhead() {
 }
 
 /// Decodes stored batches with crates/wire's codec (keeps headers in wire order).
-fn wire_batches(stored: &Bytes) -> Vec<kreplicate_wire::codec::RecordBatch> {
-    kreplicate_wire::codec::RecordSet::new(stored.clone())
+fn wire_batches(stored: &Bytes) -> Vec<kreplicate_codec::RecordBatch> {
+    kreplicate_codec::RecordSet::new(stored.clone())
         .batches()
         .map(|b| b.unwrap().as_v2().unwrap().clone())
         .collect()
@@ -868,7 +868,7 @@ async fn log_append_time_topics_get_the_brokers_time() {
     let b = wire_batches(&stored(&addr, "lat", 0)).remove(0);
     assert_eq!(
         b.timestamp_type(),
-        kreplicate_wire::codec::TimestampType::LogAppendTime
+        kreplicate_codec::TimestampType::LogAppendTime
     );
     let append_time = b.max_timestamp();
     assert!((before..=now_ms()).contains(&append_time), "{append_time}");
@@ -1022,9 +1022,9 @@ fn malformed_partitions_get_kafkas_codes_and_pipelined_answers_keep_request_orde
 async fn the_layer_works_behind_tls_and_scram() {
     use crate::certs::TestCa;
     use crate::front::{FrontConfig, FrontMechanism, FrontSasl};
-    use kreplicate_wire::connection::Credentials;
-    use kreplicate_wire::sasl::{SaslCredentials, SaslMechanism};
-    use kreplicate_wire::transport::TlsConfig;
+    use kreplicate_wire::Credentials;
+    use kreplicate_wire::TlsConfig;
+    use kreplicate_wire::{SaslCredentials, SaslMechanism};
 
     let tansu = crate::tansu::TansuBroker::memory().unwrap();
     let ca = TestCa::new("strict test root");

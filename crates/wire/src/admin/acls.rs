@@ -39,9 +39,13 @@ macro_rules! kafka_codes {
 kafka_codes! {
     /// What kind of resource an ACL protects.
     ResourceType {
+        /// A topic.
         Topic = 2,
+        /// A consumer group.
         Group = 3,
+        /// The cluster itself.
         Cluster = 4,
+        /// A transactional id.
         TransactionalId = 5,
     }
 }
@@ -59,16 +63,27 @@ kafka_codes! {
 kafka_codes! {
     /// The operation an ACL allows or denies.
     Operation {
+        /// Every operation.
         All = 2,
+        /// Read (fetch, consume).
         Read = 3,
+        /// Write (produce).
         Write = 4,
+        /// Create.
         Create = 5,
+        /// Delete.
         Delete = 6,
+        /// Alter.
         Alter = 7,
+        /// Describe.
         Describe = 8,
+        /// Inter-broker cluster actions.
         ClusterAction = 9,
+        /// Describe configs.
         DescribeConfigs = 10,
+        /// Alter configs.
         AlterConfigs = 11,
+        /// Idempotent produce.
         IdempotentWrite = 12,
     }
 }
@@ -76,7 +91,9 @@ kafka_codes! {
 kafka_codes! {
     /// Whether an ACL allows or denies.
     Permission {
+        /// Deny.
         Deny = 2,
+        /// Allow.
         Allow = 3,
     }
 }
@@ -87,26 +104,38 @@ const ANY: i8 = 1;
 /// One ACL: `principal` from `host` is `permission`ed to `operation` on the resource.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AclBinding {
+    /// The kind of resource.
     pub resource_type: ResourceType,
+    /// The resource name (or prefix, for a prefixed pattern).
     pub resource_name: String,
+    /// How `resource_name` matches.
     pub pattern_type: PatternType,
     /// E.g. "User:alice".
     pub principal: String,
     /// E.g. "*" for any host.
     pub host: String,
+    /// The operation allowed or denied.
     pub operation: Operation,
+    /// Allow or deny.
     pub permission: Permission,
 }
 
 /// Which ACLs [`Admin::describe_acls`] returns; `None` fields match anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AclFilter {
+    /// Only this kind of resource (`None`: any).
     pub resource_type: Option<ResourceType>,
+    /// Only this resource name (`None`: any).
     pub resource_name: Option<String>,
+    /// Only this pattern type (`None`: any).
     pub pattern_type: Option<PatternType>,
+    /// Only this principal (`None`: any).
     pub principal: Option<String>,
+    /// Only this host (`None`: any).
     pub host: Option<String>,
+    /// Only this operation (`None`: any).
     pub operation: Option<Operation>,
+    /// Only this permission (`None`: any).
     pub permission: Option<Permission>,
 }
 

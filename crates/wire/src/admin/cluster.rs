@@ -13,9 +13,13 @@ use crate::protocol::BrokerError;
 /// One broker of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerInfo {
+    /// The broker id.
     pub node_id: i32,
+    /// Advertised host.
     pub host: String,
+    /// Advertised port.
     pub port: i32,
+    /// Rack, if the broker has one.
     pub rack: Option<String>,
 }
 
@@ -29,6 +33,7 @@ impl BrokerInfo {
 /// What the cluster says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterDescription {
+    /// The cluster id.
     pub cluster_id: String,
     /// Node id of the controller, when the cluster reports one.
     pub controller: Option<i32>,

@@ -17,6 +17,7 @@ const RESOURCE_TOPIC: i8 = 2;
 
 /// Where a config value comes from, as DescribeConfigs reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ConfigSource {
     /// 0: the broker did not say.
     Unknown,
@@ -69,11 +70,15 @@ impl ConfigSource {
 /// One config of a resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigEntry {
+    /// Config name, e.g. `retention.ms`.
     pub name: String,
     /// `None` for sensitive values the broker hides, and for configs without a value.
     pub value: Option<String>,
+    /// Where the value comes from.
     pub source: ConfigSource,
+    /// Whether the value is sensitive (the broker then returns no value).
     pub is_sensitive: bool,
+    /// Whether the config is read-only.
     pub read_only: bool,
 }
 
@@ -89,7 +94,9 @@ pub enum AlterOpKind {
 /// One change in an incremental config alteration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlterOp {
+    /// Config name.
     pub name: String,
+    /// Set or delete.
     pub op: AlterOpKind,
 }
 

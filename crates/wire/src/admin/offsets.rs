@@ -56,6 +56,7 @@ impl IsolationLevel {
 /// An offset a broker returned for one partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListedOffset {
+    /// The offset found (-1 if none).
     pub offset: i64,
     /// The timestamp of the record found (-1 for earliest/latest on Kafka; Tansu 0.6 returns
     /// its append time).

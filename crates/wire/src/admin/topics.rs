@@ -28,6 +28,7 @@ const METADATA_POLL: Duration = Duration::from_millis(100);
 /// A topic to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTopic {
+    /// Topic name.
     pub name: String,
     /// Number of partitions; -1 for the broker default.
     pub partitions: i32,

@@ -24,13 +24,16 @@ use crate::protocol::BrokerError;
 pub struct ClientConfig {
     /// "host:port" addresses tried in order until one answers.
     pub bootstrap_servers: Vec<String>,
+    /// How to connect to each broker (TLS, SASL, timeouts).
     pub connection: ConnectionConfig,
+    /// How requests are retried.
     pub retry: RetryPolicy,
     /// Cached metadata older than this is refreshed on next use.
     pub metadata_max_age: Duration,
 }
 
 impl ClientConfig {
+    /// A configuration with these bootstrap servers (`host:port`) and defaults.
     pub fn new(bootstrap_servers: impl IntoIterator<Item = impl Into<String>>) -> Self {
         ClientConfig {
             bootstrap_servers: bootstrap_servers.into_iter().map(Into::into).collect(),
@@ -119,17 +122,19 @@ impl Client {
         Ok(client)
     }
 
+    /// The configuration this client was built with.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
     }
 
+    /// The retry policy of every request.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.config.retry
     }
 
     /// Records a broker's `throttle_time_ms` (for metrics; the wait itself is the
     /// connection's, see [`BrokerConnection::throttle`]).
-    pub fn note_throttle(&self, throttle_time_ms: i32) {
+    pub(crate) fn note_throttle(&self, throttle_time_ms: i32) {
         if throttle_time_ms > 0 {
             self.inner.throttle_ms.fetch_max(
                 throttle_time_ms as u64,
@@ -176,7 +181,7 @@ impl Client {
     }
 
     /// A connection to any broker: known brokers first, then the bootstrap list.
-    pub async fn any_connection(&self) -> Result<Arc<BrokerConnection>> {
+    pub(crate) async fn any_connection(&self) -> Result<Arc<BrokerConnection>> {
         let mut candidates: Vec<String> = lock(&self.inner.cache)
             .metadata
             .brokers
@@ -205,7 +210,7 @@ impl Client {
     }
 
     /// A connection to node `node_id`.
-    pub async fn broker_connection(&self, node_id: i32) -> Result<Arc<BrokerConnection>> {
+    pub(crate) async fn broker_connection(&self, node_id: i32) -> Result<Arc<BrokerConnection>> {
         let addr = self.broker_address(node_id).await?;
         self.connection(&addr).await
     }
@@ -311,12 +316,16 @@ impl Client {
     }
 
     /// Forgets what is cached about `topic`, so the next use asks the cluster.
-    pub fn invalidate_topic(&self, topic: &str) {
+    pub(crate) fn invalidate_topic(&self, topic: &str) {
         lock(&self.inner.cache).metadata.topics.remove(topic);
     }
 
     /// The leader of `topic`-`partition` and a connection to it.
-    pub async fn leader(&self, topic: &str, partition: i32) -> Result<Arc<BrokerConnection>> {
+    pub(crate) async fn leader(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Arc<BrokerConnection>> {
         let meta = self.topic(topic).await?;
         let Some(p) = meta.partition(partition) else {
             self.invalidate_topic(topic);
@@ -361,7 +370,7 @@ impl Client {
     }
 
     /// A connection to the group coordinator of `group` (cached until invalidated).
-    pub async fn coordinator(&self, group: &str) -> Result<Arc<BrokerConnection>> {
+    pub(crate) async fn coordinator(&self, group: &str) -> Result<Arc<BrokerConnection>> {
         let cached = lock(&self.inner.cache).coordinators.get(group).cloned();
         if let Some(addr) = cached {
             return self.connection(&addr).await;
@@ -404,7 +413,7 @@ impl Client {
     }
 
     /// Forgets the cached coordinator of `group` (after NOT_COORDINATOR and the like).
-    pub fn invalidate_coordinator(&self, group: &str) {
+    pub(crate) fn invalidate_coordinator(&self, group: &str) {
         lock(&self.inner.cache).coordinators.remove(group);
     }
 

@@ -7,11 +7,15 @@ use kafka_protocol::messages::MetadataResponse;
 /// One partition as the cluster describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionMetadata {
+    /// Partition index.
     pub partition: i32,
     /// Node id of the leader; -1 while no leader is available.
     pub leader: i32,
+    /// Leader epoch (-1 when the broker does not say).
     pub leader_epoch: i32,
+    /// Broker ids holding a replica.
     pub replicas: Vec<i32>,
+    /// Broker ids of the in-sync replicas.
     pub isr: Vec<i32>,
     /// Partition-level error code (e.g. LEADER_NOT_AVAILABLE), 0 when fine.
     pub error_code: i16,
@@ -20,13 +24,16 @@ pub struct PartitionMetadata {
 /// One topic as the cluster describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicMetadata {
+    /// Topic name.
     pub name: String,
+    /// Whether it is an internal topic (e.g. `__consumer_offsets`).
     pub is_internal: bool,
     /// Sorted by partition number.
     pub partitions: Vec<PartitionMetadata>,
 }
 
 impl TopicMetadata {
+    /// The metadata of `partition`, if the topic has it.
     pub fn partition(&self, partition: i32) -> Option<&PartitionMetadata> {
         self.partitions
             .binary_search_by_key(&partition, |p| p.partition)
@@ -38,10 +45,13 @@ impl TopicMetadata {
 /// The whole answer to one Metadata request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterMetadata {
+    /// The cluster id, if the broker reports one.
     pub cluster_id: Option<String>,
+    /// Broker id of the controller, if known.
     pub controller: Option<i32>,
     /// node id → "host:port"
     pub brokers: BTreeMap<i32, String>,
+    /// Topics by name.
     pub topics: BTreeMap<String, TopicMetadata>,
     /// Topics the broker answered with an error for (e.g. UNKNOWN_TOPIC_OR_PARTITION).
     pub topic_errors: HashMap<String, i16>,

@@ -9,6 +9,7 @@ use rand::Rng;
 
 /// Errors that know whether trying again could help.
 pub trait Retriable {
+    /// Whether trying again may succeed.
     fn is_retriable(&self) -> bool;
 }
 
@@ -73,11 +74,13 @@ impl RetryPolicy {
         }
     }
 
+    /// The same policy with an overall deadline (`None`: attempts only).
     pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
         self.deadline = deadline;
         self
     }
 
+    /// A fresh backoff sequence for one operation.
     pub fn backoff(&self) -> Backoff {
         Backoff {
             next: self.initial_backoff,

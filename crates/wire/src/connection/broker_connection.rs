@@ -117,7 +117,7 @@ impl BrokerConnection {
     }
 
     /// Runs the handshake on an already open stream and starts the reader and writer tasks.
-    pub async fn establish<S>(
+    pub(crate) async fn establish<S>(
         broker: &str,
         mut stream: S,
         config: &ConnectionConfig,
@@ -167,12 +167,12 @@ impl BrokerConnection {
     }
 
     /// Why the connection is unusable, if it is.
-    pub fn broken_reason(&self) -> Option<String> {
+    pub(crate) fn broken_reason(&self) -> Option<String> {
         lock(&self.shared.pending).broken.clone()
     }
 
     /// False once the connection broke or its SASL session is about to expire.
-    pub fn is_usable(&self) -> bool {
+    pub(crate) fn is_usable(&self) -> bool {
         self.broken_reason().is_none()
             && self
                 .reauth_deadline
@@ -180,13 +180,13 @@ impl BrokerConnection {
     }
 
     /// Marks the connection broken (e.g. the caller saw a protocol violation in a response).
-    pub fn close(&self, reason: impl Into<String>) {
+    pub(crate) fn close(&self, reason: impl Into<String>) {
         self.shared.break_with(reason.into());
     }
 
     /// Honours a response's `throttle_time_ms`: requests sent on this connection after this
     /// call wait until the throttle has passed. Requests already in flight are not affected.
-    pub fn throttle(&self, throttle_time_ms: i32) {
+    pub(crate) fn throttle(&self, throttle_time_ms: i32) {
         if throttle_time_ms <= 0 {
             return;
         }
@@ -196,27 +196,30 @@ impl BrokerConnection {
     }
 
     /// When the connection may send again, if a throttle is running.
-    pub fn throttled_until(&self) -> Option<tokio::time::Instant> {
+    pub(crate) fn throttled_until(&self) -> Option<tokio::time::Instant> {
         let until = *lock(&self.shared.throttled_until);
         until.filter(|t| *t > tokio::time::Instant::now())
     }
 
     /// The version `R` would be sent at.
-    pub fn version_of<R: Request>(&self) -> Result<i16, ConnectionError> {
+    pub(crate) fn version_of<R: Request>(&self) -> Result<i16, ConnectionError> {
         self.versions
             .choose(R::KEY)
             .map_err(|e| ConnectionError::unsupported(self.broker(), e))
     }
 
     /// Sends `request` at the highest common version and waits for its response.
-    pub async fn request<R: Request>(&self, request: &R) -> Result<R::Response, ConnectionError> {
+    pub(crate) async fn request<R: Request>(
+        &self,
+        request: &R,
+    ) -> Result<R::Response, ConnectionError> {
         let version = self.version_of::<R>()?;
         self.request_at(request, version).await.map(|(_, r)| r)
     }
 
     /// Like [`request`](Self::request), but builds the request for the chosen version (for
     /// messages whose fields differ between versions). Returns the version used.
-    pub async fn request_with<R: Request>(
+    pub(crate) async fn request_with<R: Request>(
         &self,
         build: impl FnOnce(i16) -> R,
     ) -> Result<(i16, R::Response), ConnectionError> {
@@ -225,7 +228,7 @@ impl BrokerConnection {
     }
 
     /// Sends `request` at exactly `version`.
-    pub async fn request_at<R: Request>(
+    pub(crate) async fn request_at<R: Request>(
         &self,
         request: &R,
         version: i16,

@@ -46,11 +46,18 @@ where
     }
 }
 
+impl<F> fmt::Debug for AsyncCredentials<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AsyncCredentials(<async fn>)")
+    }
+}
+
 /// A shared provider, as stored in [`super::ConnectionConfig`].
 #[derive(Clone)]
 pub struct Credentials(pub Arc<dyn CredentialsProvider>);
 
 impl Credentials {
+    /// Shares `provider`.
     pub fn new(provider: impl CredentialsProvider + 'static) -> Self {
         Credentials(Arc::new(provider))
     }

@@ -13,13 +13,19 @@ const QUOTED_BYTES: usize = 16;
 
 /// What answered where a Kafka broker was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NotKafka {
     /// A TLS record (alert or handshake): the port is a TLS listener.
     Tls,
     /// An HTTP response or an HTML page.
     Http,
     /// Something else; `length` is what the first four bytes say, `head` the bytes read.
-    Implausible { length: i32, head: Vec<u8> },
+    Implausible {
+        /// The length the first four bytes declare.
+        length: i32,
+        /// The bytes read.
+        head: Vec<u8>,
+    },
 }
 
 impl NotKafka {

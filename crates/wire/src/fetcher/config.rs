@@ -26,11 +26,13 @@ impl IsolationLevel {
 pub struct FetchConfig {
     /// The broker answers once `min_bytes` are available or after this long.
     pub max_wait: Duration,
+    /// Minimum bytes the broker waits for (up to the max wait).
     pub min_bytes: i32,
     /// Cap on one response (the broker still returns one whole batch if it is larger).
     pub max_bytes: i32,
     /// Cap per partition within a response.
     pub partition_max_bytes: i32,
+    /// Which records are visible.
     pub isolation: IsolationLevel,
 }
 

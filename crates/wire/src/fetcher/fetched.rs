@@ -13,22 +13,28 @@ use kafka_protocol::messages::fetch_response::PartitionData;
 use super::config::IsolationLevel;
 use super::fetcher::FetchPosition;
 use crate::client::{Error, Result};
-use crate::codec::{Batch, ControlKind, Record, RecordSet};
+use kreplicate_codec::{Batch, ControlKind, Record, RecordSet};
 
 /// One partition's share of a fetch response.
 #[derive(Debug, Clone)]
 pub struct FetchedPartition {
+    /// Topic name.
     pub topic: String,
+    /// Partition index.
     pub partition: i32,
     /// The offset that was asked for.
     pub fetch_offset: i64,
+    /// The partition's high watermark.
     pub high_watermark: i64,
+    /// The last stable offset (read_committed reads up to it).
     pub last_stable_offset: i64,
+    /// The log start offset.
     pub log_start_offset: i64,
     /// The record set as the broker sent it.
     pub raw: Bytes,
     /// `(producer id, first offset)` of aborted transactions in range (read_committed only).
     pub aborted: Vec<(i64, i64)>,
+    /// The isolation level of the fetch.
     pub isolation: IsolationLevel,
 }
 
@@ -114,12 +120,12 @@ impl FetchedPartition {
 }
 
 /// The read_committed filter (see the module docs), as a pure function.
-pub fn visible_batches(
+pub(crate) fn visible_batches(
     raw: Bytes,
     fetch_offset: i64,
     aborted: &[(i64, i64)],
     isolation: IsolationLevel,
-) -> Result<VisibleBatches, crate::codec::CodecError> {
+) -> Result<VisibleBatches, kreplicate_codec::CodecError> {
     let filter = isolation == IsolationLevel::ReadCommitted;
     let mut next_aborted = aborted.iter().peekable();
     let mut aborting: Vec<i64> = Vec::new();
@@ -168,8 +174,8 @@ pub fn visible_batches(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{Compression, ControlRecord, RecordBatchBuilder};
     use bytes::BytesMut;
+    use kreplicate_codec::{Compression, ControlRecord, RecordBatchBuilder};
 
     fn data(base: i64, pid: i64, transactional: bool, n: usize) -> Bytes {
         let mut b = RecordBatchBuilder::new(Compression::None);

@@ -17,7 +17,9 @@ const OFFSET_OUT_OF_RANGE: i16 = 1;
 /// Where to read one partition from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchPosition {
+    /// Topic name.
     pub topic: String,
+    /// Partition index.
     pub partition: i32,
     /// The next offset to read.
     pub offset: i64,
@@ -34,14 +36,17 @@ pub struct Fetcher {
 pub type PartitionResult = (FetchPosition, Result<FetchedPartition>);
 
 impl Fetcher {
+    /// A fetcher sending through `client`.
     pub fn new(client: Client, config: FetchConfig) -> Self {
         Fetcher { client, config }
     }
 
+    /// The client it sends through.
     pub fn client(&self) -> &Client {
         &self.client
     }
 
+    /// Its configuration.
     pub fn config(&self) -> &FetchConfig {
         &self.config
     }

@@ -10,7 +10,8 @@ mod scan;
 mod shared;
 
 pub use config::{FetchConfig, IsolationLevel};
-pub use fetched::{visible_batches, FetchedPartition, VisibleBatches};
+pub use fetched::{FetchedPartition, VisibleBatches};
 pub use fetcher::{FetchPosition, Fetcher, PartitionResult};
-pub use scan::{fetch_advancing, scan_batches, scan_partition};
+pub(crate) use scan::fetch_advancing;
+pub use scan::{scan_batches, scan_partition};
 pub use shared::SharedFetcher;

@@ -10,6 +10,7 @@ use crate::protocol::BrokerError;
 
 /// ListOffsets' special timestamps.
 pub const EARLIEST: i64 = -2;
+/// ListOffsets timestamp for the log end (the high watermark).
 pub const LATEST: i64 = -1;
 
 /// The offset for `timestamp` (or [`EARLIEST`] / [`LATEST`]) of one partition.
@@ -56,7 +57,7 @@ pub async fn list_offset(
 }
 
 /// `(log start offset, high watermark)` of one partition.
-pub async fn log_range(client: &Client, topic: &str, partition: i32) -> Result<(i64, i64)> {
+pub(crate) async fn log_range(client: &Client, topic: &str, partition: i32) -> Result<(i64, i64)> {
     let start = list_offset(client, topic, partition, EARLIEST, 0).await?;
     let end = list_offset(client, topic, partition, LATEST, 0).await?;
     Ok((start, end))

@@ -8,7 +8,7 @@ use super::{
     FetchConfig, FetchPosition, FetchedPartition, Fetcher, IsolationLevel, VisibleBatches,
 };
 use crate::client::{Client, Error, Result};
-use crate::codec::{Batch, Record};
+use kreplicate_codec::{Batch, Record};
 
 /// The wait of each fetch [`fetch_advancing`] sends at one offset, in turn. The first is short,
 /// but not zero (Tansu 0.6 omits every partition from a 0 ms fetch); an answer without records
@@ -130,7 +130,7 @@ pub async fn scan_batches(
 /// empty, the last is returned: the caller decides (`scan_partition` fails naming the offset;
 /// a duplicate lookup concludes the batch is not in the log). Tansu 0.6 does this for good
 /// where a kill interrupted a write: the high watermark counts the batch, the batch is missing.
-pub async fn fetch_advancing(
+pub(crate) async fn fetch_advancing(
     client: &Client,
     position: &FetchPosition,
     isolation: IsolationLevel,

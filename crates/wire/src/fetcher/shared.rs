@@ -71,8 +71,8 @@ use tokio::time::Instant;
 use super::fetched::FetchedPartition;
 use super::fetcher::{FetchPosition, Fetcher};
 use crate::client::{Error, Result};
-use crate::codec::RecordSet;
 use crate::protocol::BrokerError;
+use kreplicate_codec::RecordSet;
 
 /// Kafka's LEADER_NOT_AVAILABLE, what [`Fetcher::fetch`] answers for a partition without a
 /// leader.

@@ -22,6 +22,7 @@ pub struct GroupAdmin {
 /// A group as ListGroups reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedGroup {
+    /// The consumer group id.
     pub group_id: String,
     /// "consumer" for consumer groups; empty for groups that only store offsets.
     pub protocol_type: String,
@@ -32,8 +33,11 @@ pub struct ListedGroup {
 /// One member of a described group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberDescription {
+    /// The member id the coordinator assigned.
     pub member_id: String,
+    /// The client id the member sent.
     pub client_id: String,
+    /// The host the member connected from.
     pub client_host: String,
     /// The member's partitions, decoded from the consumer protocol (empty for non-consumer
     /// groups and for members without an assignment yet).
@@ -43,12 +47,15 @@ pub struct MemberDescription {
 /// A group as DescribeGroups reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupDescription {
+    /// The consumer group id.
     pub group_id: String,
     /// "Stable", "Empty", "PreparingRebalance", "CompletingRebalance", "Dead".
     pub state: String,
+    /// The group protocol type (`consumer` for consumer groups).
     pub protocol_type: String,
     /// The assignment strategy in use (e.g. "range"); empty when the group has no members.
     pub protocol: String,
+    /// The members, in the order the coordinator lists them.
     pub members: Vec<MemberDescription>,
 }
 

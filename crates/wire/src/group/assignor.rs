@@ -10,7 +10,7 @@ use super::TopicPartitions;
 /// topics). Every member appears in the result, with an empty assignment if it gets
 /// nothing; topics nobody subscribes to, or with no partitions, are not assigned. Each
 /// member's topics are sorted by name and partitions ascending.
-pub fn range_assign(
+pub(crate) fn range_assign(
     members: &BTreeMap<String, Vec<String>>,
     partitions: &BTreeMap<String, i32>,
 ) -> BTreeMap<String, TopicPartitions> {

@@ -14,7 +14,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, Message, StrBytes};
 use super::TopicPartitions;
 
 /// The JoinGroup protocol type of consumers.
-pub const CONSUMER_PROTOCOL_TYPE: &str = "consumer";
+pub(crate) const CONSUMER_PROTOCOL_TYPE: &str = "consumer";
 
 /// The version we write. v0 is understood by every consumer, old or new; we have nothing
 /// to say in the later fields (owned partitions, rack).
@@ -26,6 +26,7 @@ const WRITE_VERSION: i16 = 0;
 pub struct ConsumerProtocolError {
     /// "subscription" or "assignment".
     pub what: &'static str,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -37,7 +38,7 @@ fn error(what: &'static str, message: impl Into<String>) -> ConsumerProtocolErro
 }
 
 /// Encodes a subscription to `topics` (JoinGroup protocol metadata).
-pub fn encode_subscription(topics: &[String]) -> Result<Bytes, ConsumerProtocolError> {
+pub(crate) fn encode_subscription(topics: &[String]) -> Result<Bytes, ConsumerProtocolError> {
     let subscription = ConsumerProtocolSubscription::default().with_topics(
         topics
             .iter()
@@ -48,7 +49,7 @@ pub fn encode_subscription(topics: &[String]) -> Result<Bytes, ConsumerProtocolE
 }
 
 /// Decodes a member's subscription: the topics it wants.
-pub fn decode_subscription(bytes: &[u8]) -> Result<Vec<String>, ConsumerProtocolError> {
+pub(crate) fn decode_subscription(bytes: &[u8]) -> Result<Vec<String>, ConsumerProtocolError> {
     let subscription: ConsumerProtocolSubscription = decode("subscription", bytes)?;
     Ok(subscription
         .topics
@@ -74,7 +75,7 @@ pub fn encode_assignment(assignment: &TopicPartitions) -> Result<Bytes, Consumer
 
 /// Decodes a member's assignment. Empty bytes (a member the leader gave nothing, or a
 /// group between generations) are an empty assignment.
-pub fn decode_assignment(bytes: &[u8]) -> Result<TopicPartitions, ConsumerProtocolError> {
+pub(crate) fn decode_assignment(bytes: &[u8]) -> Result<TopicPartitions, ConsumerProtocolError> {
     if bytes.is_empty() {
         return Ok(Vec::new());
     }

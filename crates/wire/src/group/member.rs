@@ -72,6 +72,7 @@ const JOIN_SLACK: Duration = Duration::from_secs(5);
 /// How a member joins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupMemberConfig {
+    /// The group to join.
     pub group_id: String,
     /// The topics to subscribe to.
     pub topics: Vec<String>,
@@ -97,8 +98,11 @@ impl GroupMemberConfig {
 /// One generation of the group as this member sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Generation {
+    /// The generation id.
     pub generation_id: i32,
+    /// The member id the coordinator assigned.
     pub member_id: String,
+    /// The member id of the group leader.
     pub leader_id: String,
     /// The strategy the group agreed on ("range").
     pub protocol: String,
@@ -126,6 +130,7 @@ pub enum HeartbeatOutcome {
 
 /// Why a member must rejoin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RejoinReason {
     /// The member is not in the group (never joined, or left).
     NotJoined,

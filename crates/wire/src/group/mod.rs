@@ -13,11 +13,7 @@ mod member;
 mod offsets;
 
 pub use admin::{GroupAdmin, GroupDescription, ListedGroup, MemberDescription};
-pub use assignor::range_assign;
-pub use consumer_protocol::{
-    decode_assignment, decode_subscription, encode_assignment, encode_subscription,
-    ConsumerProtocolError, CONSUMER_PROTOCOL_TYPE,
-};
+pub use consumer_protocol::{encode_assignment, ConsumerProtocolError};
 pub use member::{
     Generation, GroupMember, GroupMemberConfig, GroupProtocol, HeartbeatOutcome, RejoinReason,
 };

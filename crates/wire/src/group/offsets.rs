@@ -23,6 +23,7 @@ use crate::protocol::BrokerError;
 pub struct CommittedOffset {
     /// The next offset the group will consume.
     pub offset: i64,
+    /// The metadata string committed with the offset.
     pub metadata: Option<String>,
     /// The leader epoch of the record before `offset`, when the committer gave it.
     pub leader_epoch: Option<i32>,

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use super::identity::ProducerIdentity;
 use super::record::ProducerRecord;
 use crate::client::Error;
-use crate::codec::{Compression, RecordBatch, RecordBatchBuilder, RewriteFields};
+use kreplicate_codec::{Compression, RecordBatch, RecordBatchBuilder, RewriteFields};
 
 /// A v2 batch taken from a fetch, to be written to the target without decompressing it.
 #[derive(Debug, Clone)]
@@ -24,6 +24,7 @@ impl RawBatch {
         Ok(RawBatch(batch))
     }
 
+    /// The batch.
     pub fn batch(&self) -> &RecordBatch {
         &self.0
     }
@@ -101,7 +102,7 @@ fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{RecordBatchBuilder, TimestampType};
+    use kreplicate_codec::{RecordBatchBuilder, TimestampType};
 
     fn source_batch(compression: Compression, transactional: bool) -> RecordBatch {
         let mut b = RecordBatchBuilder::new(compression);
@@ -152,8 +153,8 @@ mod tests {
                 assert_eq!(out.timestamp_type(), TimestampType::LogAppendTime);
                 // The records section is byte for byte the source's.
                 assert_eq!(
-                    out.raw()[crate::codec::RECORD_BATCH_HEADER_SIZE..],
-                    source.raw()[crate::codec::RECORD_BATCH_HEADER_SIZE..]
+                    out.raw()[kreplicate_codec::RECORD_BATCH_HEADER_SIZE..],
+                    source.raw()[kreplicate_codec::RECORD_BATCH_HEADER_SIZE..]
                 );
                 assert_eq!(
                     (out.last_offset_delta(), out.record_count()),

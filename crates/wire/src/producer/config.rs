@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::codec::Compression;
+use kreplicate_codec::Compression;
 
 /// How the producer batches, compresses and bounds memory. Always `acks=all` and idempotent:
 /// a replicator that may write a record twice or lose an acknowledged one is not one.

@@ -64,13 +64,14 @@ impl Producer {
         })
     }
 
+    /// The producer id and epoch in use.
     pub fn identity(&self) -> ProducerIdentity {
         self.identity
     }
 
     /// The codec batches built from records are compressed with (pass-through batches keep
     /// their own).
-    pub fn compression(&self) -> crate::codec::Compression {
+    pub fn compression(&self) -> kreplicate_codec::Compression {
         self.config.compression
     }
 

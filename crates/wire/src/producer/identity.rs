@@ -9,7 +9,9 @@ use crate::protocol::BrokerError;
 /// Producer id and epoch stamped on every batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProducerIdentity {
+    /// Producer id.
     pub producer_id: i64,
+    /// Producer epoch.
     pub producer_epoch: i16,
 }
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::codec::Compression;
+use kreplicate_codec::Compression;
 
 /// A v2 batch's header (RecordBatch fields up to `records count`).
 const BATCH_OVERHEAD: usize = 61;
@@ -72,14 +72,14 @@ pub(super) fn fits(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::RecordBatchBuilder;
+    use kreplicate_codec::RecordBatchBuilder;
 
     /// The bound holds for the worst-case record encoding (large timestamp deltas, many
     /// headers): a batch `fits` accepts never encodes larger than the limit.
     #[test]
     fn batches_that_fit_encode_within_the_limit() {
-        let headers: Vec<crate::codec::Header> = (0..3)
-            .map(|i| crate::codec::Header {
+        let headers: Vec<kreplicate_codec::Header> = (0..3)
+            .map(|i| kreplicate_codec::Header {
                 key: format!("h{i}").into(),
                 value: Some(vec![7u8; 20].into()),
             })

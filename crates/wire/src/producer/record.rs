@@ -6,12 +6,14 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::client::Error;
-use crate::codec::Header;
+use kreplicate_codec::Header;
 
 /// One record to produce.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProducerRecord {
+    /// Record key (`None`: null).
     pub key: Option<Bytes>,
+    /// Record value (`None`: null, a tombstone).
     pub value: Option<Bytes>,
     /// Order and duplicates are kept.
     pub headers: Vec<Header>,
@@ -21,7 +23,7 @@ pub struct ProducerRecord {
 
 impl ProducerRecord {
     /// Bytes this record counts against the producer's buffer (and batch size).
-    pub fn size_estimate(&self) -> usize {
+    pub(crate) fn size_estimate(&self) -> usize {
         // Fixed per-record overhead: varints for length, attributes, deltas, counts.
         let headers: usize = self
             .headers
@@ -37,6 +39,7 @@ impl ProducerRecord {
 /// Where an acknowledged record landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordMetadata {
+    /// Partition written to.
     pub partition: i32,
     /// The record's offset in the partition.
     pub offset: i64,
@@ -47,6 +50,7 @@ pub struct RecordMetadata {
 /// `base + (i - first)` for the last run whose `first` is at most `i`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordsMetadata {
+    /// Partition written to.
     pub partition: i32,
     /// `(first record index in the group, its offset)`, in order; the first run starts at 0.
     pub runs: Vec<(usize, i64)>,
@@ -80,6 +84,18 @@ pub struct DeliveryFuture {
 /// Resolves when every record of a group is acknowledged, or when one has definitively failed.
 pub struct RecordsDelivery {
     pub(super) receiver: oneshot::Receiver<Result<RecordsMetadata, ProduceError>>,
+}
+
+impl std::fmt::Debug for DeliveryFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryFuture").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RecordsDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordsDelivery").finish_non_exhaustive()
+    }
 }
 
 impl std::future::Future for RecordsDelivery {

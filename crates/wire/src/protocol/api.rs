@@ -5,7 +5,7 @@ use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 
 /// A human name for an API key, for error messages ("Fetch", "SaslAuthenticate").
-pub fn api_name(key: i16) -> &'static str {
+pub(crate) fn api_name(key: i16) -> &'static str {
     match ApiKey::try_from(key) {
         Ok(k) => api_key_name(k),
         Err(_) => "UnknownApi",
@@ -51,7 +51,7 @@ fn api_key_name(key: ApiKey) -> &'static str {
 
 /// Encodes a whole request frame: the 4-byte length, the header and the body for `version`.
 /// The length is reserved up front so the body is written once, with no copy.
-pub fn encode_request<R: Request>(
+pub(crate) fn encode_request<R: Request>(
     request: &R,
     version: i16,
     correlation_id: i32,
@@ -82,7 +82,7 @@ pub fn encode_request<R: Request>(
 
 /// Decodes a response frame (correlation id onwards) of request type `R` at `version`.
 /// Returns the correlation id found in the header with the body.
-pub fn decode_response<R: Request>(
+pub(crate) fn decode_response<R: Request>(
     mut frame: Bytes,
     version: i16,
 ) -> Result<(i32, R::Response), String> {
@@ -96,7 +96,7 @@ pub fn decode_response<R: Request>(
 
 /// Reads the correlation id at the start of a response frame without decoding the rest: every
 /// response header version begins with it.
-pub fn peek_correlation_id(frame: &[u8]) -> Option<i32> {
+pub(crate) fn peek_correlation_id(frame: &[u8]) -> Option<i32> {
     frame
         .get(0..4)
         .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))

@@ -8,10 +8,15 @@ use kafka_protocol::error::ResponseError;
 /// partition. Whether it is retriable follows the Kafka protocol's own classification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerError {
+    /// The API whose response carried the error.
     pub api: &'static str,
+    /// The Kafka error code.
     pub code: i16,
+    /// The broker that answered, when known.
     pub broker: Option<String>,
+    /// The topic concerned, when known.
     pub topic: Option<String>,
+    /// The partition concerned, when known.
     pub partition: Option<i32>,
     /// The broker's own error message, when the response carries one.
     pub message: Option<String>,
@@ -35,23 +40,25 @@ impl BrokerError {
         }
     }
 
-    pub fn with_broker(mut self, broker: impl Into<String>) -> Self {
+    pub(crate) fn with_broker(mut self, broker: impl Into<String>) -> Self {
         self.broker = Some(broker.into());
         self
     }
 
+    /// The same error, naming `topic`.
     pub fn with_topic(mut self, topic: impl Into<String>) -> Self {
         self.topic = Some(topic.into());
         self
     }
 
+    /// The same error, naming `topic` and `partition`.
     pub fn with_partition(mut self, topic: impl Into<String>, partition: i32) -> Self {
         self.topic = Some(topic.into());
         self.partition = Some(partition);
         self
     }
 
-    pub fn with_message(mut self, message: Option<impl Into<String>>) -> Self {
+    pub(crate) fn with_message(mut self, message: Option<impl Into<String>>) -> Self {
         self.message = message.map(Into::into).filter(|m: &String| !m.is_empty());
         self
     }
@@ -67,7 +74,7 @@ impl BrokerError {
     }
 
     /// Errors after which cached metadata (leaders, coordinators) must be refreshed.
-    pub fn invalidates_metadata(&self) -> bool {
+    pub(crate) fn invalidates_metadata(&self) -> bool {
         matches!(
             self.kind(),
             ResponseError::NotLeaderOrFollower

@@ -5,6 +5,7 @@ mod api;
 mod broker_error;
 mod versions;
 
-pub use api::{api_name, decode_response, encode_request, peek_correlation_id};
+pub(crate) use api::{api_name, decode_response, encode_request, peek_correlation_id};
 pub use broker_error::BrokerError;
-pub use versions::{our_range, ApiVersionTable, NoCommonVersion, OUR_VERSIONS};
+pub use versions::ApiVersionTable;
+pub(crate) use versions::NoCommonVersion;

@@ -12,7 +12,7 @@ use kafka_protocol::messages::ApiKey;
 use super::api::api_name;
 
 /// `(api key, min, max)` for every API this client sends.
-pub const OUR_VERSIONS: &[(ApiKey, i16, i16)] = &[
+pub(crate) const OUR_VERSIONS: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 3, 11),
     (ApiKey::Fetch, 4, 12),
     (ApiKey::ListOffsets, 1, 8),
@@ -43,7 +43,7 @@ pub const OUR_VERSIONS: &[(ApiKey, i16, i16)] = &[
 ];
 
 /// Our supported range for `key`, if we send it at all.
-pub fn our_range(key: i16) -> Option<(i16, i16)> {
+pub(crate) fn our_range(key: i16) -> Option<(i16, i16)> {
     OUR_VERSIONS
         .iter()
         .find(|(k, _, _)| *k as i16 == key)
@@ -58,7 +58,7 @@ pub struct ApiVersionTable {
 
 /// Why no version could be chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoCommonVersion {
+pub(crate) struct NoCommonVersion {
     pub api: &'static str,
     pub our_min: i16,
     pub our_max: i16,
@@ -68,7 +68,7 @@ pub struct NoCommonVersion {
 
 impl ApiVersionTable {
     /// Builds the table from `(api_key, min, max)` triples as the broker sent them.
-    pub fn new(advertised: impl IntoIterator<Item = (i16, i16, i16)>) -> Self {
+    pub(crate) fn new(advertised: impl IntoIterator<Item = (i16, i16, i16)>) -> Self {
         Self {
             ranges: advertised
                 .into_iter()
@@ -88,7 +88,7 @@ impl ApiVersionTable {
     }
 
     /// The highest version of `key` both sides support.
-    pub fn choose(&self, key: i16) -> Result<i16, NoCommonVersion> {
+    pub(crate) fn choose(&self, key: i16) -> Result<i16, NoCommonVersion> {
         let (our_min, our_max) = our_range(key).unwrap_or((0, 0));
         let api = api_name(key);
         let Some((broker_min, broker_max)) = self.broker_range(key) else {

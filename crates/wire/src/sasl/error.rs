@@ -20,10 +20,22 @@ pub enum SaslError {
     },
     /// The server's nonce does not extend the nonce we sent: a replay or a confused server.
     #[error("SCRAM server nonce {server:?} does not start with our client nonce {client:?}")]
-    NonceMismatch { client: String, server: String },
+    NonceMismatch {
+        /// The nonce we sent.
+        client: String,
+        /// The nonce the server answered with.
+        server: String,
+    },
     /// The iteration count is outside what we accept.
     #[error("SCRAM iteration count {count} is out of range (accepted: {min}..={max})")]
-    IterationCount { count: u64, min: u32, max: u32 },
+    IterationCount {
+        /// The count the server asked for.
+        count: u64,
+        /// Lowest accepted.
+        min: u32,
+        /// Highest accepted.
+        max: u32,
+    },
     /// The server answered with an error (`e=` in SCRAM).
     #[error("server rejected authentication: {0}")]
     Server(String),
@@ -33,5 +45,8 @@ pub enum SaslError {
     ServerSignatureMismatch,
     /// `step` was called when the exchange did not expect another server message.
     #[error("unexpected server message in state {state}")]
-    UnexpectedMessage { state: &'static str },
+    UnexpectedMessage {
+        /// The state the exchange was in.
+        state: &'static str,
+    },
 }

@@ -26,8 +26,11 @@ use std::fmt;
 /// The SASL mechanisms we speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SaslMechanism {
+    /// `PLAIN` (RFC 4616).
     Plain,
+    /// `SCRAM-SHA-256` (RFC 7677).
     ScramSha256,
+    /// `SCRAM-SHA-512`.
     ScramSha512,
     /// RFC 7628 bearer token (the token travels in [`SaslCredentials::password`]); MSK IAM.
     OAuthBearer,
@@ -68,8 +71,11 @@ impl std::str::FromStr for SaslMechanism {
 /// token and `username` only names the identity in messages (e.g. the AWS access key id).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SaslCredentials {
+    /// The mechanism.
     pub mechanism: SaslMechanism,
+    /// User name.
     pub username: String,
+    /// Password (or, for OAUTHBEARER, the token).
     pub password: String,
 }
 
@@ -94,16 +100,29 @@ pub enum SaslStep {
 }
 
 /// A running exchange for any supported mechanism.
-pub enum SaslExchange {
+pub(crate) enum SaslExchange {
     Plain(PlainClient),
     ScramSha256(ScramClient<ScramSha256>),
     ScramSha512(ScramClient<ScramSha512>),
     OAuthBearer(OAuthBearerClient),
 }
 
+impl fmt::Debug for SaslExchange {
+    // The clients hold the password (or what is derived from it): name the mechanism only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mechanism = match self {
+            SaslExchange::Plain(_) => SaslMechanism::Plain,
+            SaslExchange::ScramSha256(_) => SaslMechanism::ScramSha256,
+            SaslExchange::ScramSha512(_) => SaslMechanism::ScramSha512,
+            SaslExchange::OAuthBearer(_) => SaslMechanism::OAuthBearer,
+        };
+        f.debug_tuple("SaslExchange").field(&mechanism).finish()
+    }
+}
+
 impl SaslExchange {
     /// Starts an exchange with a fresh random nonce.
-    pub fn new(credentials: &SaslCredentials) -> Result<Self, SaslError> {
+    pub(crate) fn new(credentials: &SaslCredentials) -> Result<Self, SaslError> {
         Ok(match credentials.mechanism {
             SaslMechanism::Plain => SaslExchange::Plain(PlainClient::new(
                 &credentials.username,
@@ -124,7 +143,7 @@ impl SaslExchange {
     }
 
     /// The first message the client sends.
-    pub fn initial_response(&mut self) -> Vec<u8> {
+    pub(crate) fn initial_response(&mut self) -> Vec<u8> {
         match self {
             SaslExchange::Plain(c) => c.initial_response(),
             SaslExchange::ScramSha256(c) => c.client_first(),
@@ -134,7 +153,7 @@ impl SaslExchange {
     }
 
     /// Feeds the server's message; returns what to send next, or `Done`.
-    pub fn step(&mut self, server: &[u8]) -> Result<SaslStep, SaslError> {
+    pub(crate) fn step(&mut self, server: &[u8]) -> Result<SaslStep, SaslError> {
         match self {
             SaslExchange::Plain(c) => c.step(server),
             SaslExchange::ScramSha256(c) => c.step(server),

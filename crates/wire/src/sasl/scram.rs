@@ -127,7 +127,11 @@ impl<H: ScramHash> ScramClient<H> {
 
     /// Starts an exchange with a fixed client nonce (for tests against published vectors).
     /// The nonce must be printable ASCII without `,`.
-    pub fn with_nonce(username: &str, password: &str, nonce: &str) -> Result<Self, SaslError> {
+    pub(crate) fn with_nonce(
+        username: &str,
+        password: &str,
+        nonce: &str,
+    ) -> Result<Self, SaslError> {
         if username.is_empty() {
             return Err(SaslError::InvalidCredentials(format!(
                 "{} username is empty",

@@ -3,7 +3,7 @@
 use crate::connection::ConnectionError;
 
 /// Splits `"host:port"` or `"[::1]:port"` into host (without brackets) and port.
-pub fn split_host_port(broker: &str) -> Result<(&str, u16), ConnectionError> {
+pub(crate) fn split_host_port(broker: &str) -> Result<(&str, u16), ConnectionError> {
     let invalid = |why: &str| ConnectionError::Connect {
         broker: broker.to_string(),
         source: std::sync::Arc::new(std::io::Error::new(

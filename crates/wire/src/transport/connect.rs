@@ -25,7 +25,7 @@ pub async fn connect(
 
 /// Connects to `broker` ("host:port") with an already built TLS connector, or plaintext when
 /// `tls` is `None`. A failed handshake is an error; there is no fallback to plaintext.
-pub async fn connect_with(
+pub(crate) async fn connect_with(
     broker: &str,
     tls: Option<&TlsConnector>,
     timeout: Duration,

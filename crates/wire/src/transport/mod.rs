@@ -19,8 +19,7 @@ mod system_roots;
 mod tls_config;
 mod tls_connector;
 
-pub use address::split_host_port;
-pub use connect::{connect, connect_with};
+pub use connect::connect;
 pub use handshake_error::tls_error_from_io;
 pub use stream::Stream;
 pub use tls_config::TlsConfig;

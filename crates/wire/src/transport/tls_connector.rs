@@ -100,7 +100,7 @@ impl TlsConnector {
 
     /// Like [`TlsConnector::new`], but returns the connector already built for an equal
     /// configuration in this process, if any.
-    pub fn cached(config: &TlsConfig) -> Result<Self, ConnectionError> {
+    pub(crate) fn cached(config: &TlsConfig) -> Result<Self, ConnectionError> {
         static CACHE: OnceLock<Mutex<HashMap<TlsConfig, TlsConnector>>> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
         // A poisoned lock only means another thread panicked mid-insert; the map is still valid.
@@ -118,18 +118,22 @@ impl TlsConnector {
     }
 
     /// The rustls configuration (shared).
-    pub fn client_config(&self) -> &Arc<ClientConfig> {
+    #[cfg(test)]
+    fn client_config(&self) -> &Arc<ClientConfig> {
         &self.config
     }
 
     /// The name to send in SNI and verify for a broker at `host`: the configured override, or
     /// the host itself (DNS name or IP address).
-    pub fn server_name_for(&self, host: &str) -> Result<ServerName<'static>, ConnectionError> {
+    pub(crate) fn server_name_for(
+        &self,
+        host: &str,
+    ) -> Result<ServerName<'static>, ConnectionError> {
         parse_server_name(self.server_name.as_deref().unwrap_or(host))
     }
 
     /// Runs the TLS handshake over `tcp` to `broker` ("host:port").
-    pub async fn handshake(
+    pub(crate) async fn handshake(
         &self,
         broker: &str,
         server_name: ServerName<'static>,

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use bytes::Bytes;
-use kreplicate_wire::codec::{
+use kreplicate_codec::{
     Batch, CodecError, Compression, LegacyBatch, Record, RecordBatchBuilder, RecordSet,
     TimestampType,
 };

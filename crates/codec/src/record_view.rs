@@ -3,9 +3,9 @@
 //! from these; [`RecordBatchBuilder::push_view`](super::RecordBatchBuilder::push_view) splices
 //! them into a new batch, copying the encoded key, value and headers as they are.
 
-use super::batch::TimestampType;
-use super::error::CodecError;
-use super::varint::{read_varint, read_varlong};
+use crate::batch::TimestampType;
+use crate::error::CodecError;
+use crate::varint::{read_varint, read_varlong};
 
 /// A record-level failure: where it happened and what was wrong.
 pub(crate) type Failure = (usize, String);
@@ -288,12 +288,19 @@ impl<'a> Iterator for RecordViews<'a> {
 
 impl std::iter::FusedIterator for RecordViews<'_> {}
 
-#[cfg(test)]
+// Every codec is exercised: needs the default features.
+#[cfg(all(
+    test,
+    feature = "gzip",
+    feature = "snappy",
+    feature = "lz4",
+    feature = "zstd"
+))]
 mod tests {
     use bytes::Bytes;
     use proptest::prelude::*;
 
-    use crate::codec::{
+    use crate::{
         Compression, Header, HeaderRef, Record, RecordBatch, RecordBatchBuilder, TimestampType,
     };
 

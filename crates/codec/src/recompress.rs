@@ -5,12 +5,12 @@
 
 use bytes::Bytes;
 
-use super::batch::{
+use crate::batch::{
     RecordBatch, ATTRIBUTES, BATCH_LENGTH, CRC, LOG_OVERHEAD, PARTITION_LEADER_EPOCH,
     RECORD_BATCH_HEADER_SIZE,
 };
-use super::compression::{self, Compression, DecompressFailure, Lz4Header};
-use super::error::CodecError;
+use crate::compression::{self, Compression, Lz4Header};
+use crate::error::CodecError;
 
 /// The codec bits of the attributes (as in `batch.rs`).
 const COMPRESSION_MASK: i16 = 0x07;
@@ -39,24 +39,12 @@ impl RecordBatch {
         } else {
             decompressed =
                 compression::decompress(from, section, max_decompressed, Lz4Header::Strict)
-                    .map_err(|f| match f {
-                        DecompressFailure::TooLarge => CodecError::DecompressedTooLarge {
-                            codec: from,
-                            base_offset: self.base_offset(),
-                            limit: max_decompressed,
-                        },
-                        DecompressFailure::Invalid(detail) => CodecError::Decompress {
-                            codec: from,
-                            base_offset: self.base_offset(),
-                            detail,
-                        },
-                    })?;
+                    .map_err(|f| f.into_error(from, self.base_offset(), max_decompressed))?;
             &decompressed
         };
         let mut out = Vec::with_capacity(RECORD_BATCH_HEADER_SIZE + records.len() / 2 + 64);
         out.extend_from_slice(&raw[..RECORD_BATCH_HEADER_SIZE]);
-        compression::compress_into(to, records, &mut out)
-            .map_err(|detail| CodecError::Compress { codec: to, detail })?;
+        compression::compress_into(to, records, &mut out)?;
         let batch_length =
             i32::try_from(out.len() - LOG_OVERHEAD).map_err(|_| CodecError::Build {
                 detail: format!("batch of {} bytes exceeds i32::MAX", out.len()),
@@ -70,10 +58,17 @@ impl RecordBatch {
     }
 }
 
-#[cfg(test)]
+// Every codec is exercised: needs the default features.
+#[cfg(all(
+    test,
+    feature = "gzip",
+    feature = "snappy",
+    feature = "lz4",
+    feature = "zstd"
+))]
 mod tests {
     use super::*;
-    use crate::codec::{Header, Record, RecordBatchBuilder, TimestampType};
+    use crate::{Header, Record, RecordBatchBuilder, TimestampType};
 
     const ALL: [Compression; 5] = [
         Compression::None,

@@ -2,10 +2,10 @@
 
 use bytes::Bytes;
 
-use super::batch::{RecordBatch, LOG_OVERHEAD, RECORD_BATCH_HEADER_SIZE};
-use super::error::CodecError;
-use super::legacy::{min_message_size, LegacyBatch};
-use super::record::Record;
+use crate::batch::{RecordBatch, LOG_OVERHEAD, RECORD_BATCH_HEADER_SIZE};
+use crate::error::CodecError;
+use crate::legacy::{min_message_size, LegacyBatch};
+use crate::record::Record;
 
 /// Byte position of the magic byte in both v2 batches and legacy entries.
 const MAGIC: usize = 16;

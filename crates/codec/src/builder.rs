@@ -2,16 +2,16 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::batch::{
+use crate::batch::{
     self, TimestampType, ATTRIBUTES, BASE_OFFSET, BASE_SEQUENCE, BASE_TIMESTAMP, BATCH_LENGTH, CRC,
     LAST_OFFSET_DELTA, LOG_OVERHEAD, MAGIC, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH, PRODUCER_EPOCH,
     PRODUCER_ID, RECORD_BATCH_HEADER_SIZE, RECORD_COUNT,
 };
-use super::compression::{self, Compression};
-use super::error::CodecError;
-use super::record::{Header, Record};
-use super::record_view::{HeaderRef, RecordView};
-use super::varint::{put_varint, put_varlong, varint_len, varlong_len};
+use crate::compression::{self, Compression};
+use crate::error::CodecError;
+use crate::record::{Header, Record};
+use crate::record_view::{HeaderRef, RecordView};
+use crate::varint::{put_varint, put_varlong, varint_len, varlong_len};
 
 /// Builds one v2 record batch.
 ///
@@ -370,12 +370,7 @@ impl RecordBatchBuilder {
         let records = &self.buf[RECORD_BATCH_HEADER_SIZE..];
         let mut out = Vec::with_capacity(RECORD_BATCH_HEADER_SIZE + records.len() / 2 + 64);
         out.resize(RECORD_BATCH_HEADER_SIZE, 0);
-        compression::compress_into(self.compression, records, &mut out).map_err(|detail| {
-            CodecError::Compress {
-                codec: self.compression,
-                detail,
-            }
-        })?;
+        compression::compress_into(self.compression, records, &mut out)?;
         self.finish(&mut out)?;
         Ok(Bytes::from(out))
     }

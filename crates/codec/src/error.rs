@@ -1,6 +1,6 @@
 //! The one error type of the codec layer.
 
-use super::compression::Compression;
+use crate::compression::Compression;
 
 /// Everything that can go wrong while decoding or encoding Kafka record data.
 ///
@@ -102,6 +102,27 @@ pub enum CodecError {
         base_offset: i64,
         /// The limit in force.
         limit: usize,
+    },
+
+    /// A batch uses a compression codec whose cargo feature is off in this build of
+    /// kreplicate-codec, so its records cannot be read.
+    #[error(
+        "batch with base offset {base_offset} is {codec}-compressed, but this build has no {codec} support: enable the `{codec}` feature of kreplicate-codec"
+    )]
+    CodecDisabled {
+        /// The batch's codec.
+        codec: Compression,
+        /// Base offset (v2) or offset (v0/v1) of the batch.
+        base_offset: i64,
+    },
+
+    /// Writing with a compression codec whose cargo feature is off in this build.
+    #[error(
+        "cannot write {codec}-compressed batches: this build has no {codec} support: enable the `{codec}` feature of kreplicate-codec"
+    )]
+    CompressionDisabled {
+        /// The codec asked for.
+        codec: Compression,
     },
 
     /// Compressing records while building a batch failed.

@@ -11,10 +11,10 @@
 
 use bytes::Bytes;
 
-use super::batch::TimestampType;
-use super::compression::{self, Compression, DecompressFailure, Lz4Header};
-use super::error::CodecError;
-use super::record::Record;
+use crate::batch::TimestampType;
+use crate::compression::{self, Compression, Lz4Header};
+use crate::error::CodecError;
+use crate::record::Record;
 
 const OFFSET: usize = 0;
 const MESSAGE_SIZE: usize = 8;
@@ -105,9 +105,9 @@ impl LegacyBatch {
         }
         let offset = be_i64(&bytes, OFFSET);
         let expected = be_i32(&bytes, CRC) as u32;
-        let mut crc = flate2::Crc::new();
+        let mut crc = crc32fast::Hasher::new();
         crc.update(&bytes[MAGIC..]);
-        let actual = crc.sum();
+        let actual = crc.finalize();
         if expected != actual {
             return Err(CodecError::LegacyCrcMismatch {
                 offset,
@@ -237,20 +237,8 @@ impl LegacyBatch {
         } else {
             Lz4Header::Strict
         };
-        let inner = compression::decompress(codec, &payload, max_decompressed, lz4).map_err(
-            |f| match f {
-                DecompressFailure::TooLarge => CodecError::DecompressedTooLarge {
-                    codec,
-                    base_offset: wrapper_offset,
-                    limit: max_decompressed,
-                },
-                DecompressFailure::Invalid(detail) => CodecError::Decompress {
-                    codec,
-                    base_offset: wrapper_offset,
-                    detail,
-                },
-            },
-        )?;
+        let inner = compression::decompress(codec, &payload, max_decompressed, lz4)
+            .map_err(|f| f.into_error(codec, wrapper_offset, max_decompressed))?;
         let inner = Bytes::from(inner);
         let mut messages = Vec::new();
         let mut pos = 0;

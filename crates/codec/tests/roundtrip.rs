@@ -2,7 +2,7 @@
 //! pass-through rewrite, corruption (CRC) and truncation handling, record-set iteration.
 
 use bytes::Bytes;
-use kreplicate_wire::codec::{
+use kreplicate_codec::{
     Batch, CodecError, Compression, ControlKind, ControlRecord, Header, Record, RecordBatch,
     RecordBatchBuilder, RecordSet, RewriteFields, TimestampType, RECORD_BATCH_HEADER_SIZE,
 };

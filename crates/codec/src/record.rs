@@ -9,9 +9,9 @@
 
 use bytes::Bytes;
 
-use super::batch::TimestampType;
-use super::error::CodecError;
-use super::record_view::{read_record, BatchContext, Failure, RecordViews};
+use crate::batch::TimestampType;
+use crate::error::CodecError;
+use crate::record_view::{read_record, BatchContext, Failure, RecordViews};
 
 /// One record header. Keys are never null; a null value is distinct from an empty one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -107,7 +107,7 @@ impl Records {
         &self.data
     }
 
-    /// The records not yielded yet as borrowed [`RecordView`]s: nothing is allocated per
+    /// The records not yielded yet as borrowed [`RecordView`](crate::RecordView)s: nothing is allocated per
     /// record (no `Bytes` reference counts, no header `Vec`).
     pub fn views(&self) -> RecordViews<'_> {
         if self.done {

@@ -9,8 +9,21 @@
 //!   client's `KafkaLZ4BlockOutputStream` writes). Magic 0 messages from Kafka 0.8/0.9 carry a
 //!   wrong frame header checksum; [`Lz4Header::Lenient`] reads them anyway.
 //! - zstd: zstd frames (several accepted when reading).
+//!
+//! Each codec is a cargo feature of this crate (`gzip`, `snappy`, `lz4`, `zstd`, all on by
+//! default); without it, reading or writing that codec is [`CodecError::CodecDisabled`] or
+//! [`CodecError::CompressionDisabled`].
 
-use std::io::{Read, Write};
+#[cfg(feature = "gzip")]
+mod gzip;
+#[cfg(feature = "lz4")]
+mod lz4;
+#[cfg(feature = "snappy")]
+mod snappy;
+#[cfg(feature = "zstd")]
+mod zstd;
+
+use crate::error::CodecError;
 
 /// Default cap on the decompressed size of one batch (256 MiB): a decompression bomb or
 /// garbage gives an error instead of exhausting memory.
@@ -67,6 +80,17 @@ impl Compression {
         }
     }
 
+    /// Whether this build can read and write the codec: its cargo feature is on.
+    pub fn is_enabled(self) -> bool {
+        match self {
+            Compression::None => true,
+            Compression::Gzip => cfg!(feature = "gzip"),
+            Compression::Snappy => cfg!(feature = "snappy"),
+            Compression::Lz4 => cfg!(feature = "lz4"),
+            Compression::Zstd => cfg!(feature = "zstd"),
+        }
+    }
+
     /// Parses a `compression.type` name (case-insensitive); `None` if unknown.
     pub fn from_name(name: &str) -> Option<Compression> {
         [
@@ -101,13 +125,45 @@ pub(crate) enum Lz4Header {
 #[derive(Debug)]
 pub(crate) enum DecompressFailure {
     TooLarge,
+    // Only codecs construct it; a build without any has none.
+    #[cfg_attr(
+        not(any(
+            feature = "gzip",
+            feature = "snappy",
+            feature = "lz4",
+            feature = "zstd"
+        )),
+        allow(dead_code)
+    )]
     Invalid(String),
+    /// The codec's cargo feature is off in this build.
+    Disabled,
 }
 
-const XERIAL_MAGIC: [u8; 8] = [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0];
-const XERIAL_HEADER_LEN: usize = 16;
-/// Block size of the Java client's `SnappyOutputStream`.
-const XERIAL_BLOCK: usize = 32 * 1024;
+impl DecompressFailure {
+    /// The error for a batch (`base_offset`) whose `codec` payload failed to decompress within
+    /// `limit` bytes.
+    pub(crate) fn into_error(
+        self,
+        codec: Compression,
+        base_offset: i64,
+        limit: usize,
+    ) -> CodecError {
+        match self {
+            DecompressFailure::TooLarge => CodecError::DecompressedTooLarge {
+                codec,
+                base_offset,
+                limit,
+            },
+            DecompressFailure::Invalid(detail) => CodecError::Decompress {
+                codec,
+                base_offset,
+                detail,
+            },
+            DecompressFailure::Disabled => CodecError::CodecDisabled { codec, base_offset },
+        }
+    }
+}
 
 /// Decompresses `input` with `codec`, refusing to produce more than `limit` bytes.
 pub(crate) fn decompress(
@@ -116,6 +172,8 @@ pub(crate) fn decompress(
     limit: usize,
     lz4: Lz4Header,
 ) -> Result<Vec<u8>, DecompressFailure> {
+    // Without a codec's feature its arm is compiled out and `lz4` may go unused.
+    let _ = lz4;
     match codec {
         Compression::None => {
             if input.len() > limit {
@@ -123,28 +181,56 @@ pub(crate) fn decompress(
             }
             Ok(input.to_vec())
         }
-        Compression::Gzip => read_bounded(flate2::read::MultiGzDecoder::new(input), input, limit),
-        Compression::Snappy => decompress_snappy(input, limit),
-        Compression::Lz4 => match lz4 {
-            Lz4Header::Strict => {
-                read_bounded(lz4_flex::frame::FrameDecoder::new(input), input, limit)
-            }
-            Lz4Header::Lenient => decompress_lz4_lenient(input, limit),
-        },
-        Compression::Zstd => {
-            let decoder = zstd::stream::read::Decoder::with_buffer(input)
-                .map_err(|e| DecompressFailure::Invalid(e.to_string()))?;
-            read_bounded(decoder, input, limit)
-        }
+        #[cfg(feature = "gzip")]
+        Compression::Gzip => gzip::decompress(input, limit),
+        #[cfg(feature = "snappy")]
+        Compression::Snappy => snappy::decompress(input, limit),
+        #[cfg(feature = "lz4")]
+        Compression::Lz4 => lz4::decompress(input, limit, lz4),
+        #[cfg(feature = "zstd")]
+        Compression::Zstd => zstd::decompress(input, limit),
+        #[allow(unreachable_patterns)] // reachable only when a codec feature is off
+        _ => Err(DecompressFailure::Disabled),
     }
 }
 
+/// Compresses `input` with `codec`, appending to `out`.
+pub(crate) fn compress_into(
+    codec: Compression,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
+    let result = match codec {
+        Compression::None => {
+            out.extend_from_slice(input);
+            Ok(())
+        }
+        #[cfg(feature = "gzip")]
+        Compression::Gzip => gzip::compress_into(input, out),
+        #[cfg(feature = "snappy")]
+        Compression::Snappy => snappy::compress_into(input, out),
+        #[cfg(feature = "lz4")]
+        Compression::Lz4 => {
+            lz4::frame_into(input, out);
+            Ok(())
+        }
+        #[cfg(feature = "zstd")]
+        Compression::Zstd => zstd::compress_into(input, out),
+        #[allow(unreachable_patterns)] // reachable only when a codec feature is off
+        _ => return Err(CodecError::CompressionDisabled { codec }),
+    };
+    result.map_err(|detail| CodecError::Compress { codec, detail })
+}
+
 /// Reads a decoder to its end, failing once more than `limit` bytes come out.
-fn read_bounded<R: Read>(
+#[cfg(any(feature = "gzip", feature = "lz4", feature = "zstd"))]
+pub(crate) fn read_bounded<R: std::io::Read>(
     decoder: R,
     input: &[u8],
     limit: usize,
 ) -> Result<Vec<u8>, DecompressFailure> {
+    use std::io::Read;
+
     // Typical Kafka payloads compress 2-10x; start there and let the Vec grow.
     let mut out = Vec::with_capacity(input.len().saturating_mul(4).min(limit).max(64));
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
@@ -158,244 +244,18 @@ fn read_bounded<R: Read>(
     Ok(out)
 }
 
-fn decompress_snappy(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressFailure> {
-    if input.len() < XERIAL_HEADER_LEN || input[..8] != XERIAL_MAGIC {
-        return snappy_raw_into(input, Vec::new(), limit);
-    }
-    let mut out = Vec::new();
-    let mut pos = XERIAL_HEADER_LEN;
-    while pos < input.len() {
-        // The Java reader accepts concatenated xerial streams: a header where a chunk would be.
-        if input.len() - pos >= XERIAL_HEADER_LEN && input[pos..pos + 8] == XERIAL_MAGIC {
-            pos += XERIAL_HEADER_LEN;
-            continue;
-        }
-        let Some(len_bytes) = input.get(pos..pos + 4) else {
-            return Err(DecompressFailure::Invalid(format!(
-                "xerial snappy chunk length truncated at byte {pos}"
-            )));
-        };
-        let len = u32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
-        let start = pos + 4;
-        let end = start
-            .checked_add(len as usize)
-            .filter(|&e| e <= input.len());
-        let Some(end) = end else {
-            return Err(DecompressFailure::Invalid(format!(
-                "xerial snappy chunk at byte {pos} declares {len} bytes, only {} remain",
-                input.len() - start
-            )));
-        };
-        out = snappy_raw_into(&input[start..end], out, limit)?;
-        pos = end;
-    }
-    Ok(out)
-}
-
-/// Appends the raw snappy block `input` to `out`, keeping `out` within `limit`.
-fn snappy_raw_into(
-    input: &[u8],
-    mut out: Vec<u8>,
-    limit: usize,
-) -> Result<Vec<u8>, DecompressFailure> {
-    let len = snap::raw::decompress_len(input)
-        .map_err(|e| DecompressFailure::Invalid(format!("snappy: {e}")))?;
-    let start = out.len();
-    if len > limit.saturating_sub(start) {
-        return Err(DecompressFailure::TooLarge);
-    }
-    out.resize(start + len, 0);
-    let written = snap::raw::Decoder::new()
-        .decompress(input, &mut out[start..])
-        .map_err(|e| DecompressFailure::Invalid(format!("snappy: {e}")))?;
-    out.truncate(start + written);
-    Ok(out)
-}
-
-const LZ4_MAGIC: u32 = 0x184D_2204;
-
-/// Reads one LZ4 frame without verifying its header checksum (Kafka 0.8/0.9 magic 0 messages
-/// computed it over the magic number too). Block and content checksums are skipped, as the
-/// Java client's reader does for these messages.
-fn decompress_lz4_lenient(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressFailure> {
-    let bad = |what: String| DecompressFailure::Invalid(format!("lz4: {what}"));
-    if input.len() < 7 {
-        return Err(bad(format!(
-            "frame of {} bytes is shorter than a header",
-            input.len()
-        )));
-    }
-    let magic = u32::from_le_bytes([input[0], input[1], input[2], input[3]]);
-    if magic != LZ4_MAGIC {
-        return Err(bad(format!("bad frame magic {magic:#010x}")));
-    }
-    let flg = input[4];
-    let bd = input[5];
-    if flg >> 6 != 0b01 {
-        return Err(bad(format!("unsupported frame version in FLG {flg:#04x}")));
-    }
-    let independent = flg & 0x20 != 0;
-    let block_checksum = flg & 0x10 != 0;
-    let content_size = flg & 0x08 != 0;
-    let content_checksum = flg & 0x04 != 0;
-    let dict_id = flg & 0x01 != 0;
-    let block_max = match (bd >> 4) & 0x07 {
-        4 => 64 * 1024,
-        5 => 256 * 1024,
-        6 => 1024 * 1024,
-        7 => 4 * 1024 * 1024,
-        other => return Err(bad(format!("unsupported block size id {other}"))),
-    };
-    // FLG, BD, optional content size and dictionary id, then the (ignored) header checksum.
-    let mut pos = 6 + if content_size { 8 } else { 0 } + if dict_id { 4 } else { 0 } + 1;
-    let mut out: Vec<u8> = Vec::new();
-    let mut block = Vec::new();
-    loop {
-        let Some(h) = input.get(pos..pos + 4) else {
-            return Err(bad(format!("block header truncated at byte {pos}")));
-        };
-        let raw = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
-        pos += 4;
-        if raw == 0 {
-            break;
-        }
-        let uncompressed = raw & 0x8000_0000 != 0;
-        let size = (raw & 0x7fff_ffff) as usize;
-        if size > block_max {
-            return Err(bad(format!(
-                "block of {size} bytes exceeds the {block_max} byte maximum"
-            )));
-        }
-        let Some(data) = input.get(pos..pos + size) else {
-            return Err(bad(format!("block at byte {pos} truncated")));
-        };
-        pos += size + if block_checksum { 4 } else { 0 };
-        if uncompressed {
-            if size > limit.saturating_sub(out.len()) {
-                return Err(DecompressFailure::TooLarge);
-            }
-            out.extend_from_slice(data);
-            continue;
-        }
-        block.resize(block_max, 0);
-        let n = if independent {
-            lz4_flex::block::decompress_into(data, &mut block)
-        } else {
-            let dict_start = out.len().saturating_sub(64 * 1024);
-            lz4_flex::block::decompress_into_with_dict(data, &mut block, &out[dict_start..])
-        }
-        .map_err(|e| bad(e.to_string()))?;
-        if n > limit.saturating_sub(out.len()) {
-            return Err(DecompressFailure::TooLarge);
-        }
-        out.extend_from_slice(&block[..n]);
-    }
-    if content_checksum && input.len() < pos + 4 {
-        return Err(bad("content checksum truncated".to_string()));
-    }
-    Ok(out)
-}
-
-/// The LZ4 frame header Kafka clients write: magic, FLG = version 1 with independent blocks and
-/// no checksums, BD = 64 KiB blocks, then the header checksum (xxh32 of FLG and BD, byte 1).
-const LZ4_FRAME_HEADER: [u8; 7] = [0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82];
-const LZ4_BLOCK: usize = 64 * 1024;
-/// A block stored as it is (incompressible) has this bit set in its size.
-const LZ4_UNCOMPRESSED: u32 = 0x8000_0000;
-
-thread_local! {
-    static LZ4_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Writes `input` as one LZ4 frame of independent 64 KiB blocks, compressing each block straight
-/// from `input` into `out` (lz4_flex's frame encoder would first copy every block into a
-/// buffer of its own: measurable on the hot path, see docs/benchmarks.md).
-fn lz4_frame_into(input: &[u8], out: &mut Vec<u8>) {
-    out.reserve(
-        LZ4_FRAME_HEADER.len()
-            + input.len().div_ceil(LZ4_BLOCK) * 4
-            + lz4_flex::block::get_maximum_output_size(input.len())
-            + 4,
-    );
-    out.extend_from_slice(&LZ4_FRAME_HEADER);
-    // Each block is compressed into a per-thread scratch buffer that stays allocated (and
-    // zeroed) between calls, then appended: zero-filling room in `out` for every block cost
-    // more than copying the compressed bytes.
-    LZ4_SCRATCH.with(|scratch| {
-        let mut scratch = scratch.borrow_mut();
-        let room = lz4_flex::block::get_maximum_output_size(LZ4_BLOCK);
-        if scratch.len() < room {
-            scratch.resize(room, 0);
-        }
-        for chunk in input.chunks(LZ4_BLOCK) {
-            // The scratch is sized by get_maximum_output_size, so this cannot run out of room.
-            match lz4_flex::block::compress_into(chunk, &mut scratch[..]) {
-                Ok(n) if n < chunk.len() => {
-                    out.extend_from_slice(&(n as u32).to_le_bytes());
-                    out.extend_from_slice(&scratch[..n]);
-                }
-                _ => {
-                    out.extend_from_slice(&(chunk.len() as u32 | LZ4_UNCOMPRESSED).to_le_bytes());
-                    out.extend_from_slice(chunk);
-                }
-            }
-        }
-    });
-    out.extend_from_slice(&0u32.to_le_bytes()); // end mark
-}
-
-/// Compresses `input` with `codec`, appending to `out`.
-pub(crate) fn compress_into(
-    codec: Compression,
-    input: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<(), String> {
-    match codec {
-        Compression::None => {
-            out.extend_from_slice(input);
-            Ok(())
-        }
-        Compression::Gzip => {
-            let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::default());
-            enc.write_all(input).map_err(|e| e.to_string())?;
-            enc.finish().map(|_| ()).map_err(|e| e.to_string())
-        }
-        Compression::Snappy => {
-            out.extend_from_slice(&XERIAL_MAGIC);
-            out.extend_from_slice(&1i32.to_be_bytes()); // version
-            out.extend_from_slice(&1i32.to_be_bytes()); // minimum compatible version
-            let mut encoder = snap::raw::Encoder::new();
-            for chunk in input.chunks(XERIAL_BLOCK) {
-                let len_at = out.len();
-                out.extend_from_slice(&[0; 4]);
-                let start = out.len();
-                out.resize(start + snap::raw::max_compress_len(chunk.len()), 0);
-                let n = encoder
-                    .compress(chunk, &mut out[start..])
-                    .map_err(|e| e.to_string())?;
-                out.truncate(start + n);
-                let n = u32::try_from(n).map_err(|e| e.to_string())?;
-                out[len_at..start].copy_from_slice(&n.to_be_bytes());
-            }
-            Ok(())
-        }
-        Compression::Lz4 => {
-            lz4_frame_into(input, out);
-            Ok(())
-        }
-        Compression::Zstd => {
-            // Level 3 is zstd's and the Java client's default.
-            let mut enc = zstd::stream::write::Encoder::new(out, 3).map_err(|e| e.to_string())?;
-            enc.write_all(input).map_err(|e| e.to_string())?;
-            enc.finish().map(|_| ()).map_err(|e| e.to_string())
-        }
-    }
-}
-
-#[cfg(test)]
+// The codec round trips need every codec; tests/codec_disabled.rs covers a build without one.
+#[cfg(all(
+    test,
+    feature = "gzip",
+    feature = "snappy",
+    feature = "lz4",
+    feature = "zstd"
+))]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::io::{Read, Write};
 
     const ALL: [Compression; 5] = [
         Compression::None,
@@ -447,7 +307,7 @@ mod tests {
         let data = vec![7u8; 70_000];
         let mut out = Vec::new();
         compress_into(Compression::Snappy, &data, &mut out).unwrap();
-        assert_eq!(out[..8], XERIAL_MAGIC);
+        assert_eq!(out[..8], snappy::XERIAL_MAGIC);
         assert_eq!(out[8..16], [0, 0, 0, 1, 0, 0, 0, 1]);
         // 70 000 bytes = 32 KiB + 32 KiB + 4 464 bytes: three chunks.
         let mut pos = 16;
@@ -519,7 +379,7 @@ mod tests {
         let mut enc = lz4_flex::frame::FrameEncoder::with_frame_info(info, &mut reference);
         enc.write_all(b"x").unwrap();
         enc.finish().unwrap();
-        assert_eq!(reference[..7], LZ4_FRAME_HEADER);
+        assert_eq!(reference[..7], lz4::LZ4_FRAME_HEADER);
         // Empty, one byte, exactly one block, incompressible blocks, several blocks.
         let mut noise = 0x9e37_79b9u32;
         let random: Vec<u8> = (0..200_000)
@@ -531,15 +391,21 @@ mod tests {
             })
             .collect();
         let text = b"kafka record batch ".repeat(10_000);
-        for input in [&b""[..], b"a", &text[..LZ4_BLOCK], &random[..], &text[..]] {
+        for input in [
+            &b""[..],
+            b"a",
+            &text[..lz4::LZ4_BLOCK],
+            &random[..],
+            &text[..],
+        ] {
             let mut framed = Vec::new();
-            lz4_frame_into(input, &mut framed);
+            lz4::frame_into(input, &mut framed);
             let mut decoded = Vec::new();
             lz4_flex::frame::FrameDecoder::new(&framed[..])
                 .read_to_end(&mut decoded)
                 .unwrap();
             assert_eq!(decoded, input);
-            let lenient = decompress_lz4_lenient(&framed, usize::MAX).unwrap();
+            let lenient = lz4::decompress_lenient(&framed, usize::MAX).unwrap();
             assert_eq!(lenient, input);
         }
     }
@@ -592,7 +458,7 @@ mod tests {
                 "{c}"
             );
         }
-        let mut xerial = XERIAL_MAGIC.to_vec();
+        let mut xerial = snappy::XERIAL_MAGIC.to_vec();
         xerial.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 9, 9]);
         assert!(decompress(Compression::Snappy, &xerial, 1 << 20, Lz4Header::Strict).is_err());
     }

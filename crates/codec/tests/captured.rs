@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use kreplicate_wire::codec::{
+use kreplicate_codec::{
     Batch, CodecError, Compression, ControlKind, Header, Record, RecordBatch, RecordBatchBuilder,
     RecordSet, RewriteFields, TimestampType,
 };
