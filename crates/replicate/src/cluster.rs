@@ -1,7 +1,7 @@
 //! One cluster as [`crate::ReplicatorBuilder`] takes it: where it is, how to authenticate,
 //! whether to use TLS.
 
-use kreplicate_wire::connection::CredentialsProvider;
+use kreplicate_wire::CredentialsProvider;
 
 use crate::config::{
     AmazonMskCluster, ApacheKafkaCluster, ClientAuthentication, EncryptionInTransit,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kreplicate_wire::connection::{Credentials, CredentialsProvider};
+use kreplicate_wire::{Credentials, CredentialsProvider};
 
 /// A shared [`CredentialsProvider`]. Two values are equal when they share one provider, so a
 /// configuration holding one still compares.
