@@ -22,6 +22,15 @@ pub struct Replicator {
     task: Option<JoinHandle<Result<(), EngineError>>>,
 }
 
+// By hand: the handles inside have nothing useful to print.
+impl std::fmt::Debug for Replicator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replicator")
+            .field("running", &self.task.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Replicator {
     /// Connects to both clusters (checking their ids), then starts replicating in the background.
     /// Fails fast on configuration, credential, TLS and cluster-id problems.
@@ -109,9 +118,7 @@ impl Replicator {
     pub async fn wait(&mut self) -> Result<(), EngineError> {
         match self.task.as_mut() {
             Some(task) => {
-                let result = task
-                    .await
-                    .map_err(|e| EngineError::Other(format!("replicator task failed: {e}")))?;
+                let result = task.await.map_err(EngineError::TaskFailed)?;
                 self.task = None;
                 result
             }

@@ -1,12 +1,19 @@
 //! The replication engine.
+#![warn(
+    unreachable_pub,
+    missing_debug_implementations,
+    missing_docs,
+    rustdoc::broken_intra_doc_links
+)]
 #[cfg(feature = "aws")]
 pub mod aws;
-pub mod capabilities;
+mod capabilities;
 pub mod cluster_client;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod groups;
+mod lock;
 pub mod metrics;
 pub mod options;
 mod run;
@@ -22,4 +29,4 @@ mod refusal;
 mod resume;
 pub mod topics;
 pub mod verify;
-pub mod workers;
+mod workers;

@@ -121,7 +121,15 @@ impl Default for ReplicatorMetrics {
     }
 }
 
+// By hand: the families are read through `encode`.
+impl std::fmt::Debug for ReplicatorMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicatorMetrics").finish_non_exhaustive()
+    }
+}
+
 impl ReplicatorMetrics {
+    /// Every metric, registered and empty.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("kreplicate");
         let m = ReplicatorMetrics {

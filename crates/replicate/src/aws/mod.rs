@@ -8,10 +8,10 @@
 //! redirect the calls, which is how the tests reach moto and the fake GetBootstrapBrokers.
 //! docs/aws.md lists the IAM actions these calls need.
 
-pub mod bootstrap_brokers;
+pub(crate) mod bootstrap_brokers;
 mod error;
 mod http;
-pub mod msk_iam;
+pub(crate) mod msk_iam;
 mod sdk;
 pub mod secrets_manager;
 mod signing;
