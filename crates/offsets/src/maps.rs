@@ -284,7 +284,7 @@ mod tests {
     use super::*;
     use crate::encoding::encode_key;
     use crate::error::DecodeError;
-    use crate::ChunkKey;
+    use crate::encoding::ChunkKey;
 
     fn log_of(checkpoints: &[Checkpoint]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
         checkpoints
