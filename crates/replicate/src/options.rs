@@ -59,7 +59,7 @@ pub struct EngineOptions {
     /// A partition whose copier panicked this many times is halted for good (until restart).
     pub max_copier_panics: u32,
     /// Share the replicator with every other instance of the same name through a group on the
-    /// target cluster (see [`crate::workers`]); `None`: this instance copies everything.
+    /// target cluster (docs/scaling.md); `None`: this instance copies everything.
     pub workers: Option<WorkerGroupOptions>,
     /// Test hook: make a copier panic. Not for production use.
     #[doc(hidden)]

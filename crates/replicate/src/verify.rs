@@ -3,7 +3,7 @@
 //! and the target's copies of that partition, and compares them record by record: key, value,
 //! headers (without our provenance header) and timestamp. Copies are found by their provenance
 //! header (header mode) or by the producer ids replicators from the source registered on the
-//! target (batch mode, see [`crate::producer_registry`]); a batch-mode copy does not name its
+//! target (batch mode, see docs/guarantees.md); a batch-mode copy does not name its
 //! source offset, so the `i`th copy stands for the `i`th source record compared. Records that
 //! came from the target are told the same two ways.
 //! Each side is folded into a rolling SHA-256 digest; the first source offset where they differ

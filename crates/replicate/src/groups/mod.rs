@@ -2,13 +2,13 @@
 //! persistence of the offset maps it translates through. `docs/offset-sync.md` explains the
 //! design with worked examples.
 //!
-//! - [`map_store`]: the maps saved to `__kreplicate-offset-maps` on the target and rebuilt on
-//!   start; [`map_recovery`]: a rebuilt map that lags the data path is completed exactly from
+//! - `map_store`: the maps saved to `__kreplicate-offset-maps` on the target and rebuilt on
+//!   start; `map_recovery`: a rebuilt map that lags the data path is completed exactly from
 //!   the clusters' provenance headers before the partition's copier starts.
-//! - [`sync`]: every `group_sync_interval`, committed source offsets are translated and
+//! - `sync`: every `group_sync_interval`, committed source offsets are translated and
 //!   committed on the target while the group has no active members there, never moving a
-//!   target offset back unless the source moved back ([`decision`]).
-//! - [`commit_marker`] and [`commit_ledger`]: our commits are marked (metadata) and recorded
+//!   target offset back unless the source moved back (`decision`).
+//! - `commit_marker` and `commit_ledger`: our commits are marked (metadata) and recorded
 //!   (a compacted topic on the cluster they are written to), so a replicator in the other
 //!   direction never syncs them back.
 //! - ENHANCED adds echoes to the maps: records that came from the target through the reverse
