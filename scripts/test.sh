@@ -98,6 +98,14 @@ step clippy cargo clippy --workspace --all-targets -- -D warnings
 step codec check_codec
 step tests run_tests
 step doctests cargo test --workspace --doc
+# Every dependency declared is used (cargo-machete reads the sources; installed by test-env.sh).
+step unused-deps cargo machete
+# Licences and banned crates as deny.toml says (advisories need a network CI does not have).
+step dependency-policy python3 scripts/dependency-policy.py
+# Every publishable crate packages and its packaged sources build on their own (cargo packages
+# the workspace's crates together, each seeing the others through a local registry). Crates
+# with `publish = false` are excluded by name; --allow-dirty so uncommitted work can be tested.
+step package cargo package --workspace --exclude kreplicate-testkit --exclude kreplicate-benches --allow-dirty
 step benches cargo build --workspace --benches
 step fuzz build_fuzz
 

@@ -22,9 +22,9 @@ use crate::topic_partition::TopicPartition;
 /// tombstone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersistRecord {
-    /// Encoded [`ChunkKey`](crate::ChunkKey).
+    /// Encoded chunk key: `(topic, partition, chunk id)`, see the `encoding` module.
     pub key: Vec<u8>,
-    /// Encoded [`Chunk`], or `None` to delete the chunk.
+    /// Encoded chunk (a stretch of the map's runs), or `None` to delete the chunk.
     pub value: Option<Vec<u8>>,
 }
 

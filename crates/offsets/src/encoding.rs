@@ -56,21 +56,21 @@
 //! copied target offset, and version 2 without echoes are errors. So every
 //! value that decodes re-encodes to the same bytes.
 
-use crate::error::{DecodeError, OffsetMapError};
+use crate::error::DecodeError;
 use crate::run::Run;
 use crate::topic_partition::{TopicPartition, MAX_TOPIC_LEN};
 use crate::wire_format::{put_offset, Reader};
 
 /// Version byte of keys this build writes and reads.
-pub const KEY_VERSION: u8 = 1;
+pub(crate) const KEY_VERSION: u8 = 1;
 /// Version byte of values without echo runs.
-pub const VALUE_VERSION: u8 = 1;
+pub(crate) const VALUE_VERSION: u8 = 1;
 /// Version byte of values with echo runs; the newest this build reads.
-pub const VALUE_VERSION_ECHOES: u8 = 2;
+pub(crate) const VALUE_VERSION_ECHOES: u8 = 2;
 
 /// Key of one persisted chunk.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ChunkKey {
+pub(crate) struct ChunkKey {
     /// Source topic and partition of the map.
     pub partition: TopicPartition,
     /// Chunk id: the source offset where the chunk was started.
@@ -82,7 +82,7 @@ pub struct ChunkKey {
 /// and the runs inside them. Only built by this crate (from a map, or by
 /// decoding), so it always satisfies the format's rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chunk {
+pub(crate) struct Chunk {
     pub(crate) source_start: i64,
     pub(crate) source_end: i64,
     pub(crate) target_start: i64,
@@ -91,36 +91,11 @@ pub struct Chunk {
     pub(crate) echoes: Vec<Run>,
 }
 
-impl Chunk {
-    /// First source offset covered.
-    pub fn source_start(&self) -> i64 {
-        self.source_start
-    }
-    /// Exclusive end of the source range covered.
-    pub fn source_end(&self) -> i64 {
-        self.source_end
-    }
-    /// First target offset covered.
-    pub fn target_start(&self) -> i64 {
-        self.target_start
-    }
-    /// Exclusive end of the target range covered.
-    pub fn target_end(&self) -> i64 {
-        self.target_end
-    }
-    /// Runs inside the chunk, sorted.
-    pub fn runs(&self) -> &[Run] {
-        &self.runs
-    }
-    /// Echo runs inside the chunk, sorted.
-    pub fn echoes(&self) -> &[Run] {
-        &self.echoes
-    }
-}
-
-/// Encodes a chunk key. Fails if the topic is empty or longer than 249
+/// Encodes a chunk key (the maps encode keys as they write chunks; this is for tests). Fails if the topic is empty or longer than 249
 /// bytes, or the partition or chunk id is negative.
-pub fn encode_key(key: &ChunkKey) -> Result<Vec<u8>, OffsetMapError> {
+#[cfg(test)]
+pub(crate) fn encode_key(key: &ChunkKey) -> Result<Vec<u8>, crate::error::OffsetMapError> {
+    use crate::error::OffsetMapError;
     if let Some(reason) = key.partition.problem() {
         return Err(OffsetMapError::InvalidPartition {
             partition: key.partition.clone(),
@@ -150,7 +125,7 @@ pub(crate) fn write_key(partition: &TopicPartition, chunk: i64) -> Vec<u8> {
 }
 
 /// Decodes a chunk key.
-pub fn decode_key(bytes: &[u8]) -> Result<ChunkKey, DecodeError> {
+pub(crate) fn decode_key(bytes: &[u8]) -> Result<ChunkKey, DecodeError> {
     let mut reader = Reader::new(bytes, "key");
     read_version(&mut reader, KEY_VERSION)?;
     let topic_len = usize::from(reader.be_u16("topic length")?);
@@ -192,7 +167,7 @@ pub fn decode_key(bytes: &[u8]) -> Result<ChunkKey, DecodeError> {
 }
 
 /// Encodes a chunk value.
-pub fn encode_chunk(chunk: &Chunk) -> Vec<u8> {
+pub(crate) fn encode_chunk(chunk: &Chunk) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + 4 * (chunk.runs.len() + chunk.echoes.len()));
     out.push(if chunk.echoes.is_empty() {
         VALUE_VERSION
@@ -228,7 +203,7 @@ pub fn encode_chunk(chunk: &Chunk) -> Vec<u8> {
 }
 
 /// Decodes and validates a chunk value.
-pub fn decode_chunk(bytes: &[u8]) -> Result<Chunk, DecodeError> {
+pub(crate) fn decode_chunk(bytes: &[u8]) -> Result<Chunk, DecodeError> {
     let mut reader = Reader::new(bytes, "value");
     let version = read_version(&mut reader, VALUE_VERSION_ECHOES)?;
     let source_start = reader.offset("source start")?;

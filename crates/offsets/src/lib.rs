@@ -138,14 +138,21 @@
 //!
 //! # Persistence
 //!
-//! See [`encoding`] for the format and [`Checkpoint`] for write ordering: the
+//! See the `encoding` module for the format and [`Checkpoint`] for write ordering: the
 //! map is stored in bounded chunks under `(topic, partition, chunk id)` keys
 //! of a compacted topic; the latest value per key is enough to rebuild
 //! ([`OffsetMaps::rebuild_from`]).
 
+#![warn(
+    unreachable_pub,
+    missing_debug_implementations,
+    missing_docs,
+    rustdoc::broken_intra_doc_links
+)]
+
 mod checkpoint;
 mod echo;
-pub mod encoding;
+mod encoding;
 mod error;
 mod map;
 mod maps;
@@ -161,7 +168,6 @@ mod echo_proptests;
 mod proptests;
 
 pub use checkpoint::{Checkpoint, PersistRecord};
-pub use encoding::{decode_chunk, decode_key, encode_chunk, encode_key, Chunk, ChunkKey};
 pub use error::{DecodeError, OffsetMapError, RebuildError};
 pub use map::{OffsetMap, DEFAULT_MAX_RUNS_PER_CHUNK};
 pub use maps::OffsetMaps;

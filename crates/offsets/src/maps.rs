@@ -283,8 +283,8 @@ impl OffsetMaps {
 mod tests {
     use super::*;
     use crate::encoding::encode_key;
+    use crate::encoding::ChunkKey;
     use crate::error::DecodeError;
-    use crate::ChunkKey;
 
     fn log_of(checkpoints: &[Checkpoint]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
         checkpoints

@@ -269,7 +269,7 @@ proptest! {
         prop_assert_eq!((map.source_end(), map.target_end()), (oracle.source_end, oracle.target_end));
         for index in 0..map.chunk_count() {
             let chunk = map.chunk_at(index);
-            prop_assert!(chunk.runs().len() <= stream.max_runs);
+            prop_assert!(chunk.runs.len() <= stream.max_runs);
             let bytes = encode_chunk(&chunk);
             prop_assert_eq!(decode_chunk(&bytes), Ok(chunk));
         }

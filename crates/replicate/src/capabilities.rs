@@ -76,7 +76,7 @@ pub(crate) async fn expose_missing(
 }
 
 /// `cluster` and `api` (its Kafka name, e.g. `ListGroups`) labels.
-pub fn missing_api_labels(cluster: &str, api: ApiKey) -> Labels {
+pub(crate) fn missing_api_labels(cluster: &str, api: ApiKey) -> Labels {
     vec![
         ("cluster".into(), cluster.into()),
         ("api".into(), format!("{api:?}")),

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use bytes::{Bytes, BytesMut};
+use kafka_protocol::error::ResponseError;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, Error as ClientError};
 use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
@@ -19,12 +20,12 @@ use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
 use crate::provenance::ClusterFingerprint;
 
 /// The internal topic (one partition, compacted) on the target.
-pub const CHECKPOINT_TOPIC: &str = "__kreplicate-checkpoints";
+pub(crate) const CHECKPOINT_TOPIC: &str = "__kreplicate-checkpoints";
 const VERSION: u8 = 1;
 
 /// Identifies one replicated partition across restarts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CheckpointKey {
+pub(crate) struct CheckpointKey {
     pub replicator: String,
     pub source: ClusterFingerprint,
     pub topic: String,
@@ -33,13 +34,13 @@ pub struct CheckpointKey {
 
 /// A saved position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Checkpoint {
+pub(crate) struct Checkpoint {
     pub source_next: i64,
     pub target_next: i64,
 }
 
 impl CheckpointKey {
-    pub fn encode(&self) -> Bytes {
+    pub(crate) fn encode(&self) -> Bytes {
         let mut out = BytesMut::new();
         out.extend_from_slice(&[VERSION]);
         for part in [self.replicator.as_bytes(), self.topic.as_bytes()] {
@@ -51,7 +52,7 @@ impl CheckpointKey {
         out.freeze()
     }
 
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
         let mut rest = bytes.strip_prefix(&[VERSION])?;
         let mut strings = Vec::new();
         for _ in 0..2 {
@@ -72,7 +73,7 @@ impl CheckpointKey {
 }
 
 impl Checkpoint {
-    pub fn encode(&self) -> Bytes {
+    pub(crate) fn encode(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(17);
         out.extend_from_slice(&[VERSION]);
         out.extend_from_slice(&self.source_next.to_be_bytes());
@@ -80,7 +81,7 @@ impl Checkpoint {
         out.freeze()
     }
 
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
         let rest = bytes.strip_prefix(&[VERSION])?;
         if rest.len() != 16 {
             return None;
@@ -93,7 +94,7 @@ impl Checkpoint {
 }
 
 /// Creates the checkpoint topic if it is missing.
-pub async fn ensure_topic(target: &Client) -> Result<(), ClientError> {
+pub(crate) async fn ensure_topic(target: &Client) -> Result<(), ClientError> {
     let mut topic = NewTopic::new(CHECKPOINT_TOPIC, 1, -1);
     topic
         .configs
@@ -103,8 +104,8 @@ pub async fn ensure_topic(target: &Client) -> Result<(), ClientError> {
         .await?;
     for (name, result) in results {
         if let Err(e) = result {
-            if e.code != 36 {
-                // TOPIC_ALREADY_EXISTS is fine; anything else is not.
+            if e.code != ResponseError::TopicAlreadyExists.code() {
+                // Already there is fine; anything else is not.
                 return Err(ClientError::Broker(e.with_topic(name)));
             }
         }
@@ -113,7 +114,7 @@ pub async fn ensure_topic(target: &Client) -> Result<(), ClientError> {
 }
 
 /// Reads every checkpoint of `replicator` (the last value per key wins).
-pub async fn load_all(
+pub(crate) async fn load_all(
     target: &Client,
     replicator: &str,
 ) -> Result<HashMap<CheckpointKey, Checkpoint>, ClientError> {

@@ -15,11 +15,14 @@ use crate::error::EngineError;
 /// Which side of the replication a cluster is on (for messages and metric labels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// The cluster records are copied from.
     Source,
+    /// The cluster records are copied to.
     Target,
 }
 
 impl Role {
+    /// `"source"` or `"target"`, as in messages and metric labels.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Source => "source",
@@ -138,7 +141,7 @@ async fn msk_bootstrap(
         (None, None) => Listener::Plaintext,
     };
     let parsed = crate::config::Arn::msk_cluster(arn)
-        .map_err(|e| EngineError::Other(format!("{role} cluster: {e}")))?;
+        .map_err(|source| EngineError::InvalidArn { role, source })?;
     let brokers = get_bootstrap_brokers(&parsed)
         .await
         .map_err(|source| EngineError::Aws { role, source })?;
@@ -163,9 +166,11 @@ async fn msk_bootstrap(
     role: Role,
     arn: &str,
 ) -> Result<Vec<String>, EngineError> {
-    Err(EngineError::Other(format!(
-        "{role} cluster {arn}: this kreplicate was built without the `aws` feature, so it cannot call GetBootstrapBrokers; give the brokers with --msk-bootstrap {arn}=HOST:PORT[,HOST:PORT]"
-    )))
+    Err(EngineError::AwsFeatureMissing {
+        role,
+        cluster: arn.to_owned(),
+        need: crate::error::AwsNeed::BootstrapBrokers,
+    })
 }
 
 /// A provider that signs a fresh MSK IAM token for every new connection.
@@ -202,10 +207,11 @@ fn msk_iam_credentials(
     _region: String,
     _lifetime: std::time::Duration,
 ) -> Result<Credentials, EngineError> {
-    Err(EngineError::Other(format!(
-        "{role} cluster {}: MSK IAM authentication needs kreplicate built with the `aws` feature",
-        cluster.id
-    )))
+    Err(EngineError::AwsFeatureMissing {
+        role,
+        cluster: cluster.id.clone(),
+        need: crate::error::AwsNeed::MskIam,
+    })
 }
 
 /// Why a root CA cannot be used.

@@ -25,6 +25,7 @@ pub struct Replicator {
     task: Option<JoinHandle<Result<(), EngineError>>>,
 }
 
+// By hand: the handles inside have nothing useful to print.
 impl std::fmt::Debug for Replicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Replicator")
@@ -161,9 +162,7 @@ impl Replicator {
     pub async fn wait(&mut self) -> Result<(), EngineError> {
         match self.task.as_mut() {
             Some(task) => {
-                let result = task
-                    .await
-                    .map_err(|e| EngineError::Other(format!("replicator task failed: {e}")))?;
+                let result = task.await.map_err(EngineError::TaskFailed)?;
                 self.task = None;
                 result
             }

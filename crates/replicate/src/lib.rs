@@ -31,15 +31,22 @@
 //! replicator.run().await
 //! # }
 //! ```
+#![warn(
+    unreachable_pub,
+    missing_debug_implementations,
+    missing_docs,
+    rustdoc::broken_intra_doc_links
+)]
 #[cfg(feature = "aws")]
 pub mod aws;
-pub mod capabilities;
+mod capabilities;
 mod cluster;
 pub mod cluster_client;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod groups;
+mod lock;
 pub mod metrics;
 pub mod options;
 mod replicator_builder;
@@ -67,4 +74,4 @@ mod refusal;
 mod resume;
 pub mod topics;
 pub mod verify;
-pub mod workers;
+mod workers;

@@ -27,6 +27,7 @@ pub enum DataMode {
 pub struct EngineOptions {
     /// Client id sent to both clusters.
     pub client_id: String,
+    /// How records are written to the target (see [`DataMode`]).
     pub mode: DataMode,
     /// How often source topics, partitions and configs are re-read (MSK: about 30 s).
     pub topic_refresh_interval: Duration,
@@ -48,15 +49,17 @@ pub struct EngineOptions {
     /// A partition halted by a refusal of the target (or a copier panic) is tried again after
     /// this long, doubling each time up to `halt_retry_max`; it resumes once the cause is fixed.
     pub halt_retry_initial: Duration,
+    /// The longest wait between retries of a halted partition.
     pub halt_retry_max: Duration,
     /// After a connection, deadline or coordinator error the data path restarts after this
     /// long, doubling each time (reset once it runs again) up to `restart_backoff_max`.
     pub restart_backoff_initial: Duration,
+    /// The longest wait between data-path restarts.
     pub restart_backoff_max: Duration,
     /// A partition whose copier panicked this many times is halted for good (until restart).
     pub max_copier_panics: u32,
     /// Share the replicator with every other instance of the same name through a group on the
-    /// target cluster (see [`crate::workers`]); `None`: this instance copies everything.
+    /// target cluster (docs/scaling.md); `None`: this instance copies everything.
     pub workers: Option<WorkerGroupOptions>,
     /// Test hook: make a copier panic. Not for production use.
     #[doc(hidden)]

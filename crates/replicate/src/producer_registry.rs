@@ -25,12 +25,12 @@ use crate::groups::internal_topic::{ensure_compacted_topic, is_missing_topic, re
 use crate::provenance::ClusterFingerprint;
 
 /// The internal topic (one partition, compacted) on every target.
-pub const PRODUCER_REGISTRY_TOPIC: &str = "__kreplicate-producers";
+pub(crate) const PRODUCER_REGISTRY_TOPIC: &str = "__kreplicate-producers";
 const VERSION: u8 = 1;
 
 /// One producer id a replicator writes with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryEntry {
+pub(crate) struct RegistryEntry {
     pub replicator: String,
     pub producer_id: i64,
     /// The cluster the replicator copies from, and the one it writes to (this one).

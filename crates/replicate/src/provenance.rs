@@ -27,6 +27,7 @@ const VERSION: u8 = 1;
 pub struct ClusterFingerprint(pub u64);
 
 impl ClusterFingerprint {
+    /// The fingerprint of the cluster with this `ApacheKafkaClusterId` (first 8 bytes of its SHA-256).
     pub fn of(cluster_id: &str) -> Self {
         let digest = Sha256::digest(cluster_id.as_bytes());
         let mut first = [0u8; 8];
@@ -38,9 +39,13 @@ impl ClusterFingerprint {
 /// Where a copied record came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Provenance {
+    /// The cluster the record was first produced on.
     pub origin: ClusterFingerprint,
+    /// The cluster it was copied from (the previous hop).
     pub source: ClusterFingerprint,
+    /// The partition on `source`.
     pub partition: i32,
+    /// Its offset on `source`.
     pub offset: i64,
 }
 
@@ -50,6 +55,7 @@ pub struct Provenance {
 pub struct ProvenanceError(String);
 
 impl Provenance {
+    /// The header value.
     pub fn encode(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(1 + 8 + 8 + 5 + 10);
         self.encode_into(&mut out);
@@ -65,6 +71,7 @@ impl Provenance {
         put_varlong(out, self.offset);
     }
 
+    /// Reads a header value.
     pub fn decode(value: &[u8]) -> Result<Self, ProvenanceError> {
         let bad = |m: &str| ProvenanceError(m.to_string());
         match value.first() {
@@ -90,6 +97,7 @@ impl Provenance {
         })
     }
 
+    /// The header kreplicate adds to a copy.
     pub fn header(&self) -> Header {
         Header::new(
             Bytes::from_static(HEADER_KEY.as_bytes()),

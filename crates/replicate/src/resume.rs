@@ -23,7 +23,7 @@ const FIRST_WINDOW: i64 = 1000;
 
 /// What the target says about one partition's progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResumePoint {
+pub(crate) struct ResumePoint {
     /// The next source offset to copy; `None` when nothing was ever copied or checkpointed.
     pub source_next: Option<i64>,
     /// The target partition's end offset when resuming.
@@ -36,7 +36,7 @@ pub struct ResumePoint {
 }
 
 /// Finds where `source`/`partition` continues on `target_topic`.
-pub async fn resume_point(
+pub(crate) async fn resume_point(
     target: &Client,
     target_topic: &str,
     partition: i32,
@@ -131,7 +131,7 @@ impl Scan<'_> {
 /// re-encoded on its way (too large for the target, compacted with holes, another codec, or
 /// re-encoded by the broker) still matches record for record.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum BatchResumeError {
+pub(crate) enum BatchResumeError {
     #[error(transparent)]
     Client(#[from] ClientError),
     #[error(

@@ -210,7 +210,7 @@ pub(crate) async fn run(
         }
         match end {
             Ok(GenerationEnd::Stopped) => return supervisor.leave_group().await,
-            Ok(GenerationEnd::Restart(reason)) | Err(EngineError::Other(reason)) => {
+            Ok(GenerationEnd::Restart(reason)) => {
                 tracing::warn!(%reason, "restarting the data path");
             }
             Err(e) => {
@@ -737,10 +737,7 @@ impl Supervisor {
         };
         // The offset map must end where copying resumes (see groups::map_recovery).
         let ids = match self.options.mode {
-            DataMode::Batch => Some(self.producer_ids().await.map_err(|f| match f {
-                ResumeFailure::Engine(e) => e,
-                ResumeFailure::Halt { message, .. } => EngineError::Other(message),
-            })?),
+            DataMode::Batch => Some(self.producer_ids().await?),
             DataMode::Header => None,
         };
         let walk = ids.as_ref().map(|(own, from_target)| BatchResume {
@@ -828,17 +825,17 @@ impl Supervisor {
 
     /// Our producer ids on the target, and those on the source of replicators copying from
     /// the target (read to the end of both registries).
-    async fn producer_ids(&self) -> Result<(HashSet<i64>, HashSet<i64>), ResumeFailure> {
+    async fn producer_ids(&self) -> Result<(HashSet<i64>, HashSet<i64>), EngineError> {
         let own = self
             .target_registry
             .producer_ids_of(&self.config.name, self.source_fp)
             .await
-            .map_err(|e| ResumeFailure::Engine(self.cluster_error(Role::Target, e)))?;
+            .map_err(|e| self.cluster_error(Role::Target, e))?;
         let from_target = self
             .source_registry
             .producer_ids_from(self.target_fp)
             .await
-            .map_err(|e| ResumeFailure::Engine(self.cluster_error(Role::Source, e)))?;
+            .map_err(|e| self.cluster_error(Role::Source, e))?;
         Ok((own, from_target))
     }
 
@@ -856,7 +853,7 @@ impl Supervisor {
         let end = high_watermark(&self.target, &topic.target, partition)
             .await
             .map_err(target_err)?;
-        let (own, from_target) = self.producer_ids().await?;
+        let (own, from_target) = self.producer_ids().await.map_err(ResumeFailure::Engine)?;
         let walk = BatchResume {
             source: &self.source,
             target: &self.target,

@@ -3,7 +3,7 @@
 //! and the target's copies of that partition, and compares them record by record: key, value,
 //! headers (without our provenance header) and timestamp. Copies are found by their provenance
 //! header (header mode) or by the producer ids replicators from the source registered on the
-//! target (batch mode, see [`crate::producer_registry`]); a batch-mode copy does not name its
+//! target (batch mode, see docs/guarantees.md); a batch-mode copy does not name its
 //! source offset, so the `i`th copy stands for the `i`th source record compared. Records that
 //! came from the target are told the same two ways.
 //! Each side is folded into a rolling SHA-256 digest; the first source offset where they differ
@@ -25,11 +25,15 @@ use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
 /// The result for one partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionVerdict {
+    /// The source topic.
     pub topic: String,
+    /// Its name on the target.
     pub target_topic: String,
+    /// The partition.
     pub partition: i32,
     /// Source offsets compared: `[from, to)`.
     pub from: i64,
+    /// End of the compared range (exclusive).
     pub to: i64,
     /// Source records expected on the target.
     pub source_records: u64,
@@ -37,7 +41,9 @@ pub struct PartitionVerdict {
     pub target_records: u64,
     /// Source records legitimately absent on the target (they came from the target).
     pub skipped: u64,
+    /// SHA-256 over the compared source records.
     pub source_digest: String,
+    /// SHA-256 over their copies on the target.
     pub target_digest: String,
     /// The first source offset where the two sides differ, with why.
     pub first_divergence: Option<(i64, String)>,
@@ -47,6 +53,7 @@ pub struct PartitionVerdict {
 }
 
 impl PartitionVerdict {
+    /// Whether both sides hold the same records.
     pub fn is_equal(&self) -> bool {
         self.first_divergence.is_none()
     }
@@ -54,7 +61,7 @@ impl PartitionVerdict {
 
 /// What one partition is compared over.
 #[derive(Debug, Clone)]
-pub struct VerifyPartition {
+pub(crate) struct VerifyPartition {
     pub source_topic: String,
     pub target_topic: String,
     pub partition: i32,
@@ -69,8 +76,10 @@ pub struct VerifyPartition {
 #[derive(Debug, thiserror::Error)]
 #[error("{role} cluster: {source}")]
 pub struct VerifyError {
+    /// The cluster that could not be read.
     pub role: Role,
     #[source]
+    /// Why.
     pub source: ClientError,
 }
 
@@ -89,14 +98,14 @@ impl VerifyError {
 /// registered on the target (copies), and those replicators from the target registered on the
 /// source (records that came from the target). Read once for all partitions.
 #[derive(Debug, Clone, Default)]
-pub struct CopyProducers {
+pub(crate) struct CopyProducers {
     ours: HashSet<i64>,
     theirs: HashSet<i64>,
 }
 
 impl CopyProducers {
     /// Reads both producer registries to their end.
-    pub async fn read(
+    pub(crate) async fn read(
         source: &Client,
         target: &Client,
         source_id: &str,
@@ -115,7 +124,7 @@ impl CopyProducers {
 }
 
 /// Compares one partition.
-pub async fn verify_partition(
+pub(crate) async fn verify_partition(
     source: &Client,
     target: &Client,
     source_id: &str,
@@ -461,9 +470,13 @@ pub async fn verify_replicator_from(
 /// One committed position of a synced group, checked on the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupPositionVerdict {
+    /// The group id.
     pub group: String,
+    /// The topic on the source.
     pub source_topic: String,
+    /// Its name on the target.
     pub target_topic: String,
+    /// The partition.
     pub partition: i32,
     /// The group's committed offset on the source.
     pub source_offset: i64,

@@ -114,9 +114,7 @@ impl Drop for FakeMskApi {
     }
 }
 
-fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|p| p.into_inner())
-}
+use crate::lock::lock;
 
 fn serve(stream: TcpStream, state: &Mutex<State>, calls: &AtomicU64) -> anyhow::Result<()> {
     stream.set_nonblocking(false)?;

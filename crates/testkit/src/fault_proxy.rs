@@ -252,9 +252,7 @@ impl Drop for FaultProxy {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+use crate::lock::lock;
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {

@@ -17,6 +17,7 @@ pub mod fake_broker;
 pub mod fake_msk_api;
 pub mod fault_proxy;
 pub mod front;
+pub mod lock;
 pub mod mock_cluster;
 pub mod msk;
 pub mod ports;

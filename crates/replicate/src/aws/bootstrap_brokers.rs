@@ -12,12 +12,12 @@ use super::{http, sdk, AwsError};
 use crate::config::Arn;
 
 /// The IAM action this call needs.
-pub const ACTION: &str = "kafka:GetBootstrapBrokers";
+pub(crate) const ACTION: &str = "kafka:GetBootstrapBrokers";
 
 /// GetBootstrapBrokers' answer (the fields kreplicate can use; others are ignored).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BootstrapBrokers {
+pub(crate) struct BootstrapBrokers {
     /// Plaintext listeners.
     pub bootstrap_broker_string: Option<String>,
     /// TLS listeners (also mTLS).
@@ -36,7 +36,7 @@ pub struct BootstrapBrokers {
 
 /// How kreplicate will authenticate, which decides the listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Listener {
+pub(crate) enum Listener {
     /// IAM (SASL OAUTHBEARER) over TLS: port 9098 (public 9198).
     SaslIam,
     /// SASL/SCRAM over TLS: port 9096 (public 9196).
@@ -49,7 +49,7 @@ pub enum Listener {
 
 impl Listener {
     /// The response member(s) for this listener, private first.
-    pub fn members(self) -> &'static [&'static str] {
+    pub(crate) fn members(self) -> &'static [&'static str] {
         match self {
             Listener::SaslIam => &[
                 "BootstrapBrokerStringSaslIam",
@@ -68,7 +68,7 @@ impl Listener {
 impl BootstrapBrokers {
     /// The broker string for `listener`: the VPC-private one if the cluster has it, else the
     /// public one.
-    pub fn choose(&self, listener: Listener) -> Option<&str> {
+    pub(crate) fn choose(&self, listener: Listener) -> Option<&str> {
         let candidates = match listener {
             Listener::SaslIam => [
                 &self.bootstrap_broker_string_sasl_iam,
@@ -93,7 +93,7 @@ impl BootstrapBrokers {
 }
 
 /// Calls GetBootstrapBrokers for the cluster `arn`.
-pub async fn get_bootstrap_brokers(arn: &Arn) -> Result<BootstrapBrokers, AwsError> {
+pub(crate) async fn get_bootstrap_brokers(arn: &Arn) -> Result<BootstrapBrokers, AwsError> {
     let resource = arn.to_string();
     let credentials = sdk::credentials(&arn.region, ACTION, &resource).await?;
     let endpoint = sdk::endpoint(

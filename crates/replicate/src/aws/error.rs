@@ -17,7 +17,9 @@ pub enum AwsError {
     /// AWS refused the call for lack of permission.
     #[error("AWS denied {action} on {resource}: {message}")]
     AccessDenied {
+        /// The AWS API action, e.g. `secretsmanager:GetSecretValue`.
         action: &'static str,
+        /// The ARN or name it was called on.
         resource: String,
         /// AWS's own message.
         message: String,
@@ -25,25 +27,35 @@ pub enum AwsError {
     /// Any other error answer (not found, throttled, a decryption failure…).
     #[error("{action} on {resource} failed: {code}: {message}")]
     Service {
+        /// The AWS API action.
         action: &'static str,
+        /// The ARN or name it was called on.
         resource: String,
         /// AWS's error code, e.g. `ResourceNotFoundException`.
         code: String,
+        /// AWS's own message.
         message: String,
     },
     /// The endpoint could not be reached or did not answer in time.
     #[error("{action} on {resource}: cannot reach {endpoint}: {message}")]
     Unreachable {
+        /// The AWS API action.
         action: &'static str,
+        /// The ARN or name it was called on.
         resource: String,
+        /// The endpoint called.
         endpoint: String,
+        /// Why it failed.
         message: String,
     },
     /// The answer did not have the documented shape, or a request could not be built.
     #[error("{action} on {resource}: {problem}")]
     Invalid {
+        /// The AWS API action.
         action: &'static str,
+        /// The ARN or name it was called on.
         resource: String,
+        /// What was wrong.
         problem: String,
     },
 }

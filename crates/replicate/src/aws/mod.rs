@@ -1,17 +1,17 @@
 //! AWS, for the MSK migration guide's files as printed (feature `aws`, on by default):
 //! - Secrets Manager ARNs in `SecretArn` / `RootCaCertificate` ([`secrets_manager`]);
-//! - MSK cluster ARNs resolved with the Kafka API's GetBootstrapBrokers ([`bootstrap_brokers`]);
-//! - MSK IAM authentication, SASL OAUTHBEARER with a SigV4-presigned token ([`msk_iam`]).
+//! - MSK cluster ARNs resolved with the Kafka API's GetBootstrapBrokers (`bootstrap_brokers`);
+//! - MSK IAM authentication, SASL OAUTHBEARER with a SigV4-presigned token (`msk_iam`).
 //!
-//! Credentials come from aws-config's default chain ([`sdk`]); the region is the one in the
+//! Credentials come from aws-config's default chain (`sdk`); the region is the one in the
 //! ARN; `AWS_ENDPOINT_URL` (and `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL_KAFKA`)
 //! redirect the calls, which is how the tests reach moto and the fake GetBootstrapBrokers.
 //! docs/aws.md lists the IAM actions these calls need.
 
-pub mod bootstrap_brokers;
+pub(crate) mod bootstrap_brokers;
 mod error;
 mod http;
-pub mod msk_iam;
+pub(crate) mod msk_iam;
 mod sdk;
 pub mod secrets_manager;
 mod signing;

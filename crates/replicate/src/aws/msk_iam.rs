@@ -16,14 +16,11 @@ use super::signing::sign_get;
 use super::{sdk, AwsError};
 
 /// The IAM action the token proves.
-pub const ACTION: &str = "kafka-cluster:Connect";
-
-/// Validity the signer libraries give a token (their DEFAULT_TOKEN_EXPIRY_SECONDS).
-pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(900);
+pub(crate) const ACTION: &str = "kafka-cluster:Connect";
 
 /// One signed token.
 #[derive(Clone)]
-pub struct MskIamToken {
+pub(crate) struct MskIamToken {
     /// The OAUTHBEARER token.
     pub token: String,
     /// The access key id that signed it (named in messages; not secret).
@@ -43,12 +40,12 @@ impl std::fmt::Debug for MskIamToken {
 }
 
 /// The host the token is signed for (not the broker's: MSK checks this one).
-pub fn signing_host(region: &str) -> String {
+pub(crate) fn signing_host(region: &str) -> String {
     format!("kafka.{region}.amazonaws.com")
 }
 
 /// Signs a token for `region` with the default credential chain, valid for `lifetime`.
-pub async fn token(region: &str, lifetime: Duration) -> Result<MskIamToken, AwsError> {
+pub(crate) async fn token(region: &str, lifetime: Duration) -> Result<MskIamToken, AwsError> {
     let resource = format!("MSK clusters in {region}");
     let credentials = sdk::credentials(region, ACTION, &resource).await?;
     let now = SystemTime::now();
@@ -66,7 +63,7 @@ pub async fn token(region: &str, lifetime: Duration) -> Result<MskIamToken, AwsE
 }
 
 /// The token for `credentials` at `time` (separate from [`token`] so tests can pin inputs).
-pub fn sign_token(
+pub(crate) fn sign_token(
     credentials: &aws_credential_types::Credentials,
     region: &str,
     lifetime: Duration,

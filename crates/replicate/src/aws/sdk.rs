@@ -118,6 +118,4 @@ pub(super) fn endpoint(service_env_suffix: &str, default: String) -> String {
     default
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+use crate::lock::lock;

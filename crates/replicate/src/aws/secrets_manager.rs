@@ -36,7 +36,7 @@ fn cache() -> &'static Mutex<Cache> {
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Cache> {
-    cache().lock().unwrap_or_else(|p| p.into_inner())
+    crate::lock::lock(cache())
 }
 
 /// Sets how long fetched secrets are reused (process-wide); zero fetches on every connection.

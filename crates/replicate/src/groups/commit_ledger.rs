@@ -28,16 +28,17 @@ use kreplicate_wire::client::{Client, Error as ClientError};
 use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerRecord};
 
+use super::error::{GroupSyncError, Step};
 use super::internal_topic::{readable_range, topic_exists};
 use crate::provenance::ClusterFingerprint;
 
 /// The ledger topic (one partition, compacted), on the cluster commits are written to.
-pub const GROUP_COMMITS_TOPIC: &str = "__kreplicate-group-commits";
+pub(crate) const GROUP_COMMITS_TOPIC: &str = "__kreplicate-group-commits";
 const VERSION: u8 = 1;
 
 /// A group's partition on the cluster where the commit was written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LedgerKey {
+pub(crate) struct LedgerKey {
     pub group: String,
     pub topic: String,
     pub partition: i32,
@@ -45,7 +46,7 @@ pub struct LedgerKey {
 
 /// One commit a replicator wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LedgerEntry {
+pub(crate) struct LedgerEntry {
     /// The committed offset.
     pub offset: i64,
     /// The source position it was translated from.
@@ -78,7 +79,7 @@ fn take_i64(rest: &mut &[u8]) -> Option<i64> {
 impl LedgerKey {
     /// The key bytes; `None` for a group or topic longer than 65535 bytes (Kafka refuses such
     /// names long before).
-    pub fn encode(&self) -> Option<Bytes> {
+    pub(crate) fn encode(&self) -> Option<Bytes> {
         let mut out = BytesMut::with_capacity(9 + self.group.len() + self.topic.len());
         out.put_u8(VERSION);
         put_str(&mut out, &self.group)?;
@@ -88,7 +89,7 @@ impl LedgerKey {
     }
 
     /// Reads a key; `None` for anything that is not a version 1 ledger key.
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
         let mut rest = bytes.strip_prefix(&[VERSION])?;
         let group = take_str(&mut rest)?;
         let topic = take_str(&mut rest)?;
@@ -103,7 +104,7 @@ impl LedgerKey {
 
 impl LedgerEntry {
     /// The value bytes; `None` for a replicator name longer than 65535 bytes.
-    pub fn encode(&self) -> Option<Bytes> {
+    pub(crate) fn encode(&self) -> Option<Bytes> {
         let mut out = BytesMut::with_capacity(27 + self.replicator.len());
         out.put_u8(VERSION);
         out.put_i64(self.offset);
@@ -114,7 +115,7 @@ impl LedgerEntry {
     }
 
     /// Reads a value; `None` for anything that is not a version 1 ledger value.
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
         let mut rest = bytes.strip_prefix(&[VERSION])?;
         let offset = take_i64(&mut rest)?;
         let source_offset = take_i64(&mut rest)?;
@@ -132,7 +133,7 @@ impl LedgerEntry {
 
 /// The ledger of one cluster, read incrementally.
 #[derive(Debug)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     client: Client,
     /// Next offset of the ledger topic to read.
     next: i64,
@@ -141,7 +142,7 @@ pub struct Ledger {
 
 impl Ledger {
     /// The ledger on the cluster `client` talks to; nothing read yet.
-    pub fn new(client: Client) -> Self {
+    pub(crate) fn new(client: Client) -> Self {
         Ledger {
             client,
             next: 0,
@@ -151,7 +152,7 @@ impl Ledger {
 
     /// Reads the records written since the last refresh. A cluster without the ledger topic
     /// has an empty ledger (no replicator commits there).
-    pub async fn refresh(&mut self) -> Result<(), ClientError> {
+    pub(crate) async fn refresh(&mut self) -> Result<(), ClientError> {
         if !topic_exists(&self.client, GROUP_COMMITS_TOPIC).await? {
             return Ok(());
         }
@@ -184,35 +185,36 @@ impl Ledger {
     }
 
     /// The last entry written for `key`.
-    pub fn get(&self, key: &LedgerKey) -> Option<&LedgerEntry> {
+    pub(crate) fn get(&self, key: &LedgerKey) -> Option<&LedgerEntry> {
         self.entries.get(key)
     }
 
     /// Whether `offset` is what a replicator last committed for `key`: then the committed
     /// offset is a replicator's, not a consumer's.
-    pub fn is_replicator_commit(&self, key: &LedgerKey, offset: i64) -> bool {
+    pub(crate) fn is_replicator_commit(&self, key: &LedgerKey, offset: i64) -> bool {
         self.entries.get(key).is_some_and(|e| e.offset == offset)
     }
 
     /// Records an entry this process wrote (so it need not be read back).
-    pub fn remember(&mut self, key: LedgerKey, entry: LedgerEntry) {
+    pub(crate) fn remember(&mut self, key: LedgerKey, entry: LedgerEntry) {
         self.entries.insert(key, entry);
     }
 }
 
 /// Writes `entries` to the ledger topic through `producer` and waits until every one is
 /// acknowledged.
-pub async fn write_entries(
+pub(crate) async fn write_entries(
     producer: &Producer,
     entries: &[(LedgerKey, LedgerEntry)],
-) -> Result<(), String> {
+) -> Result<(), GroupSyncError> {
     let mut deliveries = Vec::with_capacity(entries.len());
     for (key, entry) in entries {
         let (Some(k), Some(v)) = (key.encode(), entry.encode()) else {
-            return Err(format!(
-                "group '{}' {}-{}: name too long for the commit ledger",
-                key.group, key.topic, key.partition
-            ));
+            return Err(GroupSyncError::LedgerNameTooLong {
+                group: key.group.clone(),
+                topic: key.topic.clone(),
+                partition: key.partition,
+            });
         };
         let record = ProducerRecord {
             key: Some(k),
@@ -222,13 +224,13 @@ pub async fn write_entries(
         let delivery = producer
             .send(GROUP_COMMITS_TOPIC, 0, record)
             .await
-            .map_err(|e| format!("writing the commit ledger: {e}"))?;
+            .map_err(GroupSyncError::cluster(Step::WriteLedger))?;
         deliveries.push(delivery);
     }
     for delivery in deliveries {
         delivery
             .await
-            .map_err(|e| format!("writing the commit ledger: {e}"))?;
+            .map_err(GroupSyncError::produce(Step::WriteLedger))?;
     }
     Ok(())
 }

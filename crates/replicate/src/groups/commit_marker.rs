@@ -10,16 +10,16 @@
 use crate::provenance::ClusterFingerprint;
 
 /// Every marker starts with this.
-pub const MARKER_PREFIX: &str = "kreplicate:";
+pub(crate) const MARKER_PREFIX: &str = "kreplicate:";
 
 /// The metadata of commits replicator `replicator` writes for positions read on the cluster
 /// with fingerprint `source`.
-pub fn commit_marker(replicator: &str, source: ClusterFingerprint) -> String {
+pub(crate) fn commit_marker(replicator: &str, source: ClusterFingerprint) -> String {
     format!("{MARKER_PREFIX}{replicator}:{:016x}", source.0)
 }
 
 /// Whether commit metadata marks a commit written by a replicator (any kreplicate).
-pub fn is_marked(metadata: Option<&str>) -> bool {
+pub(crate) fn is_marked(metadata: Option<&str>) -> bool {
     metadata.is_some_and(|m| m.starts_with(MARKER_PREFIX))
 }
 

@@ -18,7 +18,7 @@ use kreplicate_offsets::Translation;
 
 /// Why a partition is left alone this round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Skip {
+pub(crate) enum Skip {
     /// The target already holds the translated offset.
     UpToDate,
     /// The target is ahead and the source did not move back.
@@ -31,7 +31,7 @@ pub enum Skip {
 
 /// The outcome for one partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Commit this offset on the target.
     Commit(i64),
     /// Leave the target as it is.
@@ -41,7 +41,7 @@ pub enum Decision {
 /// Decides for a source position `source_offset` (translated to `translation`), the target's
 /// committed offset `target_committed`, and the source offset seen in the previous round (or
 /// last synced before a restart), `previous_source`.
-pub fn decide(
+pub(crate) fn decide(
     translation: Translation,
     source_offset: i64,
     previous_source: Option<i64>,

@@ -11,7 +11,7 @@ use kreplicate_wire::fetcher::offsets::high_watermark;
 use crate::metrics::{Labels, ReplicatorMetrics};
 
 /// Log ends of one cluster, each read at most once per sync round.
-pub struct LogEnds {
+pub(crate) struct LogEnds {
     client: Client,
     alias: String,
     ends: HashMap<(String, i32), Option<i64>>,
@@ -19,7 +19,7 @@ pub struct LogEnds {
 
 impl LogEnds {
     /// An empty cache for the cluster `client` talks to, labelled `alias`.
-    pub fn new(client: Client, alias: &str) -> Self {
+    pub(crate) fn new(client: Client, alias: &str) -> Self {
         LogEnds {
             client,
             alias: alias.to_string(),
@@ -28,7 +28,7 @@ impl LogEnds {
     }
 
     /// Forgets every log end (a new round starts).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.ends.clear();
     }
 
@@ -44,7 +44,7 @@ impl LogEnds {
 
     /// Sets `consumer_group_lag` for `group` on `topic`-`partition` of this cluster, whose
     /// committed offset is `committed`. Nothing is set when the log end cannot be read.
-    pub async fn report(
+    pub(crate) async fn report(
         &mut self,
         metrics: &ReplicatorMetrics,
         group: &str,
@@ -66,7 +66,7 @@ impl LogEnds {
 
 /// The labels of the cluster's zero series exposed before any group's lag is known (so the
 /// family, and `absent()`-style alerts on it, exist from start).
-pub fn placeholder_lag_labels(cluster: &str) -> Labels {
+pub(crate) fn placeholder_lag_labels(cluster: &str) -> Labels {
     vec![
         ("cluster".into(), cluster.into()),
         ("group".into(), String::new()),
@@ -76,7 +76,7 @@ pub fn placeholder_lag_labels(cluster: &str) -> Labels {
 }
 
 /// `cluster`, `group`, `topic`, `partition` labels of `consumer_group_lag`.
-pub fn lag_labels(cluster: &str, group: &str, topic: &str, partition: i32) -> Labels {
+pub(crate) fn lag_labels(cluster: &str, group: &str, topic: &str, partition: i32) -> Labels {
     vec![
         ("cluster".into(), cluster.into()),
         ("group".into(), group.into()),

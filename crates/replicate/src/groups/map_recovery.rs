@@ -37,13 +37,14 @@ use kreplicate_wire::client::{Client, Error as ClientError};
 use kreplicate_wire::fetcher::offsets::{list_offset, EARLIEST};
 use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
 
+use super::error::RecoveryError;
 use super::lock;
 use crate::options::DataMode;
 use crate::provenance::{ClusterFingerprint, Provenance};
 
 /// One partition about to be copied.
 #[derive(Debug, Clone)]
-pub struct ResumingPartition<'a> {
+pub(crate) struct ResumingPartition<'a> {
     pub source_topic: &'a str,
     pub target_topic: &'a str,
     pub partition: i32,
@@ -155,31 +156,28 @@ async fn recover_batch(
     p: &ResumingPartition<'_>,
     map_end: i64,
     map_target_end: i64,
-) -> Result<Vec<Found>, String> {
+) -> Result<Vec<Found>, RecoveryError> {
     let from = crate::checkpoint::Checkpoint {
         source_next: map_end,
         target_next: map_target_end,
     };
-    let found = walk.walk(from, p.target_end).await.map_err(|e| {
-        format!(
-            "walking {}-{} from the map's end: {e}",
-            p.target_topic, p.partition
-        )
-    })?;
+    let found = walk
+        .walk(from, p.target_end)
+        .await
+        .map_err(|source| RecoveryError::Walk {
+            topic: p.target_topic.to_owned(),
+            partition: p.partition,
+            source,
+        })?;
     // Source offsets between the last copy and the resume point were passed without a copy
     // (e.g. transaction markers); with echoes they might have come from the target, which
     // only the reverse replicator's map could tell: not recovered then.
     if found.next > p.start || (p.echoes && (found.next != p.start || found.came_back)) {
-        return Err(format!(
-            "the copies after the map's end lead to source offset {}, the resume point is {}{}",
-            found.next,
-            p.start,
-            if found.came_back {
-                " (records that came from the target in between)"
-            } else {
-                ""
-            }
-        ));
+        return Err(RecoveryError::WalkMisses {
+            next: found.next,
+            start: p.start,
+            came_back: found.came_back,
+        });
     }
     Ok(found
         .pairs
@@ -195,9 +193,12 @@ async fn recover(
     p: &ResumingPartition<'_>,
     map_end: i64,
     map_target_end: i64,
-) -> Result<Vec<Found>, String> {
-    let read_error = |cluster: &str, e: ClientError| {
-        format!("reading {cluster} {}-{}: {e}", p.target_topic, p.partition)
+) -> Result<Vec<Found>, RecoveryError> {
+    let read_error = |cluster: &'static str, e: ClientError| RecoveryError::Read {
+        cluster,
+        topic: p.target_topic.to_owned(),
+        partition: p.partition,
+        source: Box::new(e),
     };
     let mut found = Vec::new();
     // Copies, from the target's provenance headers.
@@ -230,10 +231,12 @@ async fn recover(
             .await
             .map_err(|e| read_error("the source", e))?;
         if log_start > map_end {
-            return Err(format!(
-                "source offsets {map_end}..{log_start} of {}-{} are gone (retention): which of them came from the target is unknown",
-                p.source_topic, p.partition
-            ));
+            return Err(RecoveryError::SourceGone {
+                map_end,
+                log_start,
+                topic: p.source_topic.to_owned(),
+                partition: p.partition,
+            });
         }
         let mut echoes = Vec::new();
         scan_partition(

@@ -27,17 +27,18 @@ use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 use tokio::sync::watch;
 
+use super::error::{GroupSyncError, Step};
 use super::internal_topic::{ensure_compacted_topic, readable_range};
 use super::{lock, stop_requested};
 use crate::provenance::ClusterFingerprint;
 
 /// The offset-map topic (one partition, compacted) on the target.
-pub const OFFSET_MAP_TOPIC: &str = "__kreplicate-offset-maps";
+pub(crate) const OFFSET_MAP_TOPIC: &str = "__kreplicate-offset-maps";
 const PREFIX_VERSION: u8 = 1;
 
 /// Key prefix of the records of replicator `replicator` copying from the cluster with
 /// fingerprint `source`.
-pub fn key_prefix(replicator: &str, source: ClusterFingerprint) -> Vec<u8> {
+pub(crate) fn key_prefix(replicator: &str, source: ClusterFingerprint) -> Vec<u8> {
     let name = replicator.as_bytes();
     let len = u16::try_from(name.len()).unwrap_or(u16::MAX);
     let mut out = Vec::with_capacity(11 + name.len());
@@ -50,7 +51,7 @@ pub fn key_prefix(replicator: &str, source: ClusterFingerprint) -> Vec<u8> {
 
 /// Creates the topic if needed and rebuilds this replicator's maps from it. Partitions whose
 /// records do not rebuild are left out (logged), never guessed.
-pub async fn load_offset_maps(
+pub(crate) async fn load_offset_maps(
     target: &Client,
     replicator: &str,
     source: ClusterFingerprint,
@@ -60,7 +61,7 @@ pub async fn load_offset_maps(
 }
 
 /// Rebuilds the maps from [`OFFSET_MAP_TOPIC`], which must exist; writes nothing.
-pub async fn read_offset_maps(
+pub(crate) async fn read_offset_maps(
     target: &Client,
     replicator: &str,
     source: ClusterFingerprint,
@@ -108,7 +109,7 @@ pub(crate) async fn rebuild_offset_maps(
 }
 
 /// Writes the maps' changes to the topic, and prunes maps below the source log start.
-pub struct MapWriter {
+pub(crate) struct MapWriter {
     target: Client,
     source: Client,
     maps: Arc<Mutex<OffsetMaps>>,
@@ -119,7 +120,7 @@ pub struct MapWriter {
 impl MapWriter {
     /// A writer for replicator `replicator` copying from `source` (fingerprint
     /// `source_fp`) to `target`.
-    pub fn new(
+    pub(crate) fn new(
         source: Client,
         target: Client,
         maps: Arc<Mutex<OffsetMaps>>,
@@ -137,11 +138,11 @@ impl MapWriter {
 
     /// Writes every change not yet written; returns how many records were written. On failure
     /// the changes stay pending for the next call (and a fresh producer is used).
-    pub async fn save(&mut self) -> Result<usize, String> {
+    pub(crate) async fn save(&mut self) -> Result<usize, GroupSyncError> {
         if self.producer.is_none() {
             let producer = Producer::new(self.target.clone(), ProducerConfig::default())
                 .await
-                .map_err(|e| format!("creating the offset-map producer: {e}"))?;
+                .map_err(GroupSyncError::cluster(Step::CreateMapProducer))?;
             self.producer = Some(producer);
         }
         let Some(producer) = self.producer.as_ref() else {
@@ -169,7 +170,7 @@ impl MapWriter {
                 match sent {
                     Ok(delivery) => deliveries.push(delivery),
                     Err(e) => {
-                        failure = Some(format!("writing {OFFSET_MAP_TOPIC}: {e}"));
+                        failure = Some(GroupSyncError::cluster(Step::WriteMaps)(e));
                         break 'send;
                     }
                 }
@@ -183,7 +184,7 @@ impl MapWriter {
             for delivery in deliveries {
                 if let Err(e) = delivery.await {
                     all = false;
-                    failure.get_or_insert_with(|| format!("writing {OFFSET_MAP_TOPIC}: {e}"));
+                    failure.get_or_insert_with(|| GroupSyncError::produce(Step::WriteMaps)(e));
                 }
             }
             if all {
@@ -206,7 +207,7 @@ impl MapWriter {
 
     /// Forgets, in every map, what lies below the source partition's log start: no group can
     /// be positioned there any more. Keeps memory bounded by the source's retention.
-    pub async fn prune(&self) {
+    pub(crate) async fn prune(&self) {
         let partitions: Vec<(String, i32)> = lock(&self.maps)
             .iter()
             .map(|(tp, _)| (tp.topic.clone(), tp.partition))
@@ -226,7 +227,7 @@ impl MapWriter {
 
 /// Saves every `interval` (pruning every `prune_interval`) until `stop`, then saves a last time
 /// (the data path has stopped by then, so the saved maps are complete).
-pub async fn run_map_writer(
+pub(crate) async fn run_map_writer(
     mut writer: MapWriter,
     interval: Duration,
     prune_interval: Duration,

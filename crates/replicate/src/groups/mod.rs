@@ -2,29 +2,30 @@
 //! persistence of the offset maps it translates through. `docs/offset-sync.md` explains the
 //! design with worked examples.
 //!
-//! - [`map_store`]: the maps saved to `__kreplicate-offset-maps` on the target and rebuilt on
-//!   start; [`map_recovery`]: a rebuilt map that lags the data path is completed exactly from
+//! - `map_store`: the maps saved to `__kreplicate-offset-maps` on the target and rebuilt on
+//!   start; `map_recovery`: a rebuilt map that lags the data path is completed exactly from
 //!   the clusters' provenance headers before the partition's copier starts.
-//! - [`sync`]: every `group_sync_interval`, committed source offsets are translated and
+//! - `sync`: every `group_sync_interval`, committed source offsets are translated and
 //!   committed on the target while the group has no active members there, never moving a
-//!   target offset back unless the source moved back ([`decision`]).
-//! - [`commit_marker`] and [`commit_ledger`]: our commits are marked (metadata) and recorded
+//!   target offset back unless the source moved back (`decision`).
+//! - `commit_marker` and `commit_ledger`: our commits are marked (metadata) and recorded
 //!   (a compacted topic on the cluster they are written to), so a replicator in the other
 //!   direction never syncs them back.
 //! - ENHANCED adds echoes to the maps: records that came from the target through the reverse
 //!   replicator translate to their originals (see `kreplicate_offsets`' `echo` module), which
 //!   is what lets a group move back after producers moved.
 
-pub mod commit_ledger;
-pub mod commit_marker;
-pub mod decision;
+pub(crate) mod commit_ledger;
+pub(crate) mod commit_marker;
+pub(crate) mod decision;
+mod error;
 pub(crate) mod internal_topic;
-pub mod lag;
-pub mod map_recovery;
-pub mod map_store;
+pub(crate) mod lag;
+pub(crate) mod map_recovery;
+pub(crate) mod map_store;
 pub mod planned;
 pub(crate) mod reverse_maps;
-pub mod sync;
+pub(crate) mod sync;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -40,9 +41,6 @@ use crate::metrics::ReplicatorMetrics;
 use crate::options::EngineOptions;
 use crate::provenance::ClusterFingerprint;
 
-pub use commit_ledger::GROUP_COMMITS_TOPIC;
-pub use map_store::OFFSET_MAP_TOPIC;
-
 /// How often the maps are checked against the source log start for pruning.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -52,12 +50,10 @@ async fn stop_requested(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await.map(|_| ());
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::lock::lock;
 
 /// Rebuilds the replicator's offset maps from the target (creating the topic if needed).
-pub async fn load_offset_maps(
+pub(crate) async fn load_offset_maps(
     target: &Client,
     config: &ReplicatorConfig,
 ) -> Result<OffsetMaps, EngineError> {
@@ -77,15 +73,15 @@ pub async fn load_offset_maps(
 }
 
 /// Everything offset sync runs with, next to the data path.
-pub struct OffsetSyncContext {
-    pub config: Arc<ReplicatorConfig>,
-    pub options: EngineOptions,
-    pub source: Client,
-    pub target: Client,
-    pub metrics: Arc<ReplicatorMetrics>,
-    pub maps: Arc<Mutex<OffsetMaps>>,
+pub(crate) struct OffsetSyncContext {
+    pub(crate) config: Arc<ReplicatorConfig>,
+    pub(crate) options: EngineOptions,
+    pub(crate) source: Client,
+    pub(crate) target: Client,
+    pub(crate) metrics: Arc<ReplicatorMetrics>,
+    pub(crate) maps: Arc<Mutex<OffsetMaps>>,
     /// The engine's stop signal.
-    pub stopped: watch::Receiver<bool>,
+    pub(crate) stopped: watch::Receiver<bool>,
     /// In a worker group: group sync runs only while this worker holds the cluster tasks.
     pub(crate) cluster_tasks: Option<crate::workers::cluster_tasks::ClusterTaskGate>,
 }
@@ -93,7 +89,10 @@ pub struct OffsetSyncContext {
 /// Runs `data_path` with the offset-map writer and (when `SynchroniseConsumerGroupOffsets`)
 /// group sync beside it. Once the data path has ended, the maps are saved one last time (so a
 /// graceful stop leaves them complete) and group sync stops.
-pub async fn with_offset_sync<F>(ctx: OffsetSyncContext, data_path: F) -> Result<(), EngineError>
+pub(crate) async fn with_offset_sync<F>(
+    ctx: OffsetSyncContext,
+    data_path: F,
+) -> Result<(), EngineError>
 where
     F: Future<Output = Result<(), EngineError>>,
 {

@@ -16,9 +16,13 @@ use crate::provenance::ClusterFingerprint;
 /// One committed source position of a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedPosition {
+    /// The topic on the source.
     pub source_topic: String,
+    /// Its name on the target.
     pub target_topic: String,
+    /// The partition.
     pub partition: i32,
+    /// The group's committed offset on the source.
     pub source_offset: i64,
     /// The target position through the saved offset map; `None` without a map for the
     /// partition (nothing copied yet).
@@ -29,7 +33,9 @@ pub struct PlannedPosition {
 /// made by a reverse replicator, are left out as the sync leaves them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedGroup {
+    /// The group id.
     pub group: String,
+    /// Its committed positions on replicated topics.
     pub positions: Vec<PlannedPosition>,
 }
 

@@ -25,11 +25,13 @@ use kreplicate_offsets::{OffsetMaps, Translation};
 use kreplicate_wire::client::{Client, ClientConfig};
 use kreplicate_wire::group::GroupAdmin;
 use kreplicate_wire::producer::{Producer, ProducerConfig};
+use kreplicate_wire::BrokerError;
 use tokio::sync::watch;
 
 use super::commit_ledger::{write_entries, Ledger, LedgerEntry, LedgerKey, GROUP_COMMITS_TOPIC};
 use super::commit_marker::{commit_marker, is_marked};
 use super::decision::{decide, Decision, Skip};
+use super::error::{GroupSyncError, Step};
 use super::internal_topic::ensure_compacted_topic;
 use super::lag::LogEnds;
 use super::{lock, stop_requested};
@@ -80,7 +82,7 @@ struct GroupOutcome {
 
 /// What one round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RoundReport {
+pub(crate) struct RoundReport {
     /// Groups with at least one replicated partition (MSK `ConsumerGroupCount`).
     pub groups: usize,
     /// Partition offsets committed on the target.
@@ -90,7 +92,7 @@ pub struct RoundReport {
 }
 
 /// Consumer-group offset sync for one replicator.
-pub struct GroupSync {
+pub(crate) struct GroupSync {
     config: Arc<ReplicatorConfig>,
     source_groups: GroupAdmin,
     target_groups: GroupAdmin,
@@ -119,7 +121,7 @@ pub struct GroupSync {
 
 impl GroupSync {
     /// Group sync from `source` to `target` through `maps`.
-    pub fn new(
+    pub(crate) fn new(
         config: Arc<ReplicatorConfig>,
         source: Client,
         target: Client,
@@ -151,7 +153,7 @@ impl GroupSync {
 
     /// One sync round over every selected group. Errors are counted per group (MSK
     /// `ConsumerGroupOffsetSyncFailure`) and the other groups still sync.
-    pub async fn run_once(&mut self) -> RoundReport {
+    pub(crate) async fn run_once(&mut self) -> RoundReport {
         let report = self.round().await;
         self.warnings.end_round();
         report
@@ -232,37 +234,37 @@ impl GroupSync {
     }
 
     /// Reads the ledgers, and creates our ledger topic and producer, as needed.
-    async fn prepare(&mut self) -> Result<(), String> {
+    async fn prepare(&mut self) -> Result<(), GroupSyncError> {
         if !self.own_loaded {
             ensure_compacted_topic(&self.target, GROUP_COMMITS_TOPIC)
                 .await
-                .map_err(|e| format!("creating {GROUP_COMMITS_TOPIC} on the target: {e}"))?;
+                .map_err(GroupSyncError::cluster(Step::CreateLedgerTopic))?;
             self.own
                 .refresh()
                 .await
-                .map_err(|e| format!("reading {GROUP_COMMITS_TOPIC} on the target: {e}"))?;
+                .map_err(GroupSyncError::cluster(Step::ReadOwnLedger))?;
             self.own_loaded = true;
         }
         self.reverse
             .refresh()
             .await
-            .map_err(|e| format!("reading {GROUP_COMMITS_TOPIC} on the source: {e}"))?;
+            .map_err(GroupSyncError::cluster(Step::ReadReverseLedger))?;
         if self.producer.is_none() {
             self.producer = Some(
                 Producer::new(self.target.clone(), ProducerConfig::default())
                     .await
-                    .map_err(|e| format!("creating the commit-ledger producer: {e}"))?,
+                    .map_err(GroupSyncError::cluster(Step::CreateLedgerProducer))?,
             );
         }
         Ok(())
     }
 
-    async fn selected_groups(&mut self) -> Result<Vec<String>, String> {
+    async fn selected_groups(&mut self) -> Result<Vec<String>, GroupSyncError> {
         let listed = self
             .source_groups
             .list_groups()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| GroupSyncError::ListGroups(Box::new(e)))?;
         let mut selected: Vec<String> = listed
             .into_iter()
             .map(|g| g.group_id)
@@ -279,12 +281,12 @@ impl GroupSync {
 
     /// Syncs one group; `None` when it has no replicated partition, else how many partition
     /// offsets were committed and whether the group's target offsets are now synced.
-    async fn sync_group(&mut self, group: &str) -> Result<Option<GroupOutcome>, String> {
+    async fn sync_group(&mut self, group: &str) -> Result<Option<GroupOutcome>, GroupSyncError> {
         let committed = self
             .source_groups
             .fetch_offsets(group, None)
             .await
-            .map_err(|e| format!("fetching the source offsets: {e}"))?;
+            .map_err(GroupSyncError::cluster(Step::FetchSourceOffsets))?;
         let mut rows = Vec::new();
         for ((topic, partition), offset) in committed {
             if !self.config.topics.selects(&topic) {
@@ -329,7 +331,7 @@ impl GroupSync {
             .target_groups
             .fetch_offsets(group, Some(&wanted))
             .await
-            .map_err(|e| format!("fetching the target offsets: {e}"))?;
+            .map_err(GroupSyncError::cluster(Step::FetchTargetOffsets))?;
         let mut commits: Vec<(Row, i64)> = Vec::new();
         // The exact translation of every source commit that has one: what "synced" compares.
         let mut translations: Vec<((String, i32), Option<i64>)> = Vec::new();
@@ -383,7 +385,7 @@ impl GroupSync {
                 .target_groups
                 .has_active_members(group)
                 .await
-                .map_err(|e| format!("describing the group on the target: {e}"))?;
+                .map_err(GroupSyncError::cluster(Step::DescribeTargetGroup))?;
             if active {
                 tracing::debug!(
                     group,
@@ -423,7 +425,7 @@ impl GroupSync {
                 .source_groups
                 .has_active_members(group)
                 .await
-                .map_err(|e| format!("describing the group on the source: {e}"))?;
+                .map_err(GroupSyncError::cluster(Step::DescribeSourceGroup))?;
         Ok(Some(GroupOutcome {
             committed,
             synced,
@@ -436,7 +438,7 @@ impl GroupSync {
     }
 
     /// Writes the ledger entries, then commits on the target.
-    async fn commit(&mut self, group: &str, commits: &[(Row, i64)]) -> Result<(), String> {
+    async fn commit(&mut self, group: &str, commits: &[(Row, i64)]) -> Result<(), GroupSyncError> {
         let entries: Vec<(LedgerKey, LedgerEntry)> = commits
             .iter()
             .map(|(row, offset)| {
@@ -456,7 +458,7 @@ impl GroupSync {
             })
             .collect();
         let Some(producer) = self.producer.as_ref() else {
-            return Err("no commit-ledger producer".into());
+            return Err(GroupSyncError::NoLedgerProducer);
         };
         if let Err(e) = write_entries(producer, &entries).await {
             if let Some(producer) = self.producer.take() {
@@ -482,10 +484,10 @@ impl GroupSync {
             .target_groups
             .commit_offsets(group, &offsets)
             .await
-            .map_err(|e| format!("committing on the target: {e}"))?;
-        let failed: Vec<String> = results
-            .iter()
-            .filter_map(|((t, p), r)| r.as_ref().err().map(|e| format!("{t}-{p}: {e}")))
+            .map_err(GroupSyncError::cluster(Step::CommitOnTarget))?;
+        let failed: Vec<(String, i32, BrokerError)> = results
+            .into_iter()
+            .filter_map(|((t, p), r)| r.err().map(|e| (t, p, e)))
             .collect();
         if failed.is_empty() {
             for (row, offset) in commits {
@@ -494,7 +496,7 @@ impl GroupSync {
             }
             Ok(())
         } else {
-            Err(format!("committing on the target: {}", failed.join("; ")))
+            Err(GroupSyncError::CommitRefused(failed))
         }
     }
 }
@@ -503,7 +505,7 @@ impl GroupSync {
 /// connection at a time, so sharing the data path's connections would queue every group
 /// request behind fetches waiting for records), then runs rounds every `interval` until
 /// `stop`.
-pub async fn run_group_sync(
+pub(crate) async fn run_group_sync(
     config: Arc<ReplicatorConfig>,
     source: ClientConfig,
     target: ClientConfig,

@@ -24,7 +24,10 @@ use super::Side;
 
 /// The copy of `binding` for the target, or `None` when MSK's rules do not copy it.
 /// `topics` maps replicated source topic names to their target names.
-pub fn copyable(binding: &AclBinding, topics: &BTreeMap<String, String>) -> Option<AclBinding> {
+pub(super) fn copyable(
+    binding: &AclBinding,
+    topics: &BTreeMap<String, String>,
+) -> Option<AclBinding> {
     if binding.resource_type != ResourceType::Topic || binding.pattern_type != PatternType::Literal
     {
         return None;

@@ -23,7 +23,7 @@ use super::Side;
 
 /// Topic configs never copied, with the reason (also in `docs/topic-configs.md`). A name
 /// ending in `.` stands for every config starting with it.
-pub const SKIPPED_CONFIGS: &[(&str, &str)] = &[
+pub(super) const SKIPPED_CONFIGS: &[(&str, &str)] = &[
     (
         "min.insync.replicas",
         "depends on the target topic's replication factor, which is the target's own \
@@ -75,7 +75,7 @@ pub const SKIPPED_CONFIGS: &[(&str, &str)] = &[
 ];
 
 /// Why `name` is never copied, or `None` when it is copyable.
-pub fn skip_reason(name: &str) -> Option<&'static str> {
+pub(super) fn skip_reason(name: &str) -> Option<&'static str> {
     SKIPPED_CONFIGS
         .iter()
         .find(|(pattern, _)| match pattern.strip_suffix('.') {
@@ -102,7 +102,7 @@ const COMPLETE_LISTING_KEYS: &[&str] = &[
 /// the answers themselves and sticky, so the reading of a cluster cannot flip between syncs
 /// (a flip would turn into DELETEs of copied configs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ConfigListing {
+pub(super) enum ConfigListing {
     /// Nothing seen yet to tell; read like Kafka (set = `DYNAMIC_TOPIC_CONFIG`).
     #[default]
     Unknown,
@@ -116,7 +116,7 @@ pub enum ConfigListing {
 
 impl ConfigListing {
     /// Updates the reading from one DescribeConfigs answer (topic → its configs).
-    pub fn learn<'a>(&mut self, listings: impl IntoIterator<Item = &'a [ConfigEntry]>) {
+    pub(super) fn learn<'a>(&mut self, listings: impl IntoIterator<Item = &'a [ConfigEntry]>) {
         for entries in listings {
             let source_aware = entries
                 .iter()
@@ -136,7 +136,7 @@ impl ConfigListing {
 
     /// The configs explicitly set on a topic, by name. Read-only configs and values the broker
     /// hides (sensitive, or null) cannot be copied and are left out.
-    pub fn explicit(self, entries: &[ConfigEntry]) -> BTreeMap<String, String> {
+    pub(super) fn explicit(self, entries: &[ConfigEntry]) -> BTreeMap<String, String> {
         entries
             .iter()
             .filter(|e| match self {
@@ -152,7 +152,7 @@ impl ConfigListing {
 }
 
 /// The explicit configs that are copied (everything not in [`SKIPPED_CONFIGS`]).
-pub fn copyable(explicit: BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(super) fn copyable(explicit: BTreeMap<String, String>) -> BTreeMap<String, String> {
     explicit
         .into_iter()
         .filter(|(name, _)| skip_reason(name).is_none())
@@ -163,7 +163,7 @@ pub fn copyable(explicit: BTreeMap<String, String>) -> BTreeMap<String, String> 
 /// the source topic): SET each key whose target value differs or is not set, DELETE each key
 /// of `copied_before` the source no longer sets and the target still has. Keys the target
 /// sets that this replicator never copied are left alone. Sorted by key.
-pub fn plan(
+pub(super) fn plan(
     source: &BTreeMap<String, String>,
     target: &BTreeMap<String, String>,
     copied_before: &BTreeSet<String>,

@@ -16,7 +16,7 @@ mod error;
 mod message_limits;
 mod plan;
 
-pub use configs::{describe_ops, skip_reason, SKIPPED_CONFIGS};
+pub use configs::describe_ops;
 pub use creation::ReplicationFactor;
 pub use discovery::empty_selection_warning;
 pub use error::TopicSyncError;
@@ -114,6 +114,15 @@ pub struct TopicSync {
     cluster_tasks: bool,
 }
 
+// By hand: the clients and caches inside have nothing useful to print.
+impl std::fmt::Debug for TopicSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopicSync")
+            .field("cluster_tasks", &self.cluster_tasks)
+            .finish_non_exhaustive()
+    }
+}
+
 impl TopicSync {
     /// A sync with default options (target topics get the target's default replication
     /// factor).
@@ -199,7 +208,7 @@ impl TopicSync {
         let topics = result.map_err(|e| {
             // Logged by the caller, which decides what to do; counted here like the others.
             self.metrics.failures.get_or_create(&topic_labels("")).inc();
-            EngineError::Other(e.to_string())
+            EngineError::Topics(e)
         })?;
         self.metrics.topic_count.set(topics.len() as i64);
         Ok(topics)

@@ -17,8 +17,11 @@ use crate::error::EngineError;
 /// A target topic `run` would create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicToCreate {
+    /// The topic on the source.
     pub source: String,
+    /// Its name on the target.
     pub target: String,
+    /// Partitions it would have.
     pub partitions: i32,
     /// Replication factor sent (-1: the target's default).
     pub replication_factor: i16,
@@ -32,9 +35,13 @@ pub struct TopicToCreate {
 /// A target topic with fewer partitions than its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionGrowth {
+    /// The topic on the source.
     pub source: String,
+    /// Its name on the target.
     pub target: String,
+    /// Partitions the target has.
     pub from: i32,
+    /// Partitions the source has.
     pub to: i32,
     /// Whether the target offers CreatePartitions; without it only `from` partitions are
     /// copied.
@@ -44,8 +51,11 @@ pub struct PartitionGrowth {
 /// Config changes `run` would make on an existing target topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigChange {
+    /// The topic on the source.
     pub source: String,
+    /// Its name on the target.
     pub target: String,
+    /// The config changes, as IncrementalAlterConfigs operations.
     pub ops: Vec<AlterOp>,
     /// What IncrementalAlterConfigs with `validate_only` answered, as for
     /// [`TopicToCreate::validated`]; a refusal names the changes refused.
@@ -59,8 +69,11 @@ pub struct TopicPlan {
     pub selected: Vec<(String, String, i32)>,
     /// Target topics that exist and need nothing.
     pub in_step: Vec<String>,
+    /// Target topics to create.
     pub create: Vec<TopicToCreate>,
+    /// Target topics to grow.
     pub grow: Vec<PartitionGrowth>,
+    /// Target topic configs to change.
     pub alter: Vec<ConfigChange>,
     /// ACLs to create on the target.
     pub acls: Vec<AclBinding>,
@@ -95,10 +108,9 @@ impl TopicSync {
         let mut problems = Problems::default();
         let mut plan = TopicPlan::default();
         let metadata = self.source.client().metadata().await.map_err(|e| {
-            EngineError::Other(
+            EngineError::Topics(
                 self.source
-                    .error(None, "listing source topics (Metadata)", e)
-                    .to_string(),
+                    .error(None, "listing source topics (Metadata)", e),
             )
         })?;
         let selected = self.discovery.select(&metadata, &self.config);
@@ -123,11 +135,11 @@ impl TopicSync {
                 .refresh_metadata(Some(&names))
                 .await
                 .map_err(|e| {
-                    EngineError::Other(
-                        self.target
-                            .error(None, "listing target topics (Metadata)", e)
-                            .to_string(),
-                    )
+                    EngineError::Topics(self.target.error(
+                        None,
+                        "listing target topics (Metadata)",
+                        e,
+                    ))
                 })?;
             target_metadata
                 .topics

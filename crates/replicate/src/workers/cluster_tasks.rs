@@ -26,7 +26,7 @@ pub(crate) struct StoredMapsSync {
 
 /// This worker's hold on the cluster tasks, as its membership says.
 #[derive(Clone)]
-pub struct ClusterTaskGate {
+pub(crate) struct ClusterTaskGate {
     pub(crate) view: WorkerView,
 }
 

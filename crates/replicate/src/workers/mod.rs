@@ -9,9 +9,9 @@ pub(crate) mod fence;
 pub(crate) mod membership;
 
 /// The group's protocol type: only kreplicate workers join it.
-pub const PROTOCOL_TYPE: &str = "kreplicate";
+pub(crate) const PROTOCOL_TYPE: &str = "kreplicate";
 
 /// The worker group of the replicator named `replicator` (on the target cluster).
-pub fn group_id(replicator: &str) -> String {
+pub(crate) fn group_id(replicator: &str) -> String {
     format!("__kreplicate-workers-{replicator}")
 }

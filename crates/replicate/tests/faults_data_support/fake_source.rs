@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -307,9 +307,7 @@ impl FakeSource {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use kreplicate_testkit::lock::lock;
 
 fn answer(state: &mut State, header: &RequestHeader, request: RequestKind) -> FakeReply {
     if std::mem::take(&mut state.close_next) {

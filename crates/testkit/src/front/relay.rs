@@ -211,7 +211,9 @@ mod tests {
                 .with_port(9092),
             Coordinator::default()
                 .with_key(StrBytes::from_static_str("g2"))
-                .with_error_code(15)
+                .with_error_code(
+                    kafka_protocol::error::ResponseError::CoordinatorNotAvailable.code(),
+                )
                 .with_node_id(BrokerId(-1))
                 .with_host(StrBytes::from_static_str(""))
                 .with_port(-1),

@@ -373,7 +373,8 @@ mod tests {
 
     #[test]
     fn error_replies_pass_through() {
-        let body = ApiVersionsResponse::default().with_error_code(35);
+        let body = ApiVersionsResponse::default()
+            .with_error_code(kafka_protocol::error::ResponseError::UnsupportedVersion.code());
         let reply = encode_response(ApiKey::ApiVersions, 0, 7, &body).unwrap();
         assert_eq!(ensure_sasl_apis(&reply, 3).unwrap(), reply);
     }

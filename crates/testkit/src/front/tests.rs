@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, DescribeClusterRequest,
     DescribeClusterResponse, FindCoordinatorRequest, FindCoordinatorResponse, MetadataRequest,
@@ -510,7 +511,10 @@ async fn wrong_password_gets_kafkas_error_and_a_closed_connection() {
     let failed = kafka
         .scram_login::<ScramSha256>("alice", "not-her-password")
         .await;
-    assert_eq!(failed.error_code, 58);
+    assert_eq!(
+        failed.error_code,
+        ResponseError::SaslAuthenticationFailed.code()
+    );
     assert_eq!(
         failed.error_message.as_ref().map(|m| m.as_str()),
         Some(
@@ -526,7 +530,10 @@ async fn wrong_password_gets_kafkas_error_and_a_closed_connection() {
     assert_eq!(hs.error_code, 0);
     let mut client = ScramClient::<ScramSha512>::new("mallory", "x").unwrap();
     let failed = kafka.authenticate(client.client_first()).await;
-    assert_eq!(failed.error_code, 58);
+    assert_eq!(
+        failed.error_code,
+        ResponseError::SaslAuthenticationFailed.code()
+    );
     assert!(failed
         .error_message
         .as_ref()
@@ -537,7 +544,10 @@ async fn wrong_password_gets_kafkas_error_and_a_closed_connection() {
     let mut kafka = plain_client(&front).await;
     assert_eq!(kafka.handshake(1, "PLAIN").await.error_code, 0);
     let failed = kafka.authenticate(b"\0alice\0nope".to_vec()).await;
-    assert_eq!(failed.error_code, 58);
+    assert_eq!(
+        failed.error_code,
+        ResponseError::SaslAuthenticationFailed.code()
+    );
     assert_eq!(
         failed.error_message.as_ref().map(|m| m.as_str()),
         Some("Authentication failed: Invalid username or password")
@@ -559,7 +569,10 @@ async fn protocol_violations_before_authentication() {
     let mut kafka = plain_client(&front).await;
     for mechanism in ["GSSAPI", "PLAIN"] {
         let hs = kafka.handshake(1, mechanism).await;
-        assert_eq!(hs.error_code, 33);
+        assert_eq!(
+            hs.error_code,
+            ResponseError::UnsupportedSaslMechanism.code()
+        );
         let offered: Vec<&str> = hs.mechanisms.iter().map(|m| m.as_str()).collect();
         assert_eq!(offered, vec!["SCRAM-SHA-512"]);
     }
@@ -577,7 +590,7 @@ async fn protocol_violations_before_authentication() {
     // SaslAuthenticate without a handshake: ILLEGAL_SASL_STATE, then closed.
     let mut kafka = plain_client(&front).await;
     let r = kafka.authenticate(b"n,,n=alice,r=abc".to_vec()).await;
-    assert_eq!(r.error_code, 34);
+    assert_eq!(r.error_code, ResponseError::IllegalSaslState.code());
     assert!(kafka.is_closed().await);
     assert_eq!(front.auth_successes() + front.auth_failures(), 0);
 }

@@ -77,7 +77,7 @@ impl ConfigCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, TopicInfo>> {
-        self.topics.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock::lock(&self.topics)
     }
 }
 

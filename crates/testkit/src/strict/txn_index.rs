@@ -154,7 +154,7 @@ pub(crate) struct TxnIndex {
 
 impl TxnIndex {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PartitionKey, PartitionTxns>> {
-        self.partitions.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock::lock(&self.partitions)
     }
 
     /// A deleted topic's index is dropped (a topic of the same name starts a new log).

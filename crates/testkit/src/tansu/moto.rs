@@ -29,7 +29,7 @@ pub struct MotoServer {
 
 impl MotoServer {
     /// Starts moto (`moto_server` from `PATH`, else `python3 -m moto.server`), waits until it
-    /// answers HTTP, and creates the bucket [`DEFAULT_BUCKET`].
+    /// answers HTTP, and creates the bucket `DEFAULT_BUCKET`.
     pub fn start() -> Result<Self> {
         let port = try_free_port().context("choosing a port for moto")?;
         let log = LogFile::new("moto")?;
