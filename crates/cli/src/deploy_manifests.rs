@@ -73,7 +73,7 @@ fn kubernetes_manifests_use_only_what_the_cli_has() {
     let Sub::Run(run) = cli.command else {
         panic!("the Deployment runs `kreplicate run`");
     };
-    assert!(run.worker_group, "the pods share the replicator");
+    assert!(!run.standalone, "the pods share the replicator");
     assert_eq!(run.advertise_metrics_addr.as_deref(), Some("10.1.2.3:9464"));
 
     // Ports: the container port is the one --metrics-addr listens on, the probes and the

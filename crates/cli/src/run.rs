@@ -65,18 +65,23 @@ pub struct RunArgs {
     /// Do not show the progress line, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
-    /// Share the replicator with every `kreplicate run --worker-group` of the same replicator
-    /// name: they form a group on the target cluster that gives each source partition, and
-    /// the cluster-level tasks, to one of them (docs/scaling.md).
+    /// Copy every selected partition alone, without joining the replicator's worker group.
+    /// Only for a replicator you are sure runs once: a second instance started with the same
+    /// inputs (a rolling deploy, a second pod) then writes the same partitions too.
     #[arg(long)]
+    pub standalone: bool,
+    /// Accepted for existing command lines: every `run` joins the worker group unless
+    /// --standalone.
+    #[arg(long, hide = true, conflicts_with = "standalone")]
     pub worker_group: bool,
-    /// With --worker-group: a worker not heard from for this long loses its partitions to
-    /// the others (it stops copying after 3/4 of it without a confirmed heartbeat).
-    #[arg(long, value_name = "DURATION", value_parser = positive_duration, default_value = "10s", requires = "worker_group")]
+    /// A worker not heard from for this long loses its partitions to the others (it stops
+    /// copying after 3/4 of it without a confirmed heartbeat); a restarted worker whose
+    /// predecessor was killed waits up to this long for them.
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, default_value = "10s", conflicts_with = "standalone")]
     pub worker_session_timeout: Duration,
-    /// With --worker-group: the metrics address other workers and `kreplicate status` reach
-    /// this one at (HOST:PORT; default: the --metrics-addr it listens on).
-    #[arg(long, value_name = "HOST:PORT", requires = "worker_group")]
+    /// The metrics address other workers and `kreplicate status` reach this one at
+    /// (HOST:PORT; default: the --metrics-addr it listens on).
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "standalone")]
     pub advertise_metrics_addr: Option<String>,
 }
 
@@ -111,7 +116,7 @@ impl RunArgs {
 
     /// `metrics_addr`: where the metrics server listens (advertised unless told otherwise).
     fn engine_options(&self, metrics_addr: std::net::SocketAddr) -> EngineOptions {
-        let workers = self.worker_group.then(|| WorkerGroupOptions {
+        let workers = (!self.standalone).then(|| WorkerGroupOptions {
             session_timeout: self.worker_session_timeout,
             // Kafka Connect's ratio: a tenth of the session timeout, so several can be missed.
             heartbeat_interval: self.worker_session_timeout / 10,
@@ -299,5 +304,34 @@ mod tests {
             assert!(line.contains(new) && !line.contains('\n'), "{line}");
         }
         assert!(parse(&["--mode", "records", "--provenance", "batch"]).is_err());
+    }
+
+    #[test]
+    fn every_run_joins_the_worker_group_unless_standalone() {
+        let addr: std::net::SocketAddr = "127.0.0.1:9464".parse().unwrap();
+        for args in [&[][..], &["--worker-group"]] {
+            let workers = parse(args).unwrap().engine_options(addr).workers.unwrap();
+            assert_eq!(workers.session_timeout, Duration::from_secs(10), "{args:?}");
+            assert_eq!(workers.metrics_address.as_deref(), Some("127.0.0.1:9464"));
+        }
+        let short = parse(&["--worker-session-timeout", "2s"]).unwrap();
+        let workers = short.engine_options(addr).workers.unwrap();
+        assert_eq!(
+            (workers.session_timeout, workers.heartbeat_interval),
+            (Duration::from_secs(2), Duration::from_millis(200))
+        );
+        let alone = parse(&["--standalone"]).unwrap();
+        assert_eq!(alone.engine_options(addr).workers, None);
+        // The group's options make no sense alone: refused, not ignored.
+        for extra in [
+            &["--worker-group"][..],
+            &["--worker-session-timeout", "2s"],
+            &["--advertise-metrics-addr", "10.0.0.1:9464"],
+        ] {
+            let args: Vec<&str> = std::iter::once("--standalone")
+                .chain(extra.iter().copied())
+                .collect();
+            assert!(parse(&args).is_err(), "{args:?}");
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! `kreplicate status` across a worker group of real `kreplicate run --worker-group`
-//! processes on Tansu: READY with a row per worker once every partition is owned and copying;
+//! `kreplicate status` across a worker group of real `kreplicate run` processes (the worker
+//! group is the default) on Tansu: READY with a row per worker once every partition is owned and copying;
 //! NOT READY naming the worker as soon as one is SIGKILLed (its metrics cannot be read); READY
 //! again once the survivor owns everything.
 
@@ -90,7 +90,6 @@ fn status_reads_every_worker_and_is_ready_only_when_all_partitions_are_owned_and
                     addr,
                     "--topic-refresh-interval",
                     "300ms",
-                    "--worker-group",
                     "--worker-session-timeout",
                     "4s",
                 ],

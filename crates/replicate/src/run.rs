@@ -274,11 +274,22 @@ impl Supervisor {
         };
         let mut refresh = tokio::time::interval(self.options.topic_refresh_interval);
         let mut probe = tokio::time::interval(Duration::from_secs(10));
+        let mut seen_generation = None;
         let end = loop {
             let next_retry = self.halted.values().filter_map(|h| h.retry_at).min();
             let lease_end = self.workers.as_ref().and_then(|w| w.lease_end());
             tokio::select! {
-                _ = membership_changed(&mut self.workers) => self.follow_assignment(&mut g).await,
+                _ = membership_changed(&mut self.workers) => {
+                    // A new generation may bring the cluster tasks (topic creation) or
+                    // partitions of topics this worker has not synced yet: sync now, not at
+                    // the next refresh (30 s by default).
+                    let generation = self.workers.as_ref().map(|w| w.generation());
+                    if generation != seen_generation {
+                        seen_generation = generation;
+                        refresh.reset_immediately();
+                    }
+                    self.follow_assignment(&mut g).await;
+                }
                 _ = sleep_until(lease_end), if lease_end.is_some_and(|e| e > Instant::now()) => {
                     tracing::warn!("worker group session not confirmed for 3/4 of the session timeout: stopping every partition until it is");
                     self.follow_assignment(&mut g).await;
@@ -292,6 +303,11 @@ impl Supervisor {
                     };
                     if stop {
                         break GenerationEnd::Stopped;
+                    }
+                    // Another worker creates the topics: look again after a heartbeat, so the
+                    // partitions are assigned and copied soon after (not a refresh later).
+                    if let Some(w) = self.workers.as_ref().filter(|_| self.topics.awaits_cluster_task_worker()) {
+                        refresh.reset_after(w.heartbeat_interval());
                     }
                 }
                 _ = probe.tick() => self.probe().await,
@@ -593,6 +609,21 @@ impl Supervisor {
                 !g.running.contains(&key) && !self.halted.contains_key(&key) && self.allowed(&key)
             })
             .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        // In a worker group a partition may come from another worker, whose checkpoints are
+        // newer than this generation's: without its checkpoint a partition would be taken
+        // for a new one and copied again from its starting position.
+        if self.workers.is_some() {
+            match checkpoint::load_all(&self.target, &self.config.name).await {
+                Ok(checkpoints) => g.checkpoints = checkpoints,
+                Err(e) => {
+                    tracing::warn!(topic = %topic.source, error = %e, "cannot read the checkpoints of the partitions assigned to this worker; will retry");
+                    return;
+                }
+            }
+        }
         // Resume points are read concurrently: each waits for its partition to settle.
         let setups = futures::future::join_all(
             wanted

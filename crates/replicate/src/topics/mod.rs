@@ -112,6 +112,8 @@ pub struct TopicSync {
     /// Off in a worker that does not hold the cluster tasks: it only reads which topics exist
     /// on both sides; another worker creates, grows and configures them.
     cluster_tasks: bool,
+    /// See [`TopicSync::awaits_cluster_task_worker`].
+    awaiting: bool,
 }
 
 // By hand: the clients and caches inside have nothing useful to print.
@@ -167,6 +169,7 @@ impl TopicSync {
             logged: std::collections::HashSet::new(),
             warned_empty: false,
             cluster_tasks: true,
+            awaiting: false,
         }
     }
 
@@ -174,6 +177,12 @@ impl TopicSync {
     /// default), or only reads them (a worker without the cluster tasks).
     pub fn set_cluster_tasks(&mut self, on: bool) {
         self.cluster_tasks = on;
+    }
+
+    /// Whether the last round, without the cluster tasks, found a selected topic whose target
+    /// another worker has yet to create or grow: worth another look soon.
+    pub fn awaits_cluster_task_worker(&self) -> bool {
+        self.awaiting
     }
 
     /// One round: lists the selected source topics, creates or grows their target topics,
@@ -293,6 +302,13 @@ impl TopicSync {
             self.target
                 .error(None, "listing target topics (Metadata)", e)
         })?;
+        self.awaiting = !self.cluster_tasks
+            && wanted.iter().any(|w| {
+                state
+                    .partitions
+                    .get(&w.target)
+                    .is_none_or(|&target| target < w.partitions)
+            });
         let mut replicated = Vec::new();
         let mut existing = Vec::new();
         for w in &wanted {

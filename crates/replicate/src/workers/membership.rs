@@ -138,6 +138,7 @@ pub(crate) struct WorkerLink {
     claims: Arc<Mutex<Claims>>,
     rejoin: Arc<Notify>,
     lease: Duration,
+    heartbeat_interval: Duration,
     leave: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -180,6 +181,7 @@ impl WorkerLink {
             claims,
             rejoin,
             lease: options.session_timeout * LEASE_NUM / LEASE_DEN,
+            heartbeat_interval: options.heartbeat_interval,
             leave,
             task: Some(task),
         })
@@ -201,6 +203,11 @@ impl WorkerLink {
     /// Partitions revoked from this worker in the current generation.
     pub(crate) fn revoked(&self) -> BTreeSet<PartitionKey> {
         self.membership.borrow().assignment.revoked.clone()
+    }
+
+    /// How often this worker heartbeats.
+    pub(crate) fn heartbeat_interval(&self) -> Duration {
+        self.heartbeat_interval
     }
 
     /// The generation of the current assignment (0 before the first).
@@ -272,11 +279,16 @@ async fn run_member(
 ) {
     let group = member.group_id().to_string();
     let mut failures = 0u32;
+    // A stop that interrupts a join: the coordinator gave this worker nothing yet.
+    let mut join_pending = false;
     'join: loop {
         let sent = Instant::now();
         let joined = tokio::select! {
             j = member.join() => j,
-            _ = leaving.wait_for(|l| *l) => break 'join,
+            _ = leaving.wait_for(|l| *l) => {
+                join_pending = true;
+                break 'join;
+            }
         };
         let generation = match joined {
             Ok(g) => g,
@@ -376,8 +388,16 @@ async fn run_member(
         }
     }
     publish.send_modify(|m| m.confirmed_at = None);
-    // Past the session timeout the coordinator has dropped us anyway.
-    match tokio::time::timeout(session_timeout, member.leave()).await {
+    // Past the session timeout the coordinator has dropped us anyway. With a join pending
+    // there is nothing to hand over, and the coordinator answers our LeaveGroup only after
+    // that join (one connection, in order; Tansu: half the session timeout): the LeaveGroup
+    // is sent, but a stop does not wait more than a heartbeat interval for its answer.
+    let wait = if join_pending {
+        heartbeat_interval
+    } else {
+        session_timeout
+    };
+    match tokio::time::timeout(wait, member.leave()).await {
         Ok(Ok(())) => tracing::info!(group = %group, "left the worker group"),
         Ok(Err(e)) => {
             tracing::warn!(group = %group, error = %e, "could not leave the worker group: the others wait for the session timeout")

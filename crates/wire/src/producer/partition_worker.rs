@@ -157,6 +157,9 @@ pub(super) struct PartitionWorker {
     unacked: VecDeque<Sealed>,
     sent: usize,
     in_flight: FuturesOrdered<BoxFuture<'static, Result<i64, Error>>>,
+    /// Whether the broker acknowledged a batch of this partition under the current producer
+    /// id. Until it has, one batch at a time: see [`PartitionWorker::dispatch`].
+    identity_acked: bool,
     /// Set while recovering from an error: send one batch at a time, after `resume_at`.
     recovering: Option<Backoff>,
     resume_at: Option<Instant>,
@@ -191,6 +194,7 @@ impl PartitionWorker {
             unacked: VecDeque::new(),
             sent: 0,
             in_flight: FuturesOrdered::new(),
+            identity_acked: false,
             recovering: None,
             resume_at: None,
             halted: None,
@@ -407,7 +411,13 @@ impl PartitionWorker {
         if self.resume_at.is_some() {
             return;
         }
-        let limit = if self.recovering.is_some() {
+        // The first batch under a producer id goes alone. Kafka accepts a producer id new to
+        // the partition at *any* sequence (ProducerAppendInfo.checkSequence: no current
+        // epoch, no check), so a second batch that overtook the first (on another connection)
+        // would be appended first and the first refused: records out of order, and copied
+        // again after the reset. Once the partition holds state for the id, an overtaking
+        // batch is refused as out of order instead (a halt and a reset, nothing appended).
+        let limit = if self.recovering.is_some() || !self.identity_acked {
             1
         } else {
             self.config.max_in_flight_per_partition
@@ -483,6 +493,7 @@ impl PartitionWorker {
         match result {
             Ok(base_offset) => {
                 self.recovering = None;
+                self.identity_acked = true;
                 if let Some(batch) = self.unacked.pop_front() {
                     let span = batch_offset_span(&batch.bytes);
                     self.acked_end
@@ -555,6 +566,7 @@ impl PartitionWorker {
                 Ok(identity) => {
                     self.identity = identity;
                     self.acked_sequence = 0;
+                    self.identity_acked = false;
                 }
                 Err(e) => {
                     // Still halted, with the original error: the owner tries again later.

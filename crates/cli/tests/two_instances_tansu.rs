@@ -1,0 +1,356 @@
+//! Two `kreplicate run` started by mistake with the same inputs (same files, no flag beyond the
+//! defaults) on Tansu, under continuous load: they become a worker group of two, so each
+//! partition is written by one of them at a time. One is SIGKILLed; the other takes its
+//! partitions over once the killed one's session expired. At the end each target partition
+//! holds the source's records exactly, in order, once (two writers at once would both resume
+//! from the target and copy the same records twice), and `verify` says EQUAL.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{plain_cluster, request, write, Running};
+use kreplicate_testkit::tansu::TansuBroker;
+use kreplicate_wire::admin::{Admin, NewTopic};
+use kreplicate_wire::client::{Client, ClientConfig};
+use kreplicate_wire::codec::Record;
+use kreplicate_wire::fetcher::offsets::high_watermark;
+use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
+
+const TOPIC: &str = "twice";
+const PARTITIONS: i32 = 8;
+
+fn fetcher(client: &Client) -> Fetcher {
+    Fetcher::new(
+        client.clone(),
+        FetchConfig {
+            isolation: IsolationLevel::ReadUncommitted,
+            max_wait: Duration::from_millis(10),
+            ..FetchConfig::default()
+        },
+    )
+}
+
+/// Every record of every partition with the producer id of its batch, in offset order.
+async fn read_all(client: &Client) -> Vec<Vec<(i64, Record)>> {
+    let fetcher = fetcher(client);
+    let mut out = Vec::new();
+    for partition in 0..PARTITIONS {
+        let end = high_watermark(client, TOPIC, partition).await.unwrap();
+        let mut position = FetchPosition {
+            topic: TOPIC.into(),
+            partition,
+            offset: 0,
+        };
+        let mut records = Vec::new();
+        while position.offset < end {
+            let (_, result) = fetcher
+                .fetch(std::slice::from_ref(&position))
+                .await
+                .pop()
+                .unwrap();
+            let visible = result.unwrap().visible_batches().unwrap();
+            for batch in &visible.batches {
+                let pid = batch.as_v2().map_or(-1, |b| b.producer_id());
+                for r in batch.records().unwrap() {
+                    if r.offset >= position.offset {
+                        records.push((pid, r));
+                    }
+                }
+            }
+            position.offset = visible.next_offset;
+        }
+        out.push(records);
+    }
+    out
+}
+
+/// The end offset and the producer id of the last batch of each target partition.
+async fn last_writers(client: &Client, fetcher: &Fetcher) -> Vec<(i64, Option<i64>)> {
+    let mut out = Vec::new();
+    for partition in 0..PARTITIONS {
+        let end = high_watermark(client, TOPIC, partition).await.unwrap_or(0);
+        if end == 0 {
+            out.push((0, None));
+            continue;
+        }
+        let position = FetchPosition {
+            topic: TOPIC.into(),
+            partition,
+            offset: end - 1,
+        };
+        let (_, result) = fetcher
+            .fetch(std::slice::from_ref(&position))
+            .await
+            .pop()
+            .unwrap();
+        let pid = result
+            .ok()
+            .and_then(|f| f.visible_batches().ok())
+            .and_then(|v| {
+                v.batches
+                    .last()
+                    .and_then(|b| b.as_v2())
+                    .map(|b| b.producer_id())
+            });
+        out.push((end, pid));
+    }
+    out
+}
+
+/// The producer ids an instance registered on the target (its log's "producer id registered
+/// on the target" lines).
+fn registered(instance: &Running) -> BTreeSet<i64> {
+    registered_in(&instance.stderr())
+}
+
+fn strip_colours(line: &str) -> String {
+    let mut plain = String::new();
+    let mut escape = false;
+    for c in line.chars() {
+        match (escape, c) {
+            (false, '\u{1b}') => escape = true,
+            (true, 'm') => escape = false,
+            (true, _) => {}
+            (false, c) => plain.push(c),
+        }
+    }
+    plain
+}
+
+/// Waits (at most 120 s) until every partition got copies past `since` and the last batches
+/// of the partitions come from the instances in `shares` (index into `instances`), each
+/// writing that many partitions. Returns the end offsets.
+async fn settle(
+    target: &Client,
+    instances: &[&Running],
+    shares: &[usize],
+    since: &[i64],
+    what: &str,
+) -> Vec<i64> {
+    let fetcher = fetcher(target);
+    let started = Instant::now();
+    loop {
+        let now = last_writers(target, &fetcher).await;
+        let ids: Vec<BTreeSet<i64>> = instances.iter().map(|i| registered(i)).collect();
+        let mut per_instance = vec![0usize; instances.len()];
+        let mut unknown = Vec::new();
+        for (_, pid) in &now {
+            match pid.and_then(|p| ids.iter().position(|s| s.contains(&p))) {
+                Some(i) => per_instance[i] += 1,
+                None => unknown.push(*pid),
+            }
+        }
+        let progressed = now.iter().zip(since).all(|((end, _), s)| end > s);
+        if progressed && unknown.is_empty() && per_instance == shares {
+            eprintln!("{what}: settled in {:?}", started.elapsed());
+            return now.iter().map(|(e, _)| *e).collect();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{what}: not settled in 120 s: partitions per instance {per_instance:?} (want {shares:?}), unknown writers {unknown:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_with_the_same_inputs_never_both_write_one_partition() {
+    let source = TansuBroker::strict_memory().unwrap();
+    let target = TansuBroker::strict_memory().unwrap();
+    let source_client = Client::connect(ClientConfig::new([source.addr()]))
+        .await
+        .unwrap();
+    let target_client = Client::connect(ClientConfig::new([target.addr()]))
+        .await
+        .unwrap();
+    Admin::new(source_client.clone())
+        .create_topics(&[NewTopic::new(TOPIC, PARTITIONS, 1)], false)
+        .await
+        .unwrap();
+
+    // Continuous load: 2 records per partition every 50 ms until stopped (at most 4 000 rounds).
+    let producing = Arc::new(AtomicBool::new(true));
+    let produced = Arc::new(AtomicUsize::new(0));
+    let load = {
+        let (producing, produced) = (producing.clone(), produced.clone());
+        let producer = Producer::new(source_client.clone(), ProducerConfig::default())
+            .await
+            .unwrap();
+        tokio::spawn(async move {
+            let mut i = 0usize;
+            for _ in 0..4000 {
+                if !producing.load(Ordering::Relaxed) {
+                    break;
+                }
+                for _ in 0..PARTITIONS * 2 {
+                    let record = ProducerRecord {
+                        key: Some(Bytes::from(format!("k{i}"))),
+                        value: Some(Bytes::from(format!("v{i:08}"))),
+                        timestamp: Some(1_700_000_000_000 + i as i64),
+                        ..ProducerRecord::default()
+                    };
+                    let partition = (i % PARTITIONS as usize) as i32;
+                    drop(producer.send(TOPIC, partition, record).await.unwrap());
+                    i += 1;
+                }
+                producer.flush().await;
+                produced.store(i, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            producer.flush().await;
+            produced.store(i, Ordering::Relaxed);
+        })
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let json = request(
+        &plain_cluster(source.cluster_id(), &source.addr()),
+        source.cluster_id(),
+        &plain_cluster(target.cluster_id(), &target.addr()),
+        target.cluster_id(),
+        &format!("\"{TOPIC}\""),
+    );
+    let config = write(dir.path(), "replicator.json", &json);
+    let input = format!("file://{}", config.display());
+    // The same command line twice (port 0: each picks a free metrics port).
+    let args = [
+        "run",
+        "--cli-input-json",
+        &input,
+        "--metrics-addr",
+        "127.0.0.1:0",
+        "--no-progress",
+    ];
+    let first = Running::start(&args, dir.path());
+    let second = Running::start(&args, dir.path());
+
+    let none = vec![0; PARTITIONS as usize];
+    let half = PARTITIONS as usize / 2;
+    let ends = settle(
+        &target_client,
+        &[&first, &second],
+        &[half, half],
+        &none,
+        "two instances",
+    )
+    .await;
+
+    // SIGKILL the first: the second takes everything over after the first's session expired.
+    first.signal("KILL");
+    let killed = first.wait(Duration::from_secs(10));
+    assert_eq!(killed.code, None, "killed by the signal");
+    let first_ids = registered_in(&killed.stderr);
+    settle(
+        &target_client,
+        &[&second],
+        &[PARTITIONS as usize],
+        &ends,
+        "after SIGKILL",
+    )
+    .await;
+
+    producing.store(false, Ordering::Relaxed);
+    load.await.unwrap();
+    let total = produced.load(Ordering::Relaxed);
+    let mut caught_up = false;
+    for _ in 0..600 {
+        let mut copied = 0;
+        for p in 0..PARTITIONS {
+            copied += high_watermark(&target_client, TOPIC, p).await.unwrap() as usize;
+        }
+        if copied >= total {
+            caught_up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let second_ids = registered(&second);
+    second.signal("TERM");
+    let stopped = second.wait(Duration::from_secs(60));
+    let logs = tempfile::tempdir().unwrap().keep();
+    std::fs::write(logs.join("first.log"), &killed.stderr).unwrap();
+    std::fs::write(logs.join("second.log"), &stopped.stderr).unwrap();
+    eprintln!("instance logs in {}", logs.display());
+    assert_eq!(stopped.code, Some(0), "{}", stopped.stderr);
+    assert!(caught_up, "the target caught up with {total} records");
+
+    // Exactly the source, record for record: 0 lost, 0 duplicated.
+    let source_records = read_all(&source_client).await;
+    let target_records = read_all(&target_client).await;
+    let mut copied = 0;
+    let mut writers: BTreeMap<&str, usize> = BTreeMap::new();
+    for partition in 0..PARTITIONS as usize {
+        let (s, t) = (&source_records[partition], &target_records[partition]);
+        let fields = |r: &Record| {
+            (
+                r.offset,
+                r.key.clone(),
+                r.value.clone(),
+                r.timestamp,
+                r.headers.clone(),
+            )
+        };
+        let source_fields: Vec<_> = s.iter().map(|(_, r)| fields(r)).collect();
+        let target_fields: Vec<_> = t.iter().map(|(_, r)| fields(r)).collect();
+        let first_diff = source_fields
+            .iter()
+            .zip(&target_fields)
+            .position(|(a, b)| a != b);
+        assert!(
+            source_fields == target_fields,
+            "partition {partition}: {} copies of {} source records; first difference at {first_diff:?}",
+            target_fields.len(),
+            source_fields.len()
+        );
+        copied += t.len();
+        for (pid, _) in t {
+            let who = if first_ids.contains(pid) {
+                "first"
+            } else if second_ids.contains(pid) {
+                "second"
+            } else {
+                panic!("partition {partition}: a batch of producer {pid}, which neither instance registered");
+            };
+            *writers.entry(who).or_default() += 1;
+        }
+    }
+    assert_eq!(copied, total, "every record copied once");
+    assert!(
+        writers.get("first").is_some_and(|n| *n > 0)
+            && writers.get("second").is_some_and(|n| *n > 0),
+        "both instances copied: {writers:?}"
+    );
+    eprintln!("{total} records copied exactly once; records per instance {writers:?}");
+
+    let out = std::process::Command::new(common::bin())
+        .args(["verify", "--cli-input-json", &input])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(&format!("EQUAL: {PARTITIONS} partitions verified")),
+        "{stdout}"
+    );
+}
+
+/// [`registered`] over a finished instance's log.
+fn registered_in(stderr: &str) -> BTreeSet<i64> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("producer id registered on the target"))
+        .filter_map(|l| {
+            strip_colours(l)
+                .split("producer_id=")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
+        .collect()
+}
