@@ -17,10 +17,10 @@ use common::{plain_cluster, request, write, Running};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::codec::Record;
 use kreplicate_wire::fetcher::offsets::high_watermark;
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
+use kreplicate_wire::Record;
 
 const TOPIC: &str = "twice";
 const PARTITIONS: i32 = 8;
