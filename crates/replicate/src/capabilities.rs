@@ -66,9 +66,15 @@ pub(crate) async fn expose_missing(
         match admin.supports(*api).await {
             Ok(true) => {
                 metrics.cluster_missing_api.remove(&labels);
+                metrics
+                    .board
+                    .set_missing_api(cluster, &format!("{api:?}"), false);
             }
             Ok(false) => {
                 metrics.cluster_missing_api.get_or_create(&labels).set(1);
+                metrics
+                    .board
+                    .set_missing_api(cluster, &format!("{api:?}"), true);
             }
             Err(_) => {}
         }
