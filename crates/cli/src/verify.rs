@@ -13,9 +13,8 @@ use kreplicate_replicate::verify::{verify_groups, verify_replicator_from, Verify
 
 use crate::config_args::{self, ConfigArgs};
 use crate::failure::{self, Failure};
-use crate::http_get;
-use crate::prometheus_text;
 use crate::status::{halted_partitions, HaltedPartition};
+use crate::status_source;
 use crate::table::{Align, Table};
 
 /// Options of `kreplicate verify`.
@@ -147,20 +146,18 @@ fn check_reverse(forward: &ReplicatorConfig, reverse: &ReplicatorConfig) -> Resu
     )))
 }
 
-/// Halted partitions by (source topic, partition), from a replicator's metrics endpoint.
+/// Halted partitions by (source topic, partition), from a replicator's status.
 type Halted = HashMap<(String, i32), HaltedPartition>;
 
-/// Reads which partitions the replicator behind `metrics_url` reports halted.
+/// Reads which partitions the replicator behind `metrics_url` reports halted (its `/status`).
 async fn halted_at(metrics_url: Option<&str>) -> Result<Halted, Failure> {
     let Some(url) = metrics_url else {
         return Ok(Halted::new());
     };
-    let text = http_get::get(url, Duration::from_secs(10))
+    let status = status_source::read(&status_source::status_url(url), Duration::from_secs(10))
         .await
         .map_err(|e| Failure::config(format!("cannot read metrics: {e}")))?;
-    let exposition = prometheus_text::parse(&text)
-        .map_err(|e| Failure::config(format!("cannot read metrics: {url}: {e}")))?;
-    Ok(halted_partitions(&exposition)
+    Ok(halted_partitions(&status)
         .into_iter()
         .map(|p| ((p.topic.clone(), p.partition), p))
         .collect())
