@@ -1,7 +1,8 @@
 //! The Kafka APIs this replicator's configuration uses on each cluster, and which of them the
 //! cluster does not offer (librdkafka's mock cluster has no admin API, Tansu 0.6 no
 //! CreatePartitions). What needs a missing API is logged once where it fails; the gap is also
-//! exposed as `kreplicate_cluster_missing_api{cluster, api}`, so `kreplicate status` names it.
+//! exposed as `kreplicate_cluster_missing_api{cluster, api}` and in `Status::missing_apis`, so
+//! `kreplicate status` names it.
 
 use kafka_protocol::messages::ApiKey;
 use kreplicate_wire::admin::Admin;
