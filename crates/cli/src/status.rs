@@ -21,7 +21,8 @@ use crate::table::{Align, Table};
 /// Options of `kreplicate status`.
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
-    /// The replicator's metrics endpoint.
+    /// The replicator's metrics endpoint; its `/status` is read (a URL ending in `/metrics`
+    /// reads `/status` on the same server).
     #[arg(
         long,
         value_name = "URL",

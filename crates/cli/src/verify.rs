@@ -40,8 +40,9 @@ pub struct VerifyArgs {
     /// replicator syncs back (ENHANCED) are checked too.
     #[arg(long, value_name = "FILE")]
     pub reverse_input: Option<String>,
-    /// The running replicator's metrics endpoint: a partition it reports halted is shown as
-    /// HALTED at its source offset instead of a bare difference.
+    /// The running replicator's metrics endpoint (its `/status` is read, as by `status`): a
+    /// partition it reports halted is shown as HALTED at its source offset instead of a bare
+    /// difference.
     #[arg(long, value_name = "URL")]
     pub metrics_url: Option<String>,
     /// The same for the reverse replicator (with --reverse-input).

@@ -64,21 +64,17 @@ pub(crate) async fn expose_missing(
     let admin = Admin::new(client.clone());
     for api in apis {
         let labels = missing_api_labels(cluster, *api);
-        match admin.supports(*api).await {
-            Ok(true) => {
-                metrics.cluster_missing_api.remove(&labels);
-                metrics
-                    .board
-                    .set_missing_api(cluster, &format!("{api:?}"), false);
-            }
-            Ok(false) => {
-                metrics.cluster_missing_api.get_or_create(&labels).set(1);
-                metrics
-                    .board
-                    .set_missing_api(cluster, &format!("{api:?}"), true);
-            }
-            Err(_) => {}
+        let Ok(offered) = admin.supports(*api).await else {
+            continue;
+        };
+        if offered {
+            metrics.cluster_missing_api.remove(&labels);
+        } else {
+            metrics.cluster_missing_api.get_or_create(&labels).set(1);
         }
+        metrics
+            .board
+            .set_missing_api(cluster, &format!("{api:?}"), !offered);
     }
 }
 
