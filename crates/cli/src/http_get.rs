@@ -1,4 +1,4 @@
-//! A plain-HTTP GET of one URL (what `status` needs to read `/metrics`), with a deadline.
+//! A plain-HTTP GET of one URL (what `status` needs to read `/status`), with a deadline.
 //! Errors say which URL and why, on one line.
 
 use std::time::Duration;

@@ -1,26 +1,28 @@
 //! `kreplicate status`: the cut-over checklist of AWS's migration guidance, evaluated on a
-//! running replicator's `/metrics`: no replication or offset-sync failures, both clusters
+//! running replicator's typed status (the JSON its metrics server serves on `/status`): no replication or offset-sync failures, both clusters
 //! reachable, every partition copying, message lag under 1000, replication latency under 90 s
 //! (of partitions with records pending), each synced group's offsets synced, and the expected
 //! number of consumer groups. Consumer lag is shown, gated only with `--max-consumer-lag`.
 //! `--group G` answers whether one group can move to the target now. Exit 0 when ready (or
-//! the group can move), 1 when not, 2 when the metrics cannot be read.
+//! the group can move), 1 when not, 2 when the status cannot be read.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
 
+use kreplicate_replicate::status::{PartitionState, Status};
+
 use crate::failure::Failure;
-use crate::http_get;
-use crate::prometheus_text::{self, Exposition};
 use crate::run::positive_duration;
+use crate::status_source;
 use crate::table::{Align, Table};
 
 /// Options of `kreplicate status`.
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
-    /// The replicator's metrics endpoint.
+    /// The replicator's metrics endpoint; its `/status` is read (a URL ending in `/metrics`
+    /// reads `/status` on the same server).
     #[arg(
         long,
         value_name = "URL",
@@ -75,74 +77,60 @@ pub(crate) fn check(
     }
 }
 
-/// A count as an integer when it is one.
-pub(crate) fn count(value: f64) -> String {
-    if value.is_finite() && value.fract() == 0.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value}")
-    }
-}
-
 /// Evaluates the checklist.
-pub fn evaluate(e: &Exposition, args: &StatusArgs) -> Vec<Check> {
+pub fn evaluate(s: &Status, args: &StatusArgs) -> Vec<Check> {
     let mut checks = Vec::new();
 
-    let failures = e.sum("kreplicate_replication_failures_total");
     checks.push(check(
         "replication failures",
-        count(failures),
+        s.replication_failures.to_string(),
         "= 0",
-        failures == 0.0,
+        s.replication_failures == 0,
     ));
-    let sync_failures = e.sum("kreplicate_consumer_group_offset_sync_failures_total");
     checks.push(check(
         "offset sync failures",
-        count(sync_failures),
+        s.offset_sync_failures.to_string(),
         "= 0",
-        sync_failures == 0.0,
+        s.offset_sync_failures == 0,
     ));
 
-    // Sorted: the exposition's order is a hash map's.
-    let mut reachable: Vec<_> = e.named("kreplicate_cluster_reachable").collect();
-    reachable.sort_by(|a, b| a.label("cluster").cmp(&b.label("cluster")));
+    // Sorted by alias, as the rows always were.
+    let mut reachable: Vec<_> = s.clusters.iter().collect();
+    reachable.sort_by(|a, b| a.alias.cmp(&b.alias));
     if reachable.is_empty() {
         checks.push(check("clusters reachable", "no data", "= 1 each", false));
     }
-    for sample in reachable {
-        let cluster = sample.label("cluster").unwrap_or("?");
+    for cluster in reachable {
         checks.push(check(
-            format!("cluster {cluster} reachable"),
-            count(sample.value),
+            format!("cluster {} reachable", cluster.alias),
+            if cluster.reachable { "1" } else { "0" },
             "= 1",
-            sample.value == 1.0,
+            cluster.reachable,
         ));
     }
 
     // Copying must have started everywhere: until a partition's first fetch there is no lag to
     // judge, and a lag sum over no partitions is not "caught up".
-    let state = |wanted: &str| -> f64 {
-        e.named("kreplicate_partitions")
-            .filter(|s| s.label("state") == Some(wanted))
-            .map(|s| s.value)
-            .sum()
-    };
-    let copying = state("copying");
-    let measured = e.named("kreplicate_message_lag").count() as f64;
+    let copying = s
+        .partitions
+        .iter()
+        .filter(|p| p.state == PartitionState::Copying)
+        .count();
+    let measured = s.partitions.iter().filter(|p| p.lag.is_some()).count();
     checks.push(check(
         "partitions copying",
-        format!("{} ({} measured)", count(copying), count(measured)),
+        format!("{copying} ({measured} measured)"),
         "> 0, each measured",
-        copying > 0.0 && measured >= copying,
+        copying > 0 && measured >= copying,
     ));
-    let halted = state("halted");
+    let halted = halted_partitions(s);
     checks.push(check(
         "partitions halted",
-        count(halted),
+        halted.len().to_string(),
         "= 0",
-        halted == 0.0,
+        halted.is_empty(),
     ));
-    for p in halted_partitions(e) {
+    for p in halted {
         checks.push(check(
             format!("halted {}-{}", p.topic, p.partition),
             p.at(),
@@ -151,30 +139,24 @@ pub fn evaluate(e: &Exposition, args: &StatusArgs) -> Vec<Check> {
         ));
     }
 
-    let lag = e.sum("kreplicate_message_lag");
+    let lag = s.total_lag();
     checks.push(check(
         "message lag (sum)",
-        count(lag),
+        lag.to_string(),
         format!("< {}", args.max_message_lag),
-        lag < args.max_message_lag as f64,
+        lag < args.max_message_lag as i64,
     ));
 
-    let max_latency_ms = args.max_latency.as_secs_f64() * 1000.0;
+    let max_latency_ms = args.max_latency.as_millis();
     // Judged on partitions with records pending only: a caught-up partition (message lag 0)
     // has no record waiting, and its last copy's latency says nothing about now (after a
     // backlog copy on an idle source it would stay high forever).
-    let caught_up = |s: &prometheus_text::Sample| {
-        e.named("kreplicate_message_lag").any(|lag| {
-            lag.value == 0.0
-                && lag.label("topic") == s.label("topic")
-                && lag.label("partition") == s.label("partition")
-        })
-    };
-    let latency = e
-        .named("kreplicate_replication_latency_ms")
-        .filter(|s| !caught_up(s))
-        .map(|s| s.value)
-        .reduce(f64::max);
+    let latency = s
+        .partitions
+        .iter()
+        .filter(|p| p.lag != Some(0))
+        .filter_map(|p| p.latency_ms)
+        .max();
     checks.push(match latency {
         // Nothing copied yet: there is no latency to be too high.
         None => check(
@@ -185,24 +167,29 @@ pub fn evaluate(e: &Exposition, args: &StatusArgs) -> Vec<Check> {
         ),
         Some(ms) => check(
             "replication latency (max)",
-            format!("{} ms", count(ms)),
+            format!("{ms} ms"),
             format!("< {}", humantime::format_duration(args.max_latency)),
-            ms < max_latency_ms,
+            i128::from(ms) < max_latency_ms as i128,
         ),
     });
 
-    let consumer_lag = e.sum("kreplicate_consumer_group_lag");
+    let consumer_lag = s.total_consumer_lag();
     checks.push(match args.max_consumer_lag {
         Some(max) => check(
             "consumer lag (sum)",
-            count(consumer_lag),
+            consumer_lag.to_string(),
             format!("< {max}"),
-            consumer_lag < max as f64,
+            consumer_lag < max as i64,
         ),
-        None => check("consumer lag (sum)", count(consumer_lag), "(shown)", true),
+        None => check(
+            "consumer lag (sum)",
+            consumer_lag.to_string(),
+            "(shown)",
+            true,
+        ),
     });
 
-    for group in groups(e) {
+    for group in groups(s) {
         checks.push(check(
             format!("group {}", group.name),
             group.answer(),
@@ -211,20 +198,20 @@ pub fn evaluate(e: &Exposition, args: &StatusArgs) -> Vec<Check> {
         ));
     }
 
-    let groups = e.sum("kreplicate_consumer_group_count");
+    let groups = s.consumer_groups;
     checks.push(match args.expected_groups {
         Some(expected) => check(
             "consumer groups",
-            count(groups),
+            groups.to_string(),
             format!("= {expected}"),
-            groups == expected as f64,
+            groups == expected,
         ),
-        None => check("consumer groups", count(groups), "(any)", true),
+        None => check("consumer groups", groups.to_string(), "(any)", true),
     });
     checks
 }
 
-/// A partition the replicator reports halted (`kreplicate_partition_halted`).
+/// A partition the replicator reports halted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HaltedPartition {
     pub topic: String,
@@ -244,22 +231,24 @@ impl HaltedPartition {
 }
 
 /// The halted partitions, sorted by topic and partition.
-pub fn halted_partitions(e: &Exposition) -> Vec<HaltedPartition> {
-    let mut halted: Vec<HaltedPartition> = e
-        .named("kreplicate_partition_halted")
-        .filter_map(|s| {
-            Some(HaltedPartition {
-                topic: s.label("topic")?.to_owned(),
-                partition: s.label("partition")?.parse().ok()?,
-                offset: (s.value >= 0.0).then_some(s.value as i64),
-            })
+pub fn halted_partitions(s: &Status) -> Vec<HaltedPartition> {
+    let mut halted: Vec<HaltedPartition> = s
+        .partitions
+        .iter()
+        .filter_map(|p| match &p.state {
+            PartitionState::Halted { offset, .. } => Some(HaltedPartition {
+                topic: p.topic.clone(),
+                partition: p.partition,
+                offset: *offset,
+            }),
+            _ => None,
         })
         .collect();
     halted.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
     halted
 }
 
-/// One synced group, from `kreplicate_consumer_group_synced` / `_movable`.
+/// One synced group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupState {
     pub name: String,
@@ -281,19 +270,14 @@ impl GroupState {
 }
 
 /// The groups this replicator syncs, sorted by name.
-pub fn groups(e: &Exposition) -> Vec<GroupState> {
-    let mut groups: Vec<GroupState> = e
-        .named("kreplicate_consumer_group_synced")
-        .filter_map(|s| {
-            let name = s.label("group")?;
-            let movable = e
-                .named("kreplicate_consumer_group_movable")
-                .any(|m| m.label("group") == Some(name) && m.value == 1.0);
-            Some(GroupState {
-                name: name.to_owned(),
-                synced: s.value == 1.0,
-                movable,
-            })
+pub fn groups(s: &Status) -> Vec<GroupState> {
+    let mut groups: Vec<GroupState> = s
+        .groups
+        .iter()
+        .map(|g| GroupState {
+            name: g.group.clone(),
+            synced: g.synced,
+            movable: g.movable,
         })
         .collect();
     groups.sort_by(|a, b| a.name.cmp(&b.name));
@@ -301,27 +285,23 @@ pub fn groups(e: &Exposition) -> Vec<GroupState> {
 }
 
 /// Lines printed above the table: what is wrong with the set-up rather than the progress.
-pub fn warnings(e: &Exposition) -> Vec<String> {
+pub fn warnings(s: &Status) -> Vec<String> {
     let mut out = Vec::new();
-    if e.has("kreplicate_topic_count") && e.sum("kreplicate_topic_count") == 0.0 {
+    if s.topics == 0 {
         out.push(format!(
             "WARNING: no topic selected: TopicsToReplicate matches no topic of the source \
              (kreplicate_topic_count is 0){}",
-            source_topics(e)
+            source_topics(s)
         ));
     }
     // A cluster without an API the configuration uses: what needs it cannot run.
     let mut missing: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for sample in e
-        .named("kreplicate_cluster_missing_api")
-        .filter(|s| s.value == 1.0)
-    {
-        if let (Some(cluster), Some(api)) = (sample.label("cluster"), sample.label("api")) {
-            missing.entry(cluster).or_default().push(api);
-        }
+    for m in &s.missing_apis {
+        missing.entry(&m.cluster).or_default().push(&m.api);
     }
     for (cluster, mut apis) in missing {
         apis.sort_unstable();
+        apis.dedup();
         out.push(format!(
             "WARNING: cluster {cluster} does not offer {}: what this replicator needs them for \
              does not run (its log names what, once)",
@@ -331,28 +311,27 @@ pub fn warnings(e: &Exposition) -> Vec<String> {
     out
 }
 
-/// `; the source has N topics: a, b and M more`, from the replicator's metrics (it names at
-/// most 20); empty from a replicator that does not expose them.
-fn source_topics(e: &Exposition) -> String {
-    if !e.has("kreplicate_source_topic_count") {
+/// `; the source has N topics: a, b and M more`, from the replicator's status (it names at
+/// most 20); empty before the replicator first listed the source's topics.
+fn source_topics(s: &Status) -> String {
+    let Some(total) = s.source_topics else {
         return String::new();
-    }
-    let total = e.sum("kreplicate_source_topic_count");
-    let mut names: Vec<&str> = e
-        .named("kreplicate_unselected_source_topic")
-        .filter_map(|s| s.label("topic"))
+    };
+    let mut names: Vec<&str> = s
+        .unselected_source_topics
+        .iter()
+        .map(String::as_str)
         .collect();
     names.sort_unstable();
-    if total == 0.0 || names.is_empty() {
-        return format!("; the source has {} topics", count(total));
+    if total == 0 || names.is_empty() {
+        return format!("; the source has {total} topics");
     }
-    let more = total - names.len() as f64;
+    let more = total.saturating_sub(names.len() as u64);
     format!(
-        "; the source has {} topics: {}{}",
-        count(total),
+        "; the source has {total} topics: {}{}",
         names.join(", "),
-        if more > 0.0 {
-            format!(" and {} more", count(more))
+        if more > 0 {
+            format!(" and {more} more")
         } else {
             String::new()
         }
@@ -360,8 +339,8 @@ fn source_topics(e: &Exposition) -> String {
 }
 
 /// The answer of `status --group G`, and whether it is yes.
-pub fn group_answer(e: &Exposition, group: &str) -> (String, bool) {
-    match groups(e).into_iter().find(|g| g.name == group) {
+pub fn group_answer(s: &Status, group: &str) -> (String, bool) {
+    match groups(s).into_iter().find(|g| g.name == group) {
         Some(g) if g.movable => (
             format!(
                 "group {group}: CAN MOVE: its committed offsets on the target are the exact \
@@ -422,31 +401,24 @@ pub fn render(warnings: &[String], checks: &[Check]) -> String {
     out
 }
 
-/// Reads the metrics, prints the table, and returns 0 (ready) or 1 (not ready). Metrics that
-/// cannot be read are a failure with exit code 2.
+/// Reads the status, prints the table, and returns 0 (ready) or 1 (not ready). A status
+/// that cannot be read is a failure with exit code 2.
 pub async fn status(args: StatusArgs) -> Result<ExitCode, Failure> {
-    let url = &args.metrics_url;
-    let text = http_get::get(url, args.timeout)
+    let url = status_source::status_url(&args.metrics_url);
+    let status = status_source::read(&url, args.timeout)
         .await
         .map_err(|e| Failure::config(format!("cannot read metrics: {e}")))?;
-    let exposition = prometheus_text::parse(&text)
-        .map_err(|e| Failure::config(format!("cannot read metrics: {url}: {e}")))?;
-    if !exposition.has("kreplicate_cluster_reachable") {
-        return Err(Failure::config(format!(
-            "cannot read metrics: {url}: no kreplicate_cluster_reachable metric (is this a kreplicate /metrics endpoint?)"
-        )));
-    }
-    // In a worker group: every member's metrics, a row per member first.
-    let workers = crate::status_workers::read(&exposition, args.timeout).await;
-    let (worker_checks, exposition) = match &workers {
+    // In a worker group: every member's status, a row per member first.
+    let workers = crate::status_workers::read(&status, args.timeout).await;
+    let (worker_checks, status) = match &workers {
         Some(workers) => (
             crate::status_workers::evaluate(workers),
             crate::status_workers::merged(workers),
         ),
-        None => (Vec::new(), exposition),
+        None => (Vec::new(), status),
     };
     if let Some(group) = &args.group {
-        let (line, yes) = group_answer(&exposition, group);
+        let (line, yes) = group_answer(&status, group);
         println!("{line}");
         return Ok(if yes {
             ExitCode::SUCCESS
@@ -455,8 +427,8 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode, Failure> {
         });
     }
     let mut checks = worker_checks;
-    checks.extend(evaluate(&exposition, &args));
-    print!("{}", render(&warnings(&exposition), &checks));
+    checks.extend(evaluate(&status, &args));
+    print!("{}", render(&warnings(&status), &checks));
     Ok(if checks.iter().all(|c| c.ok) {
         ExitCode::SUCCESS
     } else {
@@ -467,18 +439,53 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kreplicate_replicate::status::PartitionStatus;
+    use serde_json::json;
+
+    fn status(value: serde_json::Value) -> Status {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn partition(p: i32, state: &str, lag: Option<i64>, latency: Option<i64>) -> serde_json::Value {
+        json!({"topic": "orders", "partition": p, "state": {"name": state},
+               "lag": lag, "latency_ms": latency})
+    }
+
+    /// Ready: both clusters reachable, 2 partitions copying with lag 999 in all, latency
+    /// 80 s at most, consumer lag 10, 2 groups.
+    fn ready() -> Status {
+        status(json!({
+            "clusters": [
+                {"role": "source", "alias": "src", "reachable": true},
+                {"role": "target", "alias": "dst", "reachable": true}
+            ],
+            "partitions": [
+                partition(0, "copying", Some(400), Some(1200)),
+                partition(1, "copying", Some(599), Some(80000))
+            ],
+            "topics": 1,
+            "replication_failures": 0,
+            "offset_sync_failures": 0,
+            "consumer_groups": 2,
+            "consumer_lag": [
+                {"cluster": "dst", "group": "g", "topic": "orders", "partition": 0, "lag": 10}
+            ]
+        }))
+    }
+
+    fn halted(p: i32, offset: Option<i64>) -> PartitionStatus {
+        let mut value = partition(p, "halted", None, None);
+        value["state"] = json!({"name": "halted", "offset": offset, "reason": "refused"});
+        serde_json::from_value(value).unwrap()
+    }
 
     /// Each halted partition is its own NOT READY row, naming where it halted.
     #[test]
     fn each_halted_partition_is_a_row_naming_its_offset() {
-        let text = READY.replace(
-            "kreplicate_partitions{state=\"halted\"} 0",
-            "kreplicate_partitions{state=\"halted\"} 2",
-        ) + "# TYPE kreplicate_partition_halted gauge\n\
-               kreplicate_partition_halted{topic=\"orders\",partition=\"10\"} 1234\n\
-               kreplicate_partition_halted{topic=\"orders\",partition=\"2\"} -1\n";
-        let e = prometheus_text::parse(&text).unwrap();
-        let checks = evaluate(&e, &args());
+        let mut s = ready();
+        s.partitions.push(halted(10, Some(1234)));
+        s.partitions.push(halted(2, None));
+        let checks = evaluate(&s, &args());
         let rows: Vec<(&str, &str, bool)> = checks
             .iter()
             .filter(|c| c.name.starts_with("halted") || c.name == "partitions halted")
@@ -511,25 +518,9 @@ mod tests {
         }
     }
 
-    const READY: &str = "\
-kreplicate_replication_failures_total{topic=\"orders\"} 0
-kreplicate_consumer_group_offset_sync_failures_total 0
-kreplicate_cluster_reachable{cluster=\"src\"} 1
-kreplicate_cluster_reachable{cluster=\"dst\"} 1
-kreplicate_partitions{state=\"copying\"} 2
-kreplicate_partitions{state=\"halted\"} 0
-kreplicate_message_lag{topic=\"orders\",partition=\"0\"} 400
-kreplicate_message_lag{topic=\"orders\",partition=\"1\"} 599
-kreplicate_replication_latency_ms{topic=\"orders\",partition=\"0\"} 1200
-kreplicate_replication_latency_ms{topic=\"orders\",partition=\"1\"} 80000
-kreplicate_consumer_group_lag{cluster=\"dst\",group=\"g\",topic=\"orders\",partition=\"0\"} 10
-kreplicate_consumer_group_count 2
-";
-
     #[test]
     fn all_checks_pass() {
-        let e = prometheus_text::parse(READY).unwrap();
-        let checks = evaluate(&e, &args());
+        let checks = evaluate(&ready(), &args());
         assert!(checks.iter().all(|c| c.ok), "{checks:?}");
         let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(
@@ -558,74 +549,63 @@ kreplicate_consumer_group_count 2
 
     #[test]
     fn each_threshold_can_fail() {
-        let cases = [
+        type Change = fn(&mut Status);
+        let cases: [(Change, &[&str]); 10] = [
+            (|s| s.partitions[1].lag = Some(600), &["message lag (sum)"]),
             (
-                "kreplicate_message_lag{topic=\"orders\",partition=\"1\"} 599",
-                "kreplicate_message_lag{topic=\"orders\",partition=\"1\"} 600",
-                "message lag (sum)",
+                |s| s.partitions[1].latency_ms = Some(90000),
+                &["replication latency (max)"],
             ),
             (
-                "kreplicate_replication_latency_ms{topic=\"orders\",partition=\"1\"} 80000",
-                "kreplicate_replication_latency_ms{topic=\"orders\",partition=\"1\"} 90000",
-                "replication latency (max)",
+                |s| s.clusters[1].reachable = false,
+                &["cluster dst reachable"],
+            ),
+            (|s| s.replication_failures = 3, &["replication failures"]),
+            (|s| s.offset_sync_failures = 1, &["offset sync failures"]),
+            (|s| s.consumer_lag[0].lag = 1000, &["consumer lag (sum)"]),
+            (
+                |s| s.partitions.push(halted(2, Some(5))),
+                &["partitions halted", "halted orders-2"],
+            ),
+            // A third partition copies but has no lag measured yet.
+            (
+                |s| {
+                    s.partitions
+                        .push(serde_json::from_value(partition(2, "copying", None, None)).unwrap())
+                },
+                &["partitions copying"],
             ),
             (
-                "kreplicate_cluster_reachable{cluster=\"dst\"} 1",
-                "kreplicate_cluster_reachable{cluster=\"dst\"} 0",
-                "cluster dst reachable",
+                |s| {
+                    for p in &mut s.partitions {
+                        p.state = PartitionState::NotStarted;
+                    }
+                },
+                &["partitions copying"],
             ),
-            (
-                "kreplicate_replication_failures_total{topic=\"orders\"} 0",
-                "kreplicate_replication_failures_total{topic=\"orders\"} 3",
-                "replication failures",
-            ),
-            (
-                "kreplicate_consumer_group_offset_sync_failures_total 0",
-                "kreplicate_consumer_group_offset_sync_failures_total 1",
-                "offset sync failures",
-            ),
-            ("} 10\n", "} 1000\n", "consumer lag (sum)"),
-            (
-                "kreplicate_partitions{state=\"halted\"} 0",
-                "kreplicate_partitions{state=\"halted\"} 1",
-                "partitions halted",
-            ),
-            (
-                "kreplicate_partitions{state=\"copying\"} 2",
-                "kreplicate_partitions{state=\"copying\"} 3",
-                "partitions copying",
-            ),
-            (
-                "kreplicate_partitions{state=\"copying\"} 2",
-                "kreplicate_partitions{state=\"copying\"} 0",
-                "partitions copying",
-            ),
-            (
-                "kreplicate_consumer_group_count 2",
-                "kreplicate_consumer_group_count 1",
-                "consumer groups",
-            ),
+            (|s| s.consumer_groups = 1, &["consumer groups"]),
         ];
-        for (from, to, failing) in cases {
-            assert!(READY.contains(from), "{from}");
-            let e = prometheus_text::parse(&READY.replacen(from, to, 1)).unwrap();
-            let checks = evaluate(&e, &args());
+        for (change, failing) in cases {
+            let mut s = ready();
+            change(&mut s);
+            assert_ne!(s, ready());
+            let checks = evaluate(&s, &args());
             let bad: Vec<&str> = checks
                 .iter()
                 .filter(|c| !c.ok)
                 .map(|c| c.name.as_str())
                 .collect();
-            assert_eq!(bad, [failing]);
-            assert!(render(&[], &checks).ends_with(&format!("NOT READY: {failing}\n")));
+            assert_eq!(bad, failing);
+            assert!(render(&[], &checks).ends_with(&format!("NOT READY: {}\n", failing.join(", "))));
         }
     }
 
     #[test]
     fn no_cluster_samples_is_not_ready_and_no_latency_is_fine() {
-        let e = prometheus_text::parse("# TYPE kreplicate_cluster_reachable gauge\n").unwrap();
+        let s = status(json!({"clusters": []}));
         let mut a = args();
         a.expected_groups = None;
-        let checks = evaluate(&e, &a);
+        let checks = evaluate(&s, &a);
         let bad: Vec<&str> = checks
             .iter()
             .filter(|c| !c.ok)
@@ -651,12 +631,11 @@ kreplicate_consumer_group_count 2
     /// Before: NOT READY for ever. Now the caught-up partition's latency is not judged.
     #[test]
     fn caught_up_partitions_latency_is_not_judged() {
-        let idle = READY
-            .replace("} 400\n", "} 0\n")
-            .replace("} 599\n", "} 0\n")
-            .replace("} 80000\n", "} 150024\n");
-        let e = prometheus_text::parse(&idle).unwrap();
-        let checks = evaluate(&e, &args());
+        let mut idle = ready();
+        idle.partitions[0].lag = Some(0);
+        idle.partitions[1].lag = Some(0);
+        idle.partitions[1].latency_ms = Some(150024);
+        let checks = evaluate(&idle, &args());
         assert_eq!(failing(&checks), Vec::<&str>::new());
         let latency = checks
             .iter()
@@ -664,13 +643,9 @@ kreplicate_consumer_group_count 2
         assert_eq!(latency.unwrap().value, "n/a");
 
         // A partition with records pending is still judged on its latency.
-        let busy = idle.replacen(
-            "kreplicate_message_lag{topic=\"orders\",partition=\"1\"} 0",
-            "kreplicate_message_lag{topic=\"orders\",partition=\"1\"} 3",
-            1,
-        );
-        let e = prometheus_text::parse(&busy).unwrap();
-        let checks = evaluate(&e, &args());
+        let mut busy = idle;
+        busy.partitions[1].lag = Some(3);
+        let checks = evaluate(&busy, &args());
         assert_eq!(failing(&checks), ["replication latency (max)"]);
         let latency = checks
             .iter()
@@ -681,11 +656,11 @@ kreplicate_consumer_group_count 2
     /// A group nobody consumes any more has a growing lag: shown, not gated by default.
     #[test]
     fn consumer_lag_is_shown_and_gated_only_when_asked() {
-        let text = READY.replace("} 10\n", "} 5000000\n");
-        let e = prometheus_text::parse(&text).unwrap();
+        let mut s = ready();
+        s.consumer_lag[0].lag = 5000000;
         let mut a = args();
         a.max_consumer_lag = None;
-        let checks = evaluate(&e, &a);
+        let checks = evaluate(&s, &a);
         assert_eq!(failing(&checks), Vec::<&str>::new());
         let lag = checks
             .iter()
@@ -695,22 +670,27 @@ kreplicate_consumer_group_count 2
             (lag.value.as_str(), lag.threshold.as_str()),
             ("5000000", "(shown)")
         );
-        let checks = evaluate(&e, &args());
+        let checks = evaluate(&s, &args());
         assert_eq!(failing(&checks), ["consumer lag (sum)"]);
     }
 
+    fn with_groups(mut s: Status, groups: serde_json::Value) -> Status {
+        s.groups = serde_json::from_value(groups).unwrap();
+        s
+    }
+
     #[test]
-    fn rows_are_sorted_whatever_the_exposition_order() {
-        let swapped = READY.replace(
-            "kreplicate_cluster_reachable{cluster=\"src\"} 1\nkreplicate_cluster_reachable{cluster=\"dst\"} 1\n",
-            "kreplicate_cluster_reachable{cluster=\"dst\"} 1\nkreplicate_cluster_reachable{cluster=\"src\"} 1\n",
-        );
-        assert_ne!(swapped, READY);
-        let groups = "kreplicate_consumer_group_synced{group=\"zeta\"} 1\n\
-                      kreplicate_consumer_group_synced{group=\"alpha\"} 1\n";
-        for text in [format!("{READY}{groups}"), format!("{swapped}{groups}")] {
-            let e = prometheus_text::parse(&text).unwrap();
-            let names: Vec<String> = evaluate(&e, &args()).into_iter().map(|c| c.name).collect();
+    fn rows_are_sorted_whatever_the_status_order() {
+        let mut swapped = ready();
+        swapped.clusters.reverse();
+        assert_ne!(swapped, ready());
+        let groups = json!([
+            {"group": "zeta", "synced": true, "movable": false, "offsets": []},
+            {"group": "alpha", "synced": true, "movable": false, "offsets": []}
+        ]);
+        for s in [ready(), swapped] {
+            let s = with_groups(s, groups.clone());
+            let names: Vec<String> = evaluate(&s, &args()).into_iter().map(|c| c.name).collect();
             let rows: Vec<&str> = names
                 .iter()
                 .map(String::as_str)
@@ -730,18 +710,15 @@ kreplicate_consumer_group_count 2
 
     #[test]
     fn each_group_must_be_synced_and_says_whether_it_can_move() {
-        let text = format!(
-            "{READY}\
-kreplicate_consumer_group_synced{{group=\"billing\"}} 1
-kreplicate_consumer_group_movable{{group=\"billing\"}} 1
-kreplicate_consumer_group_synced{{group=\"audit\"}} 1
-kreplicate_consumer_group_movable{{group=\"audit\"}} 0
-kreplicate_consumer_group_synced{{group=\"orders-app\"}} 0
-kreplicate_consumer_group_movable{{group=\"orders-app\"}} 0
-"
+        let s = with_groups(
+            ready(),
+            json!([
+                {"group": "billing", "synced": true, "movable": true, "offsets": []},
+                {"group": "audit", "synced": true, "movable": false, "offsets": []},
+                {"group": "orders-app", "synced": false, "movable": false, "offsets": []}
+            ]),
         );
-        let e = prometheus_text::parse(&text).unwrap();
-        let checks = evaluate(&e, &args());
+        let checks = evaluate(&s, &args());
         let rows: Vec<(&str, &str, bool)> = checks
             .iter()
             .filter(|c| c.name.starts_with("group "))
@@ -760,7 +737,7 @@ kreplicate_consumer_group_movable{{group=\"orders-app\"}} 0
         let answers: Vec<(bool, String)> = ["billing", "audit", "orders-app", "nobody"]
             .iter()
             .map(|g| {
-                let (line, yes) = group_answer(&e, g);
+                let (line, yes) = group_answer(&s, g);
                 (yes, line.split(':').take(2).collect::<Vec<_>>().join(":"))
             })
             .collect();
@@ -777,31 +754,31 @@ kreplicate_consumer_group_movable{{group=\"orders-app\"}} 0
 
     #[test]
     fn no_topic_selected_is_a_warning_line() {
-        let e = prometheus_text::parse(&format!("{READY}kreplicate_topic_count 0\n")).unwrap();
-        let lines = warnings(&e);
+        let mut s = ready();
+        s.topics = 0;
+        let lines = warnings(&s);
         assert_eq!(lines.len(), 1);
         assert!(
             lines[0].starts_with("WARNING: no topic selected"),
             "{lines:?}"
         );
-        let table = render(&lines, &evaluate(&e, &args()));
+        let table = render(&lines, &evaluate(&s, &args()));
         assert!(table.starts_with("WARNING: no topic selected"), "{table}");
-        let e = prometheus_text::parse(&format!("{READY}kreplicate_topic_count 3\n")).unwrap();
-        assert_eq!(warnings(&e), Vec::<String>::new());
+        s.topics = 3;
+        assert_eq!(warnings(&s), Vec::<String>::new());
     }
 
     #[test]
     fn a_missing_api_is_a_warning_line_per_cluster() {
-        let text = format!(
-            "{READY}\
-kreplicate_cluster_missing_api{{cluster=\"src\",api=\"ListGroups\"}} 1
-kreplicate_cluster_missing_api{{cluster=\"dst\",api=\"CreatePartitions\"}} 1
-kreplicate_cluster_missing_api{{cluster=\"src\",api=\"DescribeConfigs\"}} 1
-"
-        );
-        let e = prometheus_text::parse(&text).unwrap();
+        let mut s = ready();
+        s.missing_apis = serde_json::from_value(json!([
+            {"cluster": "src", "api": "ListGroups"},
+            {"cluster": "dst", "api": "CreatePartitions"},
+            {"cluster": "src", "api": "DescribeConfigs"}
+        ]))
+        .unwrap();
         assert_eq!(
-            warnings(&e),
+            warnings(&s),
             [
                 "WARNING: cluster dst does not offer CreatePartitions: what this replicator \
                  needs them for does not run (its log names what, once)",
@@ -810,22 +787,19 @@ kreplicate_cluster_missing_api{{cluster=\"src\",api=\"DescribeConfigs\"}} 1
             ]
         );
         // Shown, not gated: readiness is the data's.
-        assert_eq!(failing(&evaluate(&e, &args())), Vec::<&str>::new());
+        assert_eq!(failing(&evaluate(&s, &args())), Vec::<&str>::new());
     }
 
     /// The warning names the source's topics, as `run`'s log line does (the replicator
-    /// exposes at most 20 of them; the rest are counted).
+    /// names at most 20 of them; the rest are counted).
     #[test]
     fn no_topic_selected_names_the_source_topics() {
-        let named = |total: usize, names: &[&str]| {
-            let mut text =
-                format!("{READY}kreplicate_topic_count 0\nkreplicate_source_topic_count {total}\n");
-            for name in names {
-                text.push_str(&format!(
-                    "kreplicate_unselected_source_topic{{topic=\"{name}\"}} 1\n"
-                ));
-            }
-            warnings(&prometheus_text::parse(&text).unwrap())
+        let named = |total: u64, names: &[&str]| {
+            let mut s = ready();
+            s.topics = 0;
+            s.source_topics = Some(total);
+            s.unselected_source_topics = names.iter().map(|n| n.to_string()).collect();
+            warnings(&s)
         };
         assert_eq!(
             named(2, &["payments", "orders"]),

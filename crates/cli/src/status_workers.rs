@@ -1,38 +1,41 @@
-//! `kreplicate status` across a worker group (`run --worker-group`): the metrics named by
-//! `--metrics-url` list every member of the group with its advertised metrics address
-//! (`kreplicate_worker_group_members`); each member's metrics are read, a row per member says
-//! whether all its partitions copy, and the replicator is READY only when every selected
-//! partition is owned by a member and copying. The checklist then runs over all members'
-//! samples together.
+//! `kreplicate status` across a worker group (`run --worker-group`): the status named by
+//! `--metrics-url` lists every member of the group with its advertised metrics address
+//! (`Status::worker`); each member's `/status` is read, a row per member says whether all
+//! its partitions copy, and the replicator is READY only when every selected partition is
+//! owned by a member and copying. The checklist then runs over all members' statuses
+//! together.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::http_get;
-use crate::prometheus_text::{self, Exposition};
-use crate::status::{check, count, Check};
+use kreplicate_replicate::status::{PartitionState, Status};
 
-/// One member of the group and what its metrics say.
+use crate::status::{check, Check};
+use crate::status_source;
+
+/// One member of the group and what its status says.
 #[derive(Debug, Clone)]
 pub struct Worker {
     pub member: String,
     /// Its advertised metrics address (`host:port`), empty when it advertises none.
     pub address: String,
     /// Partitions the leader assigned it.
-    pub assigned: f64,
-    /// Its metrics, or why they cannot be read.
-    pub metrics: Result<Exposition, String>,
+    pub assigned: u64,
+    /// Its status, or why it cannot be read.
+    pub status: Result<Status, String>,
 }
 
-/// The members listed in `e` (none outside a worker group), sorted by address.
-fn members(e: &Exposition) -> Vec<(String, String, f64)> {
-    let mut out: Vec<(String, String, f64)> = e
-        .named("kreplicate_worker_group_members")
-        .map(|s| {
+/// The members listed in `s` (none outside a worker group), sorted by address.
+fn members(s: &Status) -> Vec<(String, String, u64)> {
+    let mut out: Vec<(String, String, u64)> = s
+        .worker
+        .iter()
+        .flat_map(|w| &w.members)
+        .map(|m| {
             (
-                s.label("member").unwrap_or("?").to_string(),
-                s.label("address").unwrap_or("").to_string(),
-                s.value,
+                m.member.clone(),
+                m.address.clone().unwrap_or_default(),
+                m.partitions,
             )
         })
         .collect();
@@ -40,59 +43,71 @@ fn members(e: &Exposition) -> Vec<(String, String, f64)> {
     out
 }
 
-/// Reads every member's metrics; `None` outside a worker group.
-pub async fn read(e: &Exposition, timeout: Duration) -> Option<Vec<Worker>> {
-    let listed = members(e);
+/// Reads every member's status; `None` outside a worker group.
+pub async fn read(s: &Status, timeout: Duration) -> Option<Vec<Worker>> {
+    let listed = members(s);
     if listed.is_empty() {
         return None;
     }
     let reads = listed
         .into_iter()
         .map(|(member, address, assigned)| async move {
-            let metrics = if address.is_empty() {
+            let status = if address.is_empty() {
                 Err("advertises no metrics address (run --advertise-metrics-addr)".to_string())
             } else {
-                let url = format!("http://{address}/metrics");
-                match http_get::get(&url, timeout).await {
-                    Ok(text) => prometheus_text::parse(&text).map_err(|e| format!("{url}: {e}")),
-                    Err(e) => Err(e),
-                }
+                status_source::read(&format!("http://{address}/status"), timeout)
+                    .await
+                    .map_err(|e| e.to_string())
             };
             Worker {
                 member,
                 address,
                 assigned,
-                metrics,
+                status,
             }
         });
     Some(futures::future::join_all(reads).await)
 }
 
-/// Every reachable member's samples together, for the rest of the checklist.
-pub fn merged(workers: &[Worker]) -> Exposition {
-    let mut out = Exposition::default();
-    for w in workers {
-        if let Ok(e) = &w.metrics {
-            out.samples.extend(e.samples.iter().cloned());
-            out.families.extend(e.families.iter().cloned());
-        }
+/// Every reachable member's status together, for the rest of the checklist: lists
+/// concatenated, counts summed.
+pub fn merged(workers: &[Worker]) -> Status {
+    let mut out = Status::default();
+    for s in workers.iter().filter_map(|w| w.status.as_ref().ok()) {
+        out.clusters.extend(s.clusters.iter().cloned());
+        out.partitions.extend(s.partitions.iter().cloned());
+        out.groups.extend(s.groups.iter().cloned());
+        out.topics += s.topics;
+        out.records_copied += s.records_copied;
+        out.bytes_copied += s.bytes_copied;
+        out.replication_failures += s.replication_failures;
+        out.offset_sync_failures += s.offset_sync_failures;
+        out.consumer_groups += s.consumer_groups;
+        out.consumer_lag.extend(s.consumer_lag.iter().cloned());
+        out.missing_apis.extend(s.missing_apis.iter().cloned());
+        // Every worker lists the same source.
+        out.source_topics = out.source_topics.max(s.source_topics);
+        out.unselected_source_topics
+            .extend(s.unselected_source_topics.iter().cloned());
     }
+    out.unselected_source_topics.sort_unstable();
+    out.unselected_source_topics.dedup();
     out
 }
 
 /// A row per member, then whether every selected partition is owned and copying.
 pub fn evaluate(workers: &[Worker]) -> Vec<Check> {
     let mut checks = Vec::new();
-    let mut selected: BTreeSet<(String, String)> = BTreeSet::new();
-    let (mut owned, mut copying) = (0.0, 0.0);
+    let mut selected: BTreeSet<(&str, i32)> = BTreeSet::new();
+    let (mut owned, mut copying) = (0, 0);
     for w in workers {
         let name = if w.address.is_empty() {
             format!("worker {}", w.member)
         } else {
             format!("worker {}", w.address)
         };
-        let e = match &w.metrics {
-            Ok(e) => e,
+        let s = match &w.status {
+            Ok(s) => s,
             Err(why) => {
                 checks.push(check(
                     name,
@@ -103,46 +118,38 @@ pub fn evaluate(workers: &[Worker]) -> Vec<Check> {
                 continue;
             }
         };
-        // Every worker exposes every selected partition (its topic refresh sees them all).
-        selected.extend(e.named("kreplicate_gap_records_total").map(|s| {
-            (
-                s.label("topic").unwrap_or("").to_string(),
-                s.label("partition").unwrap_or("").to_string(),
-            )
-        }));
-        let its_owned = e.sum("kreplicate_worker_owned_partitions");
-        let its_copying: f64 = e
-            .named("kreplicate_partitions")
-            .filter(|s| s.label("state") == Some("copying"))
-            .map(|s| s.value)
-            .sum::<f64>()
-            + 0.0;
+        // Every worker lists every selected partition (its topic refresh sees them all).
+        selected.extend(s.partitions.iter().map(|p| (p.topic.as_str(), p.partition)));
+        let its_owned = s.worker.as_ref().map_or(0, |w| w.owned_partitions);
+        let its_copying = s
+            .partitions
+            .iter()
+            .filter(|p| p.state == PartitionState::Copying)
+            .count() as u64;
         owned += its_owned;
         copying += its_copying.min(its_owned);
         checks.push(check(
             name,
             format!(
-                "{} assigned, {} owned, {} copying",
-                count(w.assigned),
-                count(its_owned),
-                count(its_copying)
+                "{} assigned, {its_owned} owned, {its_copying} copying",
+                w.assigned
             ),
             "owned = assigned = copying",
             its_owned == w.assigned && its_copying == its_owned,
         ));
     }
-    let total = selected.len() as f64;
+    let total = selected.len() as u64;
     checks.push(check(
         "partitions owned",
-        format!("{} of {}", count(owned), count(total)),
+        format!("{owned} of {total}"),
         "every selected partition",
-        total > 0.0 && owned == total,
+        total > 0 && owned == total,
     ));
     checks.push(check(
         "partitions owned and copying",
-        format!("{} of {}", count(copying), count(total)),
+        format!("{copying} of {total}"),
         "every selected partition",
-        total > 0.0 && copying == total,
+        total > 0 && copying == total,
     ));
     checks
 }
@@ -151,24 +158,31 @@ pub fn evaluate(workers: &[Worker]) -> Vec<Check> {
 mod tests {
     use super::*;
 
-    /// A worker's metrics: `owned` partitions assigned and owned, `copying` of them copying,
-    /// over 4 selected partitions of `t`.
-    fn worker(address: &str, assigned: f64, owned: usize, copying: usize) -> Worker {
-        let mut text = String::new();
-        for p in 0..4 {
-            text.push_str(&format!(
-                "kreplicate_gap_records_total{{topic=\"t\",partition=\"{p}\"}} 0\n"
-            ));
-        }
-        text.push_str(&format!(
-            "kreplicate_worker_owned_partitions {owned}\nkreplicate_partitions{{state=\"copying\"}} {copying}\nkreplicate_partitions{{state=\"halted\"}} {}\n",
-            owned - copying
-        ));
+    /// A worker's status: `owned` partitions assigned and owned, `copying` of them copying
+    /// (the rest of those owned halted), over 4 selected partitions of `t`.
+    fn worker(address: &str, assigned: u64, owned: usize, copying: usize) -> Worker {
+        let partitions: Vec<serde_json::Value> = (0..4)
+            .map(|p| {
+                let state = if p < copying {
+                    serde_json::json!({"name": "copying"})
+                } else if p < owned {
+                    serde_json::json!({"name": "halted", "offset": 7, "reason": "refused"})
+                } else {
+                    serde_json::json!({"name": "not_started"})
+                };
+                serde_json::json!({"topic": "t", "partition": p, "state": state})
+            })
+            .collect();
+        let status = serde_json::json!({
+            "clusters": [],
+            "partitions": partitions,
+            "worker": {"owned_partitions": owned, "members": []}
+        });
         Worker {
             member: format!("m-{address}"),
             address: address.into(),
             assigned,
-            metrics: Ok(prometheus_text::parse(&text).unwrap()),
+            status: Ok(serde_json::from_value(status).unwrap()),
         }
     }
 
@@ -182,14 +196,14 @@ mod tests {
 
     #[test]
     fn ready_only_when_every_partition_is_owned_and_copying() {
-        let ready = [worker("a:1", 2.0, 2, 2), worker("b:1", 2.0, 2, 2)];
+        let ready = [worker("a:1", 2, 2, 2), worker("b:1", 2, 2, 2)];
         let checks = evaluate(&ready);
         assert!(failing(&checks).is_empty(), "{checks:?}");
         assert_eq!(checks[2].value, "4 of 4");
 
         // A member cannot be read.
         let mut unreachable = ready.clone();
-        unreachable[1].metrics = Err("connection refused".into());
+        unreachable[1].status = Err("connection refused".into());
         assert_eq!(
             failing(&evaluate(&unreachable)),
             [
@@ -201,7 +215,7 @@ mod tests {
 
         // A partition owned by nobody (a member's session is not confirmed: it owns 0 of
         // the 2 the leader gave it).
-        let unowned = [worker("a:1", 2.0, 2, 2), worker("b:1", 2.0, 0, 0)];
+        let unowned = [worker("a:1", 2, 2, 2), worker("b:1", 2, 0, 0)];
         assert_eq!(
             failing(&evaluate(&unowned)),
             [
@@ -212,7 +226,7 @@ mod tests {
         );
 
         // Owned but not copying (halted).
-        let halted = [worker("a:1", 2.0, 2, 2), worker("b:1", 2.0, 2, 1)];
+        let halted = [worker("a:1", 2, 2, 2), worker("b:1", 2, 2, 1)];
         assert_eq!(
             failing(&evaluate(&halted)),
             ["worker b:1", "partitions owned and copying"]
@@ -221,23 +235,29 @@ mod tests {
         // A member without an address is named by its id and cannot be read.
         let mut anonymous = ready.clone();
         anonymous[0].address.clear();
-        anonymous[0].metrics = Err("advertises no metrics address".into());
+        anonymous[0].status = Err("advertises no metrics address".into());
         assert_eq!(failing(&evaluate(&anonymous))[0], "worker m-a:1");
     }
 
     #[test]
     fn members_are_listed_from_the_leaders_view() {
-        let e = prometheus_text::parse(
-            "kreplicate_worker_group_members{member=\"m2\",address=\"b:9464\"} 3\nkreplicate_worker_group_members{member=\"m1\",address=\"a:9464\"} 5\n",
-        )
+        let s: Status = serde_json::from_value(serde_json::json!({
+            "clusters": [],
+            "worker": {"owned_partitions": 0, "members": [
+                {"member": "m2", "address": "b:9464", "partitions": 3},
+                {"member": "m1", "address": "a:9464", "partitions": 5},
+                {"member": "m0", "address": null, "partitions": 0}
+            ]}
+        }))
         .unwrap();
         assert_eq!(
-            members(&e),
+            members(&s),
             [
-                ("m1".to_string(), "a:9464".to_string(), 5.0),
-                ("m2".to_string(), "b:9464".to_string(), 3.0)
+                ("m0".to_string(), String::new(), 0),
+                ("m1".to_string(), "a:9464".to_string(), 5),
+                ("m2".to_string(), "b:9464".to_string(), 3)
             ]
         );
-        assert!(members(&Exposition::default()).is_empty());
+        assert!(members(&Status::default()).is_empty());
     }
 }

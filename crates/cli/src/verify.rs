@@ -13,9 +13,8 @@ use kreplicate_replicate::verify::{verify_groups, verify_replicator_from, Verify
 
 use crate::config_args::{self, ConfigArgs};
 use crate::failure::{self, Failure};
-use crate::http_get;
-use crate::prometheus_text;
 use crate::status::{halted_partitions, HaltedPartition};
+use crate::status_source;
 use crate::table::{Align, Table};
 
 /// Options of `kreplicate verify`.
@@ -41,8 +40,9 @@ pub struct VerifyArgs {
     /// replicator syncs back (ENHANCED) are checked too.
     #[arg(long, value_name = "FILE")]
     pub reverse_input: Option<String>,
-    /// The running replicator's metrics endpoint: a partition it reports halted is shown as
-    /// HALTED at its source offset instead of a bare difference.
+    /// The running replicator's metrics endpoint (its `/status` is read, as by `status`): a
+    /// partition it reports halted is shown as HALTED at its source offset instead of a bare
+    /// difference.
     #[arg(long, value_name = "URL")]
     pub metrics_url: Option<String>,
     /// The same for the reverse replicator (with --reverse-input).
@@ -147,20 +147,18 @@ fn check_reverse(forward: &ReplicatorConfig, reverse: &ReplicatorConfig) -> Resu
     )))
 }
 
-/// Halted partitions by (source topic, partition), from a replicator's metrics endpoint.
+/// Halted partitions by (source topic, partition), from a replicator's status.
 type Halted = HashMap<(String, i32), HaltedPartition>;
 
-/// Reads which partitions the replicator behind `metrics_url` reports halted.
+/// Reads which partitions the replicator behind `metrics_url` reports halted (its `/status`).
 async fn halted_at(metrics_url: Option<&str>) -> Result<Halted, Failure> {
     let Some(url) = metrics_url else {
         return Ok(Halted::new());
     };
-    let text = http_get::get(url, Duration::from_secs(10))
+    let status = status_source::read(&status_source::status_url(url), Duration::from_secs(10))
         .await
         .map_err(|e| Failure::config(format!("cannot read metrics: {e}")))?;
-    let exposition = prometheus_text::parse(&text)
-        .map_err(|e| Failure::config(format!("cannot read metrics: {url}: {e}")))?;
-    Ok(halted_partitions(&exposition)
+    Ok(halted_partitions(&status)
         .into_iter()
         .map(|p| ((p.topic.clone(), p.partition), p))
         .collect())

@@ -1,4 +1,4 @@
-//! `kreplicate status` against a tiny HTTP server serving canned metrics.
+//! `kreplicate status` against a tiny HTTP server serving a canned `/status` document.
 
 mod common;
 
@@ -17,47 +17,52 @@ fn serve_once(status: &'static str, body: String) -> String {
             return;
         };
         let mut reader = BufReader::new(stream);
+        let mut request = String::new();
+        let _ = reader.read_line(&mut request);
         let mut line = String::new();
-        // Read the request head.
+        // Read the rest of the request head.
         while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
             if line == "\r\n" {
                 break;
             }
             line.clear();
         }
+        // Only `/status` is a status document, as on a replicator's metrics server.
+        let (status, body) = if request.starts_with("GET /status ") {
+            (status, body)
+        } else {
+            ("404 Not Found", format!("not found: {request}"))
+        };
         let mut stream = reader.into_inner();
         let _ = write!(
             stream,
-            "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
     });
-    format!("http://{addr}/metrics")
+    format!("http://{addr}/status")
 }
 
-const READY: &str = "\
-# HELP kreplicate_replication_failures Data-path failures.
-# TYPE kreplicate_replication_failures counter
-kreplicate_replication_failures_total{topic=\"orders\"} 0
-# TYPE kreplicate_consumer_group_offset_sync_failures counter
-kreplicate_consumer_group_offset_sync_failures_total 0
-# TYPE kreplicate_cluster_reachable gauge
-kreplicate_cluster_reachable{cluster=\"src\"} 1
-kreplicate_cluster_reachable{cluster=\"dst\"} 1
-# TYPE kreplicate_partitions gauge
-kreplicate_partitions{state=\"copying\"} 2
-kreplicate_partitions{state=\"halted\"} 0
-# TYPE kreplicate_message_lag gauge
-kreplicate_message_lag{topic=\"orders\",partition=\"0\"} 12
-kreplicate_message_lag{topic=\"orders\",partition=\"1\"} 30
-# TYPE kreplicate_replication_latency_ms gauge
-kreplicate_replication_latency_ms{topic=\"orders\",partition=\"0\"} 250
-# TYPE kreplicate_consumer_group_lag gauge
-kreplicate_consumer_group_lag{cluster=\"dst\",group=\"billing\",topic=\"orders\",partition=\"0\"} 5
-# TYPE kreplicate_consumer_group_count gauge
-kreplicate_consumer_group_count 3
-# EOF
-";
+/// Both clusters reachable, 2 partitions copying with lag 42 in all, latency 250 ms,
+/// consumer lag 5, 3 groups.
+const READY: &str = r#"{
+  "clusters": [
+    {"role": "source", "alias": "src", "reachable": true},
+    {"role": "target", "alias": "dst", "reachable": true}
+  ],
+  "partitions": [
+    {"topic": "orders", "partition": 0, "state": {"name": "copying"}, "lag": 12, "latency_ms": 250},
+    {"topic": "orders", "partition": 1, "state": {"name": "copying"}, "lag": 30}
+  ],
+  "groups": [],
+  "topics": 1,
+  "replication_failures": 0,
+  "offset_sync_failures": 0,
+  "consumer_groups": 3,
+  "consumer_lag": [
+    {"cluster": "dst", "group": "billing", "topic": "orders", "partition": 0, "lag": 5}
+  ]
+}"#;
 
 #[test]
 fn ready_exits_0_with_the_table() {
@@ -102,6 +107,16 @@ fn ready_exits_0_with_the_table() {
     assert_eq!(lines[11], "READY to migrate");
 }
 
+/// `--metrics-url` naming the Prometheus page (as before `/status` existed) reads
+/// `/status` on the same server.
+#[test]
+fn a_metrics_url_reads_the_status_of_the_same_server() {
+    let url = serve_once("200 OK", READY.to_owned()).replace("/status", "/metrics");
+    let out = common::run(&["status", "--metrics-url", &url], T);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout.lines().last(), Some("READY to migrate"));
+}
+
 #[test]
 fn lag_too_high_exits_1_naming_the_check() {
     let url = serve_once("200 OK", READY.to_owned());
@@ -140,7 +155,7 @@ fn wrong_group_count_exits_1() {
 #[test]
 fn unreachable_url_exits_2_naming_it() {
     let port = kreplicate_testkit::ports::free_port();
-    let url = format!("http://127.0.0.1:{port}/metrics");
+    let url = format!("http://127.0.0.1:{port}/status");
     let out = common::run(&["status", "--metrics-url", &url], T);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     let line = out.error_line();
@@ -163,15 +178,19 @@ fn http_error_and_foreign_pages_exit_2() {
         format!("error: cannot read metrics: {url}: HTTP 500 Internal Server Error: boom")
     );
 
-    let url = serve_once("200 OK", "# TYPE up gauge\nup 1\n".into());
-    let out = common::run(&["status", "--metrics-url", &url], T);
-    assert_eq!(out.code, Some(2));
-    assert!(
-        out.error_line()
-            .contains("no kreplicate_cluster_reachable metric"),
-        "{}",
-        out.stderr
-    );
+    // Prometheus text, and JSON that is not a status.
+    for foreign in ["# TYPE up gauge\nup 1\n", "{\"up\": 1}"] {
+        let url = serve_once("200 OK", foreign.into());
+        let out = common::run(&["status", "--metrics-url", &url], T);
+        assert_eq!(out.code, Some(2));
+        assert!(
+            out.error_line().starts_with(&format!(
+                "error: cannot read metrics: {url}: not a kreplicate /status document"
+            )),
+            "{}",
+            out.stderr
+        );
+    }
 
     let out = common::run(
         &["status", "--metrics-url", "https://example.invalid/metrics"],
@@ -185,18 +204,15 @@ fn http_error_and_foreign_pages_exit_2() {
     );
 }
 
-const GROUPS: &str = "\
-# TYPE kreplicate_consumer_group_synced gauge
-kreplicate_consumer_group_synced{group=\"billing\"} 1
-kreplicate_consumer_group_synced{group=\"audit\"} 1
-# TYPE kreplicate_consumer_group_movable gauge
-kreplicate_consumer_group_movable{group=\"billing\"} 1
-kreplicate_consumer_group_movable{group=\"audit\"} 0
-";
+const GROUPS: &str = r#""groups": [
+    {"group": "billing", "synced": true, "movable": true, "offsets": []},
+    {"group": "audit", "synced": true, "movable": false, "offsets": []}
+  ],"#;
 
 #[test]
 fn group_answers_whether_it_can_move() {
-    let body = READY.replace("# EOF\n", GROUPS) + "# EOF\n";
+    let body = READY.replace(r#""groups": [],"#, GROUPS);
+    assert_ne!(body, READY);
     let url = serve_once("200 OK", body.clone());
     let out = common::run(&["status", "--metrics-url", &url, "--group", "billing"], T);
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);

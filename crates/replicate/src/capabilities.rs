@@ -1,7 +1,8 @@
 //! The Kafka APIs this replicator's configuration uses on each cluster, and which of them the
 //! cluster does not offer (librdkafka's mock cluster has no admin API, Tansu 0.6 no
 //! CreatePartitions). What needs a missing API is logged once where it fails; the gap is also
-//! exposed as `kreplicate_cluster_missing_api{cluster, api}`, so `kreplicate status` names it.
+//! exposed as `kreplicate_cluster_missing_api{cluster, api}` and in `Status::missing_apis`, so
+//! `kreplicate status` names it.
 
 use kafka_protocol::messages::ApiKey;
 use kreplicate_wire::admin::Admin;
@@ -63,15 +64,17 @@ pub(crate) async fn expose_missing(
     let admin = Admin::new(client.clone());
     for api in apis {
         let labels = missing_api_labels(cluster, *api);
-        match admin.supports(*api).await {
-            Ok(true) => {
-                metrics.cluster_missing_api.remove(&labels);
-            }
-            Ok(false) => {
-                metrics.cluster_missing_api.get_or_create(&labels).set(1);
-            }
-            Err(_) => {}
+        let Ok(offered) = admin.supports(*api).await else {
+            continue;
+        };
+        if offered {
+            metrics.cluster_missing_api.remove(&labels);
+        } else {
+            metrics.cluster_missing_api.get_or_create(&labels).set(1);
         }
+        metrics
+            .board
+            .set_missing_api(cluster, &format!("{api:?}"), !offered);
     }
 }
 

@@ -1,7 +1,8 @@
 //! The numbers MSK Replicator users watch, as Prometheus metrics. Names follow Prometheus style;
 //! `docs/metrics.md` maps each to its MSK CloudWatch name.
 //!
-//! The engine updates these; the CLI serves them (`/metrics`) and `kreplicate status` reads them.
+//! The engine updates these; the CLI serves them (`/metrics`). `kreplicate status` reads the
+//! typed [`Status`] the CLI serves beside them (`/status`).
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -10,7 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::sync::Mutex;
 
-use crate::status::{ClusterStatus, Status};
+use crate::status::{ClusterStatus, Status, WorkerStatus};
 use crate::status_board::StatusBoard;
 
 /// Label set: a list of `(name, value)` pairs.
@@ -379,6 +380,7 @@ impl ReplicatorMetrics {
             family.get(&topic_labels(topic)).map_or(0, |c| c.get())
         };
         let topics = self.board.topics();
+        let (source_topics, unselected_source_topics) = self.board.source_topics();
         let sum = |family: &Family<Labels, Counter>| -> u64 {
             topics.iter().map(|t| counter(family, t)).sum()
         };
@@ -403,6 +405,15 @@ impl ReplicatorMetrics {
             bytes_copied: sum(&self.replicated_bytes),
             replication_failures: sum(&self.failures),
             offset_sync_failures: self.consumer_group_sync_failures.get(),
+            consumer_groups: self.consumer_group_count.get().max(0) as u64,
+            consumer_lag: self.board.consumer_lag(),
+            missing_apis: self.board.missing_apis(),
+            source_topics,
+            unselected_source_topics,
+            worker: self.board.worker_members().map(|members| WorkerStatus {
+                owned_partitions: self.worker_owned_partitions.get().max(0) as u64,
+                members,
+            }),
         }
     }
 
@@ -600,6 +611,55 @@ mod tests {
         let p0 = m.status().partition("orders", 0).cloned().unwrap();
         assert_eq!((p0.lag, p0.latency_ms), (Some(0), None));
         assert_eq!(p0.state, PartitionState::NotStarted);
+    }
+
+    /// What `kreplicate status` reads besides partitions and groups: consumer lag, missing
+    /// APIs, the source's topics and the worker group, as the engine reports them; a JSON
+    /// round trip keeps all of it.
+    #[test]
+    fn status_carries_lag_missing_apis_source_topics_and_workers() {
+        let m = ReplicatorMetrics::new();
+        m.expose_clusters("src", "dst");
+        let s = m.status();
+        assert_eq!((s.source_topics, s.worker.is_none()), (None, true));
+        m.board.set_consumer_lag("dst", "billing", "orders", 0, 7);
+        m.board.set_consumer_lag("src", "billing", "orders", 0, 5);
+        m.board.set_consumer_lag("dst", "billing", "orders", 0, 3);
+        m.board.set_missing_api("dst", "CreatePartitions", true);
+        m.board.set_missing_api("src", "ListGroups", true);
+        m.board.set_missing_api("src", "ListGroups", false);
+        m.board
+            .set_source_topics(23, vec!["a".to_owned(), "b".to_owned()]);
+        m.consumer_group_count.set(2);
+        m.worker_owned_partitions.set(4);
+        m.board.set_worker_members([
+            ("m2".to_owned(), Some("b:1".to_owned()), 3),
+            ("m1".to_owned(), Some("a:1".to_owned()), 4),
+        ]);
+        let s = m.status();
+        assert_eq!(s.total_consumer_lag(), 8);
+        assert_eq!(s.consumer_lag.len(), 2);
+        let missing: Vec<(&str, &str)> = s
+            .missing_apis
+            .iter()
+            .map(|a| (a.cluster.as_str(), a.api.as_str()))
+            .collect();
+        assert_eq!(missing, [("dst", "CreatePartitions")]);
+        assert_eq!(s.source_topics, Some(23));
+        assert_eq!(s.unselected_source_topics, ["a", "b"]);
+        assert_eq!(s.consumer_groups, 2);
+        let worker = s.worker.as_ref().unwrap();
+        let members: Vec<(&str, u64)> = worker
+            .members
+            .iter()
+            .map(|w| (w.member.as_str(), w.partitions))
+            .collect();
+        assert_eq!(
+            (worker.owned_partitions, members),
+            (4, vec![("m1", 4), ("m2", 3)])
+        );
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), s);
     }
 
     #[test]

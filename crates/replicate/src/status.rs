@@ -26,6 +26,22 @@ pub struct Status {
     pub replication_failures: u64,
     /// Consumer-group offset sync failures since start.
     pub offset_sync_failures: u64,
+    /// Consumer groups being synchronised (MSK `ConsumerGroupCount`).
+    pub consumer_groups: u64,
+    /// Each synced group's consumer lag per cluster and partition (MSK `OffsetLag`).
+    pub consumer_lag: Vec<ConsumerLag>,
+    /// Kafka APIs the configuration uses that a cluster does not offer: what needs them
+    /// does not run.
+    pub missing_apis: Vec<MissingApi>,
+    /// Topics the source lists (internal ones left out), selected or not; `None` before the
+    /// first topic refresh.
+    pub source_topics: Option<u64>,
+    /// While the selection matches no source topic: the source's topics by name (the first
+    /// 20); empty otherwise.
+    pub unselected_source_topics: Vec<String>,
+    /// In a worker group (`run --worker-group`): this worker's share and the group's members;
+    /// `None` outside one or before the first generation.
+    pub worker: Option<WorkerStatus>,
 }
 
 impl Status {
@@ -49,6 +65,61 @@ impl Status {
     pub fn total_lag(&self) -> i64 {
         self.partitions.iter().filter_map(|p| p.lag).sum()
     }
+
+    /// Summed consumer lag of every synced group on both clusters (MSK `SumOffsetLag`).
+    pub fn total_consumer_lag(&self) -> i64 {
+        self.consumer_lag.iter().map(|l| l.lag).sum()
+    }
+}
+
+/// A synced group's consumer lag on one partition of one cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ConsumerLag {
+    /// The cluster's alias.
+    pub cluster: String,
+    /// Group id.
+    pub group: String,
+    /// Topic on that cluster.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// The partition's log end minus the group's committed offset (records).
+    pub lag: i64,
+}
+
+/// A Kafka API a cluster does not offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MissingApi {
+    /// The cluster's alias.
+    pub cluster: String,
+    /// The API's Kafka name, e.g. `ListGroups`.
+    pub api: String,
+}
+
+/// One worker of a worker group, as its status reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct WorkerStatus {
+    /// Source partitions assigned to this worker with its session valid.
+    pub owned_partitions: u64,
+    /// Every member of the group as the leader assigned them in the last generation, by
+    /// metrics address then member id.
+    pub members: Vec<WorkerMember>,
+}
+
+/// A member of a worker group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct WorkerMember {
+    /// Its member id in the group.
+    pub member: String,
+    /// Its advertised metrics address (`host:port`); `None` when it serves none.
+    pub address: Option<String>,
+    /// Source partitions the leader assigned it.
+    pub partitions: u64,
 }
 
 /// Which side of the replication a cluster is on.

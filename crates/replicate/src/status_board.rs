@@ -6,7 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use crate::status::{ClusterRole, GroupOffset, GroupStatus, PartitionState, PartitionStatus};
+use crate::status::{
+    ClusterRole, ConsumerLag, GroupOffset, GroupStatus, MissingApi, PartitionState,
+    PartitionStatus, WorkerMember,
+};
 
 #[derive(Default)]
 struct Board {
@@ -17,6 +20,14 @@ struct Board {
     /// By source topic, then partition (looked up by `&str`: no allocation per update).
     partitions: BTreeMap<String, BTreeMap<i32, PartitionStatus>>,
     groups: BTreeMap<String, GroupStatus>,
+    /// By (cluster, group, topic, partition), as `consumer_group_lag`'s series.
+    consumer_lag: BTreeMap<(String, String, String, i32), i64>,
+    /// (cluster, api) pairs, as `cluster_missing_api`'s series.
+    missing_apis: BTreeSet<(String, String)>,
+    source_topics: Option<u64>,
+    unselected_source_topics: Vec<String>,
+    /// The worker group's members; `None` outside a worker group.
+    worker_members: Option<Vec<WorkerMember>>,
 }
 
 /// The engine's side of the status snapshot; shared through [`crate::metrics::ReplicatorMetrics`].
@@ -194,6 +205,96 @@ impl StatusBoard {
     /// A group no longer synced here.
     pub(crate) fn remove_group(&self, group: &str) {
         self.lock().groups.remove(group);
+    }
+
+    /// A group's consumer lag on one partition of `cluster`.
+    pub(crate) fn set_consumer_lag(
+        &self,
+        cluster: &str,
+        group: &str,
+        topic: &str,
+        partition: i32,
+        lag: i64,
+    ) {
+        self.lock().consumer_lag.insert(
+            (
+                cluster.to_owned(),
+                group.to_owned(),
+                topic.to_owned(),
+                partition,
+            ),
+            lag,
+        );
+    }
+
+    /// Whether `cluster` lacks `api` (its Kafka name).
+    pub(crate) fn set_missing_api(&self, cluster: &str, api: &str, missing: bool) {
+        let key = (cluster.to_owned(), api.to_owned());
+        let mut board = self.lock();
+        if missing {
+            board.missing_apis.insert(key);
+        } else {
+            board.missing_apis.remove(&key);
+        }
+    }
+
+    /// The source's topic count, and the topics named while none is selected.
+    pub(crate) fn set_source_topics(&self, total: usize, unselected: Vec<String>) {
+        let mut board = self.lock();
+        board.source_topics = Some(total as u64);
+        board.unselected_source_topics = unselected;
+    }
+
+    /// The worker group's members (member id, metrics address, partitions assigned).
+    pub(crate) fn set_worker_members(
+        &self,
+        members: impl IntoIterator<Item = (String, Option<String>, u64)>,
+    ) {
+        let mut members: Vec<WorkerMember> = members
+            .into_iter()
+            .map(|(member, address, partitions)| WorkerMember {
+                member,
+                address,
+                partitions,
+            })
+            .collect();
+        members.sort_by(|a, b| (&a.address, &a.member).cmp(&(&b.address, &b.member)));
+        self.lock().worker_members = Some(members);
+    }
+
+    pub(crate) fn consumer_lag(&self) -> Vec<ConsumerLag> {
+        self.lock()
+            .consumer_lag
+            .iter()
+            .map(|((cluster, group, topic, partition), lag)| ConsumerLag {
+                cluster: cluster.clone(),
+                group: group.clone(),
+                topic: topic.clone(),
+                partition: *partition,
+                lag: *lag,
+            })
+            .collect()
+    }
+
+    pub(crate) fn missing_apis(&self) -> Vec<MissingApi> {
+        self.lock()
+            .missing_apis
+            .iter()
+            .map(|(cluster, api)| MissingApi {
+                cluster: cluster.clone(),
+                api: api.clone(),
+            })
+            .collect()
+    }
+
+    /// The source's topic count and the unselected topics named.
+    pub(crate) fn source_topics(&self) -> (Option<u64>, Vec<String>) {
+        let board = self.lock();
+        (board.source_topics, board.unselected_source_topics.clone())
+    }
+
+    pub(crate) fn worker_members(&self) -> Option<Vec<WorkerMember>> {
+        self.lock().worker_members.clone()
     }
 
     pub(crate) fn partitions(&self) -> Vec<PartitionStatus> {

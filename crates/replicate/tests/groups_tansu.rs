@@ -143,6 +143,23 @@ async fn legacy_prefixed_group_moves_to_the_target_at_the_exact_next_record() {
         text.contains("kreplicate_consumer_group_offset_sync_failures_total 0\n"),
         "{text}"
     );
+    // The typed status carries the same lag and count (what `kreplicate status` reads).
+    let status = metrics.status();
+    assert_eq!(status.consumer_groups, 1);
+    let lag: Vec<(&str, &str, i32, i64)> = status
+        .consumer_lag
+        .iter()
+        .filter(|l| l.group == group)
+        .map(|l| (l.cluster.as_str(), l.topic.as_str(), l.partition, l.lag))
+        .collect();
+    for (p, offset) in &on_a {
+        let want = (source_alias.as_str(), "orders", *p, 20 - offset);
+        assert!(lag.contains(&want), "{want:?} not in {lag:?}");
+    }
+    for p in 0..2 {
+        let want = (target_alias.as_str(), target_topic.as_str(), p, 0);
+        assert!(lag.contains(&want), "{want:?} not in {lag:?}");
+    }
     replicator.shutdown().await.unwrap();
 }
 

@@ -260,6 +260,23 @@ async fn leader_moves(mode: DataMode) {
         2,
         "{text}"
     );
+    // The typed status names the same two (what `kreplicate status` warns about).
+    let mut missing: Vec<(String, String)> = replicator
+        .status()
+        .missing_apis
+        .into_iter()
+        .map(|m| (m.cluster, m.api))
+        .collect();
+    missing.sort();
+    let mut want = vec![
+        (
+            source.cluster_id().to_string(),
+            "DescribeConfigs".to_string(),
+        ),
+        (config.target.alias.clone(), "CreatePartitions".to_string()),
+    ];
+    want.sort();
+    assert_eq!(missing, want);
 
     // Partition 0's leader moves from broker 1 to broker 3 (its leader epoch is bumped, and
     // broker 1 answers NOT_LEADER_OR_FOLLOWER) after 40 of its records were copied; then twice

@@ -53,10 +53,14 @@ impl LogEnds {
         committed: i64,
     ) {
         if let Some(end) = self.end(topic, partition).await {
+            let lag = (end - committed).max(0);
             metrics
                 .consumer_group_lag
                 .get_or_create(&lag_labels(&self.alias, group, topic, partition))
-                .set((end - committed).max(0));
+                .set(lag);
+            metrics
+                .board
+                .set_consumer_lag(&self.alias, group, topic, partition, lag);
             metrics
                 .consumer_group_lag
                 .remove(&placeholder_lag_labels(&self.alias));

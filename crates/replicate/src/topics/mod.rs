@@ -244,14 +244,22 @@ impl TopicSync {
         let names = discovery::user_topics(metadata);
         self.metrics.source_topic_count.set(names.len() as i64);
         self.metrics.unselected_source_topics.clear();
-        if none_selected {
-            for name in names.iter().take(discovery::NAMED_UNSELECTED) {
-                self.metrics
-                    .unselected_source_topics
-                    .get_or_create(&topic_labels(name))
-                    .set(1);
-            }
+        let named: Vec<String> = if none_selected {
+            names
+                .iter()
+                .take(discovery::NAMED_UNSELECTED)
+                .map(|name| name.to_string())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for name in &named {
+            self.metrics
+                .unselected_source_topics
+                .get_or_create(&topic_labels(name))
+                .set(1);
         }
+        self.metrics.board.set_source_topics(names.len(), named);
     }
 
     async fn sync(

@@ -332,6 +332,15 @@ async fn run_member(
                 ])
                 .set(v.partitions as i64);
         }
+        metrics
+            .board
+            .set_worker_members(assignment.members.iter().map(|v| {
+                (
+                    v.member_id.clone(),
+                    v.metrics_address.clone(),
+                    v.partitions as u64,
+                )
+            }));
         let leader = generation.is_leader();
         publish.send_replace(Membership {
             generation: generation.generation_id,
