@@ -3,10 +3,8 @@
 //! up another, errors reach only their partition's caller, and duplicate or cancelled fetches
 //! are handled. Prefetching: busy partitions are not held up by caught-up ones' long polls,
 //! caught-up ones are paced by the long poll and not starved, a caller that moves gets the
-//! offset it asked for, one that stops claiming costs one buffered result, and a partition
-//! left out of a response (empty below its high watermark) is not held back as caught up. The
-//! fake broker records every request, so the tests count requests and the partitions each
-//! carried exactly.
+//! offset it asked for, and one that stops claiming costs one buffered result. The fake broker
+//! records every request, so the tests count requests and the partitions each carried exactly.
 
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
@@ -69,9 +67,6 @@ enum Part {
     Records,
     /// No records: the partition is caught up.
     Empty,
-    /// No records though the partition holds [`RECORDS`] from the fetch offset: left out of
-    /// the response (Kafka, once the response's `max_bytes` is used up; Tansu 0.6, often).
-    LeftOut,
     /// This error code.
     Error(i16),
 }
@@ -94,10 +89,6 @@ fn answer(request: &FetchRequest, part: impl Fn(&str, i32) -> Part) -> ResponseK
                         Part::Empty => data
                             .with_high_watermark(offset)
                             .with_last_stable_offset(offset)
-                            .with_records(Some(Default::default())),
-                        Part::LeftOut => data
-                            .with_high_watermark(offset + RECORDS)
-                            .with_last_stable_offset(offset + RECORDS)
                             .with_records(Some(Default::default())),
                         Part::Records => {
                             let mut batch = RecordBatchBuilder::new(Compression::None);
@@ -916,54 +907,4 @@ async fn a_busy_caller_that_stops_does_not_starve_caught_up_partitions() {
     );
     // While events-0's buffer was full, events-1 was still long-polled.
     assert!(before >= 2, "{:?}", fetches(&broker));
-}
-
-/// A partition answered empty below its high watermark (left out of the response, not caught
-/// up) is fetched again at once, not held back like a caught-up one while another partition's
-/// caller processes: with a 30 s `max_wait`, holding it back would keep its records from its
-/// caller for 30 s after events-0's caller took its result.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_partition_left_out_of_a_response_is_fetched_again_at_once() {
-    let left_out = Arc::new(AtomicBool::new(true));
-    let broker = broker(2, Duration::ZERO, Duration::ZERO, {
-        let left_out = left_out.clone();
-        move |_, partition| match partition {
-            0 => Part::Records,
-            _ if left_out.swap(false, Ordering::SeqCst) => Part::LeftOut,
-            _ => Part::Records,
-        }
-    });
-    let mut config = ClientConfig::new([broker.addr()]);
-    config.retry = RetryPolicy::no_retry();
-    config.connection.request_timeout = Duration::from_secs(60);
-    let client = Client::connect(config).await.unwrap();
-    let shared = SharedFetcher::new(kreplicate_wire::fetcher::Fetcher::new(
-        client,
-        FetchConfig {
-            max_wait: Duration::from_secs(30),
-            ..FetchConfig::default()
-        },
-    ));
-    // events-0's caller takes one result and keeps processing it; its prefetch is buffered.
-    check(
-        &shared.fetch(position("events", 0, 0)).await.unwrap(),
-        "events",
-        0,
-        0,
-    );
-    wait_for_fetches(&broker, 2).await;
-    let first = shared.fetch(position("events", 1, 0)).await.unwrap();
-    check_empty(&first, 1, 0);
-    assert_eq!(first.high_watermark, RECORDS);
-    let again = tokio::time::timeout(
-        Duration::from_secs(10),
-        shared.fetch(position("events", 1, 0)),
-    )
-    .await
-    .expect("events-1, left out of a response, was held back as if caught up")
-    .unwrap();
-    check(&again, "events", 1, 0);
-    let requests = settle(&broker).await;
-    assert_eq!(offsets_of(&requests, 0), vec![0, RECORDS]);
-    assert_eq!(offsets_of(&requests, 1), vec![0, 0, RECORDS]);
 }

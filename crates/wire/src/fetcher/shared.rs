@@ -34,10 +34,7 @@
 //!   partition over), and prefetching after it would retry at once instead of after the
 //!   caller's back-off, or spin on an error the broker answers at once.
 //! - Quiet partitions do not hold up busy ones. A partition is *quiet* when its last result
-//!   had no records at the offset it would be fetched at now and the broker said it had none
-//!   there (its high watermark, or last stable offset under read_committed, was not past the
-//!   offset), so the broker long-polls for it. An empty result below that end (a broker that
-//!   left the partition out of a full response) is not quiet: it is fetched again at once.
+//!   had no records at the offset it would be fetched at now, so the broker long-polls for it.
 //!   A request made only of quiet partitions waits while a caller of the same leader is
 //!   processing records it received (it will soon ask again or claim its buffered result),
 //!   for at most `max_wait` after it received them; the quiet partitions then go out with its
@@ -71,7 +68,6 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::config::IsolationLevel;
 use super::fetched::FetchedPartition;
 use super::fetcher::{FetchPosition, Fetcher};
 use crate::client::{Error, Result};
@@ -182,21 +178,6 @@ struct Fetched {
 impl Fetched {
     fn has_records(&self) -> bool {
         self.next > self.fetched.fetch_offset
-    }
-
-    /// No records, and the broker says there are none to read at the fetch offset (the last
-    /// stable offset under read_committed, else the high watermark): the next fetch there is a
-    /// long poll. An empty result below that end is not caught up: Kafka leaves a partition
-    /// empty once the response's `max_bytes` is used up by the partitions before it
-    /// (`ReplicaManager.readFromLog`: once `limitBytes` reaches 0), and Tansu 0.6 answers most
-    /// partitions of a many-partition Fetch empty while they hold records.
-    fn caught_up(&self) -> bool {
-        let f = &self.fetched;
-        let end = match f.isolation {
-            IsolationLevel::ReadCommitted if f.last_stable_offset >= 0 => f.last_stable_offset,
-            _ => f.high_watermark,
-        };
-        !self.has_records() && end <= f.fetch_offset
     }
 }
 
@@ -391,7 +372,7 @@ impl Batcher {
             match result {
                 Ok(fetched) => {
                     partition.next = Some(fetched.next);
-                    partition.quiet = fetched.caught_up();
+                    partition.quiet = !fetched.has_records();
                     if let Some(unclaimed) = partition.deliver(fetched, now) {
                         // Buffered only if nobody waits elsewhere: a caller at another offset
                         // moved past it.
