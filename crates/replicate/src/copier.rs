@@ -4,6 +4,10 @@
 //!
 //! Back-pressure: a partition stops fetching while more than its share of bytes is
 //! unacknowledged; the producer's own buffer bounds the total.
+//!
+//! This file is the loop (fetch, choose a path per batch, send); the record path is in
+//! `record_rewrite`, header mode's splicing in `header_splice`, what an acknowledgement does
+//! (budget, position, metrics, offset map) in `accounting`, and checkpoints in `checkpointing`.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,37 +15,34 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesOrdered, StreamExt};
-use kreplicate_codec::{Compression, Header, RecordSet};
+use kreplicate_codec::{Compression, RecordSet};
 use kreplicate_offsets::{OffsetMap, OffsetMaps, TopicPartition};
 use kreplicate_wire::client::{Backoff, Error as ClientError, Retriable};
 use kreplicate_wire::fetcher::{FetchPosition, FetchedPartition, SharedFetcher};
-use kreplicate_wire::producer::{
-    ProduceError, Producer, ProducerRecord, RawBatch, RecordsMetadata,
-};
+use kreplicate_wire::producer::{ProduceError, Producer, RawBatch, RecordsMetadata};
 use tokio::sync::watch;
 
-use crate::checkpoint::{Checkpoint, CheckpointKey, CHECKPOINT_TOPIC};
+use crate::checkpoint::{Checkpoint, CheckpointKey};
 use crate::groups::reverse_maps::{ReverseCopy, ReverseMaps};
+use crate::lock::lock;
 use crate::metrics::{partition_labels, topic_labels, Labels, ReplicatorMetrics};
 use crate::options::{DataMode, PanicHook};
 use crate::producer_registry::{Registry, RegistryEntry};
-use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
-use crate::refusal::{classify, Refusal, Scope, WriteFailure};
+use crate::provenance::{ClusterFingerprint, Provenance};
+use crate::refusal::Refusal;
 
+mod accounting;
+mod checkpointing;
 mod header_splice;
+mod record_rewrite;
+
+use record_rewrite::Group;
 
 /// Memory a record in flight holds besides its key and value (its decoded form and headers,
 /// the producer's and this copier's bookkeeping: about 500 bytes measured), counted against
 /// the unacknowledged-bytes budget: by key and value alone, a budget of 8 MiB let 110,000
 /// small records per partition be in flight.
 const IN_FLIGHT_RECORD_COST: usize = 512;
-
-/// The most a group of records sent together may count against the budget (in the units of
-/// `IN_FLIGHT_RECORD_COST`), and its share of the partition's budget: big enough that the
-/// per-group work (a channel message, an acknowledgement, a future) is spread over hundreds of
-/// records, small enough that several groups are in flight within the budget.
-const MAX_GROUP_COST: usize = 1 << 20;
-const GROUPS_PER_BUDGET: usize = 4;
 
 /// How long (in all) a batch that came from the target waits for the reverse replicator's
 /// saved offset map to cover it (ENHANCED in batch mode): the map is saved every group sync
@@ -172,23 +173,6 @@ struct Copier {
     group: Group,
 }
 
-/// Records collected to be sent with one [`Producer::send_all`].
-#[derive(Default)]
-struct Group {
-    records: Vec<ProducerRecord>,
-    source_offsets: Vec<i64>,
-    /// Key and value bytes.
-    bytes: usize,
-    timestamp: i64,
-}
-
-impl Group {
-    /// What the group counts against the partition's unacknowledged-bytes budget.
-    fn cost(&self) -> usize {
-        self.bytes + self.records.len() * IN_FLIGHT_RECORD_COST
-    }
-}
-
 /// Runs one partition until stopped or failed.
 pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<bool>) -> CopierExit {
     // Continue the partition's offset map if it ends where we start; otherwise the map is
@@ -313,10 +297,6 @@ fn good_prefix_len(raw: &Bytes) -> usize {
         .map_while(Result::ok)
         .map(|b| b.raw().len())
         .sum()
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn now_ms() -> i64 {
@@ -490,90 +470,6 @@ impl Copier {
         Ok(())
     }
 
-    /// Rewrites `record` for the target and adds it to the group, sending the group once it
-    /// holds its share of the budget.
-    async fn add_record(
-        &mut self,
-        record: kreplicate_codec::Record,
-        provenance: Option<Provenance>,
-    ) -> Result<(), CopierExit> {
-        if let Some(hook) = &self.s.panic_hook {
-            hook.check(&self.s.source_topic, self.s.partition, record.offset);
-        }
-        // Batch mode copies records as they are (any header included); header mode replaces
-        // the previous hop's provenance with its own.
-        let mut headers: Vec<Header> = record.headers;
-        if self.s.mode == DataMode::Header {
-            headers.retain(|h| !is_provenance(h));
-            headers.push(
-                Provenance {
-                    origin: provenance.map_or(self.s.source, |p| p.origin),
-                    source: self.s.source,
-                    partition: self.s.partition,
-                    offset: record.offset,
-                }
-                .header(),
-            );
-        }
-        let g = &mut self.group;
-        g.bytes +=
-            record.key.as_ref().map_or(0, Bytes::len) + record.value.as_ref().map_or(0, Bytes::len);
-        g.timestamp = g.timestamp.max(record.timestamp);
-        g.source_offsets.push(record.offset);
-        g.records.push(ProducerRecord {
-            key: record.key,
-            value: record.value,
-            headers,
-            timestamp: Some(record.timestamp),
-        });
-        self.position = record.offset + 1;
-        let limit = (self.s.max_unacked_bytes / GROUPS_PER_BUDGET).min(MAX_GROUP_COST);
-        if g.cost() >= limit || record.offset < self.s.careful_until {
-            self.send_group().await?;
-            self.settle(record.offset).await?;
-        }
-        Ok(())
-    }
-
-    /// Hands the collected records to the producer as one group (once the partition is within
-    /// its budget) and queues the acknowledgement in offset order.
-    async fn send_group(&mut self) -> Result<(), CopierExit> {
-        if self.group.records.is_empty() {
-            return Ok(());
-        }
-        self.wait_for_budget().await?;
-        let group = std::mem::take(&mut self.group);
-        let cost = group.cost();
-        let (source_offsets, bytes, timestamp) =
-            (group.source_offsets, group.bytes, group.timestamp);
-        // In careful mode each record is sent, and acknowledged, alone.
-        let alone = source_offsets.len() == 1 && source_offsets[0] < self.s.careful_until;
-        let delivery = self
-            .s
-            .producer
-            .send_all(&self.s.target_topic, self.s.partition, group.records)
-            .await
-            .map_err(|e| CopierExit::DataPathFailed(e.to_string()))?;
-        self.unacked_bytes += cost;
-        self.pending.push_back(Box::pin(async move {
-            match delivery.await {
-                Ok(targets) => Outcome::Copied {
-                    source_offsets,
-                    targets,
-                    bytes,
-                    timestamp,
-                },
-                Err(error) => Outcome::Failed {
-                    error,
-                    first: source_offsets.first().copied().unwrap_or(-1),
-                    last: source_offsets.last().copied().unwrap_or(-1),
-                    alone,
-                },
-            }
-        }));
-        Ok(())
-    }
-
     async fn send_raw(&mut self, batch: kreplicate_codec::RecordBatch) -> Result<(), CopierExit> {
         let (base_offset, last_offset) = (batch.base_offset(), batch.last_offset());
         let timestamp = batch.max_timestamp();
@@ -691,198 +587,6 @@ impl Copier {
         Ok(false)
     }
 
-    /// Waits, handling acknowledgements, while this partition holds its share of unacknowledged
-    /// bytes. Checking before each fetch is not enough: one fetch of compressed small records
-    /// decodes to many times its size (a 1 MiB response of 75-byte LZ4 records put 237,000
-    /// records in flight, 280 MiB resident for 4 partitions, `faults_data.rs`).
-    async fn wait_for_budget(&mut self) -> Result<(), CopierExit> {
-        while self.unacked_bytes >= self.s.max_unacked_bytes {
-            let Some(outcome) = self.pending.next().await else {
-                break;
-            };
-            self.handle_outcome(outcome)?;
-        }
-        Ok(())
-    }
-
-    /// Marks source offsets up to `until` as passed without a copy (in order with copies).
-    fn skip(&mut self, until: i64, filtered: u64) {
-        self.position = self.position.max(until);
-        self.pending.push_back(Box::pin(
-            async move { Outcome::Skipped { until, filtered } },
-        ));
-    }
-
-    /// Marks a record that came from the target as an echo of `original` (in order with copies).
-    fn echo(&mut self, source_offset: i64, original: i64) {
-        self.position = self.position.max(source_offset + 1);
-        self.pending.push_back(Box::pin(async move {
-            Outcome::Echo {
-                source_offset,
-                original,
-            }
-        }));
-    }
-
-    fn handle_outcome(&mut self, outcome: Outcome) -> Result<(), CopierExit> {
-        let m = &self.s.metrics;
-        // Set for copied records: their source timestamp to acknowledgement.
-        let mut latency = None;
-        match outcome {
-            Outcome::Copied {
-                source_offsets,
-                targets,
-                bytes,
-                timestamp,
-            } => {
-                let count = source_offsets.len();
-                let (Some(&first_source), Some(&last_source)) =
-                    (source_offsets.first(), source_offsets.last())
-                else {
-                    return Ok(());
-                };
-                let target_offsets: Vec<i64> = targets.offsets().collect();
-                let (Some(&first_target), Some(&last_target)) =
-                    (target_offsets.first(), target_offsets.last())
-                else {
-                    return Err(CopierExit::DataPathFailed(format!(
-                        "the producer acknowledged {count} records on {}-{} without offsets",
-                        self.s.target_topic, self.s.partition
-                    )));
-                };
-                if target_offsets.len() != count {
-                    return Err(CopierExit::DataPathFailed(format!(
-                        "the producer acknowledged {count} records on {}-{} with {} offsets",
-                        self.s.target_topic,
-                        self.s.partition,
-                        target_offsets.len()
-                    )));
-                }
-                if first_target < self.target_next {
-                    return Err(self.target_went_back(first_source, first_target));
-                }
-                self.unacked_bytes -= bytes + count * IN_FLIGHT_RECORD_COST;
-                self.acked = last_source + 1;
-                self.target_next = last_target + 1;
-                self.with_map(|m| {
-                    source_offsets
-                        .iter()
-                        .zip(&target_offsets)
-                        .try_for_each(|(&s, &t)| m.record(s, t))
-                });
-                m.replicated_records
-                    .get_or_create(&self.topic_labels)
-                    .inc_by(count as u64);
-                m.replicated_bytes
-                    .get_or_create(&self.topic_labels)
-                    .inc_by(bytes as u64);
-                latency = Some((now_ms() - timestamp).max(0));
-            }
-            Outcome::CopiedBatch {
-                base_offset,
-                last_offset,
-                target_base,
-                bytes,
-                timestamp,
-            } => {
-                if target_base < self.target_next {
-                    return Err(self.target_went_back(base_offset, target_base));
-                }
-                self.unacked_bytes -= bytes;
-                self.acked = last_offset + 1;
-                self.target_next = target_base + (last_offset - base_offset) + 1;
-                self.with_map(|m| {
-                    (0..=(last_offset - base_offset))
-                        .try_for_each(|i| m.record(base_offset + i, target_base + i))
-                });
-                m.replicated_records
-                    .get_or_create(&self.topic_labels)
-                    .inc_by((last_offset - base_offset + 1) as u64);
-                m.replicated_bytes
-                    .get_or_create(&self.topic_labels)
-                    .inc_by(bytes as u64);
-                latency = Some((now_ms() - timestamp).max(0));
-            }
-            Outcome::Skipped { until, filtered } => {
-                self.acked = self.acked.max(until);
-                self.with_map(|m| m.record_skipped_until(until));
-                if filtered > 0 {
-                    m.filtered_records
-                        .get_or_create(&self.topic_labels)
-                        .inc_by(filtered);
-                }
-            }
-            Outcome::Echo {
-                source_offset,
-                original,
-            } => {
-                self.acked = self.acked.max(source_offset + 1);
-                self.with_map(|m| m.record_echo(source_offset, original));
-                m.filtered_records.get_or_create(&self.topic_labels).inc();
-            }
-            Outcome::Failed {
-                error,
-                first,
-                last,
-                alone,
-            } => {
-                m.failures.get_or_create(&self.topic_labels).inc();
-                return Err(match classify(&error.0, &self.s.target_topic) {
-                    WriteFailure::DataPath(reason) => CopierExit::DataPathFailed(format!(
-                        "writing {}-{} to the target failed: {reason}",
-                        self.s.target_topic, self.s.partition
-                    )),
-                    WriteFailure::Refused(refusal) => {
-                        // A topic-wide refusal is not about any record: no use isolating one.
-                        let isolated = alone || refusal.scope == Scope::Topic;
-                        CopierExit::Refused {
-                            offset: if alone { first } else { self.acked },
-                            reached: last,
-                            isolated,
-                            refusal,
-                        }
-                    }
-                });
-            }
-        }
-        if let Some(latency) = latency {
-            m.replication_latency_ms
-                .get_or_create(&self.labels)
-                .set(latency);
-        }
-        m.board.acked(
-            &self.s.source_topic,
-            self.s.partition,
-            self.acked,
-            self.target_next,
-            latency,
-        );
-        Ok(())
-    }
-
-    /// A copy acknowledged below a target offset already acknowledged: the target partition
-    /// lost records (its topic was deleted and recreated under us, or it was truncated). The
-    /// copies it held are gone and cannot be put back before the ones now in it, so the
-    /// partition halts, loudly, instead of carrying on as if nothing was lost. Nothing more is
-    /// checkpointed: on restart `resume` sees the target behind the checkpoint.
-    fn target_went_back(&self, source_offset: i64, target_offset: i64) -> CopierExit {
-        CopierExit::Halted {
-            offset: source_offset,
-            message: format!(
-                "the target partition {}-{} went back: the copy of source offset {source_offset} \
-                 was written at target offset {target_offset}, but target offsets up to {} were \
-                 already acknowledged. The target topic was deleted (or truncated) while \
-                 replicating, and the copies of source offsets up to {} it held are gone. To copy \
-                 the partition again in full: stop the replicator, delete the target topic, start \
-                 the replicator (see docs/guarantees.md)",
-                self.s.target_topic,
-                self.s.partition,
-                self.target_next - 1,
-                self.acked - 1,
-            ),
-        }
-    }
-
     /// Returns an exit for errors that end this copier; retriable ones return `None`.
     fn handle_fetch_error(&mut self, e: ClientError) -> Option<CopierExit> {
         match e {
@@ -948,96 +652,6 @@ impl Copier {
                 tracing::warn!(topic = %self.s.source_topic, partition = self.s.partition, error = %e, "fetch failed; retrying");
                 None
             }
-        }
-    }
-
-    /// Applies an update to this partition's offset map. A map that refuses an update (it
-    /// would break its ordering invariants) is dropped: translation then reports the partition
-    /// as unknown rather than translating wrongly.
-    fn with_map(
-        &self,
-        update: impl FnOnce(&mut OffsetMap) -> Result<(), kreplicate_offsets::OffsetMapError>,
-    ) {
-        let mut maps = lock(&self.s.offset_maps);
-        if let Some(map) = maps.get_mut(&self.s.source_topic, self.s.partition) {
-            if let Err(e) = update(map) {
-                tracing::warn!(topic = %self.s.source_topic, partition = self.s.partition, error = %e, "offset map dropped");
-                maps.remove(&self.s.source_topic, self.s.partition);
-            }
-        }
-    }
-
-    /// Sends the acknowledged position as a checkpoint, unless the target already acknowledged
-    /// it or one is on its way. It counts as written only once acknowledged
-    /// ([`Self::checkpoint_done`]); a failed one is sent again at the next tick.
-    async fn checkpoint(&mut self) {
-        if !self.checkpoint_delivery.is_empty() {
-            return;
-        }
-        let cp = Checkpoint {
-            source_next: self.acked,
-            target_next: self.target_next,
-        };
-        if self.checkpointed == Some(cp) {
-            return;
-        }
-        let producer = &self.s.producer;
-        if std::mem::take(&mut self.checkpoint_reset) {
-            if let Err(e) = producer.reset_partition(CHECKPOINT_TOPIC, 0).await {
-                self.checkpoint_reset = true;
-                self.checkpoint_failed(&e.to_string());
-                return;
-            }
-        }
-        let sent = producer
-            .send(
-                CHECKPOINT_TOPIC,
-                0,
-                ProducerRecord {
-                    key: Some(self.s.checkpoint_key.encode()),
-                    value: Some(cp.encode()),
-                    ..ProducerRecord::default()
-                },
-            )
-            .await;
-        match sent {
-            Ok(delivery) => self
-                .checkpoint_delivery
-                .push_back(Box::pin(async move { (cp, delivery.await.map(|_| ())) })),
-            Err(e) => self.checkpoint_failed(&e.to_string()),
-        }
-    }
-
-    fn checkpoint_done(&mut self, cp: Checkpoint, result: Result<(), ProduceError>) {
-        match result {
-            Ok(()) => self.checkpointed = Some(cp),
-            Err(e) => {
-                // Whatever failed it (a refusal, the retry deadline), the producer halted the
-                // checkpoint partition: lift the halt before the next one.
-                self.checkpoint_reset = true;
-                self.checkpoint_failed(&e.to_string());
-            }
-        }
-    }
-
-    fn checkpoint_failed(&self, error: &str) {
-        self.s.metrics.checkpoint_failures.inc();
-        tracing::warn!(topic = %self.s.source_topic, partition = self.s.partition, %error,
-            "writing the checkpoint of {}-{} failed; retrying at the next checkpoint",
-            self.s.source_topic, self.s.partition);
-    }
-
-    /// Checkpoints the acknowledged position and waits for the answer (before exiting).
-    async fn checkpoint_and_wait(&mut self) {
-        // One already on its way may be older than the position: answer it, then send again.
-        for _ in 0..2 {
-            if let Some((cp, result)) = self.checkpoint_delivery.next().await {
-                self.checkpoint_done(cp, result);
-            }
-            self.checkpoint().await;
-        }
-        if let Some((cp, result)) = self.checkpoint_delivery.next().await {
-            self.checkpoint_done(cp, result);
         }
     }
 }
