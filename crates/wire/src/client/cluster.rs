@@ -16,7 +16,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::metadata::{ClusterMetadata, TopicMetadata};
 use super::retry::RetryPolicy;
 use super::{Error, Result};
-use crate::connection::{BrokerConnection, ConnectionConfig};
+use crate::connection::{BrokerConnection, ConnectionConfig, ConnectionError};
 use crate::protocol::BrokerError;
 
 /// Settings for a [`Client`].
@@ -235,7 +235,6 @@ impl Client {
     /// Fetches metadata for `topics` (`None` = all topics, `Some(&[])` = brokers only) and
     /// merges it into the cache.
     pub async fn refresh_metadata(&self, topics: Option<&[String]>) -> Result<ClusterMetadata> {
-        let conn = self.any_connection().await?;
         let requested: Option<Vec<MetadataRequestTopic>> = topics.map(|ts| {
             ts.iter()
                 .map(|t| {
@@ -244,19 +243,31 @@ impl Client {
                 })
                 .collect()
         });
-        let result = conn
-            .request(
-                &MetadataRequest::default()
-                    .with_topics(requested)
-                    // Metadata must never create topics as a side effect.
-                    .with_allow_auto_topic_creation(false),
-            )
-            .await;
-        let response = match result {
-            Ok(r) => r,
-            Err(e) => {
-                self.forget_connection(conn.broker());
-                return Err(e.into());
+        let request = MetadataRequest::default()
+            .with_topics(requested)
+            // Metadata must never create topics as a side effect.
+            .with_allow_auto_topic_creation(false);
+        // A connection can close under a request that was sent on it in time: its SASL session
+        // ended (KIP-368: the broker closes a connection whose session has expired) or the
+        // broker went away. Metadata changes nothing, so it is asked once more on a fresh
+        // connection, as Kafka's clients do, before the caller sees the error.
+        let mut attempts_left = 2;
+        let response = loop {
+            attempts_left -= 1;
+            let conn = self.any_connection().await?;
+            match conn.request(&request).await {
+                Ok(r) => break r,
+                Err(e) => {
+                    self.forget_connection(conn.broker());
+                    // Not after a timeout: the caller's deadline already covers one.
+                    let closed_under_it = matches!(
+                        e,
+                        ConnectionError::Closed { .. } | ConnectionError::Io { .. }
+                    );
+                    if attempts_left == 0 || !closed_under_it {
+                        return Err(e.into());
+                    }
+                }
             }
         };
         let fresh = ClusterMetadata::from_response(response);
