@@ -176,8 +176,8 @@ impl Client {
     /// At most one connection per address is live: a connection leaves its slot only broken,
     /// after every request in flight on it failed (rskafka's rule: a poisoned connection fails
     /// all its requests). So a partition's in-flight produce requests, sent in order, never
-    /// span two connections, and none can overtake another (Kafka's Java producer keeps them
-    /// on one connection per broker the same way: `max.in.flight.requests.per.connection`).
+    /// span two connections, and none can overtake another (Kafka's Java client: one
+    /// connection per node, and `NetworkClient.disconnect` cancels all its in-flight requests).
     pub async fn connection(&self, addr: &str) -> Result<Arc<BrokerConnection>> {
         let slot = lock(&self.inner.slots)
             .entry(addr.to_string())
