@@ -75,13 +75,27 @@ struct Cache {
     coordinators: HashMap<String, String>,
 }
 
-/// One slot per broker address; the async mutex makes concurrent callers share one connect.
-type Slot = Arc<tokio::sync::Mutex<Option<Arc<BrokerConnection>>>>;
+/// One slot per broker address, for the client's life: at most one live connection each.
+#[derive(Default)]
+struct Slot {
+    /// Held while connecting, so concurrent callers share one connect.
+    connecting: tokio::sync::Mutex<()>,
+    current: Mutex<Option<Arc<BrokerConnection>>>,
+}
+
+impl Slot {
+    fn usable(&self) -> Option<Arc<BrokerConnection>> {
+        lock(&self.current)
+            .as_ref()
+            .filter(|c| c.is_usable())
+            .cloned()
+    }
+}
 
 struct Inner {
     config: ClientConfig,
     cache: Mutex<Cache>,
-    slots: Mutex<HashMap<String, Slot>>,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
     /// The largest `throttle_time_ms` a broker of this cluster answered since it was last taken.
     throttle_ms: std::sync::atomic::AtomicU64,
 }
@@ -158,26 +172,44 @@ impl Client {
 
     /// A connection to `addr`, reusing a live one or opening (and authenticating) a new one.
     /// A broken connection is dropped and replaced here.
+    ///
+    /// At most one connection per address is live: a connection leaves its slot only broken,
+    /// after every request in flight on it failed (rskafka's rule: a poisoned connection fails
+    /// all its requests). So a partition's in-flight produce requests, sent in order, never
+    /// span two connections, and none can overtake another (Kafka's Java client: one
+    /// connection per node, and `NetworkClient.disconnect` cancels all its in-flight requests).
     pub async fn connection(&self, addr: &str) -> Result<Arc<BrokerConnection>> {
         let slot = lock(&self.inner.slots)
             .entry(addr.to_string())
             .or_default()
             .clone();
-        let mut slot = slot.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            if conn.is_usable() {
-                return Ok(conn.clone());
-            }
+        if let Some(conn) = slot.usable() {
+            return Ok(conn);
         }
-        *slot = None;
+        let _connecting = slot.connecting.lock().await;
+        if let Some(conn) = slot.usable() {
+            return Ok(conn);
+        }
+        if let Some(old) = lock(&slot.current).take() {
+            // Unusable but maybe not broken (its SASL session is about to end): fail what is
+            // in flight on it before anything is sent on its replacement.
+            old.close("replaced: its SASL session is about to expire");
+        }
         let conn = Arc::new(BrokerConnection::connect(addr, &self.inner.config.connection).await?);
-        *slot = Some(conn.clone());
+        *lock(&slot.current) = Some(conn.clone());
         Ok(conn)
     }
 
-    /// Drops the pooled connection to `addr` (after the caller saw it fail).
+    /// Closes the pooled connection to `addr`, so the next use opens a new one (e.g. with
+    /// rotated credentials). Every request in flight on it fails, as on a broken connection.
+    ///
+    /// The slot itself stays: removing it would let a caller already waiting on it open a
+    /// second live connection to the same broker, while later callers open a third.
     pub fn forget_connection(&self, addr: &str) {
-        lock(&self.inner.slots).remove(addr);
+        let slot = lock(&self.inner.slots).get(addr).cloned();
+        if let Some(conn) = slot.as_ref().and_then(|s| lock(&s.current).clone()) {
+            conn.close("closed by the client");
+        }
     }
 
     /// A connection to any broker: known brokers first, then the bootstrap list.
@@ -258,7 +290,8 @@ impl Client {
             match conn.request(&request).await {
                 Ok(r) => break r,
                 Err(e) => {
-                    self.forget_connection(conn.broker());
+                    // The failed request broke its connection (the pool replaces it on next
+                    // use); closing by address here could close a healthy successor instead.
                     // Not after a timeout: the caller's deadline already covers one.
                     let closed_under_it = matches!(
                         e,

@@ -325,6 +325,11 @@ async fn write_loop<S: AsyncWrite>(
     shared: Arc<Shared>,
 ) {
     while let Some(frame) = queue.recv().await {
+        // A broken connection's requests have all failed and are being resent elsewhere: a
+        // frame still queued must not reach the broker after (and overtake) its resend.
+        if lock(&shared.pending).broken.is_some() {
+            return;
+        }
         let mut result = write_half.write_all(&frame).await;
         // Flush only when nothing else is queued, so pipelined requests share syscalls.
         if result.is_ok() && queue.is_empty() {

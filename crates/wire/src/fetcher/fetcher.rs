@@ -117,14 +117,10 @@ impl Fetcher {
                     })
                     .collect(),
             );
+        // A failed request broke its connection; the pool replaces it on next use.
         let response = match conn.request(&request).await {
             Ok(r) => r,
-            Err(e) => {
-                if e.is_retriable() {
-                    self.client.forget_connection(conn.broker());
-                }
-                return fail_all(positions, &Error::Connection(e));
-            }
+            Err(e) => return fail_all(positions, &Error::Connection(e)),
         };
         // Honour the broker's quota: nothing more is sent to this broker until it passed.
         conn.throttle(response.throttle_time_ms);

@@ -689,15 +689,10 @@ async fn send(
     request: ProduceRequest,
 ) -> Result<i64, Error> {
     let conn = client.leader(topic, partition).await?;
-    let response = match conn.request(&request).await {
-        Ok(r) => r,
-        Err(e) => {
-            if e.is_retriable() {
-                client.forget_connection(conn.broker());
-            }
-            return Err(e.into());
-        }
-    };
+    // A failed request broke its connection, failing everything else in flight on it; the
+    // pool replaces it on next use. Forgetting it here by address could take a successor, with
+    // requests of other partitions in flight on it, out of the pool while it stays live.
+    let response = conn.request(&request).await?;
     // Honour the broker's quota: nothing more is sent to this broker until it passed.
     conn.throttle(response.throttle_time_ms);
     client.note_throttle(response.throttle_time_ms);
