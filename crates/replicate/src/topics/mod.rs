@@ -16,6 +16,11 @@ mod error;
 mod message_limits;
 mod plan;
 
+#[cfg(test)]
+mod fake_tests;
+#[cfg(test)]
+mod tansu_tests;
+
 pub use configs::describe_ops;
 pub use creation::ReplicationFactor;
 pub use discovery::empty_selection_warning;

@@ -26,11 +26,11 @@ use kafka_protocol::messages::{
     MetadataRequest, MetadataResponse, RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use kreplicate_replicate::config::{
+use crate::config::{
     parse_create_replicator_request, ReplicatorConfig, TopicNaming, TopicSelection,
 };
-use kreplicate_replicate::metrics::{topic_labels, ReplicatorMetrics};
-use kreplicate_replicate::topics::{
+use crate::metrics::{topic_labels, ReplicatorMetrics};
+use crate::topics::{
     ConfigChange, PartitionGrowth, ReplicatedTopic, ReplicationFactor, TopicSync, TopicSyncOptions,
     TopicToCreate,
 };
