@@ -31,7 +31,8 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use arn::{Arn, ArnError};
+pub(crate) use arn::Arn;
+pub use arn::ArnError;
 pub use cluster::ScramMechanism;
 pub(crate) use cluster::{
     AmazonMskCluster, ApacheKafkaCluster, ClientAuthentication, EncryptionInTransit,
@@ -55,6 +56,4 @@ pub use replicator_config::{
 };
 pub use request::{CreateReplicatorRequest, LogDelivery};
 pub use secret::{Secret, SecretError, SecretRef};
-pub use selection::{
-    is_internal_name, GroupSelection, TopicSelection, MAX_GROUP_PATTERN_LEN, MAX_TOPIC_PATTERN_LEN,
-};
+pub use selection::{GroupSelection, TopicSelection};
