@@ -15,8 +15,8 @@ use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use kreplicate_replicate::metrics::ReplicatorMetrics;
-use kreplicate_replicate::status::{ClusterRole, Status};
+use kreplicate_replicate::ReplicatorMetrics;
+use kreplicate_replicate::{ClusterRole, Status};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 

@@ -43,29 +43,32 @@ mod capabilities;
 mod cluster;
 pub mod cluster_client;
 pub mod config;
-pub mod engine;
-pub mod error;
+mod engine;
+mod error;
 pub mod groups;
 mod lock;
-pub mod metrics;
-pub mod options;
+mod metrics;
+mod options;
 mod replicator_builder;
 mod run;
 mod shutdown;
-pub mod status;
+mod status;
 mod status_board;
 
 pub use cluster::Cluster;
 pub use config::{Compression, OffsetSyncMode, ScramMechanism, StartingPosition, TopicNaming};
 pub use engine::Replicator;
-pub use error::EngineError;
+pub use error::{AwsNeed, EngineError};
 pub use kreplicate_wire::CredentialsProvider;
 pub use kreplicate_wire::{SaslCredentials, SaslMechanism};
 pub use metrics::ReplicatorMetrics;
-pub use options::{DataMode, EngineOptions, WorkerGroupOptions};
+pub use options::{DataMode, EngineOptions, PanicHook, WorkerGroupOptions};
 pub use replicator_builder::{BuildError, ReplicatorBuilder};
 pub use shutdown::ShutdownHandle;
-pub use status::{PartitionState, Status};
+pub use status::{
+    ClusterRole, ClusterStatus, ConsumerLag, GroupOffset, GroupStatus, MissingApi, PartitionState,
+    PartitionStatus, Status, WorkerMember, WorkerStatus,
+};
 mod checkpoint;
 mod copier;
 mod producer_registry;

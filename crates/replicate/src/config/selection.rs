@@ -109,7 +109,8 @@ macro_rules! selection_type {
 
             /// Whether `name` is replicated: it matches an include pattern
             /// in full, no exclude pattern (exclusion wins), and is not an
-            /// internal name (see [`is_internal_name`]).
+            /// internal name (Kafka's `__consumer_offsets` and `__transaction_state`,
+            /// `__kreplicate*`, `__amazon_msk_replicator*`).
             pub fn selects(&self, name: &str) -> bool {
                 self.0.selects(name)
             }
