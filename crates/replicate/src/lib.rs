@@ -41,11 +41,11 @@
 pub mod aws;
 mod capabilities;
 mod cluster;
-pub mod cluster_client;
+mod cluster_client;
 pub mod config;
 mod engine;
 mod error;
-pub mod groups;
+mod groups;
 mod lock;
 mod metrics;
 mod options;
@@ -56,9 +56,11 @@ mod status;
 mod status_board;
 
 pub use cluster::Cluster;
+pub use cluster_client::{client_config, connect, Role};
 pub use config::{Compression, OffsetSyncMode, ScramMechanism, StartingPosition, TopicNaming};
 pub use engine::Replicator;
 pub use error::{AwsNeed, EngineError};
+pub use groups::planned::{plan_groups, PlannedGroup, PlannedPosition, Translation};
 pub use kreplicate_wire::CredentialsProvider;
 pub use kreplicate_wire::{SaslCredentials, SaslMechanism};
 pub use metrics::ReplicatorMetrics;
@@ -69,6 +71,10 @@ pub use status::{
     ClusterRole, ClusterStatus, ConsumerLag, GroupOffset, GroupStatus, MissingApi, PartitionState,
     PartitionStatus, Status, WorkerMember, WorkerStatus,
 };
+pub use verify::{
+    verify_groups, verify_replicator, verify_replicator_from, GroupPositionVerdict,
+    PartitionVerdict, VerifyError, VerifyFrom,
+};
 mod checkpoint;
 mod copier;
 mod producer_registry;
@@ -76,5 +82,5 @@ pub mod provenance;
 mod refusal;
 mod resume;
 pub mod topics;
-pub mod verify;
+mod verify;
 mod workers;
