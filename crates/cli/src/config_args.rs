@@ -161,15 +161,14 @@ pub fn load(args: &ConfigArgs) -> Result<LoadedConfig, Failure> {
                     )
                 }
             };
-            let request = CreateReplicatorRequest {
-                replicator_name: name,
-                description: args.description.clone(),
-                service_execution_role_arn: args.service_execution_role_arn.clone(),
+            let request = CreateReplicatorRequest::from_parts(
+                name,
+                args.description.clone(),
+                args.service_execution_role_arn.clone(),
                 kafka_clusters,
                 replication_info_list,
-                tags: None,
                 log_delivery,
-            };
+            );
             let sources = Sources::Split {
                 clusters: clusters.name,
                 infos: infos.name,

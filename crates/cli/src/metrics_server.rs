@@ -15,8 +15,8 @@ use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use kreplicate_replicate::metrics::ReplicatorMetrics;
-use kreplicate_replicate::status::{ClusterRole, Status};
+use kreplicate_replicate::ReplicatorMetrics;
+use kreplicate_replicate::{ClusterRole, Status};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -224,7 +224,6 @@ async fn serve(listener: TcpListener, state: Arc<ServerState>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kreplicate_replicate::metrics::cluster_labels;
 
     fn status_of(response: &Response<Full<Bytes>>) -> StatusCode {
         response.status()
@@ -252,19 +251,13 @@ mod tests {
         let metrics = Arc::new(ReplicatorMetrics::new());
         // What the engine does first: names both clusters.
         metrics.expose_clusters("src", "dst");
-        metrics
-            .cluster_reachable
-            .get_or_create(&cluster_labels("src"))
-            .set(1);
+        metrics.set_cluster_reachable("src", true);
         state.set_started(metrics.clone());
         assert_eq!(
             state.readiness(),
             Err("target cluster dst is not reachable".into())
         );
-        metrics
-            .cluster_reachable
-            .get_or_create(&cluster_labels("dst"))
-            .set(1);
+        metrics.set_cluster_reachable("dst", true);
         assert_eq!(state.readiness(), Ok(()));
         assert_eq!(
             status_of(&state.respond(&Method::GET, "/ready")),

@@ -8,13 +8,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use kreplicate_replicate::cluster_client::{connect, Role};
 use kreplicate_replicate::config::ReplicatorConfig;
-use kreplicate_replicate::groups::planned::{
-    plan_groups, PlannedGroup, PlannedPosition, Translation,
-};
-use kreplicate_replicate::metrics::ReplicatorMetrics;
 use kreplicate_replicate::topics::{describe_ops, TopicPlan, TopicSync};
+use kreplicate_replicate::ReplicatorMetrics;
+use kreplicate_replicate::{connect, Role};
+use kreplicate_replicate::{plan_groups, PlannedGroup, PlannedPosition, Translation};
 use kreplicate_wire::client::Client;
 
 use crate::config_args::{self, ConfigArgs};

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kreplicate_replicate::metrics::ReplicatorMetrics;
-use kreplicate_replicate::status::Status;
+use kreplicate_replicate::ReplicatorMetrics;
+use kreplicate_replicate::Status;
 use tokio::task::JoinHandle;
 
 use crate::logging::terminal_line;

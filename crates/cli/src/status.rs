@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use kreplicate_replicate::status::{PartitionState, Status};
+use kreplicate_replicate::{PartitionState, Status};
 
 use crate::failure::Failure;
 use crate::run::positive_duration;
@@ -439,7 +439,7 @@ pub async fn status(args: StatusArgs) -> Result<ExitCode, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kreplicate_replicate::status::PartitionStatus;
+    use kreplicate_replicate::PartitionStatus;
     use serde_json::json;
 
     fn status(value: serde_json::Value) -> Status {

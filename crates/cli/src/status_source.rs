@@ -1,9 +1,9 @@
 //! Reading a running replicator's typed status: the JSON its metrics server serves on
-//! `/status` (`kreplicate_replicate::status::Status`), for `status` and `verify`.
+//! `/status` (`kreplicate_replicate::Status`), for `status` and `verify`.
 
 use std::time::Duration;
 
-use kreplicate_replicate::status::Status;
+use kreplicate_replicate::Status;
 
 use crate::http_get;
 

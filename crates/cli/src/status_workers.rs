@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use kreplicate_replicate::status::{PartitionState, Status};
+use kreplicate_replicate::{PartitionState, Status};
 
 use crate::status::{check, Check};
 use crate::status_source;

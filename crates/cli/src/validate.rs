@@ -5,10 +5,10 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use kreplicate_replicate::cluster_client::{client_config, connect, Role};
 use kreplicate_replicate::config::{ClusterAuth, ClusterConfig, ReplicatorConfig};
 use kreplicate_replicate::topics::empty_selection_warning;
 use kreplicate_replicate::EngineError;
+use kreplicate_replicate::{client_config, connect, Role};
 
 use crate::config_args::{self, ConfigArgs};
 use crate::failure::{self, Failure};

@@ -53,10 +53,7 @@ impl Replicator {
                 .await
                 .inspect_err(|e| count_auth_error(&metrics, &config.target.alias, e))?;
         for alias in [&config.source.alias, &config.target.alias] {
-            metrics
-                .cluster_reachable
-                .get_or_create(&cluster_labels(alias))
-                .set(1);
+            metrics.set_cluster_reachable(alias, true);
         }
         let offset_maps = Arc::new(Mutex::new(
             crate::groups::load_offset_maps(&target, &config).await?,

@@ -41,31 +41,40 @@
 pub mod aws;
 mod capabilities;
 mod cluster;
-pub mod cluster_client;
+mod cluster_client;
 pub mod config;
-pub mod engine;
-pub mod error;
-pub mod groups;
+mod engine;
+mod error;
+mod groups;
 mod lock;
-pub mod metrics;
-pub mod options;
+mod metrics;
+mod options;
 mod replicator_builder;
 mod run;
 mod shutdown;
-pub mod status;
+mod status;
 mod status_board;
 
 pub use cluster::Cluster;
+pub use cluster_client::{client_config, connect, Role};
 pub use config::{Compression, OffsetSyncMode, ScramMechanism, StartingPosition, TopicNaming};
 pub use engine::Replicator;
-pub use error::EngineError;
+pub use error::{AwsNeed, EngineError};
+pub use groups::planned::{plan_groups, PlannedGroup, PlannedPosition, Translation};
 pub use kreplicate_wire::CredentialsProvider;
 pub use kreplicate_wire::{SaslCredentials, SaslMechanism};
 pub use metrics::ReplicatorMetrics;
-pub use options::{DataMode, EngineOptions, WorkerGroupOptions};
+pub use options::{DataMode, EngineOptions, PanicHook, WorkerGroupOptions};
 pub use replicator_builder::{BuildError, ReplicatorBuilder};
 pub use shutdown::ShutdownHandle;
-pub use status::{PartitionState, Status};
+pub use status::{
+    ClusterRole, ClusterStatus, ConsumerLag, GroupOffset, GroupStatus, MissingApi, PartitionState,
+    PartitionStatus, Status, WorkerMember, WorkerStatus,
+};
+pub use verify::{
+    verify_groups, verify_replicator, verify_replicator_from, GroupPositionVerdict,
+    PartitionVerdict, VerifyError, VerifyFrom,
+};
 mod checkpoint;
 mod copier;
 mod producer_registry;
@@ -73,5 +82,5 @@ pub mod provenance;
 mod refusal;
 mod resume;
 pub mod topics;
-pub mod verify;
+mod verify;
 mod workers;

@@ -15,10 +15,10 @@ use crate::status::{ClusterStatus, Status, WorkerStatus};
 use crate::status_board::StatusBoard;
 
 /// Label set: a list of `(name, value)` pairs.
-pub type Labels = Vec<(String, String)>;
+pub(crate) type Labels = Vec<(String, String)>;
 
 /// `[("topic", t), ("partition", p)]`
-pub fn partition_labels(topic: &str, partition: i32) -> Labels {
+pub(crate) fn partition_labels(topic: &str, partition: i32) -> Labels {
     vec![
         ("topic".into(), topic.into()),
         ("partition".into(), partition.to_string()),
@@ -26,17 +26,17 @@ pub fn partition_labels(topic: &str, partition: i32) -> Labels {
 }
 
 /// `[("topic", t)]`
-pub fn topic_labels(topic: &str) -> Labels {
+pub(crate) fn topic_labels(topic: &str) -> Labels {
     vec![("topic".into(), topic.into())]
 }
 
 /// `[("group", g)]`
-pub fn group_labels(group: &str) -> Labels {
+pub(crate) fn group_labels(group: &str) -> Labels {
     vec![("group".into(), group.into())]
 }
 
 /// `[("cluster", alias)]`
-pub fn cluster_labels(cluster: &str) -> Labels {
+pub(crate) fn cluster_labels(cluster: &str) -> Labels {
     vec![("cluster".into(), cluster.into())]
 }
 
@@ -45,78 +45,78 @@ pub struct ReplicatorMetrics {
     registry: Registry,
     /// MSK `ReplicationLatency`: ms from a record's source timestamp to its acknowledgement on
     /// the target, for the last record copied (per source partition).
-    pub replication_latency_ms: Family<Labels, Gauge>,
+    pub(crate) replication_latency_ms: Family<Labels, Gauge>,
     /// MSK `MessageLag`: source log end minus the replicator's position (per source partition).
-    pub message_lag: Family<Labels, Gauge>,
+    pub(crate) message_lag: Family<Labels, Gauge>,
     /// MSK `ReplicatorThroughput` (as a counter of bytes; rate() gives bytes/s), per topic.
-    pub replicated_bytes: Family<Labels, Counter>,
+    pub(crate) replicated_bytes: Family<Labels, Counter>,
     /// Records written to the target, per topic.
-    pub replicated_records: Family<Labels, Counter>,
+    pub(crate) replicated_records: Family<Labels, Counter>,
     /// MSK `ReplicatorBytesInPerSec` (counter): bytes read from the source, filtered included.
-    pub bytes_in: Counter,
+    pub(crate) bytes_in: Counter,
     /// Records not copied because they came from the target (loop prevention), per topic.
-    pub filtered_records: Family<Labels, Counter>,
+    pub(crate) filtered_records: Family<Labels, Counter>,
     /// MSK `ReplicationFailures` / `ReplicatorFailure`: failures of the data path, per topic.
-    pub failures: Family<Labels, Counter>,
+    pub(crate) failures: Family<Labels, Counter>,
     /// Offsets lost to retention before they were copied (gaps), per source partition.
-    pub gap_records: Family<Labels, Counter>,
+    pub(crate) gap_records: Family<Labels, Counter>,
     /// MSK `KafkaClusterPingSuccessCount`: 1 when the cluster answered the last probe.
-    pub cluster_reachable: Family<Labels, Gauge>,
+    pub(crate) cluster_reachable: Family<Labels, Gauge>,
     /// MSK `AuthError`: failed authentications, per cluster.
-    pub auth_errors: Family<Labels, Counter>,
+    pub(crate) auth_errors: Family<Labels, Counter>,
     /// MSK `ThrottleTime`: the largest throttle (ms) brokers asked for in the last interval.
-    pub throttle_time_ms: Family<Labels, Gauge>,
+    pub(crate) throttle_time_ms: Family<Labels, Gauge>,
     /// MSK `ConsumerGroupCount`: groups being synchronised.
-    pub consumer_group_count: Gauge,
+    pub(crate) consumer_group_count: Gauge,
     /// MSK `ConsumerGroupOffsetSyncFailure`.
-    pub consumer_group_sync_failures: Counter,
+    pub(crate) consumer_group_sync_failures: Counter,
     /// Consumer lag per cluster/group/topic/partition (MSK `OffsetLag`, summed = `SumOffsetLag`).
-    pub consumer_group_lag: Family<Labels, Gauge>,
+    pub(crate) consumer_group_lag: Family<Labels, Gauge>,
     /// 1 when the group's committed offsets on the target are the translation of its source
     /// commits or past it (it consumes there), on every partition that has a translation,
     /// else 0; set every sync round.
-    pub consumer_group_synced: Family<Labels, Gauge>,
+    pub(crate) consumer_group_synced: Family<Labels, Gauge>,
     /// 1 when the group can move to the target now: its target offsets are exactly the
     /// translation and it has no active members on the source; set every sync round.
-    pub consumer_group_movable: Family<Labels, Gauge>,
+    pub(crate) consumer_group_movable: Family<Labels, Gauge>,
     /// Topics being replicated.
-    pub topic_count: Gauge,
+    pub(crate) topic_count: Gauge,
     /// 1 for each Kafka API the configuration uses that the cluster does not offer.
-    pub cluster_missing_api: Family<Labels, Gauge>,
+    pub(crate) cluster_missing_api: Family<Labels, Gauge>,
     /// Topics the source lists (internal ones left out), selected or not; every topic refresh.
-    pub source_topic_count: Gauge,
+    pub(crate) source_topic_count: Gauge,
     /// While the selection matches no source topic: 1 for each of the source's topics (the
     /// first 20 by name), so `status` can name them; no series otherwise.
-    pub unselected_source_topics: Family<Labels, Gauge>,
+    pub(crate) unselected_source_topics: Family<Labels, Gauge>,
     /// Source partitions by state: `copying` (a copier runs) or `halted` (stopped: a write the
     /// target refuses, retried with backoff; or an error that needs an operator, e.g. a corrupt
     /// batch). Readiness needs every partition copying.
-    pub partitions: Family<Labels, Gauge>,
+    pub(crate) partitions: Family<Labels, Gauge>,
     /// Each halted partition: the source offset it halted at (-1 when not known: its copier
     /// panicked). No series while the partition copies; set with [`Self::set_partitions`].
-    pub partition_halted: Family<Labels, Gauge>,
+    pub(crate) partition_halted: Family<Labels, Gauge>,
     /// The `partition_halted` series now exposed, so the ones that copy again are removed.
     halted_exposed: Mutex<Vec<Labels>>,
     /// Checkpoints the target did not acknowledge (each is sent again at the next tick).
-    pub checkpoint_failures: Counter,
+    pub(crate) checkpoint_failures: Counter,
     /// Restarts of the data path (a fresh producer for every partition) after connection,
     /// deadline or coordinator errors. Refusals of one partition's writes never restart it.
-    pub data_path_restarts: Counter,
+    pub(crate) data_path_restarts: Counter,
     /// Copier tasks that panicked, per topic (each restarted with backoff, halted after
     /// repeated panics).
-    pub copier_panics: Family<Labels, Counter>,
+    pub(crate) copier_panics: Family<Labels, Counter>,
     /// Worker group: generations this worker joined (each a rebalance it took part in).
-    pub worker_rebalances: Counter,
+    pub(crate) worker_rebalances: Counter,
     /// Worker group: the generation this worker's assignment is from (0 before the first).
-    pub worker_generation: Gauge,
+    pub(crate) worker_generation: Gauge,
     /// Worker group: source partitions assigned to this worker and its session valid.
-    pub worker_owned_partitions: Gauge,
+    pub(crate) worker_owned_partitions: Gauge,
     /// Worker group: 1 while this worker runs the cluster-level tasks (topic creation, config
     /// and ACL copy, consumer-group offset sync).
-    pub worker_cluster_tasks: Gauge,
+    pub(crate) worker_cluster_tasks: Gauge,
     /// Worker group, as the leader saw it in the last generation: partitions per member
     /// (labels `member`, `address`: its metrics address, empty when it serves none).
-    pub worker_group_members: Family<Labels, Gauge>,
+    pub(crate) worker_group_members: Family<Labels, Gauge>,
     /// What [`Self::status`] reads besides the metrics.
     pub(crate) board: StatusBoard,
 }
@@ -361,7 +361,7 @@ impl ReplicatorMetrics {
 
     /// Creates the zero-valued series of a replicated topic and its partitions (failures,
     /// filtered and copied records and bytes, gaps), for the same reason.
-    pub fn expose_topic(&self, topic: &str, partitions: i32) {
+    pub(crate) fn expose_topic(&self, topic: &str, partitions: i32) {
         let labels = topic_labels(topic);
         let _ = self.failures.get_or_create(&labels);
         let _ = self.filtered_records.get_or_create(&labels);
@@ -372,6 +372,14 @@ impl ReplicatorMetrics {
             let _ = self.gap_records.get_or_create(&partition_labels(topic, p));
         }
         self.board.add_topic(topic, partitions);
+    }
+
+    /// Records whether a cluster answered (the engine does on connecting and at each probe);
+    /// [`status`](Self::status) and so readiness read it.
+    pub fn set_cluster_reachable(&self, alias: &str, reachable: bool) {
+        self.cluster_reachable
+            .get_or_create(&cluster_labels(alias))
+            .set(i64::from(reachable));
     }
 
     /// A typed snapshot of every partition, group and cluster (see [`Status`]).
@@ -419,7 +427,7 @@ impl ReplicatorMetrics {
 
     /// Sets the `partitions` gauge for both states, and `partition_halted` to exactly the
     /// halted partitions given (topic, partition, the source offset it halted at if known).
-    pub fn set_partitions<'a>(
+    pub(crate) fn set_partitions<'a>(
         &self,
         copying: usize,
         halted: impl IntoIterator<Item = (&'a str, i32, Option<i64>)>,
@@ -455,6 +463,9 @@ impl ReplicatorMetrics {
         out
     }
 }
+
+#[cfg(test)]
+mod docs_tests;
 
 #[cfg(test)]
 mod tests {

@@ -63,7 +63,7 @@ impl Provenance {
     }
 
     /// Appends the encoded value to `out` (a buffer reused across records).
-    pub fn encode_into<B: BufMut>(&self, out: &mut B) {
+    pub(crate) fn encode_into<B: BufMut>(&self, out: &mut B) {
         out.put_u8(VERSION);
         out.put_u64(self.origin.0);
         out.put_u64(self.source.0);

@@ -1016,10 +1016,7 @@ impl Supervisor {
             (&self.target, &self.config.target.alias, Role::Target),
         ] {
             let ok = client.refresh_metadata(Some(&[])).await.is_ok();
-            self.metrics
-                .cluster_reachable
-                .get_or_create(&cluster_labels(cluster))
-                .set(ok as i64);
+            self.metrics.set_cluster_reachable(cluster, ok);
             if ok {
                 let needed = crate::capabilities::needed(&self.config, role);
                 crate::capabilities::expose_missing(client, cluster, &needed, &self.metrics).await;

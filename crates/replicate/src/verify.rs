@@ -89,7 +89,7 @@ impl VerifyError {
     }
 
     /// The partition (or its whole topic) does not exist on that cluster.
-    pub fn is_missing(&self) -> bool {
+    pub(crate) fn is_missing(&self) -> bool {
         crate::groups::internal_topic::is_missing_topic(&self.source)
     }
 }

@@ -10,10 +10,10 @@
 use std::time::Duration;
 
 use kreplicate_replicate::aws::secrets_manager::set_cache_ttl;
-use kreplicate_replicate::cluster_client::{client_config, Role};
 use kreplicate_replicate::config::{
     ClusterAuth, ClusterConfig, ScramMechanism, SecretRef, TlsSettings,
 };
+use kreplicate_replicate::{client_config, Role};
 use kreplicate_testkit::certs::TestCa;
 use kreplicate_testkit::front::{Front, FrontConfig, FrontMechanism, FrontSasl};
 use kreplicate_testkit::secrets_manager::{SecretsManagerExt, MOTO_ACCOUNT};

@@ -15,7 +15,7 @@ use faults_support::{
     assert_verified, capture_logs, client, config, copied_offsets, ends, fast_options, metric,
     wait_until, Side,
 };
-use kreplicate_replicate::verify::verify_replicator;
+use kreplicate_replicate::verify_replicator;
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::strict::{Rule, StrictTansu};
 use kreplicate_testkit::tansu::TansuBroker;

@@ -214,7 +214,7 @@ async fn copies_three_topics_every_codec_exactly_and_keeps_up_live() {
         "EARLIEST",
         "LZ4",
     );
-    let verdicts = kreplicate_replicate::verify::verify_replicator(&config, "verify")
+    let verdicts = kreplicate_replicate::verify_replicator(&config, "verify")
         .await
         .unwrap();
     assert_eq!(verdicts.len(), 9);
@@ -251,7 +251,7 @@ async fn copies_three_topics_every_codec_exactly_and_keeps_up_live() {
     )
     .await
     .unwrap();
-    let verdicts = kreplicate_replicate::verify::verify_replicator(&config, "verify")
+    let verdicts = kreplicate_replicate::verify_replicator(&config, "verify")
         .await
         .unwrap();
     let bad: Vec<_> = verdicts.iter().filter(|v| !v.is_equal()).collect();

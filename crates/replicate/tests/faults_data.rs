@@ -24,7 +24,7 @@ use kreplicate_replicate::config::{
     ClusterAuth, ReplicatorConfig, ScramMechanism, SecretRef, TlsSettings,
 };
 use kreplicate_replicate::provenance::{is_provenance, Provenance};
-use kreplicate_replicate::verify::verify_replicator;
+use kreplicate_replicate::verify_replicator;
 use kreplicate_replicate::Replicator;
 use kreplicate_testkit::certs::TestCa;
 use kreplicate_testkit::fault_proxy::FaultProxy;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kreplicate_replicate::config::parse_create_replicator_request;
 use kreplicate_replicate::provenance::HEADER_KEY;
-use kreplicate_replicate::verify::{verify_replicator_from, VerifyFrom};
+use kreplicate_replicate::{verify_replicator_from, VerifyFrom};
 use kreplicate_replicate::{EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, PyRecord};

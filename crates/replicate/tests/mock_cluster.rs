@@ -199,7 +199,7 @@ async fn assert_exact_copy(
 }
 
 async fn assert_verify_equal(config: &ReplicatorConfig, n: u64) {
-    let verdicts = kreplicate_replicate::verify::verify_replicator(config, "verify")
+    let verdicts = kreplicate_replicate::verify_replicator(config, "verify")
         .await
         .unwrap();
     assert!(!verdicts.is_empty());

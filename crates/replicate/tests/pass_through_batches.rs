@@ -27,7 +27,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use kreplicate_codec::{Compression, RecordBatchBuilder};
 use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
-use kreplicate_replicate::verify::{verify_replicator_from, VerifyFrom};
+use kreplicate_replicate::{verify_replicator_from, VerifyFrom};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord};

@@ -130,7 +130,7 @@ async fn aborted_transactions_never_reach_the_target() {
         let refusals = target.refusals();
         assert_eq!(refusals.total_refused(), 0, "{mode:?}: {refusals:?}");
         replicator.shutdown().await.unwrap();
-        let verdicts = kreplicate_replicate::verify::verify_replicator(&config, "verify")
+        let verdicts = kreplicate_replicate::verify_replicator(&config, "verify")
             .await
             .unwrap();
         assert_eq!(verdicts.len(), 1);

@@ -296,7 +296,7 @@ async fn aborted_records_never_reach_the_target(mode: DataMode) {
     replicator.shutdown().await.unwrap();
     // Both modes: verify finds header-mode copies by their header, batch-mode copies by the
     // producer ids the replicator registered.
-    let verdicts = kreplicate_replicate::verify::verify_replicator(&config, "verify")
+    let verdicts = kreplicate_replicate::verify_replicator(&config, "verify")
         .await
         .unwrap();
     assert_eq!(verdicts.len(), PARTITIONS as usize, "{mode:?}");

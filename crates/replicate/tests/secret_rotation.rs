@@ -1,10 +1,10 @@
 //! Secrets are re-read on every new connection: a rotated password is used without a restart.
 //! Through the TLS + SCRAM front (Tansu has no SCRAM user store), with the MSK secret format.
 
-use kreplicate_replicate::cluster_client::{client_config, Role};
 use kreplicate_replicate::config::{
     ClusterAuth, ClusterConfig, ScramMechanism, SecretRef, TlsSettings,
 };
+use kreplicate_replicate::{client_config, Role};
 use kreplicate_testkit::certs::TestCa;
 use kreplicate_testkit::front::{Front, FrontConfig, FrontMechanism, FrontSasl};
 use kreplicate_testkit::tansu::TansuBroker;

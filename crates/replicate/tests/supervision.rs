@@ -14,7 +14,7 @@ use faults_support::{
     assert_verified, capture_logs, client, config, copied_offsets, ends, fast_options, metric,
     wait_caught_up, wait_copied_through, wait_until, Side,
 };
-use kreplicate_replicate::options::PanicHook;
+use kreplicate_replicate::PanicHook;
 use kreplicate_replicate::{EngineOptions, Replicator};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};

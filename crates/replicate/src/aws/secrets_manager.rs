@@ -17,7 +17,7 @@ use crate::config::Arn;
 const ACTION: &str = "secretsmanager:GetSecretValue";
 
 /// How long a fetched value is reused. Short: rotation is picked up within this much time.
-pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(10);
 
 struct Cache {
     ttl: Duration,
@@ -51,7 +51,7 @@ pub fn set_cache_ttl(ttl: Duration) {
 static FETCHING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The SecretString of the secret `arn` (current version), from the cache if fresh.
-pub async fn secret_string(arn: &Arn) -> Result<String, AwsError> {
+pub(crate) async fn secret_string(arn: &Arn) -> Result<String, AwsError> {
     let key = arn.to_string();
     let cached = |key: &str| {
         let cache = lock();

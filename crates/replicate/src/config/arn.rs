@@ -6,17 +6,17 @@ use std::fmt;
 
 /// A parsed ARN. `resource` keeps any further `:` (a secret ARN has none; some services do).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Arn {
+pub(crate) struct Arn {
     /// `aws`, `aws-cn`, `aws-us-gov`.
-    pub partition: String,
+    pub(crate) partition: String,
     /// `secretsmanager`, `kafka`, …
-    pub service: String,
+    pub(crate) service: String,
     /// e.g. `us-east-1`.
-    pub region: String,
+    pub(crate) region: String,
     /// Account id (digits).
-    pub account: String,
+    pub(crate) account: String,
     /// e.g. `secret:my-creds`, `cluster/my-cluster/abc-123`.
-    pub resource: String,
+    pub(crate) resource: String,
 }
 
 /// Why a string is not a usable ARN.
@@ -36,7 +36,7 @@ pub struct ArnError {
 impl Arn {
     /// Parses `arn`, which must belong to `service` and have a `resource` starting with
     /// `resource_prefix` (`"secret:"`, `"cluster/"`); `resource_form` is shown in errors.
-    pub fn parse(
+    pub(crate) fn parse(
         arn: &str,
         service: &'static str,
         resource_prefix: &str,
@@ -90,12 +90,12 @@ impl Arn {
     }
 
     /// A Secrets Manager secret ARN (`secret:NAME`, with or without the 6-character suffix).
-    pub fn secret(arn: &str) -> Result<Self, ArnError> {
+    pub(crate) fn secret(arn: &str) -> Result<Self, ArnError> {
         Self::parse(arn, "secretsmanager", "secret:", "secret:NAME")
     }
 
     /// An MSK cluster ARN (`cluster/NAME/UUID`).
-    pub fn msk_cluster(arn: &str) -> Result<Self, ArnError> {
+    pub(crate) fn msk_cluster(arn: &str) -> Result<Self, ArnError> {
         let parsed = Self::parse(arn, "kafka", "cluster/", "cluster/NAME/UUID")?;
         if parsed.resource.split('/').filter(|s| !s.is_empty()).count() < 2 {
             return Err(ArnError {
@@ -109,7 +109,7 @@ impl Arn {
     }
 
     /// For an MSK cluster ARN, the cluster's name (`cluster/NAME/UUID`).
-    pub fn cluster_name(&self) -> Option<&str> {
+    pub(crate) fn cluster_name(&self) -> Option<&str> {
         self.resource.strip_prefix("cluster/")?.split('/').next()
     }
 }

@@ -5,7 +5,7 @@
 //! carries a serde `alias` for the camelCase wire (`locationName`) spelling,
 //! which AWS's own self-managed examples pass to the CLI. Aliases are written
 //! out per field rather than generated, so each accepted key can be read
-//! next to the field it fills; `tests/config_casing.rs` checks that every key
+//! next to the field it fills; `tests/casing.rs` checks that every key
 //! has its camelCase twin.
 
 use serde::{Deserialize, Serialize};
@@ -16,74 +16,74 @@ use serde::{Deserialize, Serialize};
 /// (checked by validation, not by parsing, so the error can name the path).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct KafkaCluster {
+pub(crate) struct KafkaCluster {
     /// An MSK cluster, known only by ARN (kreplicate cannot look up its
     /// brokers; validation explains how to describe it instead).
     #[serde(alias = "amazonMskCluster", skip_serializing_if = "Option::is_none")]
-    pub amazon_msk_cluster: Option<AmazonMskCluster>,
+    pub(crate) amazon_msk_cluster: Option<AmazonMskCluster>,
     /// A cluster reached through its bootstrap brokers.
     #[serde(alias = "apacheKafkaCluster", skip_serializing_if = "Option::is_none")]
-    pub apache_kafka_cluster: Option<ApacheKafkaCluster>,
+    pub(crate) apache_kafka_cluster: Option<ApacheKafkaCluster>,
     /// AWS networking; accepted and ignored (a notice says so).
     #[serde(alias = "vpcConfig", skip_serializing_if = "Option::is_none")]
-    pub vpc_config: Option<VpcConfig>,
+    pub(crate) vpc_config: Option<VpcConfig>,
     /// How the replicator authenticates to this cluster.
     #[serde(
         alias = "clientAuthentication",
         skip_serializing_if = "Option::is_none"
     )]
-    pub client_authentication: Option<ClientAuthentication>,
+    pub(crate) client_authentication: Option<ClientAuthentication>,
     /// TLS settings for connections to this cluster.
     #[serde(alias = "encryptionInTransit", skip_serializing_if = "Option::is_none")]
-    pub encryption_in_transit: Option<EncryptionInTransit>,
+    pub(crate) encryption_in_transit: Option<EncryptionInTransit>,
 }
 
 /// `AmazonMskCluster { MskClusterArn }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct AmazonMskCluster {
+pub(crate) struct AmazonMskCluster {
     /// ARN of the MSK cluster.
     #[serde(alias = "mskClusterArn")]
-    pub msk_cluster_arn: String,
+    pub(crate) msk_cluster_arn: String,
 }
 
 /// `ApacheKafkaCluster { ApacheKafkaClusterId, BootstrapBrokerString }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ApacheKafkaCluster {
+pub(crate) struct ApacheKafkaCluster {
     /// The cluster's Kafka `cluster.id`; `ReplicationInfo` refers to the
     /// cluster by it, and it is the default alias for PREFIXED topic names.
     #[serde(alias = "apacheKafkaClusterId")]
-    pub apache_kafka_cluster_id: String,
+    pub(crate) apache_kafka_cluster_id: String,
     /// Comma-separated `host:port` list.
     #[serde(alias = "bootstrapBrokerString")]
-    pub bootstrap_broker_string: String,
+    pub(crate) bootstrap_broker_string: String,
 }
 
 /// `VpcConfig { SubnetIds, SecurityGroupIds }` — AWS-only, kept so files
 /// written for MSK parse unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct VpcConfig {
+pub(crate) struct VpcConfig {
     /// Subnets the replicator would run in.
     #[serde(alias = "subnetIds")]
-    pub subnet_ids: Vec<String>,
+    pub(crate) subnet_ids: Vec<String>,
     /// Security groups for the replicator's network interfaces.
     #[serde(
         alias = "securityGroupIds",
         default,
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub security_group_ids: Vec<String>,
+    pub(crate) security_group_ids: Vec<String>,
 }
 
 /// `ClientAuthentication { SaslScram | MTLS }`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ClientAuthentication {
+pub(crate) struct ClientAuthentication {
     /// SASL/SCRAM with credentials from a secret.
     #[serde(alias = "saslScram", skip_serializing_if = "Option::is_none")]
-    pub sasl_scram: Option<SaslScram>,
+    pub(crate) sasl_scram: Option<SaslScram>,
     /// Mutual TLS with a client certificate from a secret. The CLI member
     /// name is `MTLS`, the wire name `mTLS`.
     #[serde(
@@ -91,30 +91,30 @@ pub struct ClientAuthentication {
         alias = "mTLS",
         skip_serializing_if = "Option::is_none"
     )]
-    pub mtls: Option<Mtls>,
+    pub(crate) mtls: Option<Mtls>,
 }
 
 /// `SaslScram { Mechanism, SecretArn }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct SaslScram {
+pub(crate) struct SaslScram {
     /// SCRAM hash function.
     #[serde(alias = "mechanism")]
-    pub mechanism: ScramMechanism,
+    pub(crate) mechanism: ScramMechanism,
     /// Where the `{"username","password"}` secret lives; a
     /// [`SecretRef`](super::SecretRef) string.
     #[serde(alias = "secretArn")]
-    pub secret_arn: String,
+    pub(crate) secret_arn: String,
 }
 
 /// `MTLS { SecretArn }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct Mtls {
+pub(crate) struct Mtls {
     /// Where the `{"certificate","privateKey"}` secret lives; a
     /// [`SecretRef`](super::SecretRef) string.
     #[serde(alias = "secretArn")]
-    pub secret_arn: String,
+    pub(crate) secret_arn: String,
 }
 
 /// SCRAM mechanism, as the MSK enum spells it.
@@ -141,19 +141,19 @@ impl ScramMechanism {
 /// `EncryptionInTransit { EncryptionType, RootCaCertificate }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct EncryptionInTransit {
+pub(crate) struct EncryptionInTransit {
     /// Only `TLS` exists.
     #[serde(alias = "encryptionType")]
-    pub encryption_type: EncryptionType,
+    pub(crate) encryption_type: EncryptionType,
     /// Where the CA chain lives (a secret with a `certificate` key, or a PEM
     /// file); a [`SecretRef`](super::SecretRef) string. Absent: system roots.
     #[serde(alias = "rootCaCertificate", skip_serializing_if = "Option::is_none")]
-    pub root_ca_certificate: Option<String>,
+    pub(crate) root_ca_certificate: Option<String>,
 }
 
 /// `EncryptionType` enum; MSK defines only TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum EncryptionType {
+pub(crate) enum EncryptionType {
     /// TLS to the brokers.
     #[serde(rename = "TLS")]
     Tls,

@@ -13,7 +13,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     /// An error about the member at `path`.
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             path: path.into(),
             message: message.into(),

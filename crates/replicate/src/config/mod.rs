@@ -28,29 +28,32 @@ mod secret;
 mod selection;
 mod validate;
 
-pub use arn::{Arn, ArnError};
-pub use cluster::{
+#[cfg(test)]
+mod tests;
+
+pub(crate) use arn::Arn;
+pub use arn::ArnError;
+pub use cluster::ScramMechanism;
+pub(crate) use cluster::{
     AmazonMskCluster, ApacheKafkaCluster, ClientAuthentication, EncryptionInTransit,
-    EncryptionType, KafkaCluster, Mtls, SaslScram, ScramMechanism, VpcConfig,
+    EncryptionType, KafkaCluster, Mtls, SaslScram,
 };
 pub use error::ConfigError;
 pub use naming::TopicNaming;
 pub use notice::{Notice, Severity};
 pub use parse::{
-    parse_create_replicator_request, parse_kafka_clusters, parse_replication_info_list, Parsed,
+    parse_create_replicator_request, parse_kafka_clusters, parse_replication_info_list,
+    KafkaClusters, Parsed, ReplicationInfoList,
 };
 pub use provided_credentials::ProvidedCredentials;
-pub use replication_info::{
-    Compression, ConsumerGroupReplication, OffsetSyncMode, ReplicationInfo,
-    ReplicationStartingPosition, StartingPosition, TopicNameConfiguration, TopicReplication,
+pub use replication_info::{Compression, OffsetSyncMode, StartingPosition};
+pub(crate) use replication_info::{
+    ConsumerGroupReplication, ReplicationInfo, ReplicationStartingPosition, TopicNameConfiguration,
+    TopicReplication,
 };
 pub use replicator_config::{
     ClusterAuth, ClusterConfig, ReplicationFlags, ReplicatorConfig, TlsSettings,
 };
-pub use request::{
-    CloudWatchLogs, CreateReplicatorRequest, Firehose, LogDelivery, ReplicatorLogDelivery, S3,
-};
+pub use request::{CreateReplicatorRequest, LogDelivery};
 pub use secret::{Secret, SecretError, SecretRef};
-pub use selection::{
-    is_internal_name, GroupSelection, TopicSelection, MAX_GROUP_PATTERN_LEN, MAX_TOPIC_PATTERN_LEN,
-};
+pub use selection::{GroupSelection, TopicSelection};

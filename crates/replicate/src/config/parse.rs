@@ -9,7 +9,7 @@ use super::listener_prefix::{missing_security, split_listener_prefix};
 use super::naming::TopicNaming;
 use super::notice::Notice;
 use super::replication_info::{OffsetSyncMode, ReplicationInfo};
-use super::request::CreateReplicatorRequest;
+use super::request::{CreateReplicatorRequest, LogDelivery};
 
 /// A parsed value and the notices about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,28 +31,43 @@ pub fn parse_create_replicator_request(
     Ok(Parsed { value, notices })
 }
 
+/// The `KafkaClusters` array of a request, read on its own by
+/// [`parse_kafka_clusters`]; opaque, because the MSK JSON model is not API (its
+/// meaning is [`ReplicatorConfig`](super::ReplicatorConfig), after validation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaClusters(pub(crate) Vec<KafkaCluster>);
+
+/// The `ReplicationInfoList` array of a request, read on its own by
+/// [`parse_replication_info_list`]; opaque like [`KafkaClusters`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationInfoList(pub(crate) Vec<ReplicationInfo>);
+
 /// Parses the `--kafka-clusters file://…` form: a JSON array of
 /// `KafkaCluster`. Paths in errors and notices start at the array (`[1]…`).
-pub fn parse_kafka_clusters(json: &str) -> Result<Parsed<Vec<KafkaCluster>>, ConfigError> {
+pub fn parse_kafka_clusters(json: &str) -> Result<Parsed<KafkaClusters>, ConfigError> {
     let value: Vec<KafkaCluster> = from_json(json)?;
     let mut notices = Vec::new();
     for (i, cluster) in value.iter().enumerate() {
         cluster_notices(&format!("[{i}]"), cluster, &mut notices);
     }
-    Ok(Parsed { value, notices })
+    Ok(Parsed {
+        value: KafkaClusters(value),
+        notices,
+    })
 }
 
 /// Parses the `--replication-info-list file://…` form: a JSON array of
 /// `ReplicationInfo`. Paths in errors and notices start at the array.
-pub fn parse_replication_info_list(
-    json: &str,
-) -> Result<Parsed<Vec<ReplicationInfo>>, ConfigError> {
+pub fn parse_replication_info_list(json: &str) -> Result<Parsed<ReplicationInfoList>, ConfigError> {
     let value: Vec<ReplicationInfo> = from_json(json)?;
     let mut notices = Vec::new();
     for (i, info) in value.iter().enumerate() {
         replication_info_notices(&format!("[{i}]"), info, &mut notices);
     }
-    Ok(Parsed { value, notices })
+    Ok(Parsed {
+        value: ReplicationInfoList(value),
+        notices,
+    })
 }
 
 /// Deserialises one JSON document, tracking the path for errors and
@@ -66,6 +81,27 @@ fn from_json<T: DeserializeOwned>(json: &str) -> Result<T, ConfigError> {
 }
 
 impl CreateReplicatorRequest {
+    /// The request the separate-file form describes (`--replicator-name`,
+    /// `--kafka-clusters`, `--replication-info-list`, ...), without tags.
+    pub fn from_parts(
+        replicator_name: String,
+        description: Option<String>,
+        service_execution_role_arn: Option<String>,
+        kafka_clusters: KafkaClusters,
+        replication_info_list: ReplicationInfoList,
+        log_delivery: Option<LogDelivery>,
+    ) -> Self {
+        CreateReplicatorRequest {
+            replicator_name,
+            description,
+            service_execution_role_arn,
+            kafka_clusters: kafka_clusters.0,
+            replication_info_list: replication_info_list.0,
+            tags: None,
+            log_delivery,
+        }
+    }
+
     /// Notices about this request: AWS-only members that are ignored, and
     /// spellings or settings worth a second look. The parse functions return
     /// these too; call this when the request was assembled some other way.

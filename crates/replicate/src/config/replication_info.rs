@@ -16,90 +16,90 @@ use super::naming::TopicNaming;
 /// One element of `ReplicationInfoList`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ReplicationInfo {
+pub(crate) struct ReplicationInfo {
     /// Source by `MskClusterArn` (exclusive with the Id).
     #[serde(
         alias = "sourceKafkaClusterArn",
         skip_serializing_if = "Option::is_none"
     )]
-    pub source_kafka_cluster_arn: Option<String>,
+    pub(crate) source_kafka_cluster_arn: Option<String>,
     /// Source by `ApacheKafkaClusterId` (exclusive with the Arn).
     #[serde(
         alias = "sourceKafkaClusterId",
         skip_serializing_if = "Option::is_none"
     )]
-    pub source_kafka_cluster_id: Option<String>,
+    pub(crate) source_kafka_cluster_id: Option<String>,
     /// Target by `MskClusterArn` (exclusive with the Id).
     #[serde(
         alias = "targetKafkaClusterArn",
         skip_serializing_if = "Option::is_none"
     )]
-    pub target_kafka_cluster_arn: Option<String>,
+    pub(crate) target_kafka_cluster_arn: Option<String>,
     /// Target by `ApacheKafkaClusterId` (exclusive with the Arn).
     #[serde(
         alias = "targetKafkaClusterId",
         skip_serializing_if = "Option::is_none"
     )]
-    pub target_kafka_cluster_id: Option<String>,
+    pub(crate) target_kafka_cluster_id: Option<String>,
     /// Compression of record batches written to the target. Required, as in
     /// the MSK model.
     #[serde(alias = "targetCompressionType")]
-    pub target_compression_type: Compression,
+    pub(crate) target_compression_type: Compression,
     /// Which topics to copy, and how.
     #[serde(alias = "topicReplication")]
-    pub topic_replication: TopicReplication,
+    pub(crate) topic_replication: TopicReplication,
     /// Which consumer groups to copy, and how.
     #[serde(alias = "consumerGroupReplication")]
-    pub consumer_group_replication: ConsumerGroupReplication,
+    pub(crate) consumer_group_replication: ConsumerGroupReplication,
 }
 
 /// `TopicReplication`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct TopicReplication {
+pub(crate) struct TopicReplication {
     /// Regexes (whole-name match) of topics to copy. Required.
     #[serde(alias = "topicsToReplicate")]
-    pub topics_to_replicate: Vec<String>,
+    pub(crate) topics_to_replicate: Vec<String>,
     /// Regexes of topics never to copy; wins over `TopicsToReplicate`.
     #[serde(alias = "topicsToExclude", default)]
-    pub topics_to_exclude: Vec<String>,
+    pub(crate) topics_to_exclude: Vec<String>,
     /// Copy topic-level configs to the target (default true).
     #[serde(alias = "copyTopicConfigurations", default = "default_true")]
-    pub copy_topic_configurations: bool,
+    pub(crate) copy_topic_configurations: bool,
     /// Copy LITERAL topic ACLs to the target (default true).
     #[serde(alias = "copyAccessControlListsForTopics", default = "default_true")]
-    pub copy_access_control_lists_for_topics: bool,
+    pub(crate) copy_access_control_lists_for_topics: bool,
     /// Pick up topics created after start (default true).
     #[serde(alias = "detectAndCopyNewTopics", default = "default_true")]
-    pub detect_and_copy_new_topics: bool,
+    pub(crate) detect_and_copy_new_topics: bool,
     /// Where to start on partitions without a checkpoint (default LATEST).
     #[serde(alias = "startingPosition", default)]
-    pub starting_position: ReplicationStartingPosition,
+    pub(crate) starting_position: ReplicationStartingPosition,
     /// Target topic naming (default PREFIXED_WITH_SOURCE_CLUSTER_ALIAS).
     #[serde(alias = "topicNameConfiguration", default)]
-    pub topic_name_configuration: TopicNameConfiguration,
+    pub(crate) topic_name_configuration: TopicNameConfiguration,
 }
 
 /// `ConsumerGroupReplication`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ConsumerGroupReplication {
+pub(crate) struct ConsumerGroupReplication {
     /// Regexes (whole-name match) of groups to copy. Required; may be empty,
     /// which turns group replication off.
     #[serde(alias = "consumerGroupsToReplicate")]
-    pub consumer_groups_to_replicate: Vec<String>,
+    pub(crate) consumer_groups_to_replicate: Vec<String>,
     /// Regexes of groups never to copy; wins over the include list.
     #[serde(alias = "consumerGroupsToExclude", default)]
-    pub consumer_groups_to_exclude: Vec<String>,
+    pub(crate) consumer_groups_to_exclude: Vec<String>,
     /// Translate and commit group offsets on the target (default true).
     #[serde(alias = "synchroniseConsumerGroupOffsets", default = "default_true")]
-    pub synchronise_consumer_group_offsets: bool,
+    pub(crate) synchronise_consumer_group_offsets: bool,
     /// Pick up groups created after start (default true).
     #[serde(alias = "detectAndCopyNewConsumerGroups", default = "default_true")]
-    pub detect_and_copy_new_consumer_groups: bool,
+    pub(crate) detect_and_copy_new_consumer_groups: bool,
     /// Offset sync algorithm (default LEGACY).
     #[serde(alias = "consumerGroupOffsetSyncMode", default)]
-    pub consumer_group_offset_sync_mode: OffsetSyncMode,
+    pub(crate) consumer_group_offset_sync_mode: OffsetSyncMode,
 }
 
 fn default_true() -> bool {
@@ -109,10 +109,10 @@ fn default_true() -> bool {
 /// `StartingPosition { Type }`; `{}` means LATEST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ReplicationStartingPosition {
+pub(crate) struct ReplicationStartingPosition {
     /// LATEST or EARLIEST.
     #[serde(rename = "Type", alias = "type", default)]
-    pub r#type: StartingPosition,
+    pub(crate) r#type: StartingPosition,
 }
 
 /// `TopicNameConfiguration { Type }`; `{}` means PREFIXED.
@@ -122,14 +122,14 @@ pub struct ReplicationStartingPosition {
 /// and remembered, letting the parser warn about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", from = "RawTopicNameConfiguration")]
-pub struct TopicNameConfiguration {
+pub(crate) struct TopicNameConfiguration {
     /// The naming scheme.
     #[serde(rename = "Type")]
-    pub r#type: TopicNaming,
+    pub(crate) r#type: TopicNaming,
     /// The input said `PREFIXED` rather than
     /// `PREFIXED_WITH_SOURCE_CLUSTER_ALIAS`.
     #[serde(skip)]
-    pub spelled_prefixed: bool,
+    pub(crate) spelled_prefixed: bool,
 }
 
 /// What the JSON may hold for `TopicNameConfiguration`.

@@ -19,28 +19,28 @@ use super::replication_info::ReplicationInfo;
 pub struct CreateReplicatorRequest {
     /// Name: `^[0-9A-Za-z][0-9A-Za-z-]{0,}$`, 1..=128 characters.
     #[serde(alias = "replicatorName")]
-    pub replicator_name: String,
+    pub(crate) replicator_name: String,
     /// Free text, at most 1024 characters.
     #[serde(alias = "description", skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// Required by AWS, meaningless here; accepted with a notice.
     #[serde(
         alias = "serviceExecutionRoleArn",
         skip_serializing_if = "Option::is_none"
     )]
-    pub service_execution_role_arn: Option<String>,
+    pub(crate) service_execution_role_arn: Option<String>,
     /// Exactly two clusters.
     #[serde(alias = "kafkaClusters")]
-    pub kafka_clusters: Vec<KafkaCluster>,
+    pub(crate) kafka_clusters: Vec<KafkaCluster>,
     /// Exactly one element.
     #[serde(alias = "replicationInfoList")]
-    pub replication_info_list: Vec<ReplicationInfo>,
+    pub(crate) replication_info_list: Vec<ReplicationInfo>,
     /// AWS resource tags; accepted with a notice.
     #[serde(alias = "tags", skip_serializing_if = "Option::is_none")]
-    pub tags: Option<BTreeMap<String, String>>,
+    pub(crate) tags: Option<BTreeMap<String, String>>,
     /// AWS log forwarding; accepted with a notice.
     #[serde(alias = "logDelivery", skip_serializing_if = "Option::is_none")]
-    pub log_delivery: Option<LogDelivery>,
+    pub(crate) log_delivery: Option<LogDelivery>,
 }
 
 /// `LogDelivery { ReplicatorLogDelivery }`. Modelled in full so a typo in a
@@ -54,59 +54,59 @@ pub struct LogDelivery {
         alias = "replicatorLogDelivery",
         skip_serializing_if = "Option::is_none"
     )]
-    pub replicator_log_delivery: Option<ReplicatorLogDelivery>,
+    pub(crate) replicator_log_delivery: Option<ReplicatorLogDelivery>,
 }
 
 /// `ReplicatorLogDelivery { CloudWatchLogs, Firehose, S3 }`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ReplicatorLogDelivery {
+pub(crate) struct ReplicatorLogDelivery {
     /// CloudWatch Logs destination.
     #[serde(alias = "cloudWatchLogs", skip_serializing_if = "Option::is_none")]
-    pub cloud_watch_logs: Option<CloudWatchLogs>,
+    pub(crate) cloud_watch_logs: Option<CloudWatchLogs>,
     /// Kinesis Data Firehose destination.
     #[serde(alias = "firehose", skip_serializing_if = "Option::is_none")]
-    pub firehose: Option<Firehose>,
+    pub(crate) firehose: Option<Firehose>,
     /// S3 destination.
     #[serde(alias = "s3", skip_serializing_if = "Option::is_none")]
-    pub s3: Option<S3>,
+    pub(crate) s3: Option<S3>,
 }
 
 /// `CloudWatchLogs { Enabled, LogGroup }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct CloudWatchLogs {
+pub(crate) struct CloudWatchLogs {
     /// Whether this destination is on.
     #[serde(alias = "enabled")]
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// Log group name.
     #[serde(alias = "logGroup", skip_serializing_if = "Option::is_none")]
-    pub log_group: Option<String>,
+    pub(crate) log_group: Option<String>,
 }
 
 /// `Firehose { Enabled, DeliveryStream }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct Firehose {
+pub(crate) struct Firehose {
     /// Whether this destination is on.
     #[serde(alias = "enabled")]
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// Delivery stream name.
     #[serde(alias = "deliveryStream", skip_serializing_if = "Option::is_none")]
-    pub delivery_stream: Option<String>,
+    pub(crate) delivery_stream: Option<String>,
 }
 
 /// `S3 { Enabled, Bucket, Prefix }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct S3 {
+pub(crate) struct S3 {
     /// Whether this destination is on.
     #[serde(alias = "enabled")]
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// Bucket name.
     #[serde(alias = "bucket", skip_serializing_if = "Option::is_none")]
-    pub bucket: Option<String>,
+    pub(crate) bucket: Option<String>,
     /// Key prefix.
     #[serde(alias = "prefix", skip_serializing_if = "Option::is_none")]
-    pub prefix: Option<String>,
+    pub(crate) prefix: Option<String>,
 }

@@ -15,7 +15,7 @@
 
 use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
@@ -71,7 +71,8 @@ impl SecretRef {
 
     /// Anchors a relative file path at `base` (e.g. the directory of the
     /// configuration file); other references are returned unchanged.
-    pub fn relative_to(self, base: &Path) -> Self {
+    #[cfg(test)]
+    pub(crate) fn relative_to(self, base: &std::path::Path) -> Self {
         match self {
             Self::File(path) if path.is_relative() => Self::File(base.join(path)),
             other => other,
@@ -212,7 +213,8 @@ impl Secret {
     }
 
     /// `certificate` if present; SCRAM secrets need it only for private CAs.
-    pub fn certificate_if_present(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn certificate_if_present(&self) -> Option<&str> {
         self.certificate.as_deref()
     }
 
@@ -409,7 +411,7 @@ mod tests {
 
     #[test]
     fn relative_to_anchors_only_relative_files() {
-        let base = Path::new("/etc/kreplicate");
+        let base = std::path::Path::new("/etc/kreplicate");
         assert_eq!(
             SecretRef::parse("file://s.json").unwrap().relative_to(base),
             SecretRef::File(PathBuf::from("/etc/kreplicate/s.json"))

@@ -8,14 +8,14 @@ use regex::{Regex, RegexSet};
 use super::error::ConfigError;
 
 /// Longest topic pattern MSK accepts.
-pub const MAX_TOPIC_PATTERN_LEN: usize = 249;
+pub(crate) const MAX_TOPIC_PATTERN_LEN: usize = 249;
 /// Longest consumer-group pattern MSK accepts.
-pub const MAX_GROUP_PATTERN_LEN: usize = 256;
+pub(crate) const MAX_GROUP_PATTERN_LEN: usize = 256;
 
 /// Names that are never replicated, whatever the patterns say: Kafka's own
 /// internal topics, and the bookkeeping of kreplicate and MSK Replicator
 /// (copying those would corrupt the target's state or loop).
-pub fn is_internal_name(name: &str) -> bool {
+pub(crate) fn is_internal_name(name: &str) -> bool {
     matches!(name, "__consumer_offsets" | "__transaction_state")
         || name.starts_with("__kreplicate")
         || name.starts_with("__amazon_msk_replicator")
@@ -109,7 +109,8 @@ macro_rules! selection_type {
 
             /// Whether `name` is replicated: it matches an include pattern
             /// in full, no exclude pattern (exclusion wins), and is not an
-            /// internal name (see [`is_internal_name`]).
+            /// internal name (Kafka's `__consumer_offsets` and `__transaction_state`,
+            /// `__kreplicate*`, `__amazon_msk_replicator*`).
             pub fn selects(&self, name: &str) -> bool {
                 self.0.selects(name)
             }

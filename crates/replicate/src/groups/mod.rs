@@ -23,7 +23,7 @@ pub(crate) mod internal_topic;
 pub(crate) mod lag;
 pub(crate) mod map_recovery;
 pub(crate) mod map_store;
-pub mod planned;
+pub(crate) mod planned;
 pub(crate) mod reverse_maps;
 pub(crate) mod sync;
 

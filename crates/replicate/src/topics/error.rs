@@ -6,7 +6,7 @@ use std::fmt;
 use crate::cluster_client::Role;
 
 /// A failed metadata operation: which cluster (and on which side), which topic (its name on
-/// that cluster), which operation, and why. [`TopicSync::sync_once`](super::TopicSync::sync_once)
+/// that cluster), which operation, and why. `TopicSync::sync_once`
 /// logs each one, counts it in `replication_failures` and carries on with the other topics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicSyncError {

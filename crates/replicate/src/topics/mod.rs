@@ -3,9 +3,9 @@
 //! the source grows, configs kept in step, topic ACLs copied. MSK Replicator's rules; the
 //! config and ACL rules are in `docs/topic-configs.md`.
 //!
-//! [`TopicSync::sync_once`] is called periodically (MSK: about every 30 s). Failures that
+//! `TopicSync::sync_once` is called periodically (MSK: about every 30 s). Failures that
 //! concern one topic do not stop the others: each is logged, counted in
-//! `replication_failures{topic}` and listed in [`TopicSync::last_errors`]; only not being able
+//! `replication_failures{topic}` and listed in `TopicSync::last_errors`; only not being able
 //! to list the source's or the target's topics fails the whole sync.
 
 mod acls;
@@ -15,6 +15,11 @@ mod discovery;
 mod error;
 mod message_limits;
 mod plan;
+
+#[cfg(test)]
+mod fake_tests;
+#[cfg(test)]
+mod tansu_tests;
 
 pub use configs::describe_ops;
 pub use creation::ReplicationFactor;
@@ -42,15 +47,15 @@ use error::Problems;
 
 /// A source topic being replicated, and its name on the target.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ReplicatedTopic {
+pub(crate) struct ReplicatedTopic {
     /// Name on the source.
-    pub source: String,
+    pub(crate) source: String,
     /// Name on the target.
-    pub target: String,
+    pub(crate) target: String,
     /// Partitions to copy, 0..partitions, each to the same partition number on the target:
     /// the source's partition count — or the target's, while the target topic has fewer and
-    /// cannot be grown (see [`TopicSync::last_errors`]).
-    pub partitions: i32,
+    /// cannot be grown (see `TopicSync::last_errors`).
+    pub(crate) partitions: i32,
 }
 
 /// Settings of the metadata sync that are not part of the MSK request.
@@ -175,13 +180,13 @@ impl TopicSync {
 
     /// Whether this sync creates, grows and configures target topics and copies ACLs (the
     /// default), or only reads them (a worker without the cluster tasks).
-    pub fn set_cluster_tasks(&mut self, on: bool) {
+    pub(crate) fn set_cluster_tasks(&mut self, on: bool) {
         self.cluster_tasks = on;
     }
 
     /// Whether the last round, without the cluster tasks, found a selected topic whose target
     /// another worker has yet to create or grow: worth another look soon.
-    pub fn awaits_cluster_task_worker(&self) -> bool {
+    pub(crate) fn awaits_cluster_task_worker(&self) -> bool {
         self.awaiting
     }
 
@@ -192,8 +197,8 @@ impl TopicSync {
     ///
     /// Fails only when the source's or the target's topics cannot be listed (counted in
     /// `replication_failures{topic=""}`, the message naming cluster and operation); per-topic
-    /// failures are in [`last_errors`](Self::last_errors).
-    pub async fn sync_once(&mut self) -> Result<Vec<ReplicatedTopic>, EngineError> {
+    /// failures are in `last_errors`.
+    pub(crate) async fn sync_once(&mut self) -> Result<Vec<ReplicatedTopic>, EngineError> {
         self.last_errors.clear();
         let mut problems = Problems::default();
         let result = self.sync(&mut problems).await;
@@ -226,13 +231,14 @@ impl TopicSync {
     /// The per-topic problems of the last [`sync_once`](Self::sync_once), each already logged
     /// and counted. A problem that cannot go away by itself (the target lacks
     /// CreatePartitions) is listed only in the round that first found it.
-    pub fn last_errors(&self) -> &[TopicSyncError] {
+    #[cfg(test)]
+    pub(crate) fn last_errors(&self) -> &[TopicSyncError] {
         &self.last_errors
     }
 
     /// The target topic's `max.message.bytes` as of the last round (Kafka's default where the
     /// target does not list it): the largest batch the target accepts for it.
-    pub fn target_max_message_bytes(&self, target_topic: &str) -> usize {
+    pub(crate) fn target_max_message_bytes(&self, target_topic: &str) -> usize {
         self.max_message_bytes
             .get(target_topic)
             .copied()

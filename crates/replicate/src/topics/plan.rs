@@ -101,7 +101,7 @@ impl TopicPlan {
 }
 
 impl TopicSync {
-    /// What [`sync_once`](Self::sync_once) would do now, found without changing either
+    /// What a sync round would do now, found without changing either
     /// cluster: the same reads, then CreateTopics with `validate_only` where the target
     /// honours it. Fails only when the source's or the target's topics cannot be listed.
     pub async fn plan(&mut self) -> Result<TopicPlan, EngineError> {

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
-use kreplicate_replicate::config::{TopicNaming, TopicSelection};
-use kreplicate_replicate::metrics::{topic_labels, ReplicatorMetrics};
-use kreplicate_replicate::topics::{ReplicatedTopic, TopicSync};
+use crate::config::{parse_create_replicator_request, ReplicatorConfig};
+use crate::config::{TopicNaming, TopicSelection};
+use crate::metrics::{topic_labels, ReplicatorMetrics};
+use crate::topics::{ReplicatedTopic, TopicSync};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python;
 use kreplicate_testkit::tansu::TansuBroker;

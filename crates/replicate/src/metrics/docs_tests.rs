@@ -1,9 +1,10 @@
-//! docs/metrics.md and docs/grafana-dashboard.json cover every metric the replicator exposes,
+//! docs/metrics.md and docs/grafana-dashboard.json cover every metric the replicator exposes
+//! (here, not in the CLI's tests, because the metric fields are crate-private),
 //! and the dashboard is valid JSON with a Prometheus datasource variable.
 
 use std::path::PathBuf;
 
-use kreplicate_replicate::metrics::{
+use crate::metrics::{
     cluster_labels, group_labels, partition_labels, topic_labels, ReplicatorMetrics,
 };
 

@@ -1,9 +1,7 @@
 //! PascalCase (AWS CLI) and camelCase (REST wire) keys are both accepted
 //! and mean the same thing.
 
-use kreplicate_replicate::config::{
-    parse_create_replicator_request, parse_kafka_clusters, ClusterAuth, Mtls,
-};
+use crate::config::{parse_create_replicator_request, parse_kafka_clusters, ClusterAuth, Mtls};
 use serde_json::{json, Map, Value};
 
 /// A request that sets every member the model has, in PascalCase.
@@ -130,7 +128,7 @@ fn mixed_casing_in_one_document_is_accepted() {
         "ClientAuthentication": {"saslScram": {"mechanism": "SHA512", "SecretArn": "env:S"}}
     }]);
     let parsed = parse_kafka_clusters(&doc.to_string()).unwrap().value;
-    let apache = parsed[0].apache_kafka_cluster.as_ref().unwrap();
+    let apache = parsed.0[0].apache_kafka_cluster.as_ref().unwrap();
     assert_eq!(apache.apache_kafka_cluster_id, "x");
     assert_eq!(apache.bootstrap_broker_string, "h:1");
 }
@@ -143,7 +141,7 @@ fn mtls_is_read_under_both_spellings() {
                  "ClientAuthentication": {{"{key}": {{"SecretArn": "file://client.json"}}}}}}]"#
         );
         let parsed = parse_kafka_clusters(&doc).unwrap().value;
-        let auth = parsed[0].client_authentication.as_ref().unwrap();
+        let auth = parsed.0[0].client_authentication.as_ref().unwrap();
         assert_eq!(
             auth.mtls,
             Some(Mtls {

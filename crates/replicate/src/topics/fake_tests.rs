@@ -6,6 +6,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::config::{
+    parse_create_replicator_request, ReplicatorConfig, TopicNaming, TopicSelection,
+};
+use crate::metrics::{topic_labels, ReplicatorMetrics};
+use crate::topics::{
+    ConfigChange, PartitionGrowth, ReplicatedTopic, ReplicationFactor, TopicSync, TopicSyncOptions,
+    TopicToCreate,
+};
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::create_acls_response::AclCreationResult;
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
@@ -26,14 +34,6 @@ use kafka_protocol::messages::{
     MetadataRequest, MetadataResponse, RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use kreplicate_replicate::config::{
-    parse_create_replicator_request, ReplicatorConfig, TopicNaming, TopicSelection,
-};
-use kreplicate_replicate::metrics::{topic_labels, ReplicatorMetrics};
-use kreplicate_replicate::topics::{
-    ConfigChange, PartitionGrowth, ReplicatedTopic, ReplicationFactor, TopicSync, TopicSyncOptions,
-    TopicToCreate,
-};
 use kreplicate_testkit::fake_broker::{default_api_versions, FakeBroker, FakeReply};
 use kreplicate_wire::admin::{AclBinding, Operation, PatternType, Permission, ResourceType};
 use kreplicate_wire::client::{Client, ClientConfig};

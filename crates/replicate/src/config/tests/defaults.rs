@@ -1,6 +1,6 @@
 //! Members left out take the MSK defaults.
 
-use kreplicate_replicate::config::{
+use crate::config::{
     parse_create_replicator_request, parse_replication_info_list, Compression, OffsetSyncMode,
     ReplicationFlags, Severity, StartingPosition, TopicNaming,
 };
@@ -84,13 +84,13 @@ fn empty_objects_take_the_defaults_too() {
       "ConsumerGroupReplication": {"ConsumerGroupsToReplicate": []}
     }]"#;
     let infos = parse_replication_info_list(doc).unwrap().value;
-    let topics = &infos[0].topic_replication;
+    let topics = &infos.0[0].topic_replication;
     assert_eq!(topics.starting_position.r#type, StartingPosition::Latest);
     assert_eq!(
         topics.topic_name_configuration.r#type,
         TopicNaming::PrefixedWithSourceClusterAlias
     );
-    assert_eq!(infos[0].target_compression_type, Compression::Gzip);
+    assert_eq!(infos.0[0].target_compression_type, Compression::Gzip);
 }
 
 #[test]

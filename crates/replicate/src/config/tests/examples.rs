@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use kreplicate_replicate::config::{
+use crate::config::{
     parse_create_replicator_request, parse_kafka_clusters, parse_replication_info_list,
     ClusterAuth, Compression, CreateReplicatorRequest, OffsetSyncMode, ScramMechanism, SecretRef,
     Severity, StartingPosition, TlsSettings, TopicNaming,
@@ -85,8 +85,8 @@ fn separate_files_match_the_full_request() {
     let (_, infos) = example("replication-info.json");
     let infos = parse_replication_info_list(&infos).unwrap();
 
-    assert_eq!(clusters.value, full.kafka_clusters);
-    assert_eq!(infos.value, full.replication_info_list);
+    assert_eq!(clusters.value.0, full.kafka_clusters);
+    assert_eq!(infos.value.0, full.replication_info_list);
     let notices: Vec<String> = clusters.notices.iter().map(|n| n.to_string()).collect();
     assert_eq!(notices.len(), 1);
     assert!(
@@ -96,15 +96,14 @@ fn separate_files_match_the_full_request() {
     assert!(infos.notices.is_empty());
 
     // Assembled as the CLI would from --replicator-name and the two files.
-    let assembled = CreateReplicatorRequest {
-        replicator_name: full.replicator_name.clone(),
-        description: full.description.clone(),
-        service_execution_role_arn: None,
-        kafka_clusters: clusters.value,
-        replication_info_list: infos.value,
-        tags: None,
-        log_delivery: None,
-    };
+    let assembled = CreateReplicatorRequest::from_parts(
+        full.replicator_name.clone(),
+        full.description.clone(),
+        None,
+        clusters.value,
+        infos.value,
+        None,
+    );
     assert_eq!(assembled.validate().unwrap(), full.validate().unwrap());
 }
 
