@@ -3,8 +3,10 @@
 //! up another, errors reach only their partition's caller, and duplicate or cancelled fetches
 //! are handled. Prefetching: busy partitions are not held up by caught-up ones' long polls,
 //! caught-up ones are paced by the long poll and not starved, a caller that moves gets the
-//! offset it asked for, and one that stops claiming costs one buffered result. The fake broker
-//! records every request, so the tests count requests and the partitions each carried exactly.
+//! offset it asked for, one that stops claiming costs one buffered result, and a partition
+//! left out of a response (empty below its high watermark) is not held back as caught up. The
+//! fake broker records every request, so the tests count requests and the partitions each
+//! carried exactly.
 
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
@@ -67,8 +69,22 @@ enum Part {
     Records,
     /// No records: the partition is caught up.
     Empty,
+    /// No records though the partition holds [`RECORDS`] from the fetch offset: left out of
+    /// the response (Kafka, once the response's `max_bytes` is used up; Tansu 0.6, often).
+    LeftOut,
     /// This error code.
     Error(i16),
+}
+
+/// The batch of [`RECORDS`] records from `offset` that [`Part::Records`] answers.
+fn batch(topic: &str, partition: i32, offset: i64) -> bytes::Bytes {
+    let mut batch = RecordBatchBuilder::new(Compression::None);
+    batch.base_offset(offset);
+    for o in offset..offset + RECORDS {
+        let v = value(topic, partition, o);
+        batch.push(0, None, Some(v.as_bytes()), &[]).unwrap();
+    }
+    batch.build().unwrap()
 }
 
 /// Answers every partition of `request` as `part` says.
@@ -90,17 +106,14 @@ fn answer(request: &FetchRequest, part: impl Fn(&str, i32) -> Part) -> ResponseK
                             .with_high_watermark(offset)
                             .with_last_stable_offset(offset)
                             .with_records(Some(Default::default())),
-                        Part::Records => {
-                            let mut batch = RecordBatchBuilder::new(Compression::None);
-                            batch.base_offset(offset);
-                            for o in offset..offset + RECORDS {
-                                let v = value(topic, p.partition, o);
-                                batch.push(0, None, Some(v.as_bytes()), &[]).unwrap();
-                            }
-                            data.with_high_watermark(offset + RECORDS)
-                                .with_last_stable_offset(offset + RECORDS)
-                                .with_records(Some(batch.build().unwrap()))
-                        }
+                        Part::LeftOut => data
+                            .with_high_watermark(offset + RECORDS)
+                            .with_last_stable_offset(offset + RECORDS)
+                            .with_records(Some(Default::default())),
+                        Part::Records => data
+                            .with_high_watermark(offset + RECORDS)
+                            .with_last_stable_offset(offset + RECORDS)
+                            .with_records(Some(batch(topic, p.partition, offset))),
                     }
                 })
                 .collect();
@@ -907,4 +920,126 @@ async fn a_busy_caller_that_stops_does_not_starve_caught_up_partitions() {
     );
     // While events-0's buffer was full, events-1 was still long-polled.
     assert!(before >= 2, "{:?}", fetches(&broker));
+}
+
+/// A partition answered empty below its high watermark (left out of the response, not caught
+/// up) is fetched again at once, not held back like a caught-up one while another partition's
+/// caller processes: with a 30 s `max_wait`, holding it back would keep its records from its
+/// caller for 30 s after events-0's caller took its result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_left_out_of_a_response_is_fetched_again_at_once() {
+    let left_out = Arc::new(AtomicBool::new(true));
+    let broker = broker(2, Duration::ZERO, Duration::ZERO, {
+        let left_out = left_out.clone();
+        move |_, partition| match partition {
+            0 => Part::Records,
+            _ if left_out.swap(false, Ordering::SeqCst) => Part::LeftOut,
+            _ => Part::Records,
+        }
+    });
+    let mut config = ClientConfig::new([broker.addr()]);
+    config.retry = RetryPolicy::no_retry();
+    config.connection.request_timeout = Duration::from_secs(60);
+    let client = Client::connect(config).await.unwrap();
+    let shared = SharedFetcher::new(kreplicate_wire::fetcher::Fetcher::new(
+        client,
+        FetchConfig {
+            max_wait: Duration::from_secs(30),
+            ..FetchConfig::default()
+        },
+    ));
+    // events-0's caller takes one result and keeps processing it; its prefetch is buffered.
+    check(
+        &shared.fetch(position("events", 0, 0)).await.unwrap(),
+        "events",
+        0,
+        0,
+    );
+    wait_for_fetches(&broker, 2).await;
+    let first = shared.fetch(position("events", 1, 0)).await.unwrap();
+    check_empty(&first, 1, 0);
+    assert_eq!(first.high_watermark, RECORDS);
+    let again = tokio::time::timeout(
+        Duration::from_secs(10),
+        shared.fetch(position("events", 1, 0)),
+    )
+    .await
+    .expect("events-1, left out of a response, was held back as if caught up")
+    .unwrap();
+    check(&again, "events", 1, 0);
+    let requests = settle(&broker).await;
+    assert_eq!(offsets_of(&requests, 0), vec![0, RECORDS]);
+    assert_eq!(offsets_of(&requests, 1), vec![0, 0, RECORDS]);
+}
+
+/// Prefetching stops while buffered results reach the prefetch budget, and resumes when one is
+/// claimed: with a budget of two results and five callers fetching once in turn and then not
+/// claiming, only the first two partitions are prefetched (the others wait for their callers),
+/// so exactly two results are buffered where five would be without the budget. A caller of a
+/// held-back partition still gets its records at once. Once a buffered result is claimed, the
+/// held-back prefetches go out together: buffered bytes reach the budget plus one response,
+/// the bound the module docs state, and no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefetching_stops_at_the_budget_and_resumes_when_a_result_is_claimed() {
+    // Partitions 0-4 at offsets 0-4 all give batches of one length (single-digit names).
+    let len = batch("events", 0, 0).len();
+    let broker = broker(5, Duration::ZERO, Duration::ZERO, |_, _| Part::Records);
+    let mut config = ClientConfig::new([broker.addr()]);
+    config.retry = RetryPolicy::no_retry();
+    config.connection.request_timeout = Duration::from_secs(5);
+    let client = Client::connect(config).await.unwrap();
+    let shared = SharedFetcher::with_prefetch_budget(
+        kreplicate_wire::fetcher::Fetcher::new(client, FetchConfig::default()),
+        2 * len,
+    );
+    for partition in 0..5 {
+        let fetched = shared
+            .fetch(position("events", partition, 0))
+            .await
+            .unwrap();
+        assert_eq!(fetched.raw.len(), len);
+        check(&fetched, "events", partition, 0);
+        if partition < 2 {
+            // Under the budget: this partition's prefetch goes out.
+            wait_for_fetches(&broker, 2 * (partition as usize + 1)).await;
+        }
+    }
+    let requests = settle(&broker).await;
+    assert_eq!(requests.len(), 7, "{requests:?}");
+    for partition in 0..2 {
+        assert_eq!(offsets_of(&requests, partition), vec![0, RECORDS]);
+    }
+    for partition in 2..5 {
+        assert_eq!(offsets_of(&requests, partition), vec![0], "{requests:?}");
+    }
+    assert_eq!(shared.buffered_bytes(), 2 * len);
+
+    // A held-back partition's caller is fetched for at once; still no prefetch after it.
+    let fetched = shared.fetch(position("events", 2, RECORDS)).await.unwrap();
+    check(&fetched, "events", 2, RECORDS);
+    let requests = settle(&broker).await;
+    assert_eq!(requests.len(), 8, "{requests:?}");
+    assert_eq!(offsets_of(&requests, 2), vec![0, RECORDS]);
+    assert_eq!(shared.buffered_bytes(), 2 * len);
+
+    // Claiming partition 0's buffered result frees room: every held-back prefetch goes out in
+    // one request (partition 0 at 4, 2 at 4, 3 and 4 at 2); then nothing more.
+    let fetched = shared.fetch(position("events", 0, RECORDS)).await.unwrap();
+    check(&fetched, "events", 0, RECORDS);
+    let requests = settle(&broker).await;
+    assert_eq!(requests.len(), 9, "{requests:?}");
+    let mut last = requests[8].clone();
+    last.sort();
+    assert_eq!(
+        last,
+        vec![
+            ("events".to_string(), 0, 2 * RECORDS),
+            ("events".to_string(), 2, 2 * RECORDS),
+            ("events".to_string(), 3, RECORDS),
+            ("events".to_string(), 4, RECORDS),
+        ]
+    );
+    // Partition 1's result and the four just fetched: the budget (2) plus one response (4)
+    // less the claimed one.
+    assert_eq!(shared.buffered_bytes(), 5 * len);
 }

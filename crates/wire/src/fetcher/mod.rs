@@ -14,4 +14,4 @@ pub use fetched::{FetchedPartition, VisibleBatches};
 pub use fetcher::{FetchPosition, Fetcher, PartitionResult};
 pub(crate) use scan::fetch_advancing;
 pub use scan::{scan_batches, scan_partition};
-pub use shared::SharedFetcher;
+pub use shared::{SharedFetcher, PREFETCH_BUDGET};

@@ -25,8 +25,13 @@
 //!   halt, a gap, a retry) the buffered result is dropped and the asked offset fetched. A
 //!   result in flight for an offset no longer asked is dropped the same way.
 //! - Back-pressure: a partition with a buffered result is not fetched again until its caller
-//!   claims it, so memory is bounded by one response (`partition_max_bytes`) per known
-//!   partition, however slow the callers. A partition nobody asks for in [`FORGET_AFTER`]
+//!   claims it, so memory is bounded by one response per known partition, however slow the
+//!   callers. And all buffered results together are bounded by the prefetch budget
+//!   ([`PREFETCH_BUDGET`], or [`SharedFetcher::with_prefetch_budget`]): while the bytes
+//!   buffered reach it, partitions are fetched only for a caller waiting, not prefetched, so
+//!   buffered bytes stay under the budget plus one response per leader. A broker may exceed
+//!   `partition_max_bytes` (Tansu 0.6 answers one partition with up to 5.4 MB), so the
+//!   per-partition bound alone could hold 12 such responses at once. A partition nobody asks for in [`FORGET_AFTER`]
 //!   (its reader stopped) is forgotten with its buffered result.
 //! - Errors are never buffered. A prefetch that fails is dropped and the partition is not
 //!   prefetched again until its caller asks; that fetch goes out fresh. A buffered error
@@ -34,7 +39,10 @@
 //!   partition over), and prefetching after it would retry at once instead of after the
 //!   caller's back-off, or spin on an error the broker answers at once.
 //! - Quiet partitions do not hold up busy ones. A partition is *quiet* when its last result
-//!   had no records at the offset it would be fetched at now, so the broker long-polls for it.
+//!   had no records at the offset it would be fetched at now and the broker said it had none
+//!   there (its high watermark, or last stable offset under read_committed, was not past the
+//!   offset), so the broker long-polls for it. An empty result below that end (a broker that
+//!   left the partition out of a full response) is not quiet: it is fetched again at once.
 //!   A request made only of quiet partitions waits while a caller of the same leader is
 //!   processing records it received (it will soon ask again or claim its buffered result),
 //!   for at most `max_wait` after it received them; the quiet partitions then go out with its
@@ -60,6 +68,7 @@
 //! full and nobody waiting, none is sent.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +77,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::config::IsolationLevel;
 use super::fetched::FetchedPartition;
 use super::fetcher::{FetchPosition, Fetcher};
 use crate::client::{Error, Result};
@@ -87,6 +97,10 @@ const FORGET_AFTER: Duration = Duration::from_secs(300);
 /// How often partitions are checked against [`FORGET_AFTER`].
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// The default cap on bytes prefetched and not yet claimed, across all partitions: room for
+/// 16 partitions' `partition_max_bytes` results from a broker that honours it.
+pub const PREFETCH_BUDGET: usize = 16 * 1024 * 1024;
+
 /// What [`Error::Shutdown`] names.
 const NAME: &str = "shared fetcher";
 
@@ -101,13 +115,21 @@ const NAME: &str = "shared fetcher";
 pub struct SharedFetcher {
     fetcher: Arc<Fetcher>,
     requests: mpsc::Sender<Queued>,
+    buffered: Arc<AtomicUsize>,
 }
 
 impl SharedFetcher {
     /// Spawns the batching task on the current Tokio runtime (so it must be called from within
     /// one); the task ends when the last handle is dropped.
     pub fn new(fetcher: Fetcher) -> Self {
+        Self::with_prefetch_budget(fetcher, PREFETCH_BUDGET)
+    }
+
+    /// As [`SharedFetcher::new`], with `budget` bytes for prefetched results nobody has
+    /// claimed yet, across all partitions (see the module docs).
+    pub fn with_prefetch_budget(fetcher: Fetcher, budget: usize) -> Self {
         let fetcher = Arc::new(fetcher);
+        let buffered = Arc::new(AtomicUsize::new(0));
         let (requests, incoming) = mpsc::channel(QUEUE);
         let batcher = Batcher {
             max_wait: fetcher.config().max_wait,
@@ -116,9 +138,21 @@ impl SharedFetcher {
             leaders: HashMap::new(),
             dirty: HashSet::new(),
             rounds: FuturesUnordered::new(),
+            budget,
+            buffered: buffered.clone(),
         };
         tokio::spawn(batcher.run(incoming));
-        SharedFetcher { fetcher, requests }
+        SharedFetcher {
+            fetcher,
+            requests,
+            buffered,
+        }
+    }
+
+    /// Bytes of results fetched and not yet claimed by a caller, as of the batching task's
+    /// last step.
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered.load(Ordering::Relaxed)
     }
 
     /// Fetches `position` once: from the result prefetched for exactly that offset if there is
@@ -179,6 +213,21 @@ impl Fetched {
     fn has_records(&self) -> bool {
         self.next > self.fetched.fetch_offset
     }
+
+    /// No records, and the broker says there are none to read at the fetch offset (the last
+    /// stable offset under read_committed, else the high watermark): the next fetch there is a
+    /// long poll. An empty result below that end is not caught up: Kafka leaves a partition
+    /// empty once the response's `max_bytes` is used up by the partitions before it
+    /// (`ReplicaManager.readFromLog`: once `limitBytes` reaches 0), and Tansu 0.6 answers most
+    /// partitions of a many-partition Fetch empty while they hold records.
+    fn caught_up(&self) -> bool {
+        let f = &self.fetched;
+        let end = match f.isolation {
+            IsolationLevel::ReadCommitted if f.last_stable_offset >= 0 => f.last_stable_offset,
+            _ => f.high_watermark,
+        };
+        !self.has_records() && end <= f.fetch_offset
+    }
 }
 
 /// What the batching task knows about one partition.
@@ -221,15 +270,16 @@ impl Partition {
 
     /// The offset to fetch in the next request and whether the partition is quiet there, or
     /// `None` if it is not eligible: in flight, holding a buffered result, or with neither a
-    /// caller waiting nor a prefetch due.
-    fn eligible(&mut self) -> Option<(i64, bool)> {
+    /// caller waiting nor a prefetch due (or allowed: `prefetch` is false over the budget).
+    fn eligible(&mut self, prefetch: bool) -> Option<(i64, bool)> {
         if self.in_flight.is_some() || self.buffered.is_some() {
             return None;
         }
         self.prune_waiters();
         let offset = match self.waiters.front() {
             Some(w) => w.position.offset,
-            None => self.next?,
+            None if prefetch => self.next?,
+            None => return None,
         };
         Some((offset, self.quiet && self.next == Some(offset)))
     }
@@ -292,6 +342,10 @@ struct Batcher {
     dirty: HashSet<i32>,
     /// Requests in flight.
     rounds: FuturesUnordered<BoxFuture<'static, Round>>,
+    /// Prefetching stops while buffered results hold this many bytes.
+    budget: usize,
+    /// The bytes buffered, published for [`SharedFetcher::buffered_bytes`].
+    buffered: Arc<AtomicUsize>,
 }
 
 impl Batcher {
@@ -314,6 +368,15 @@ impl Batcher {
             self.drain(&mut incoming);
             self.start_rounds();
         }
+    }
+
+    /// Bytes held in buffered results; summed, not tracked, so no path can make it drift.
+    fn buffered_bytes(&self) -> usize {
+        self.partitions
+            .values()
+            .filter_map(|p| p.buffered.as_ref())
+            .map(|b| b.fetched.raw.len())
+            .sum()
     }
 
     /// A caller asks for a position: answered from the buffer if it holds that offset,
@@ -344,6 +407,8 @@ impl Batcher {
         partition.prune_waiters();
         partition.waiters.push_back(waiter);
         if let Some(buffered) = partition.buffered.take() {
+            // Bytes freed: a partition of any leader held back by the budget may be due.
+            self.dirty.extend(self.leaders.keys().copied());
             if buffered.fetched.fetch_offset == offset {
                 // Claimed: the partition is fetched again in the next request.
                 partition.buffered = partition.deliver(buffered, now);
@@ -372,7 +437,7 @@ impl Batcher {
             match result {
                 Ok(fetched) => {
                     partition.next = Some(fetched.next);
-                    partition.quiet = !fetched.has_records();
+                    partition.quiet = fetched.caught_up();
                     if let Some(unclaimed) = partition.deliver(fetched, now) {
                         // Buffered only if nobody waits elsewhere: a caller at another offset
                         // moved past it.
@@ -426,6 +491,8 @@ impl Batcher {
         });
         self.leaders
             .retain(|_, l| l.in_flight || !l.partitions.is_empty());
+        // Buffered results may have gone with their partitions: held-back prefetches may be due.
+        self.dirty.extend(self.leaders.keys().copied());
     }
 
     /// Takes the fetches already in the channel, at most its capacity.
@@ -443,6 +510,9 @@ impl Batcher {
     /// partition, unless only quiet ones are and another is being processed.
     fn start_rounds(&mut self) {
         let now = Instant::now();
+        let buffered = self.buffered_bytes();
+        self.buffered.store(buffered, Ordering::Relaxed);
+        let prefetch = buffered < self.budget;
         for id in std::mem::take(&mut self.dirty) {
             let Some(leader) = self.leaders.get_mut(&id) else {
                 continue;
@@ -464,7 +534,7 @@ impl Batcher {
                         processing_until = processing_until.max(Some(until));
                     }
                 }
-                if let Some((offset, quiet)) = partition.eligible() {
+                if let Some((offset, quiet)) = partition.eligible(prefetch) {
                     all_quiet &= quiet;
                     eligible.push(FetchPosition {
                         topic: key.0.clone(),
