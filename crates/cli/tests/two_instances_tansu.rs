@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{plain_cluster, request, write, Running};
+use kreplicate_testkit::stored_records::records_with_producer_ids;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
@@ -34,40 +35,6 @@ fn fetcher(client: &Client) -> Fetcher {
             ..FetchConfig::default()
         },
     )
-}
-
-/// Every record of every partition with the producer id of its batch, in offset order.
-async fn read_all(client: &Client) -> Vec<Vec<(i64, Record)>> {
-    let fetcher = fetcher(client);
-    let mut out = Vec::new();
-    for partition in 0..PARTITIONS {
-        let end = high_watermark(client, TOPIC, partition).await.unwrap();
-        let mut position = FetchPosition {
-            topic: TOPIC.into(),
-            partition,
-            offset: 0,
-        };
-        let mut records = Vec::new();
-        while position.offset < end {
-            let (_, result) = fetcher
-                .fetch(std::slice::from_ref(&position))
-                .await
-                .pop()
-                .unwrap();
-            let visible = result.unwrap().visible_batches().unwrap();
-            for batch in &visible.batches {
-                let pid = batch.as_v2().map_or(-1, |b| b.producer_id());
-                for r in batch.records().unwrap() {
-                    if r.offset >= position.offset {
-                        records.push((pid, r));
-                    }
-                }
-            }
-            position.offset = visible.next_offset;
-        }
-        out.push(records);
-    }
-    out
 }
 
 /// The end offset and the producer id of the last batch of each target partition.
@@ -281,8 +248,8 @@ async fn two_instances_with_the_same_inputs_never_both_write_one_partition() {
     assert!(caught_up, "the target caught up with {total} records");
 
     // Exactly the source, record for record: 0 lost, 0 duplicated.
-    let source_records = read_all(&source_client).await;
-    let target_records = read_all(&target_client).await;
+    let source_records = records_with_producer_ids(&source_client, TOPIC, PARTITIONS).await;
+    let target_records = records_with_producer_ids(&target_client, TOPIC, PARTITIONS).await;
     let mut copied = 0;
     let mut writers: BTreeMap<&str, usize> = BTreeMap::new();
     for partition in 0..PARTITIONS as usize {

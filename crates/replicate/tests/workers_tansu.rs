@@ -16,11 +16,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kreplicate_codec::Record;
 use kreplicate_replicate::config::parse_create_replicator_request;
 use kreplicate_replicate::provenance::Provenance;
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator, WorkerGroupOptions};
 use kreplicate_testkit::msk::ReplicatorJson;
+use kreplicate_testkit::stored_records::records_with_producer_ids;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
@@ -253,47 +253,6 @@ async fn ends_now(target: &Client) -> Vec<i64> {
     out
 }
 
-/// Every record of every partition with the producer id of its batch, in offset order.
-async fn read_all(client: &Client, topic: &str) -> Vec<Vec<(i64, Record)>> {
-    let fetcher = Fetcher::new(
-        client.clone(),
-        FetchConfig {
-            isolation: IsolationLevel::ReadUncommitted,
-            max_wait: Duration::from_millis(10),
-            ..FetchConfig::default()
-        },
-    );
-    let mut out = Vec::new();
-    for partition in 0..PARTITIONS {
-        let end = high_watermark(client, topic, partition).await.unwrap();
-        let mut position = FetchPosition {
-            topic: topic.into(),
-            partition,
-            offset: 0,
-        };
-        let mut records = Vec::new();
-        while position.offset < end {
-            let (_, result) = fetcher
-                .fetch(std::slice::from_ref(&position))
-                .await
-                .pop()
-                .unwrap();
-            let visible = result.unwrap().visible_batches().unwrap();
-            for batch in &visible.batches {
-                let pid = batch.as_v2().map_or(-1, |b| b.producer_id());
-                for r in batch.records().unwrap() {
-                    if r.offset >= position.offset {
-                        records.push((pid, r));
-                    }
-                }
-            }
-            position.offset = visible.next_offset;
-        }
-        out.push(records);
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_share_partitions_and_handoffs_lose_and_duplicate_nothing() {
     let source = TansuBroker::strict_memory().unwrap();
@@ -450,8 +409,8 @@ async fn workers_share_partitions_and_handoffs_lose_and_duplicate_nothing() {
     }
     assert!(caught_up, "the target caught up with {total} records");
 
-    let source_records = read_all(&source_client, "load").await;
-    let target_records = read_all(&target_client, "load").await;
+    let source_records = records_with_producer_ids(&source_client, "load", PARTITIONS).await;
+    let target_records = records_with_producer_ids(&target_client, "load", PARTITIONS).await;
     let mut writers_per_partition = Vec::new();
     for partition in 0..PARTITIONS as usize {
         let (s, t) = (&source_records[partition], &target_records[partition]);

@@ -24,5 +24,6 @@ pub mod ports;
 pub mod python;
 pub mod scram_server;
 pub mod secrets_manager;
+pub mod stored_records;
 pub mod strict;
 pub mod tansu;
