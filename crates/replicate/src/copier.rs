@@ -41,7 +41,7 @@ use record_rewrite::Group;
 /// Memory a record in flight holds besides its key and value (its decoded form and headers,
 /// the producer's and this copier's bookkeeping: about 500 bytes measured), counted against
 /// the unacknowledged-bytes budget: by key and value alone, a budget of 8 MiB let 110,000
-/// small records per partition be in flight.
+/// small records per partition be in flight (the default budget is 32 MiB now).
 const IN_FLIGHT_RECORD_COST: usize = 512;
 
 /// How long (in all) a batch that came from the target waits for the reverse replicator's

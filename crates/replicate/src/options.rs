@@ -36,7 +36,11 @@ pub struct EngineOptions {
     /// How often consumer-group offsets are synchronised (MSK: about 5 s).
     pub group_sync_interval: Duration,
     /// Bytes fetched but not yet acknowledged by the target, per partition. A partition over
-    /// it is not fetched until the target catches up.
+    /// it is not fetched until the target catches up. 32 MiB by default: room for several
+    /// whole fetch responses of a broker that answers with more than `partition_max_bytes`
+    /// (Tansu, ~5 MB), so a partition keeps its produces flowing while the next response
+    /// is read; 8 MiB held the default mode at 0.8 of the broker pair's ceiling
+    /// (docs/benchmarks.md). All partitions together stay within `max_unacked_bytes`.
     pub max_unacked_bytes_per_partition: usize,
     /// The same, over all partitions (the producer's buffer).
     pub max_unacked_bytes: usize,
@@ -131,7 +135,7 @@ impl Default for EngineOptions {
             topic_refresh_interval: Duration::from_secs(30),
             checkpoint_interval: Duration::from_secs(1),
             group_sync_interval: Duration::from_secs(5),
-            max_unacked_bytes_per_partition: 8 * 1024 * 1024,
+            max_unacked_bytes_per_partition: 32 * 1024 * 1024,
             max_unacked_bytes: 128 * 1024 * 1024,
             resume_settle: Duration::from_secs(1),
             resume_settle_max: Duration::from_secs(30),

@@ -97,9 +97,13 @@ const FORGET_AFTER: Duration = Duration::from_secs(300);
 /// How often partitions are checked against [`FORGET_AFTER`].
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// The default cap on bytes prefetched and not yet claimed, across all partitions: room for
-/// 16 partitions' `partition_max_bytes` results from a broker that honours it.
-pub const PREFETCH_BUDGET: usize = 16 * 1024 * 1024;
+/// The default cap on bytes prefetched and not yet claimed, across all partitions: 64 MiB,
+/// librdkafka's default bound on a consumer's prefetched data
+/// (`queued.max.messages.kbytes`). Room for 64 partitions' `partition_max_bytes` results
+/// from a broker that honours it, and for about a dozen from one that answers ~5 MB per
+/// partition (Tansu): 16 MiB left most partitions waiting for a fetch of their own there,
+/// and the default mode at 0.8 of the broker pair's ceiling (docs/benchmarks.md).
+pub const PREFETCH_BUDGET: usize = 64 * 1024 * 1024;
 
 /// What [`Error::Shutdown`] names.
 const NAME: &str = "shared fetcher";
