@@ -240,10 +240,10 @@ async fn two_instances_with_the_same_inputs_never_both_write_one_partition() {
     let second_ids = registered(&second);
     second.signal("TERM");
     let stopped = second.wait(Duration::from_secs(60));
-    let logs = tempfile::tempdir().unwrap().keep();
-    std::fs::write(logs.join("first.log"), &killed.stderr).unwrap();
-    std::fs::write(logs.join("second.log"), &stopped.stderr).unwrap();
-    eprintln!("instance logs in {}", logs.display());
+    let _logs = LogsKeptOnFailure::new(&[
+        ("first", killed.stderr.as_str()),
+        ("second", stopped.stderr.as_str()),
+    ]);
     assert_eq!(stopped.code, Some(0), "{}", stopped.stderr);
     assert!(caught_up, "the target caught up with {total} records");
 
@@ -320,4 +320,28 @@ fn registered_in(stderr: &str) -> BTreeSet<i64> {
                 .and_then(|n| n.parse().ok())
         })
         .collect()
+}
+
+/// The instances' logs in a temporary directory that is kept (and named) only if the test
+/// fails: a passing run leaves nothing behind.
+struct LogsKeptOnFailure(Option<tempfile::TempDir>);
+
+impl LogsKeptOnFailure {
+    fn new(logs: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in logs {
+            std::fs::write(dir.path().join(format!("{name}.log")), text).unwrap();
+        }
+        LogsKeptOnFailure(Some(dir))
+    }
+}
+
+impl Drop for LogsKeptOnFailure {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(dir) = self.0.take() {
+                eprintln!("instance logs kept in {}", dir.keep().display());
+            }
+        }
+    }
 }
