@@ -16,11 +16,6 @@ pub enum MirrorKind {
     /// `kreplicate run --provenance header`: header mode (a provenance header on every
     /// record).
     Header,
-    /// `kreplicate run --mode records`: header mode as the CLI named it before
-    /// `--provenance`.
-    Records,
-    /// `kreplicate run --mode pass-through`, as the CLI named it before `--provenance`.
-    PassThrough,
     /// The librdkafka consume → produce mirror.
     Peer,
 }
@@ -32,8 +27,6 @@ impl MirrorKind {
             MirrorKind::Ceiling => "ceiling",
             MirrorKind::Batch => "batch",
             MirrorKind::Header => "header",
-            MirrorKind::Records => "records",
-            MirrorKind::PassThrough => "pass-through",
             MirrorKind::Peer => "peer",
         }
     }
@@ -44,8 +37,6 @@ impl MirrorKind {
         match self {
             MirrorKind::Batch => Some(["--provenance", "batch"]),
             MirrorKind::Header => Some(["--provenance", "header"]),
-            MirrorKind::Records => Some(["--mode", "records"]),
-            MirrorKind::PassThrough => Some(["--mode", "pass-through"]),
             MirrorKind::Ceiling | MirrorKind::Peer => None,
         }
     }
@@ -84,8 +75,8 @@ pub struct E2eArgs {
     /// TargetCompressionType of header mode, and the codec of the peer's producer.
     #[arg(long, default_value = "lz4", value_parser = parse_compression)]
     pub target_compression: Compression,
-    /// Mirrors to run, in this order. `batch` and `header` need a kreplicate with
-    /// `--provenance`; `records` and `pass-through` run one with `--mode`.
+    /// Mirrors to run, in this order (each round runs them all, so a round's rows are
+    /// neighbours in time).
     #[arg(
         long,
         value_enum,

@@ -60,8 +60,6 @@ impl Launcher {
             MirrorKind::Ceiling => "ceiling: raw fetch + produce, no replicator".into(),
             MirrorKind::Batch => "kreplicate batch provenance (--provenance batch)".into(),
             MirrorKind::Header => "kreplicate header mode (--provenance header)".into(),
-            MirrorKind::Records => "kreplicate header mode (--mode records)".into(),
-            MirrorKind::PassThrough => "kreplicate pass-through (--mode pass-through)".into(),
             MirrorKind::Peer => format!("peer: {}", self.peer_label),
         }
     }
@@ -103,10 +101,7 @@ impl Launcher {
                 c.arg("ceiling-mirror").args(mirror_flags());
                 c
             }
-            MirrorKind::Batch
-            | MirrorKind::Header
-            | MirrorKind::Records
-            | MirrorKind::PassThrough => {
+            MirrorKind::Batch | MirrorKind::Header => {
                 let (Some(bin), Some(flags)) = (&self.kreplicate, kind.kreplicate_flags()) else {
                     bail!("internal: the kreplicate binary was not located");
                 };

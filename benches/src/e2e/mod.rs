@@ -96,6 +96,11 @@ async fn harness(args: E2eArgs) -> Result<()> {
     };
     let picked = report::medians(&runs);
     let mut table = report::render(&picked, args.records);
+    for kind in [MirrorKind::Batch, MirrorKind::Header] {
+        if let Some(line) = report::per_round_ratios(&runs, kind, MirrorKind::Ceiling) {
+            table.push_str(&format!("- {line}\n"));
+        }
+    }
     if args.latency_secs > 0 {
         // The same rate as the first mirror's latency phase, straight back from the source.
         if let Some(rate) = picked

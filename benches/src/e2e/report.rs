@@ -84,6 +84,41 @@ pub fn medians(runs: &[Run]) -> Vec<Run> {
         .collect()
 }
 
+/// `kind`'s MB/s ÷ `baseline`'s, round by round (the i-th run of each), with their median:
+/// a round's two drains ran minutes apart at most, so this ratio sees less of the brokers'
+/// drift over a run than the ratio of the two medians does. `None` without both kinds.
+pub fn per_round_ratios(runs: &[Run], kind: MirrorKind, baseline: MirrorKind) -> Option<String> {
+    let rates = |k| {
+        runs.iter()
+            .filter(|r| r.kind == k)
+            .map(Run::mb_per_s)
+            .collect::<Vec<_>>()
+    };
+    let (of_kind, of_baseline) = (rates(kind), rates(baseline));
+    let mut ratios: Vec<f64> = of_kind
+        .iter()
+        .zip(&of_baseline)
+        .filter(|(_, b)| **b > 0.0)
+        .map(|(a, b)| a / b)
+        .collect();
+    if ratios.is_empty() {
+        return None;
+    }
+    let listed: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    ratios.sort_by(f64::total_cmp);
+    let median = if ratios.len() % 2 == 1 {
+        ratios[ratios.len() / 2]
+    } else {
+        (ratios[ratios.len() / 2 - 1] + ratios[ratios.len() / 2]) / 2.0
+    };
+    Some(format!(
+        "{} ÷ {} MB/s per round: {} (median {median:.2})",
+        kind.slug(),
+        baseline.slug(),
+        listed.join(", ")
+    ))
+}
+
 fn ratio(a: f64, b: Option<f64>) -> String {
     match b {
         Some(b) if b > 0.0 => format!("{:.2}", a / b),
@@ -96,10 +131,8 @@ pub fn render(runs: &[Run], backlog_records: u64) -> String {
     let find = |kind| runs.iter().find(|r| r.kind == kind);
     let ceiling = find(MirrorKind::Ceiling);
     let peer = find(MirrorKind::Peer);
-    // Header mode under either CLI name; the new default (batch) and the old pass-through.
-    let header = find(MirrorKind::Header).or_else(|| find(MirrorKind::Records));
+    let header = find(MirrorKind::Header);
     let batch = find(MirrorKind::Batch);
-    let pass = find(MirrorKind::PassThrough);
     let mut out = String::new();
     out.push_str(
         "| mirror | MB/s | records/s | CPU-s/GB | peak RSS MiB | p50 ms | p99 ms | MB/s ÷ ceiling | MB/s ÷ peer | CPU-s/GB ÷ peer | drain s | start-up s | brokers' CPU-s | others' CPU-s |\n",
@@ -178,23 +211,13 @@ pub fn render(runs: &[Run], backlog_records: u64) -> String {
             verdict(share >= 0.9)
         ));
     }
-    if let (Some(t), Some(h)) = (pass, header) {
-        let cpu = t.cpu_per_gb() / h.cpu_per_gb();
+    if let (Some(h), Some(c)) = (header, ceiling) {
+        let share = h.mb_per_s() / c.mb_per_s();
         target(format!(
-            "pass-through CPU-s/GB ≤ 0.3 × header mode: {cpu:.2} × ({})",
-            verdict(cpu <= 0.3)
+            "header ≥ 85 % of the ceiling: {:.0} % ({})",
+            share * 100.0,
+            verdict(share >= 0.85)
         ));
-    }
-    if let Some(c) = ceiling {
-        for r in [header, pass].into_iter().flatten() {
-            let share = r.mb_per_s() / c.mb_per_s();
-            target(format!(
-                "{} ≥ 85 % of the ceiling: {:.0} % ({})",
-                r.kind.slug(),
-                share * 100.0,
-                verdict(share >= 0.85)
-            ));
-        }
     }
     for r in runs.iter().filter(|r| r.kind.kreplicate_flags().is_some()) {
         let mib = r.peak_rss as f64 / (1024.0 * 1024.0);
@@ -230,7 +253,7 @@ mod tests {
 
     #[test]
     fn rates_leave_the_start_up_out_and_cpu_keeps_it() {
-        let mut r = run(MirrorKind::Records, 10.0, 4.0);
+        let mut r = run(MirrorKind::Header, 10.0, 4.0);
         r.startup_seconds = 2.0;
         assert_eq!(r.copy_seconds(), 8.0);
         assert_eq!(r.mb_per_s(), 250.0);
@@ -247,8 +270,8 @@ mod tests {
     fn rates_and_ratios() {
         let runs = vec![
             run(MirrorKind::Ceiling, 10.0, 2.0),
-            run(MirrorKind::Records, 20.0, 4.0),
-            run(MirrorKind::PassThrough, 10.0, 1.0),
+            run(MirrorKind::Header, 20.0, 4.0),
+            run(MirrorKind::Batch, 10.0, 1.0),
             run(MirrorKind::Peer, 40.0, 16.0),
         ];
         assert_eq!(runs[1].mb_per_s(), 100.0);
@@ -258,9 +281,7 @@ mod tests {
         assert_eq!(runs[2].others_cpu_seconds(), 1.5);
         let text = render(&runs, 1000);
         assert!(
-            text.contains(
-                "| records | 100 | 50 | 2.00 | 100 | – | – | 0.50 | 2.00 | 0.25 | 20.0 |"
-            ),
+            text.contains("| header | 100 | 50 | 2.00 | 100 | – | – | 0.50 | 2.00 | 0.25 | 20.0 |"),
             "{text}"
         );
         assert!(
@@ -272,15 +293,11 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("pass-through CPU-s/GB ≤ 0.3 × header mode: 0.25 × (met)"),
+            text.contains("header ≥ 85 % of the ceiling: 50 % (**missed**)"),
             "{text}"
         );
         assert!(
-            text.contains("records ≥ 85 % of the ceiling: 50 % (**missed**)"),
-            "{text}"
-        );
-        assert!(
-            text.contains("pass-through ≥ 85 % of the ceiling: 100 % (met)"),
+            text.contains("batch ≥ 90 % of the ceiling: 100 % (met)"),
             "{text}"
         );
     }
@@ -323,6 +340,31 @@ mod tests {
     }
 
     #[test]
+    fn per_round_ratios_pair_the_rounds_and_take_their_median() {
+        // Rounds interleave: ceiling, batch, ceiling, batch, ...
+        let runs = vec![
+            run(MirrorKind::Ceiling, 10.0, 2.0), // 200 MB/s
+            run(MirrorKind::Batch, 20.0, 2.0),   // 100: 0.50
+            run(MirrorKind::Ceiling, 8.0, 2.0),  // 250
+            run(MirrorKind::Batch, 8.0, 2.0),    // 250: 1.00
+            run(MirrorKind::Ceiling, 10.0, 2.0), // 200
+            run(MirrorKind::Batch, 12.5, 2.0),   // 160: 0.80
+        ];
+        assert_eq!(
+            per_round_ratios(&runs, MirrorKind::Batch, MirrorKind::Ceiling).as_deref(),
+            Some("batch ÷ ceiling MB/s per round: 0.50, 1.00, 0.80 (median 0.80)")
+        );
+        assert_eq!(
+            per_round_ratios(&runs[..4], MirrorKind::Batch, MirrorKind::Ceiling).as_deref(),
+            Some("batch ÷ ceiling MB/s per round: 0.50, 1.00 (median 0.75)")
+        );
+        assert_eq!(
+            per_round_ratios(&runs, MirrorKind::Header, MirrorKind::Ceiling),
+            None
+        );
+    }
+
+    #[test]
     fn each_kreplicate_row_selects_its_data_mode() {
         assert_eq!(
             MirrorKind::Batch.kreplicate_flags(),
@@ -332,14 +374,6 @@ mod tests {
             MirrorKind::Header.kreplicate_flags(),
             Some(["--provenance", "header"])
         );
-        assert_eq!(
-            MirrorKind::Records.kreplicate_flags(),
-            Some(["--mode", "records"])
-        );
-        assert_eq!(
-            MirrorKind::PassThrough.kreplicate_flags(),
-            Some(["--mode", "pass-through"])
-        );
         assert_eq!(MirrorKind::Ceiling.kreplicate_flags(), None);
         assert_eq!(MirrorKind::Peer.kreplicate_flags(), None);
     }
@@ -347,16 +381,16 @@ mod tests {
     #[test]
     fn the_median_run_of_each_mirror() {
         let runs = vec![
-            run(MirrorKind::Records, 10.0, 1.0),
+            run(MirrorKind::Header, 10.0, 1.0),
             run(MirrorKind::Peer, 10.0, 1.0),
-            run(MirrorKind::Records, 30.0, 3.0),
-            run(MirrorKind::Records, 20.0, 2.0),
+            run(MirrorKind::Header, 30.0, 3.0),
+            run(MirrorKind::Header, 20.0, 2.0),
         ];
         let picked = medians(&runs);
         assert_eq!(picked.len(), 2);
         assert_eq!(
             (picked[0].kind, picked[0].seconds),
-            (MirrorKind::Records, 20.0)
+            (MirrorKind::Header, 20.0)
         );
         assert_eq!(picked[1].kind, MirrorKind::Peer);
     }
