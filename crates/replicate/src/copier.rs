@@ -373,6 +373,22 @@ impl Copier {
                 self.send_raw(b).await?;
                 continue;
             }
+            // Another codec: the records section is re-compressed as it is, without decoding
+            // the records (one target batch per source batch, as above). A batch that grows
+            // past the limit, or whose section does not decompress, takes the record path,
+            // which splits it or names what is wrong.
+            if self.s.mode == DataMode::Batch && whole {
+                let recompressed = v2
+                    .expect("checked")
+                    .recompress(self.s.compression)
+                    .ok()
+                    .and_then(|raw| kreplicate_codec::RecordBatch::new(raw).ok())
+                    .filter(|b| b.size() <= limit);
+                if let Some(b) = recompressed {
+                    self.send_raw(b).await?;
+                    continue;
+                }
+            }
             if self.s.mode == DataMode::Header
                 && whole
                 && self.send_spliced(v2.expect("checked"), limit).await?

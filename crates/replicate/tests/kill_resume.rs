@@ -185,7 +185,8 @@ async fn killed_ten_times_under_load_loses_and_duplicates_nothing() {
     killed_ten_times(DataMode::Batch, "SNAPPY").await;
 }
 
-/// Batch mode with another target codec: every batch is re-encoded (its records unchanged).
+/// Batch mode with another target codec: every batch is re-compressed (its records section
+/// as it is, `RecordBatch::recompress`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_ten_times_batch_mode_reencoding_loses_and_duplicates_nothing() {
     killed_ten_times(DataMode::Batch, "ZSTD").await;
