@@ -211,11 +211,10 @@ impl Reader<'_> {
                 }
             }
         }
+        // The password of an encrypted PKCS#8 key (ENCRYPTED PRIVATE KEY), as Java clients
+        // take it for a PEM key.
         if let Some(p) = self.take("ssl.key.password") {
-            return Err(self.error(
-                &p,
-                "encrypted private keys are not supported; give an unencrypted PEM key (openssl pkcs8 -topk8 -nocrypt)",
-            ));
+            tls.client_key_password = Some(p.value);
         }
         // Client certificate (mutual TLS): a PEM keystore holding both, Kafka's inline PEM
         // properties, or librdkafka's separate files.

@@ -123,6 +123,57 @@ fn sasl_ssl_through_properties_and_auth_failure() {
     assert!(!line.contains("wrong"), "password leaked: {line}");
 }
 
+/// Mutual TLS from a Java-style PEM keystore (certificate and an encrypted PKCS#8 key in one
+/// file, KIP-651) with `ssl.key.password`: the key openssl encrypted is read and the front,
+/// which requires a client certificate, lets the request through.
+#[test]
+fn mutual_tls_through_a_pem_keystore_with_an_encrypted_key() {
+    let broker = TansuBroker::strict_memory().expect("tansu");
+    let ca = TestCa::new("kreplicate cli test root");
+    let (cert, key) = ca.issue_server(&["localhost", "127.0.0.1"]);
+    let clients = TestCa::new("kreplicate cli client ca");
+    let front = Front::start(
+        FrontConfig::new(broker.addr())
+            .with_tls(cert, key)
+            .with_client_ca(clients.cert_pem()),
+    )
+    .expect("front");
+    let (client_cert, client_key) = clients.issue_client("replicator");
+    let encrypted =
+        kreplicate_testkit::certs::openssl_encrypted_key(&client_key, "k3y-pa55", &["-scrypt"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca_path = common::write(dir.path(), "ca.pem", &ca.cert_pem());
+    let keystore = common::write(
+        dir.path(),
+        "keystore.pem",
+        &format!("{client_cert}{encrypted}"),
+    );
+    let props = common::write(
+        dir.path(),
+        "client.properties",
+        &format!(
+            "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={}\n\
+             ssl.keystore.type=PEM\nssl.keystore.location={}\nssl.key.password=k3y-pa55\n",
+            ca_path.display(),
+            keystore.display()
+        ),
+    );
+    let out = common::run(
+        &[
+            "cluster-id",
+            "--bootstrap-server",
+            &front.addr(),
+            "--command-config",
+            props.to_str().unwrap(),
+        ],
+        T,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, format!("{}\n", broker.cluster_id()));
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    assert_eq!(front.tls_failures(), 0);
+}
+
 #[test]
 fn unreachable_broker_exits_1() {
     let port = kreplicate_testkit::ports::free_port();

@@ -337,3 +337,96 @@ fn scram_over_tls_from_secret_files() {
         }
     }
 }
+
+/// Mutual TLS from the MSK-shaped configuration with an encrypted PKCS#8 client key (the
+/// secret's `privateKeyPassword`, as MSK Replicator takes it), through the test front that
+/// requires a client certificate: the key openssl encrypted gets to ready; a wrong password
+/// is a configuration error (exit 2) before connecting, with a line that says so (without the
+/// password).
+#[test]
+fn mutual_tls_from_a_secret_file_with_an_encrypted_key() {
+    use kreplicate_testkit::certs::{openssl_encrypted_key, TestCa};
+    use kreplicate_testkit::front::{Front, FrontConfig};
+
+    let source = TansuBroker::strict_memory().expect("tansu source");
+    let target = TansuBroker::strict_memory().expect("tansu target");
+    let ca = TestCa::new("kreplicate cli mtls test root");
+    let (cert, key) = ca.issue_server(&["localhost", "127.0.0.1"]);
+    let clients = TestCa::new("kreplicate cli mtls client ca");
+    let front = Front::start(
+        FrontConfig::new(source.addr())
+            .with_tls(cert, key)
+            .with_client_ca(clients.cert_pem()),
+    )
+    .expect("front");
+    let (client_cert, client_key) = clients.issue_client("replicator");
+    let encrypted = openssl_encrypted_key(&client_key, "k3y-pa55", &["-v2", "aes-256-cbc"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca_secret = write(
+        dir.path(),
+        "ca.json",
+        &serde_json::json!({ "certificate": ca.cert_pem() }).to_string(),
+    );
+    for (password, expected_code) in [("k3y-pa55", 0), ("wrong-pw", 2)] {
+        let secret = serde_json::json!({
+            "certificate": client_cert,
+            "privateKey": encrypted,
+            "privateKeyPassword": password,
+        });
+        let secret_path = write(dir.path(), "mtls.json", &secret.to_string());
+        let source_cluster = format!(
+            r#"{{"ApacheKafkaCluster": {{"ApacheKafkaClusterId": "{}", "BootstrapBrokerString": "{}"}},
+                "ClientAuthentication": {{"MTLS": {{"SecretArn": "file://{}"}}}},
+                "EncryptionInTransit": {{"EncryptionType": "TLS", "RootCaCertificate": "file://{}"}}}}"#,
+            source.cluster_id(),
+            front.addr(),
+            secret_path.display(),
+            ca_secret.display()
+        );
+        let json = request(
+            &source_cluster,
+            source.cluster_id(),
+            &plain_cluster(target.cluster_id(), &target.addr()),
+            target.cluster_id(),
+            r#""cli-mtls-.*""#,
+        );
+        let config = write(dir.path(), "replicator.json", &json);
+        let metrics_addr = format!("127.0.0.1:{}", free_port());
+        let running = Running::start(
+            &[
+                "run",
+                "--cli-input-json",
+                config.to_str().unwrap(),
+                "--metrics-addr",
+                &metrics_addr,
+            ],
+            dir.path(),
+        );
+        if expected_code == 0 {
+            let ready = wait_for_status(&metrics_addr, "/ready", 200, T);
+            assert_eq!(
+                ready.map(|(s, _)| s),
+                Some(200),
+                "stderr: {}",
+                running.stderr()
+            );
+            running.signal("INT");
+            let out = running.wait(Duration::from_secs(15));
+            assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+            assert!(
+                front.connections() >= 1,
+                "the source was read through the front"
+            );
+            assert_eq!(front.tls_failures(), 0);
+        } else {
+            let out = running.wait(T);
+            assert_eq!(out.code, Some(expected_code), "stderr: {}", out.stderr);
+            let line = out.error_line();
+            assert!(
+                line.contains("cannot decrypt the client private key with the password given"),
+                "{line}"
+            );
+            assert!(!out.stderr.contains(password), "{}", out.stderr);
+        }
+    }
+}

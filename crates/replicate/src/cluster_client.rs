@@ -78,6 +78,7 @@ pub async fn client_config(
             let secret = secret.load().await.map_err(&error)?;
             tls_config.client_cert_pem = Some(secret.certificate().map_err(&error)?.to_string());
             tls_config.client_key_pem = Some(secret.private_key().map_err(&error)?.to_string());
+            tls_config.client_key_password = secret.private_key_password().map(str::to_string);
         }
         config.connection.tls = Some(tls_config);
     }

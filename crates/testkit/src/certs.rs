@@ -96,6 +96,33 @@ impl TestCa {
     }
 }
 
+/// `key_pem` as an encrypted PKCS#8 key (`ENCRYPTED PRIVATE KEY`), encrypted by the openssl
+/// command (an implementation independent of kreplicate's) with `password` and PBES2 `scheme`:
+/// `&["-v2", "aes-256-cbc"]` (PBKDF2-HMAC-SHA256) or `&["-scrypt"]`.
+pub fn openssl_encrypted_key(key_pem: &str, password: &str, scheme: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let plain = dir.path().join("plain.pem");
+    std::fs::write(&plain, key_pem).expect("writing the plain key");
+    let out = std::process::Command::new("openssl")
+        .args(["pkcs8", "-topk8", "-in"])
+        .arg(&plain)
+        .args(scheme)
+        .args(["-passout", &format!("pass:{password}")])
+        .output()
+        .expect("running openssl (Debian package openssl)");
+    assert!(
+        out.status.success(),
+        "openssl pkcs8: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = String::from_utf8(out.stdout).expect("PEM is text");
+    assert!(
+        pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{pem}"
+    );
+    pem
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -236,6 +236,60 @@ async fn mutual_tls_requires_a_client_certificate_from_the_right_ca() {
     wait_for("2 TLS failures on the front", || front.tls_failures() == 2).await;
 }
 
+/// MSK's mTLS secret may hold an encrypted PKCS#8 key with its `privateKeyPassword`: the key
+/// openssl encrypted (PBKDF2 and scrypt) is decrypted and the handshake completes; without
+/// the password, or with a wrong one, the connection is refused before any byte is sent, with
+/// a message that says which.
+#[tokio::test]
+async fn mutual_tls_with_an_encrypted_private_key_and_its_password() {
+    let ca = TestCa::new("front ca");
+    let (cert, key) = ca.issue_server(&["127.0.0.1"]);
+    let clients = TestCa::new("client ca");
+    let front = Front::start(
+        FrontConfig::new(echo_upstream().await)
+            .with_tls(cert, key)
+            .with_client_ca(clients.cert_pem()),
+    )
+    .unwrap();
+    let (client_cert, client_key) = clients.issue_client("replicator");
+    for scheme in [&["-v2", "aes-256-cbc"][..], &["-scrypt"][..]] {
+        let encrypted = crate::certs::openssl_encrypted_key(&client_key, "k3y-pa55", scheme);
+        let config = |password: Option<&str>| TlsConfig {
+            client_cert_pem: Some(client_cert.clone()),
+            client_key_pem: Some(encrypted.clone()),
+            client_key_password: password.map(str::to_string),
+            ..tls_to(&ca)
+        };
+        let mut stream = connect(&front.addr(), Some(&config(Some("k3y-pa55"))), IO_TIMEOUT)
+            .await
+            .unwrap_or_else(|e| panic!("{scheme:?}: {e}"));
+        echo_roundtrip(&mut stream).await.unwrap();
+
+        for (password, expected) in [
+            (
+                None,
+                "is encrypted (ENCRYPTED PRIVATE KEY) and no password was given",
+            ),
+            (
+                Some("wrong"),
+                "cannot decrypt the client private key with the password given",
+            ),
+        ] {
+            match connect(&front.addr(), Some(&config(password)), IO_TIMEOUT).await {
+                Err(ConnectionError::TlsConfig(message)) => {
+                    assert!(message.contains(expected), "{scheme:?}: {message}")
+                }
+                Err(other) => {
+                    panic!("{scheme:?} {password:?}: expected a TLS config error, got {other:?}")
+                }
+                Ok(_) => panic!("{scheme:?} {password:?}: connected"),
+            }
+        }
+    }
+    // Only the two good connections reached the front; the refused ones never left.
+    assert_eq!((front.connections(), front.tls_failures()), (2, 0));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Kafka-level SASL through the front to a real Tansu broker.
 

@@ -14,9 +14,15 @@ pub struct TlsConfig {
     pub ca_pem: Option<String>,
     /// Client certificate chain as PEM, for mutual TLS. Needs `client_key_pem` too.
     pub client_cert_pem: Option<String>,
-    /// The client certificate's private key as PEM (PKCS#8, PKCS#1 or SEC1). A secret: never
-    /// printed by `Debug`.
+    /// The client certificate's private key as PEM (PKCS#8, PKCS#1 or SEC1, or an encrypted
+    /// PKCS#8 `ENCRYPTED PRIVATE KEY` with `client_key_password`). A secret: never printed
+    /// by `Debug`.
     pub client_key_pem: Option<String>,
+    /// The password of an encrypted PKCS#8 client key (PBES2: PBKDF2 or scrypt with AES-CBC,
+    /// what `openssl pkcs8 -topk8` writes); MSK's `privateKeyPassword`, Kafka's
+    /// `ssl.key.password`. Not needed for an unencrypted key. A secret: never printed by
+    /// `Debug`.
+    pub client_key_password: Option<String>,
     /// Check that the broker's certificate names the host we connect to. Default `true`.
     ///
     /// **Dangerous when `false`:** the chain is still verified against the CA, but any
@@ -34,6 +40,7 @@ impl Default for TlsConfig {
             ca_pem: None,
             client_cert_pem: None,
             client_key_pem: None,
+            client_key_password: None,
             verify_hostname: true,
             server_name: None,
         }
@@ -53,6 +60,10 @@ impl fmt::Debug for TlsConfig {
             .field(
                 "client_key_pem",
                 &self.client_key_pem.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "client_key_password",
+                &self.client_key_password.as_ref().map(|_| "<redacted>"),
             )
             .field("verify_hostname", &self.verify_hostname)
             .field("server_name", &self.server_name)

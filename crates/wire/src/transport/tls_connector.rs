@@ -68,7 +68,7 @@ impl TlsConnector {
             (None, None) => builder.with_no_client_auth(),
             (Some(cert_pem), Some(key_pem)) => {
                 let chain = parse_certificates(cert_pem, "client certificate PEM")?;
-                let key = parse_private_key(key_pem)?;
+                let key = parse_private_key(key_pem, config.client_key_password.as_deref())?;
                 builder.with_client_auth_cert(chain, key).map_err(|e| {
                     ConnectionError::TlsConfig(format!(
                         "client certificate and key do not form a usable pair: {e}"
@@ -191,16 +191,62 @@ fn parse_certificates(
     Ok(certs)
 }
 
-/// The first private key of `pem` (PKCS#8, PKCS#1 or SEC1).
-fn parse_private_key(pem: &str) -> Result<PrivateKeyDer<'static>, ConnectionError> {
+/// The label of an encrypted PKCS#8 key's PEM block (RFC 5958 §3, RFC 7468 §11).
+const ENCRYPTED_KEY_BEGIN: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+const ENCRYPTED_KEY_END: &str = "-----END ENCRYPTED PRIVATE KEY-----";
+
+/// The first private key of `pem` (PKCS#8, PKCS#1 or SEC1), or its encrypted PKCS#8 key
+/// decrypted with `password`.
+fn parse_private_key(
+    pem: &str,
+    password: Option<&str>,
+) -> Result<PrivateKeyDer<'static>, ConnectionError> {
+    if let Some(start) = pem.find(ENCRYPTED_KEY_BEGIN) {
+        return decrypt_private_key(&pem[start..], password);
+    }
     PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| match e {
         rustls::pki_types::pem::Error::NoItemsFound => ConnectionError::TlsConfig(
-            "no private key found in client key PEM (expected a PRIVATE KEY, RSA PRIVATE KEY \
-             or EC PRIVATE KEY block)"
+            "no private key found in client key PEM (expected a PRIVATE KEY, RSA PRIVATE KEY, \
+             EC PRIVATE KEY or ENCRYPTED PRIVATE KEY block)"
                 .into(),
         ),
         other => ConnectionError::TlsConfig(format!("client key PEM is not valid: {other}")),
     })
+}
+
+/// Decrypts the `ENCRYPTED PRIVATE KEY` block at the start of `pem` (PBES2, RFC 8018).
+fn decrypt_private_key(
+    pem: &str,
+    password: Option<&str>,
+) -> Result<PrivateKeyDer<'static>, ConnectionError> {
+    let Some(password) = password else {
+        return Err(ConnectionError::TlsConfig(
+            "the client private key is encrypted (ENCRYPTED PRIVATE KEY) and no password was \
+             given: set privateKeyPassword in the mTLS secret (ssl.key.password in \
+             client.properties), or decrypt the key (openssl pkcs8 -in key.pem -out plain.pem)"
+                .into(),
+        ));
+    };
+    let block = match pem.find(ENCRYPTED_KEY_END) {
+        Some(end) => &pem[..end + ENCRYPTED_KEY_END.len()],
+        None => pem,
+    };
+    let (_, der) = pkcs8::der::pem::decode_vec(block.as_bytes()).map_err(|e| {
+        ConnectionError::TlsConfig(format!("the encrypted client key PEM is not valid: {e}"))
+    })?;
+    let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice()).map_err(|e| {
+        ConnectionError::TlsConfig(format!(
+            "the encrypted client key is not an encrypted PKCS#8 key: {e}"
+        ))
+    })?;
+    let key = encrypted.decrypt(password).map_err(|e| {
+        ConnectionError::TlsConfig(format!(
+            "cannot decrypt the client private key with the password given ({e}): check the \
+             password; only PBES2 encryption (PBKDF2 or scrypt with AES-CBC, what openssl \
+             pkcs8 -topk8 writes) is supported"
+        ))
+    })?;
+    Ok(PrivateKeyDer::Pkcs8(key.as_bytes().to_vec().into()))
 }
 
 /// Used by tests elsewhere in the crate to check which provider a config uses.
