@@ -38,6 +38,9 @@ apt_install() {
 # --- python3 and pip -------------------------------------------------------------------------
 command -v python3 >/dev/null || apt_install python3 python3-pip
 python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+# The mTLS tests encrypt client keys with the openssl command (an implementation independent
+# of ours).
+command -v openssl >/dev/null || apt_install openssl
 
 # Which pins are missing or at another version? One python start for all of them.
 missing=$(python3 - "${PY_PINS[@]}" <<'EOF'
