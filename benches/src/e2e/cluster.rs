@@ -8,8 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use kreplicate_codec::Compression;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::fetcher::offsets::high_watermark;
-use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
+use kreplicate_wire::fetcher::{high_watermark, FetchConfig, FetchPosition, Fetcher};
 use kreplicate_wire::producer::{DeliveryFuture, Producer, ProducerConfig};
 
 use kreplicate_benches::workload::Workload;

@@ -15,8 +15,7 @@ use kreplicate_testkit::ports::free_port;
 use kreplicate_testkit::python::{self, PyRecord};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::fetcher::offsets::high_watermark;
-use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
+use kreplicate_wire::fetcher::{high_watermark, scan_partition, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 
 const TOPIC: &str = "busy";

@@ -14,14 +14,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{plain_cluster, request, write, Running};
+use kreplicate_codec::Record;
 use kreplicate_testkit::stored_records::records_with_producer_ids;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::fetcher::offsets::high_watermark;
-use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+use kreplicate_wire::fetcher::{
+    high_watermark, FetchConfig, FetchPosition, Fetcher, IsolationLevel,
+};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
-use kreplicate_wire::Record;
 
 const TOPIC: &str = "twice";
 const PARTITIONS: i32 = 8;

@@ -118,8 +118,7 @@ pub(crate) async fn load_all(
     target: &Client,
     replicator: &str,
 ) -> Result<HashMap<CheckpointKey, Checkpoint>, ClientError> {
-    let end =
-        kreplicate_wire::fetcher::offsets::high_watermark(target, CHECKPOINT_TOPIC, 0).await?;
+    let end = kreplicate_wire::fetcher::high_watermark(target, CHECKPOINT_TOPIC, 0).await?;
     let mut out = HashMap::new();
     scan_partition(
         target,

@@ -17,7 +17,7 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesOrdered, StreamExt};
 use kreplicate_codec::{Compression, RecordSet};
 use kreplicate_offsets::{OffsetMap, OffsetMaps, TopicPartition};
-use kreplicate_wire::client::{Backoff, Error as ClientError, Retriable};
+use kreplicate_wire::client::{Backoff, Error as ClientError};
 use kreplicate_wire::fetcher::{FetchPosition, FetchedPartition, SharedFetcher};
 use kreplicate_wire::producer::{ProduceError, Producer, RawBatch, RecordsMetadata};
 use tokio::sync::watch;
@@ -272,7 +272,7 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
                         if let Some(exit) = c.handle_fetch_error(e) {
                             return exit;
                         }
-                        backoff.get_or_insert_with(|| c.s.fetcher.fetcher().client().retry_policy().backoff());
+                        backoff.get_or_insert_with(|| c.s.fetcher.client().config().retry.backoff());
                     }
                 }
             }

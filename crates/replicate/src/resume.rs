@@ -12,8 +12,9 @@ use std::ops::ControlFlow;
 
 use kreplicate_codec::{Record, TimestampType};
 use kreplicate_wire::client::{Client, Error as ClientError};
-use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
-use kreplicate_wire::fetcher::{scan_batches, scan_partition, IsolationLevel};
+use kreplicate_wire::fetcher::{
+    high_watermark, log_start_offset, scan_batches, scan_partition, IsolationLevel,
+};
 use sha2::{Digest, Sha256};
 
 use crate::checkpoint::Checkpoint;
@@ -43,7 +44,13 @@ pub(crate) async fn resume_point(
     source: ClusterFingerprint,
     checkpoint: Option<Checkpoint>,
 ) -> Result<ResumePoint, ClientError> {
-    let start = list_offset(target, target_topic, partition, EARLIEST, 0).await?;
+    let start = log_start_offset(
+        target,
+        target_topic,
+        partition,
+        IsolationLevel::ReadUncommitted,
+    )
+    .await?;
     let end = high_watermark(target, target_topic, partition).await?;
     let scan = Scan {
         target,

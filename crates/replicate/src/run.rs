@@ -26,8 +26,9 @@ use tokio::time::Instant;
 use kreplicate_codec::Compression as WireCompression;
 use kreplicate_offsets::OffsetMaps;
 use kreplicate_wire::client::Client;
-use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
-use kreplicate_wire::fetcher::{FetchConfig, Fetcher, SharedFetcher};
+use kreplicate_wire::fetcher::{
+    high_watermark, log_start_offset, FetchConfig, Fetcher, IsolationLevel, SharedFetcher,
+};
 use kreplicate_wire::producer::{Producer, ProducerConfig};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -758,7 +759,13 @@ impl Supervisor {
             Some(next) => next,
             None => match self.config.starting_position {
                 StartingPosition::Earliest => {
-                    list_offset(&self.source, &topic.source, partition, EARLIEST, 1).await
+                    log_start_offset(
+                        &self.source,
+                        &topic.source,
+                        partition,
+                        IsolationLevel::ReadCommitted,
+                    )
+                    .await
                 }
                 StartingPosition::Latest => {
                     high_watermark(&self.source, &topic.source, partition).await
@@ -878,9 +885,14 @@ impl Supervisor {
         checkpoint: Option<Checkpoint>,
     ) -> Result<ResumePoint, ResumeFailure> {
         let target_err = |e| ResumeFailure::Engine(self.cluster_error(Role::Target, e));
-        let start = list_offset(&self.target, &topic.target, partition, EARLIEST, 0)
-            .await
-            .map_err(target_err)?;
+        let start = log_start_offset(
+            &self.target,
+            &topic.target,
+            partition,
+            IsolationLevel::ReadUncommitted,
+        )
+        .await
+        .map_err(target_err)?;
         let end = high_watermark(&self.target, &topic.target, partition)
             .await
             .map_err(target_err)?;

@@ -14,8 +14,7 @@ use std::ops::ControlFlow;
 
 use kreplicate_codec::{Record, TimestampType};
 use kreplicate_wire::client::{Client, Error as ClientError};
-use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
-use kreplicate_wire::fetcher::{scan_batches, IsolationLevel};
+use kreplicate_wire::fetcher::{high_watermark, log_start_offset, scan_batches, IsolationLevel};
 use sha2::{Digest, Sha256};
 
 use crate::cluster_client::Role;
@@ -144,9 +143,14 @@ pub(crate) async fn verify_partition(
     let target_end = high_watermark(target, &p.target_topic, p.partition)
         .await
         .map_err(&on_target)?;
-    let target_start = list_offset(target, &p.target_topic, p.partition, EARLIEST, 0)
-        .await
-        .map_err(&on_target)?;
+    let target_start = log_start_offset(
+        target,
+        &p.target_topic,
+        p.partition,
+        IsolationLevel::ReadUncommitted,
+    )
+    .await
+    .map_err(&on_target)?;
     for_each_record(
         target,
         &p.target_topic,
@@ -167,9 +171,14 @@ pub(crate) async fn verify_partition(
     )
     .await
     .map_err(&on_target)?;
-    let source_start = list_offset(source, &p.source_topic, p.partition, EARLIEST, 1)
-        .await
-        .map_err(&on_source)?;
+    let source_start = log_start_offset(
+        source,
+        &p.source_topic,
+        p.partition,
+        IsolationLevel::ReadCommitted,
+    )
+    .await
+    .map_err(&on_source)?;
     let to = match p.to {
         Some(to) => to,
         None => high_watermark(source, &p.source_topic, p.partition)
@@ -435,7 +444,13 @@ pub async fn verify_replicator_from(
                 to: None,
             };
             if from == VerifyFrom::LogStart {
-                part.from = match list_offset(&source, &topic.name, p.partition, EARLIEST, 1).await
+                part.from = match log_start_offset(
+                    &source,
+                    &topic.name,
+                    p.partition,
+                    IsolationLevel::ReadCommitted,
+                )
+                .await
                 {
                     Ok(start) => Some(start),
                     Err(e) => {

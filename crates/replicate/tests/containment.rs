@@ -21,8 +21,7 @@ use kreplicate_testkit::strict::{Rule, StrictTansu};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, AlterOp, NewTopic};
 use kreplicate_wire::client::Client;
-use kreplicate_wire::fetcher::offsets::high_watermark;
-use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
+use kreplicate_wire::fetcher::{high_watermark, scan_partition, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 
 const PROGRESS: Duration = Duration::from_secs(60);

@@ -15,7 +15,7 @@ use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::Client;
-use kreplicate_wire::fetcher::offsets::high_watermark;
+use kreplicate_wire::fetcher::high_watermark;
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 
 const TOPICS: [&str; 3] = ["busy-a", "busy-b", "busy-c"];

@@ -33,8 +33,7 @@ use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::Client;
-use kreplicate_wire::fetcher::offsets::high_watermark;
-use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
+use kreplicate_wire::fetcher::{high_watermark, scan_partition, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 
 /// Bound on each wait for the replicator to make progress.

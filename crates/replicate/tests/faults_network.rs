@@ -35,7 +35,7 @@ async fn create_topic(client: &Client) {
 async fn target_count(target: &Client) -> i64 {
     let mut sum = 0;
     for p in 0..PARTITIONS {
-        sum += kreplicate_wire::fetcher::offsets::high_watermark(target, TOPIC, p)
+        sum += kreplicate_wire::fetcher::high_watermark(target, TOPIC, p)
             .await
             .unwrap_or(0);
     }

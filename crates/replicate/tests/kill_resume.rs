@@ -94,7 +94,7 @@ fn spawn_child(json: &str, mode: DataMode, log: &std::path::Path) -> Child {
 async fn target_count(target: &Client) -> i64 {
     let mut sum = 0;
     for p in 0..PARTITIONS {
-        sum += kreplicate_wire::fetcher::offsets::high_watermark(target, "load", p)
+        sum += kreplicate_wire::fetcher::high_watermark(target, "load", p)
             .await
             .unwrap_or(0);
     }
@@ -155,8 +155,7 @@ async fn try_read_all(
     );
     let mut out = Vec::new();
     for partition in 0..PARTITIONS {
-        let end =
-            kreplicate_wire::fetcher::offsets::high_watermark(client, topic, partition).await?;
+        let end = kreplicate_wire::fetcher::high_watermark(client, topic, partition).await?;
         let mut position = FetchPosition {
             topic: topic.into(),
             partition,

@@ -32,8 +32,7 @@ use kreplicate_replicate::Replicator;
 use kreplicate_testkit::python;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::client::Client;
-use kreplicate_wire::fetcher::offsets::high_watermark;
-use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
+use kreplicate_wire::fetcher::{high_watermark, scan_partition, IsolationLevel};
 
 const ORDERS: &str = "orders";
 const STATUS: &str = "order-status";

@@ -20,7 +20,7 @@ use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::fetcher::offsets::high_watermark;
+use kreplicate_wire::fetcher::high_watermark;
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 
 const TOPIC: &str = "scale";

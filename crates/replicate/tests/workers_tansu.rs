@@ -24,8 +24,9 @@ use kreplicate_testkit::stored_records::records_with_producer_ids;
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::fetcher::offsets::high_watermark;
-use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+use kreplicate_wire::fetcher::{
+    high_watermark, FetchConfig, FetchPosition, Fetcher, IsolationLevel,
+};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 
 const CHILD_ENV: &str = "KREPLICATE_TEST_WORKER_CONFIG";

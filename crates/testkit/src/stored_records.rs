@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use kreplicate_codec::Record;
 use kreplicate_wire::client::Client;
-use kreplicate_wire::fetcher::offsets::high_watermark;
-use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
-use kreplicate_wire::Record;
+use kreplicate_wire::fetcher::{
+    high_watermark, FetchConfig, FetchPosition, Fetcher, IsolationLevel,
+};
 
 /// For each partition `0..partitions` of `topic`, every record from offset 0 to the high
 /// watermark (read uncommitted), in offset order, with its batch's producer id (-1 for a

@@ -7,16 +7,17 @@
 //!   through without decompression.
 //! - [`fetcher`]: a read_committed fetcher, one that shares a Fetch request per broker, and
 //!   helpers to scan a partition or read its offsets.
-//! - [`admin`], [`group`]: topics, configs, ACLs, offsets; consumer groups (admin operations and
+//! - [`admin`], [`group`]: topics, configs, ACLs; consumer groups (listing, committed offsets,
 //!   membership).
 //!
 //! At the crate root: how to connect ([`ConnectionConfig`] with [`TlsConfig`],
-//! [`SaslCredentials`] or a [`CredentialsProvider`]), the errors a connection or a broker
-//! reports ([`ConnectionError`], [`BrokerError`]), and the record types of
-//! [`kreplicate_codec`] that appear in this API. Inside, not public: TCP/TLS (rustls with the
-//! ring provider), SASL PLAIN / SCRAM / OAUTHBEARER, framing, request encoding through
-//! `kafka-protocol`, ApiVersions negotiation, and pipelined connections (a
-//! [`BrokerConnection`] shows callers only its broker and the versions it negotiated).
+//! [`SaslCredentials`] or a [`CredentialsProvider`]) and the errors a connection or a broker
+//! reports ([`ConnectionError`], [`BrokerError`]). Records are [`kreplicate_codec`]'s types, and
+//! Kafka's APIs and error codes `kafka-protocol`'s (`ApiKey`, `ResponseError`, which
+//! [`BrokerError::kind`] answers so that callers match on Kafka's names): depend on those crates
+//! to name them. Inside, not public: TCP/TLS (rustls with the ring
+//! provider), SASL PLAIN / SCRAM / OAUTHBEARER, framing, request encoding through
+//! `kafka-protocol`, ApiVersions negotiation, and pipelined connections.
 //!
 //! The record format itself (RecordBatch v2, legacy message sets, compression) is the sans-io
 //! crate [`kreplicate_codec`]; this crate adds the network.
@@ -52,6 +53,13 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Features
+//!
+//! - `test-util` (off by default; for tests and `kreplicate-testkit`, no stability promise):
+//!   makes public what only tests call — the connection, transport and SASL layers, admin and
+//!   group requests the replicator does not send (`Admin::describe_cluster`,
+//!   `Admin::list_offsets`, `GroupAdmin::describe_groups`, ...) and a few accessors.
 
 #![warn(
     missing_docs,
@@ -60,44 +68,55 @@
     rustdoc::broken_intra_doc_links
 )]
 
+/// Declares an item `pub` with the `test-util` feature and `pub(crate)` without: what this crate
+/// uses itself and only tests call from outside (as tokio's `test-util` does).
+macro_rules! test_util_pub {
+    ($(#[$attr:meta])* pub $($item:tt)*) => {
+        #[cfg(feature = "test-util")]
+        $(#[$attr])*
+        pub $($item)*
+        #[cfg(not(feature = "test-util"))]
+        #[allow(unreachable_pub, dead_code, unused_imports)] // pub fields, test-only parts
+        $(#[$attr])*
+        pub(crate) $($item)*
+    };
+}
+
 pub mod admin;
 pub mod client;
 pub mod fetcher;
 pub mod group;
 pub mod producer;
 
-// Internal layers. `internals` (kreplicate-testkit's own tests only; no stability promise)
-// makes the transport and SASL layers public.
+// Internal layers. `test-util` (tests and kreplicate-testkit only; no stability promise) makes
+// the connection, transport and SASL layers public.
 mod connection;
 mod frame;
 mod protocol;
-#[cfg(feature = "internals")]
+#[cfg(feature = "test-util")]
 pub mod sasl;
-#[cfg(not(feature = "internals"))]
-#[allow(unreachable_pub, unused_imports, dead_code)] // what only `internals` shows
+#[cfg(not(feature = "test-util"))]
+#[allow(unreachable_pub, unused_imports, dead_code)] // what only `test-util` shows
 mod sasl;
-#[cfg(feature = "internals")]
+#[cfg(feature = "test-util")]
 pub mod transport;
-#[cfg(not(feature = "internals"))]
-#[allow(unreachable_pub, unused_imports, dead_code)] // what only `internals` shows
+#[cfg(not(feature = "test-util"))]
+#[allow(unreachable_pub, unused_imports, dead_code)] // what only `test-util` shows
 mod transport;
 
-// What callers use from the internal layers, and the codec types in this crate's signatures.
+// What callers use from the internal layers.
+#[cfg(feature = "test-util")]
+pub use connection::BrokerConnection;
 pub use connection::{
-    AsyncCredentials, BrokerConnection, ConnectionConfig, ConnectionError, Credentials,
-    CredentialsProvider, NotKafka,
+    AsyncCredentials, ConnectionConfig, ConnectionError, Credentials, CredentialsProvider, NotKafka,
 };
-pub use kreplicate_codec::{Batch, CodecError, Compression, Header, Record, RecordBatch};
-pub use protocol::{ApiVersionTable, BrokerError};
+#[cfg(feature = "test-util")]
+pub use protocol::ApiVersionTable;
+pub use protocol::BrokerError;
 pub use sasl::{SaslCredentials, SaslMechanism};
-pub use transport::{TlsConfig, TlsConnector};
-
-// kafka-protocol's names for Kafka's APIs and error codes, kept in this API rather than
-// wrapped: `BrokerError::kind` answers one of Kafka's ~120 error codes and callers match on
-// them by name; a copy of that table here would have to follow every Kafka release by hand.
-// Re-exported so that callers name the very version this crate uses.
-pub use kafka_protocol::error::ResponseError;
-pub use kafka_protocol::messages::ApiKey;
+pub use transport::TlsConfig;
+#[cfg(feature = "test-util")]
+pub use transport::TlsConnector;
 
 // The README's example is compiled as a doc test too.
 #[cfg(doctest)]

@@ -8,10 +8,11 @@ use kafka_protocol::messages::ApiKey;
 use kreplicate_testkit::python::{self, PyRecord};
 use kreplicate_testkit::tansu::{TansuBroker, TansuOptions};
 use kreplicate_wire::admin::{
-    AclBinding, AclFilter, Admin, AlterOp, IsolationLevel, NewTopic, OffsetSpec, Operation,
-    PatternType, Permission, ResourceType,
+    AclBinding, AclFilter, Admin, AlterOp, NewTopic, OffsetSpec, Operation, PatternType,
+    Permission, ResourceType,
 };
 use kreplicate_wire::client::{Client, ClientConfig, Error, RetryPolicy};
+use kreplicate_wire::fetcher::IsolationLevel;
 use kreplicate_wire::ConnectionError;
 
 async fn admin_for(broker: &TansuBroker) -> Admin {
@@ -257,7 +258,11 @@ async fn list_offsets_earliest_and_latest_are_exact() {
 
     assert!(matches!(
         admin
-            .list_offsets(&partitions, OffsetSpec::Timestamp(-5), IsolationLevel::default())
+            .list_offsets(
+                &partitions,
+                OffsetSpec::Timestamp(-5),
+                IsolationLevel::ReadUncommitted,
+            )
             .await,
         Err(Error::Config(m)) if m.contains("-5")
     ));

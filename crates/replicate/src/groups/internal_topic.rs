@@ -3,7 +3,7 @@
 
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, Error as ClientError};
-use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
+use kreplicate_wire::fetcher::{high_watermark, log_start_offset, IsolationLevel};
 
 /// TOPIC_ALREADY_EXISTS.
 const TOPIC_ALREADY_EXISTS: i16 = 36;
@@ -40,7 +40,7 @@ pub(crate) async fn readable_range(
     client: &Client,
     topic: &str,
 ) -> Result<(i64, i64), ClientError> {
-    let start = list_offset(client, topic, 0, EARLIEST, 0).await?;
+    let start = log_start_offset(client, topic, 0, IsolationLevel::ReadUncommitted).await?;
     let end = high_watermark(client, topic, 0).await?;
     Ok((start, end))
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use kreplicate_wire::client::Client;
-use kreplicate_wire::fetcher::offsets::high_watermark;
+use kreplicate_wire::fetcher::high_watermark;
 
 use crate::metrics::{Labels, ReplicatorMetrics};
 

@@ -34,8 +34,7 @@ use std::sync::{Arc, Mutex};
 
 use kreplicate_offsets::{OffsetMap, OffsetMapError, OffsetMaps};
 use kreplicate_wire::client::{Client, Error as ClientError};
-use kreplicate_wire::fetcher::offsets::{list_offset, EARLIEST};
-use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
+use kreplicate_wire::fetcher::{log_start_offset, scan_partition, IsolationLevel};
 
 use super::error::RecoveryError;
 use super::lock;
@@ -227,9 +226,14 @@ async fn recover(
     .await
     .map_err(|e| read_error("the target", e))?;
     if p.echoes {
-        let log_start = list_offset(source, p.source_topic, p.partition, EARLIEST, 0)
-            .await
-            .map_err(|e| read_error("the source", e))?;
+        let log_start = log_start_offset(
+            source,
+            p.source_topic,
+            p.partition,
+            IsolationLevel::ReadUncommitted,
+        )
+        .await
+        .map_err(|e| read_error("the source", e))?;
         if log_start > map_end {
             return Err(RecoveryError::SourceGone {
                 map_end,

@@ -22,8 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use kreplicate_offsets::OffsetMaps;
 use kreplicate_wire::client::{Client, Error as ClientError};
-use kreplicate_wire::fetcher::offsets::{list_offset, EARLIEST};
-use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
+use kreplicate_wire::fetcher::{log_start_offset, scan_partition, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 use tokio::sync::watch;
 
@@ -213,7 +212,14 @@ impl MapWriter {
             .map(|(tp, _)| (tp.topic.clone(), tp.partition))
             .collect();
         for (topic, partition) in partitions {
-            match list_offset(&self.source, &topic, partition, EARLIEST, 0).await {
+            match log_start_offset(
+                &self.source,
+                &topic,
+                partition,
+                IsolationLevel::ReadUncommitted,
+            )
+            .await
+            {
                 Ok(start) => {
                     lock(&self.maps).prune_before(&topic, partition, start);
                 }

@@ -108,18 +108,18 @@ impl TopicCreator {
         match self.replication_factor {
             ReplicationFactor::Fixed(rf) => Ok(rf),
             ReplicationFactor::BrokerDefault => {
-                let conn = target.client().controller_connection().await?;
-                let max = conn
-                    .versions()
-                    .broker_range(ApiKey::CreateTopics as i16)
-                    .map_or(-1, |(_, max)| max);
+                let (broker, versions) = target
+                    .admin
+                    .controller_versions(ApiKey::CreateTopics)
+                    .await?;
+                let max = versions.map_or(-1, |(_, max)| max);
                 if max >= CREATE_TOPICS_DEFAULT_RF_VERSION {
                     return Ok(-1);
                 }
                 if !self.rf_fallback_logged {
                     self.rf_fallback_logged = true;
                     tracing::warn!(
-                        cluster = %target.cluster, broker = %conn.broker(),
+                        cluster = %target.cluster, broker = %broker,
                         "target cluster {} offers CreateTopics only up to v{max}, which cannot \
                          ask for the broker's default replication factor; creating topics with \
                          replication factor 1 (set a fixed replication factor to override)",

@@ -73,11 +73,12 @@ pub(crate) struct Side {
     /// The alias, for metric labels.
     alias: String,
     pub(crate) admin: Admin,
+    client: Client,
 }
 
 impl Side {
     pub(crate) fn client(&self) -> &Client {
-        self.admin.client()
+        &self.client
     }
 
     /// An error of `operation` on this cluster, about `topic` (its name here).
@@ -155,13 +156,15 @@ impl TopicSync {
                 role: Role::Source,
                 cluster: config.source.id.clone(),
                 alias: config.source.alias.clone(),
-                admin: Admin::new(source),
+                admin: Admin::new(source.clone()),
+                client: source,
             },
             target: Side {
                 role: Role::Target,
                 cluster: config.target.id.clone(),
                 alias: config.target.alias.clone(),
-                admin: Admin::new(target),
+                admin: Admin::new(target.clone()),
+                client: target,
             },
             config,
             metrics,

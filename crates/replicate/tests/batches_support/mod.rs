@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use kreplicate_codec::{RecordBatch, RecordSet};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::fetcher::offsets::high_watermark;
-use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+use kreplicate_wire::fetcher::{
+    high_watermark, FetchConfig, FetchPosition, Fetcher, IsolationLevel,
+};
 
 /// The v2 batches (control batches included) of `topic`-`partition` at `bootstrap`
 /// (comma-separated addresses), from offset 0 to the high watermark. A fetch may answer with

@@ -20,8 +20,7 @@ use kreplicate_replicate::EngineOptions;
 use kreplicate_replicate::{verify_replicator, PartitionVerdict};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::fetcher::offsets::{high_watermark, list_offset, EARLIEST};
-use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
+use kreplicate_wire::fetcher::{high_watermark, log_start_offset, scan_partition, IsolationLevel};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 
 /// One side of a replicator as the MSK request names it.
@@ -323,7 +322,9 @@ pub async fn assert_verified_with_holes(
 pub async fn holes(client: &Client, topic: &str, partitions: i32) -> Vec<u64> {
     let mut out = Vec::new();
     for p in 0..partitions {
-        let start = list_offset(client, topic, p, EARLIEST, 0).await.unwrap();
+        let start = log_start_offset(client, topic, p, IsolationLevel::ReadUncommitted)
+            .await
+            .unwrap();
         let end = high_watermark(client, topic, p).await.unwrap();
         let mut records = 0u64;
         scan_partition(

@@ -15,7 +15,7 @@ use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, ConsumeJob, PyRecord};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::fetcher::offsets::high_watermark;
+use kreplicate_wire::fetcher::high_watermark;
 
 /// `ConsumerGroupReplication` JSON.
 pub fn group_replication(

@@ -18,18 +18,22 @@ macro_rules! kafka_codes {
         }
 
         impl $name {
-            /// The Kafka wire code.
-            pub fn code(self) -> i8 {
-                match self {
-                    $($name::$variant => $code),*
+            test_util_pub! {
+                /// The Kafka wire code.
+                pub fn code(self) -> i8 {
+                    match self {
+                        $($name::$variant => $code),*
+                    }
                 }
             }
 
-            /// The value for a wire code; `None` for codes this client does not model.
-            pub fn from_code(code: i8) -> Option<Self> {
-                match code {
-                    $($code => Some($name::$variant),)*
-                    _ => None,
+            test_util_pub! {
+                /// The value for a wire code; `None` for codes this client does not model.
+                pub fn from_code(code: i8) -> Option<Self> {
+                    match code {
+                        $($code => Some($name::$variant),)*
+                        _ => None,
+                    }
                 }
             }
         }

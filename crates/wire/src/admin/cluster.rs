@@ -7,9 +7,12 @@ use super::{message, Admin, Operation};
 /// The `cluster_authorized_operations` of a DescribeCluster answer that does not report them
 /// (KIP-430).
 const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
-use crate::client::{Error, Result};
+#[cfg(feature = "test-util")]
+use crate::client::Error;
+use crate::client::Result;
 use crate::protocol::BrokerError;
 
+#[cfg(feature = "test-util")]
 /// One broker of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerInfo {
@@ -23,6 +26,7 @@ pub struct BrokerInfo {
     pub rack: Option<String>,
 }
 
+#[cfg(feature = "test-util")]
 impl BrokerInfo {
     /// "host:port", as connections are keyed.
     pub fn address(&self) -> String {
@@ -30,6 +34,7 @@ impl BrokerInfo {
     }
 }
 
+#[cfg(feature = "test-util")]
 /// What the cluster says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterDescription {
@@ -42,6 +47,7 @@ pub struct ClusterDescription {
 }
 
 impl Admin {
+    #[cfg(feature = "test-util")]
     /// The cluster id, controller and brokers: DescribeCluster where the broker offers it,
     /// Metadata otherwise.
     pub async fn describe_cluster(&self) -> Result<ClusterDescription> {
@@ -114,6 +120,7 @@ impl Admin {
         Ok(Some(operations & (1 << operation.code()) != 0))
     }
 
+    #[cfg(feature = "test-util")]
     async fn describe_cluster_from_metadata(&self) -> Result<ClusterDescription> {
         let metadata = self
             .client()
@@ -153,5 +160,16 @@ impl Admin {
     pub async fn supports(&self, api: ApiKey) -> Result<bool> {
         let conn = self.client().controller_connection().await?;
         Ok(conn.versions().supports(api))
+    }
+
+    /// The address of the controller (or, without one, of any broker) and the versions of
+    /// `api` it advertises (`None`: not offered). For choices that depend on the version, e.g.
+    /// whether CreateTopics can ask for the broker's default replication factor (v4+).
+    pub async fn controller_versions(&self, api: ApiKey) -> Result<(String, Option<(i16, i16)>)> {
+        let conn = self.client().controller_connection().await?;
+        Ok((
+            conn.broker().to_string(),
+            conn.versions().broker_range(api as i16),
+        ))
     }
 }

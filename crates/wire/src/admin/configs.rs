@@ -38,31 +38,35 @@ pub enum ConfigSource {
 }
 
 impl ConfigSource {
-    /// The Kafka wire code.
-    pub fn code(self) -> i8 {
-        match self {
-            ConfigSource::Unknown => 0,
-            ConfigSource::DynamicTopic => 1,
-            ConfigSource::DynamicBroker => 2,
-            ConfigSource::DynamicDefaultBroker => 3,
-            ConfigSource::StaticBroker => 4,
-            ConfigSource::Default => 5,
-            ConfigSource::DynamicBrokerLogger => 6,
-            ConfigSource::Other(c) => c,
+    test_util_pub! {
+        /// The Kafka wire code.
+        pub fn code(self) -> i8 {
+            match self {
+                ConfigSource::Unknown => 0,
+                ConfigSource::DynamicTopic => 1,
+                ConfigSource::DynamicBroker => 2,
+                ConfigSource::DynamicDefaultBroker => 3,
+                ConfigSource::StaticBroker => 4,
+                ConfigSource::Default => 5,
+                ConfigSource::DynamicBrokerLogger => 6,
+                ConfigSource::Other(c) => c,
+            }
         }
     }
 
-    /// The source for a wire code.
-    pub fn from_code(code: i8) -> Self {
-        match code {
-            0 => ConfigSource::Unknown,
-            1 => ConfigSource::DynamicTopic,
-            2 => ConfigSource::DynamicBroker,
-            3 => ConfigSource::DynamicDefaultBroker,
-            4 => ConfigSource::StaticBroker,
-            5 => ConfigSource::Default,
-            6 => ConfigSource::DynamicBrokerLogger,
-            c => ConfigSource::Other(c),
+    test_util_pub! {
+        /// The source for a wire code.
+        pub fn from_code(code: i8) -> Self {
+            match code {
+                0 => ConfigSource::Unknown,
+                1 => ConfigSource::DynamicTopic,
+                2 => ConfigSource::DynamicBroker,
+                3 => ConfigSource::DynamicDefaultBroker,
+                4 => ConfigSource::StaticBroker,
+                5 => ConfigSource::Default,
+                6 => ConfigSource::DynamicBrokerLogger,
+                c => ConfigSource::Other(c),
+            }
         }
     }
 }

@@ -1,8 +1,8 @@
-//! Cluster administration: topics, topic configs, offsets by time, ACLs and the cluster itself.
+//! Cluster administration: topics, topic configs, ACLs and what the cluster offers.
 //!
 //! [`Admin`] wraps a [`Client`] and adds nothing but the admin requests: routing (controller,
 //! partition leaders, any broker), retries and metadata all come from the client. Consumer
-//! groups live in [`crate::group`]; [`Admin::groups`] hands out their admin handle.
+//! groups live in [`crate::group`].
 //!
 //! Operations on many items (topics, partitions) report a result per item, so one bad topic
 //! does not hide what happened to the others; failures that concern the whole request
@@ -11,20 +11,22 @@
 mod acls;
 mod cluster;
 mod configs;
+#[cfg(feature = "test-util")]
 mod offsets;
 pub(crate) mod rounds;
 mod topics;
 
 pub use acls::{AclBinding, AclFilter, Operation, PatternType, Permission, ResourceType};
+#[cfg(feature = "test-util")]
 pub use cluster::{BrokerInfo, ClusterDescription};
 pub use configs::{AlterOp, AlterOpKind, ConfigEntry, ConfigSource};
-pub use offsets::{IsolationLevel, ListedOffset, OffsetSpec};
+#[cfg(feature = "test-util")]
+pub use offsets::{ListedOffset, OffsetSpec};
 pub use topics::NewTopic;
 
 use kafka_protocol::protocol::StrBytes;
 
 use crate::client::Client;
-use crate::group::GroupAdmin;
 
 /// Admin operations on one cluster. Cheap to clone (it shares the client).
 #[derive(Debug, Clone)]
@@ -38,14 +40,11 @@ impl Admin {
         Admin { client }
     }
 
-    /// The client this admin sends through.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The consumer-group admin operations of the same cluster.
-    pub fn groups(&self) -> GroupAdmin {
-        GroupAdmin::new(self.client.clone())
+    test_util_pub! {
+        /// The client this admin sends through.
+        pub fn client(&self) -> &Client {
+            &self.client
+        }
     }
 }
 

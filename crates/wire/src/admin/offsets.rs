@@ -7,7 +7,8 @@ use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};
 
 use super::rounds::Rounds;
 use super::{str_bytes, Admin};
-use crate::client::{Error, Result, Retriable};
+use crate::client::{Error, Result};
+use crate::fetcher::IsolationLevel;
 use crate::protocol::BrokerError;
 
 /// Which offset to look up.
@@ -30,25 +31,6 @@ impl OffsetSpec {
             OffsetSpec::Earliest => -2,
             OffsetSpec::Latest => -1,
             OffsetSpec::Timestamp(t) => t,
-        }
-    }
-}
-
-/// Which records count towards the latest offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum IsolationLevel {
-    /// Everything written (up to the high watermark).
-    #[default]
-    ReadUncommitted,
-    /// Only up to the last stable offset (no open transaction beyond it).
-    ReadCommitted,
-}
-
-impl IsolationLevel {
-    fn code(self) -> i8 {
-        match self {
-            IsolationLevel::ReadUncommitted => 0,
-            IsolationLevel::ReadCommitted => 1,
         }
     }
 }

@@ -12,13 +12,13 @@ use std::time::Duration;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
-use kafka_protocol::messages::{
-    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, TopicName,
-};
+#[cfg(feature = "test-util")]
+use kafka_protocol::messages::DeleteTopicsRequest;
+use kafka_protocol::messages::{CreatePartitionsRequest, CreateTopicsRequest, TopicName};
 
 use super::rounds::Rounds;
 use super::{message, str_bytes, Admin};
-use crate::client::{Error, Result, Retriable};
+use crate::client::{Error, Result};
 use crate::connection::BrokerConnection;
 use crate::protocol::BrokerError;
 
@@ -49,6 +49,7 @@ impl NewTopic {
         }
     }
 
+    #[cfg(feature = "test-util")]
     /// Adds a config override.
     pub fn with_config(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.configs.insert(name.into(), value.into());
@@ -62,9 +63,11 @@ impl BrokerError {
         self.kind() == ResponseError::TopicAlreadyExists
     }
 
-    /// UNKNOWN_TOPIC_OR_PARTITION: the topic (or partition) does not exist.
-    pub fn is_unknown_topic(&self) -> bool {
-        self.kind() == ResponseError::UnknownTopicOrPartition
+    test_util_pub! {
+        /// UNKNOWN_TOPIC_OR_PARTITION: the topic (or partition) does not exist.
+        pub fn is_unknown_topic(&self) -> bool {
+            self.kind() == ResponseError::UnknownTopicOrPartition
+        }
     }
 }
 
@@ -135,6 +138,7 @@ impl Admin {
         Ok(in_order(topics.iter().map(|t| t.name.as_str()), outcomes))
     }
 
+    #[cfg(feature = "test-util")]
     /// Deletes `topics` on the controller. Returns each topic's outcome in input order
     /// ([`BrokerError::is_unknown_topic`] for a topic that was not there), after Metadata no
     /// longer shows the deleted ones.
@@ -363,6 +367,7 @@ impl Admin {
         }
     }
 
+    #[cfg(feature = "test-util")]
     /// Waits until Metadata no longer shows any of `topics`.
     async fn await_deleted(&self, topics: &[String]) -> Result<()> {
         if topics.is_empty() {

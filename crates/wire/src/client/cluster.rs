@@ -141,9 +141,11 @@ impl Client {
         &self.inner.config
     }
 
-    /// The retry policy of every request.
-    pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.inner.config.retry
+    test_util_pub! {
+        /// The retry policy of every request.
+        pub fn retry_policy(&self) -> &RetryPolicy {
+            &self.inner.config.retry
+        }
     }
 
     /// Records a broker's `throttle_time_ms` (for metrics; the wait itself is the
@@ -170,45 +172,50 @@ impl Client {
         lock(&self.inner.cache).metadata.cluster_id.clone()
     }
 
-    /// A connection to `addr`, reusing a live one or opening (and authenticating) a new one.
-    /// A broken connection is dropped and replaced here.
-    ///
-    /// At most one connection per address is live: a connection leaves its slot only broken,
-    /// after every request in flight on it failed (rskafka's rule: a poisoned connection fails
-    /// all its requests). So a partition's in-flight produce requests, sent in order, never
-    /// span two connections, and none can overtake another (Kafka's Java client: one
-    /// connection per node, and `NetworkClient.disconnect` cancels all its in-flight requests).
-    pub async fn connection(&self, addr: &str) -> Result<Arc<BrokerConnection>> {
-        let slot = lock(&self.inner.slots)
-            .entry(addr.to_string())
-            .or_default()
-            .clone();
-        if let Some(conn) = slot.usable() {
-            return Ok(conn);
+    test_util_pub! {
+        /// A connection to `addr`, reusing a live one or opening (and authenticating) a new one.
+        /// A broken connection is dropped and replaced here.
+        ///
+        /// At most one connection per address is live: a connection leaves its slot only broken,
+        /// after every request in flight on it failed (rskafka's rule: a poisoned connection fails
+        /// all its requests). So a partition's in-flight produce requests, sent in order, never
+        /// span two connections, and none can overtake another (Kafka's Java client: one
+        /// connection per node, and `NetworkClient.disconnect` cancels all its in-flight requests).
+        pub async fn connection(&self, addr: &str) -> Result<Arc<BrokerConnection>> {
+            let slot = lock(&self.inner.slots)
+                .entry(addr.to_string())
+                .or_default()
+                .clone();
+            if let Some(conn) = slot.usable() {
+                return Ok(conn);
+            }
+            let _connecting = slot.connecting.lock().await;
+            if let Some(conn) = slot.usable() {
+                return Ok(conn);
+            }
+            if let Some(old) = lock(&slot.current).take() {
+                // Unusable but maybe not broken (its SASL session is about to end): fail what is
+                // in flight on it before anything is sent on its replacement.
+                old.close("replaced: its SASL session is about to expire");
+            }
+            let conn =
+                Arc::new(BrokerConnection::connect(addr, &self.inner.config.connection).await?);
+            *lock(&slot.current) = Some(conn.clone());
+            Ok(conn)
         }
-        let _connecting = slot.connecting.lock().await;
-        if let Some(conn) = slot.usable() {
-            return Ok(conn);
-        }
-        if let Some(old) = lock(&slot.current).take() {
-            // Unusable but maybe not broken (its SASL session is about to end): fail what is
-            // in flight on it before anything is sent on its replacement.
-            old.close("replaced: its SASL session is about to expire");
-        }
-        let conn = Arc::new(BrokerConnection::connect(addr, &self.inner.config.connection).await?);
-        *lock(&slot.current) = Some(conn.clone());
-        Ok(conn)
     }
 
-    /// Closes the pooled connection to `addr`, so the next use opens a new one (e.g. with
-    /// rotated credentials). Every request in flight on it fails, as on a broken connection.
-    ///
-    /// The slot itself stays: removing it would let a caller already waiting on it open a
-    /// second live connection to the same broker, while later callers open a third.
-    pub fn forget_connection(&self, addr: &str) {
-        let slot = lock(&self.inner.slots).get(addr).cloned();
-        if let Some(conn) = slot.as_ref().and_then(|s| lock(&s.current).clone()) {
-            conn.close("closed by the client");
+    test_util_pub! {
+        /// Closes the pooled connection to `addr`, so the next use opens a new one (e.g. with
+        /// rotated credentials). Every request in flight on it fails, as on a broken connection.
+        ///
+        /// The slot itself stays: removing it would let a caller already waiting on it open a
+        /// second live connection to the same broker, while later callers open a third.
+        pub fn forget_connection(&self, addr: &str) {
+            let slot = lock(&self.inner.slots).get(addr).cloned();
+            if let Some(conn) = slot.as_ref().and_then(|s| lock(&s.current).clone()) {
+                conn.close("closed by the client");
+            }
         }
     }
 
@@ -334,28 +341,30 @@ impl Client {
         self.refresh_metadata(None).await
     }
 
-    /// A topic's metadata: from the cache if present and fresh enough, else from the cluster.
-    pub async fn topic(&self, topic: &str) -> Result<TopicMetadata> {
-        {
-            let cache = lock(&self.inner.cache);
-            let fresh = cache
-                .refreshed
-                .is_some_and(|t| t.elapsed() < self.inner.config.metadata_max_age);
-            if let Some(t) = cache.metadata.topics.get(topic) {
-                if fresh || cache.refreshed.is_none() {
-                    return Ok(t.clone());
+    test_util_pub! {
+        /// A topic's metadata: from the cache if present and fresh enough, else from the cluster.
+        pub async fn topic(&self, topic: &str) -> Result<TopicMetadata> {
+            {
+                let cache = lock(&self.inner.cache);
+                let fresh = cache
+                    .refreshed
+                    .is_some_and(|t| t.elapsed() < self.inner.config.metadata_max_age);
+                if let Some(t) = cache.metadata.topics.get(topic) {
+                    if fresh || cache.refreshed.is_none() {
+                        return Ok(t.clone());
+                    }
                 }
             }
-        }
-        let fresh = self.refresh_metadata(Some(&[topic.to_string()])).await?;
-        if let Some(t) = fresh.topics.get(topic) {
-            return Ok(t.clone());
-        }
-        match fresh.topic_errors.get(topic) {
-            Some(3) | None => Err(Error::UnknownTopic {
-                topic: topic.to_string(),
-            }),
-            Some(&code) => Err(BrokerError::new("Metadata", code).with_topic(topic).into()),
+            let fresh = self.refresh_metadata(Some(&[topic.to_string()])).await?;
+            if let Some(t) = fresh.topics.get(topic) {
+                return Ok(t.clone());
+            }
+            match fresh.topic_errors.get(topic) {
+                Some(3) | None => Err(Error::UnknownTopic {
+                    topic: topic.to_string(),
+                }),
+                Some(&code) => Err(BrokerError::new("Metadata", code).with_topic(topic).into()),
+            }
         }
     }
 
@@ -388,28 +397,32 @@ impl Client {
         self.broker_connection(p.leader).await
     }
 
-    /// The node id of the leader of `topic`-`partition`, from cached metadata.
-    pub async fn leader_id(&self, topic: &str, partition: i32) -> Result<i32> {
-        let meta = self.topic(topic).await?;
-        meta.partition(partition)
-            .map(|p| p.leader)
-            .ok_or_else(|| Error::UnknownPartition {
-                topic: topic.to_string(),
-                partition,
-                partitions: meta.partitions.len(),
-            })
+    test_util_pub! {
+        /// The node id of the leader of `topic`-`partition`, from cached metadata.
+        pub async fn leader_id(&self, topic: &str, partition: i32) -> Result<i32> {
+            let meta = self.topic(topic).await?;
+            meta.partition(partition)
+                .map(|p| p.leader)
+                .ok_or_else(|| Error::UnknownPartition {
+                    topic: topic.to_string(),
+                    partition,
+                    partitions: meta.partitions.len(),
+                })
+        }
     }
 
-    /// A connection to the controller (for CreateTopics and friends); any broker if the
-    /// cluster does not report one (KRaft brokers forward to the controller themselves).
-    pub async fn controller_connection(&self) -> Result<Arc<BrokerConnection>> {
-        let controller = lock(&self.inner.cache).metadata.controller;
-        match controller {
-            Some(id) => match self.broker_connection(id).await {
-                Ok(c) => Ok(c),
-                Err(_) => self.any_connection().await,
-            },
-            None => self.any_connection().await,
+    test_util_pub! {
+        /// A connection to the controller (for CreateTopics and friends); any broker if the
+        /// cluster does not report one (KRaft brokers forward to the controller themselves).
+        pub async fn controller_connection(&self) -> Result<Arc<BrokerConnection>> {
+            let controller = lock(&self.inner.cache).metadata.controller;
+            match controller {
+                Some(id) => match self.broker_connection(id).await {
+                    Ok(c) => Ok(c),
+                    Err(_) => self.any_connection().await,
+                },
+                None => self.any_connection().await,
+            }
         }
     }
 
@@ -461,23 +474,25 @@ impl Client {
         lock(&self.inner.cache).coordinators.remove(group);
     }
 
-    /// Runs `op` under the client's retry policy, invalidating what `topic` routing caches
-    /// when an error calls for it.
-    pub async fn retry<T, Fut>(&self, topic: Option<&str>, op: impl FnMut() -> Fut) -> Result<T>
-    where
-        Fut: std::future::Future<Output = Result<T>>,
-    {
-        self.inner
-            .config
-            .retry
-            .run(op, |e: &Error| {
-                tracing::debug!(error = %e, "retrying");
-                if e.invalidates_metadata() {
-                    if let Some(t) = topic {
-                        self.invalidate_topic(t);
+    test_util_pub! {
+        /// Runs `op` under the client's retry policy, invalidating what `topic` routing caches
+        /// when an error calls for it.
+        pub async fn retry<T, Fut>(&self, topic: Option<&str>, op: impl FnMut() -> Fut) -> Result<T>
+        where
+            Fut: std::future::Future<Output = Result<T>>,
+        {
+            self.inner
+                .config
+                .retry
+                .run(op, |e: &Error| {
+                    tracing::debug!(error = %e, "retrying");
+                    if e.invalidates_metadata() {
+                        if let Some(t) = topic {
+                            self.invalidate_topic(t);
+                        }
                     }
-                }
-            })
-            .await
+                })
+                .await
+        }
     }
 }

@@ -85,6 +85,13 @@ pub enum Error {
 
 impl Retriable for Error {
     fn is_retriable(&self) -> bool {
+        Error::is_retriable(self)
+    }
+}
+
+impl Error {
+    /// Whether trying again may succeed (the client's retry policy does so within its deadline).
+    pub fn is_retriable(&self) -> bool {
         match self {
             Error::Connection(e) => e.is_retriable(),
             Error::Broker(e) => e.is_retriable(),
@@ -94,9 +101,7 @@ impl Retriable for Error {
             _ => false,
         }
     }
-}
 
-impl Error {
     /// True when cached metadata should be refreshed before retrying.
     pub(crate) fn invalidates_metadata(&self) -> bool {
         match self {
@@ -130,4 +135,4 @@ impl Error {
 }
 
 /// Shorthand for client-layer results.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

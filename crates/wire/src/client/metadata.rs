@@ -33,12 +33,14 @@ pub struct TopicMetadata {
 }
 
 impl TopicMetadata {
-    /// The metadata of `partition`, if the topic has it.
-    pub fn partition(&self, partition: i32) -> Option<&PartitionMetadata> {
-        self.partitions
-            .binary_search_by_key(&partition, |p| p.partition)
-            .ok()
-            .map(|i| &self.partitions[i])
+    test_util_pub! {
+        /// The metadata of `partition`, if the topic has it.
+        pub fn partition(&self, partition: i32) -> Option<&PartitionMetadata> {
+            self.partitions
+                .binary_search_by_key(&partition, |p| p.partition)
+                .ok()
+                .map(|i| &self.partitions[i])
+        }
     }
 }
 

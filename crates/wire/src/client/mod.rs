@@ -6,6 +6,10 @@ mod metadata;
 mod retry;
 
 pub use cluster::{Client, ClientConfig};
-pub use error::{Error, Result};
+pub use error::Error;
+pub(crate) use error::Result;
 pub use metadata::{ClusterMetadata, PartitionMetadata, TopicMetadata};
-pub use retry::{Backoff, Retriable, RetryPolicy};
+pub use retry::{Backoff, RetryPolicy};
+test_util_pub! {
+    pub use retry::Retriable;
+}

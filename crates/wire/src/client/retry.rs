@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use rand::Rng;
 
-/// Errors that know whether trying again could help.
-pub trait Retriable {
-    /// Whether trying again may succeed.
-    fn is_retriable(&self) -> bool;
+test_util_pub! {
+    /// Errors that know whether trying again could help.
+    pub trait Retriable {
+        /// Whether trying again may succeed.
+        fn is_retriable(&self) -> bool;
+    }
 }
 
 /// Backoff and deadline for retried operations.
@@ -66,6 +68,7 @@ impl Backoff {
 }
 
 impl RetryPolicy {
+    #[cfg(feature = "test-util")]
     /// A policy that never retries (for tests and one-shot commands).
     pub fn no_retry() -> Self {
         RetryPolicy {
@@ -74,10 +77,12 @@ impl RetryPolicy {
         }
     }
 
-    /// The same policy with an overall deadline (`None`: attempts only).
-    pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
-        self.deadline = deadline;
-        self
+    test_util_pub! {
+        /// The same policy with an overall deadline (`None`: attempts only).
+        pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
+            self.deadline = deadline;
+            self
+        }
     }
 
     /// A fresh backoff sequence for one operation.
@@ -88,36 +93,38 @@ impl RetryPolicy {
         }
     }
 
-    /// Runs `op` until it succeeds, fails with a non-retriable error, or the deadline passes
-    /// (then the last error is returned). `on_retry` sees each retriable failure before the wait,
-    /// e.g. to invalidate cached metadata.
-    pub async fn run<T, E, Fut>(
-        &self,
-        mut op: impl FnMut() -> Fut,
-        mut on_retry: impl FnMut(&E),
-    ) -> Result<T, E>
-    where
-        E: Retriable,
-        Fut: Future<Output = Result<T, E>>,
-    {
-        let start = tokio::time::Instant::now();
-        let mut backoff = self.backoff();
-        loop {
-            let error = match op().await {
-                Ok(value) => return Ok(value),
-                Err(e) => e,
-            };
-            if !error.is_retriable() {
-                return Err(error);
-            }
-            let wait = backoff.next_wait();
-            if let Some(deadline) = self.deadline {
-                if start.elapsed() + wait > deadline {
+    test_util_pub! {
+        /// Runs `op` until it succeeds, fails with a non-retriable error, or the deadline
+        /// passes (then the last error is returned). `on_retry` sees each retriable failure
+        /// before the wait, e.g. to invalidate cached metadata.
+        pub async fn run<T, E, Fut>(
+            &self,
+            mut op: impl FnMut() -> Fut,
+            mut on_retry: impl FnMut(&E),
+        ) -> Result<T, E>
+        where
+            E: Retriable,
+            Fut: Future<Output = Result<T, E>>,
+        {
+            let start = tokio::time::Instant::now();
+            let mut backoff = self.backoff();
+            loop {
+                let error = match op().await {
+                    Ok(value) => return Ok(value),
+                    Err(e) => e,
+                };
+                if !error.is_retriable() {
                     return Err(error);
                 }
+                let wait = backoff.next_wait();
+                if let Some(deadline) = self.deadline {
+                    if start.elapsed() + wait > deadline {
+                        return Err(error);
+                    }
+                }
+                on_retry(&error);
+                tokio::time::sleep(wait).await;
             }
-            on_retry(&error);
-            tokio::time::sleep(wait).await;
         }
     }
 }

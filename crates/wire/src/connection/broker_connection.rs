@@ -79,17 +79,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A live, authenticated connection to one broker.
-pub struct BrokerConnection {
-    shared: Arc<Shared>,
-    versions: ApiVersionTable,
-    client_id: Arc<str>,
-    request_timeout: Duration,
-    next_correlation_id: AtomicI32,
-    outgoing: mpsc::Sender<Bytes>,
-    reauth_deadline: Option<Instant>,
-    reader: JoinHandle<()>,
-    writer: JoinHandle<()>,
+test_util_pub! {
+    /// A live, authenticated connection to one broker.
+    pub struct BrokerConnection {
+        shared: Arc<Shared>,
+        versions: ApiVersionTable,
+        client_id: Arc<str>,
+        request_timeout: Duration,
+        next_correlation_id: AtomicI32,
+        outgoing: mpsc::Sender<Bytes>,
+        reauth_deadline: Option<Instant>,
+        reader: JoinHandle<()>,
+        writer: JoinHandle<()>,
+    }
 }
 
 impl std::fmt::Debug for BrokerConnection {
@@ -109,11 +111,17 @@ impl Drop for BrokerConnection {
 }
 
 impl BrokerConnection {
-    /// Connects to `broker` ("host:port"), with TLS and SASL as configured.
-    pub async fn connect(broker: &str, config: &ConnectionConfig) -> Result<Self, ConnectionError> {
-        let stream =
-            crate::transport::connect(broker, config.tls.as_ref(), config.connect_timeout).await?;
-        Self::establish(broker, stream, config).await
+    test_util_pub! {
+        /// Connects to `broker` ("host:port"), with TLS and SASL as configured.
+        pub async fn connect(
+            broker: &str,
+            config: &ConnectionConfig,
+        ) -> Result<Self, ConnectionError> {
+            let stream =
+                crate::transport::connect(broker, config.tls.as_ref(), config.connect_timeout)
+                    .await?;
+            Self::establish(broker, stream, config).await
+        }
     }
 
     /// Runs the handshake on an already open stream and starts the reader and writer tasks.
@@ -156,14 +164,18 @@ impl BrokerConnection {
         })
     }
 
-    /// The broker's address as configured or advertised ("host:port").
-    pub fn broker(&self) -> &str {
-        &self.shared.broker
+    test_util_pub! {
+        /// The broker's address as configured or advertised ("host:port").
+        pub fn broker(&self) -> &str {
+            &self.shared.broker
+        }
     }
 
-    /// What the broker advertised in ApiVersions.
-    pub fn versions(&self) -> &ApiVersionTable {
-        &self.versions
+    test_util_pub! {
+        /// What the broker advertised in ApiVersions.
+        pub fn versions(&self) -> &ApiVersionTable {
+            &self.versions
+        }
     }
 
     /// Why the connection is unusable, if it is.

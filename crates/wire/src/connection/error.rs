@@ -149,26 +149,30 @@ pub enum ConnectionError {
 }
 
 impl ConnectionError {
-    /// True when retrying on a fresh connection may succeed. Auth, TLS and configuration
-    /// failures are not retriable: retrying a wrong password or a wrong CA only hides it.
-    pub fn is_retriable(&self) -> bool {
-        matches!(
-            self,
-            ConnectionError::Connect { .. }
-                | ConnectionError::Io { .. }
-                | ConnectionError::Closed { .. }
-                | ConnectionError::Timeout { .. }
-        )
+    test_util_pub! {
+        /// True when retrying on a fresh connection may succeed. Auth, TLS and configuration
+        /// failures are not retriable: retrying a wrong password or a wrong CA only hides it.
+        pub fn is_retriable(&self) -> bool {
+            matches!(
+                self,
+                ConnectionError::Connect { .. }
+                    | ConnectionError::Io { .. }
+                    | ConnectionError::Closed { .. }
+                    | ConnectionError::Timeout { .. }
+            )
+        }
     }
 
-    /// True for authentication failures (counted by the `AuthError` metric).
-    pub fn is_auth(&self) -> bool {
-        matches!(
-            self,
-            ConnectionError::Auth { .. }
-                | ConnectionError::MechanismNotOffered { .. }
-                | ConnectionError::SaslNotEnabled { .. }
-        )
+    test_util_pub! {
+        /// True for authentication failures (counted by the `AuthError` metric).
+        pub fn is_auth(&self) -> bool {
+            matches!(
+                self,
+                ConnectionError::Auth { .. }
+                    | ConnectionError::MechanismNotOffered { .. }
+                    | ConnectionError::SaslNotEnabled { .. }
+            )
+        }
     }
 }
 

@@ -8,7 +8,9 @@ mod error;
 mod handshake;
 mod not_kafka;
 
-pub use broker_connection::BrokerConnection;
+test_util_pub! {
+    pub use broker_connection::BrokerConnection;
+}
 pub use config::ConnectionConfig;
 pub use credentials::{AsyncCredentials, Credentials, CredentialsProvider};
 pub use error::ConnectionError;

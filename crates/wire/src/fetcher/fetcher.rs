@@ -33,7 +33,7 @@ pub struct Fetcher {
 }
 
 /// The outcome for one partition of a round.
-pub type PartitionResult = (FetchPosition, Result<FetchedPartition>);
+pub(crate) type PartitionResult = (FetchPosition, Result<FetchedPartition>);
 
 impl Fetcher {
     /// A fetcher sending through `client`.
@@ -41,14 +41,18 @@ impl Fetcher {
         Fetcher { client, config }
     }
 
-    /// The client it sends through.
-    pub fn client(&self) -> &Client {
-        &self.client
+    test_util_pub! {
+        /// The client it sends through.
+        pub fn client(&self) -> &Client {
+            &self.client
+        }
     }
 
-    /// Its configuration.
-    pub fn config(&self) -> &FetchConfig {
-        &self.config
+    test_util_pub! {
+        /// Its configuration.
+        pub fn config(&self) -> &FetchConfig {
+            &self.config
+        }
     }
 
     /// Fetches once from every position. Partitions whose leader cannot be found or whose

@@ -5,13 +5,17 @@ mod config;
 mod fetched;
 #[allow(clippy::module_inception)]
 mod fetcher;
-pub mod offsets;
+mod offsets;
 mod scan;
 mod shared;
 
 pub use config::{FetchConfig, IsolationLevel};
 pub use fetched::{FetchedPartition, VisibleBatches};
-pub use fetcher::{FetchPosition, Fetcher, PartitionResult};
+pub use fetcher::{FetchPosition, Fetcher};
+pub use offsets::{high_watermark, log_start_offset};
 pub(crate) use scan::fetch_advancing;
 pub use scan::{scan_batches, scan_partition};
-pub use shared::{SharedFetcher, PREFETCH_BUDGET};
+pub use shared::SharedFetcher;
+test_util_pub! {
+    pub use shared::PREFETCH_BUDGET;
+}

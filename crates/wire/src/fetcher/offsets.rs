@@ -5,16 +5,28 @@ use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListO
 use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
+use super::IsolationLevel;
 use crate::client::{Client, Error, Result};
 use crate::protocol::BrokerError;
 
-/// ListOffsets' special timestamps.
-pub const EARLIEST: i64 = -2;
-/// ListOffsets timestamp for the log end (the high watermark).
-pub const LATEST: i64 = -1;
+/// ListOffsets' timestamp for the log start.
+const EARLIEST: i64 = -2;
+/// ListOffsets' timestamp for the log end (the high watermark).
+const LATEST: i64 = -1;
+
+/// The partition's log start offset (the first offset it still stores), asked of its leader
+/// with ListOffsets at `isolation` (Kafka answers the log start whatever the level).
+pub async fn log_start_offset(
+    client: &Client,
+    topic: &str,
+    partition: i32,
+    isolation: IsolationLevel,
+) -> Result<i64> {
+    list_offset(client, topic, partition, EARLIEST, isolation.code()).await
+}
 
 /// The offset for `timestamp` (or [`EARLIEST`] / [`LATEST`]) of one partition.
-pub async fn list_offset(
+async fn list_offset(
     client: &Client,
     topic: &str,
     partition: i32,
@@ -68,7 +80,7 @@ pub(crate) async fn log_range(client: &Client, topic: &str, partition: i32) -> R
 /// last *batch's* base offset + 1; the high watermark in a fetch response is what consumers use,
 /// so it is the value to trust. The probe fetch reads at most the last batch.
 pub async fn high_watermark(client: &Client, topic: &str, partition: i32) -> Result<i64> {
-    use super::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
+    use super::{FetchConfig, FetchPosition, Fetcher};
     let latest = list_offset(client, topic, partition, LATEST, 0).await?;
     let fetcher = Fetcher::new(
         client.clone(),

@@ -80,7 +80,7 @@ use tokio::time::Instant;
 use super::config::IsolationLevel;
 use super::fetched::FetchedPartition;
 use super::fetcher::{FetchPosition, Fetcher};
-use crate::client::{Error, Result};
+use crate::client::{Client, Error, Result};
 use crate::protocol::BrokerError;
 use kreplicate_codec::RecordSet;
 
@@ -97,13 +97,15 @@ const FORGET_AFTER: Duration = Duration::from_secs(300);
 /// How often partitions are checked against [`FORGET_AFTER`].
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// The default cap on bytes prefetched and not yet claimed, across all partitions: 64 MiB,
-/// librdkafka's default bound on a consumer's prefetched data
-/// (`queued.max.messages.kbytes`). Room for 64 partitions' `partition_max_bytes` results
-/// from a broker that honours it, and for about a dozen from one that answers ~5 MB per
-/// partition (Tansu): 16 MiB left most partitions waiting for a fetch of their own there,
-/// and the default mode at 0.8 of the broker pair's ceiling (docs/benchmarks.md).
-pub const PREFETCH_BUDGET: usize = 64 * 1024 * 1024;
+test_util_pub! {
+    /// The default cap on bytes prefetched and not yet claimed, across all partitions: 64 MiB,
+    /// librdkafka's default bound on a consumer's prefetched data
+    /// (`queued.max.messages.kbytes`). Room for 64 partitions' `partition_max_bytes` results
+    /// from a broker that honours it, and for about a dozen from one that answers ~5 MB per
+    /// partition (Tansu): 16 MiB left most partitions waiting for a fetch of their own there,
+    /// and the default mode at 0.8 of the broker pair's ceiling (docs/benchmarks.md).
+    pub const PREFETCH_BUDGET: usize = 64 * 1024 * 1024;
+}
 
 /// What [`Error::Shutdown`] names.
 const NAME: &str = "shared fetcher";
@@ -129,34 +131,38 @@ impl SharedFetcher {
         Self::with_prefetch_budget(fetcher, PREFETCH_BUDGET)
     }
 
-    /// As [`SharedFetcher::new`], with `budget` bytes for prefetched results nobody has
-    /// claimed yet, across all partitions (see the module docs).
-    pub fn with_prefetch_budget(fetcher: Fetcher, budget: usize) -> Self {
-        let fetcher = Arc::new(fetcher);
-        let buffered = Arc::new(AtomicUsize::new(0));
-        let (requests, incoming) = mpsc::channel(QUEUE);
-        let batcher = Batcher {
-            max_wait: fetcher.config().max_wait,
-            fetcher: fetcher.clone(),
-            partitions: HashMap::new(),
-            leaders: HashMap::new(),
-            dirty: HashSet::new(),
-            rounds: FuturesUnordered::new(),
-            budget,
-            buffered: buffered.clone(),
-        };
-        tokio::spawn(batcher.run(incoming));
-        SharedFetcher {
-            fetcher,
-            requests,
-            buffered,
+    test_util_pub! {
+        /// As [`SharedFetcher::new`], with `budget` bytes for prefetched results nobody has
+        /// claimed yet, across all partitions (see the module docs).
+        pub fn with_prefetch_budget(fetcher: Fetcher, budget: usize) -> Self {
+            let fetcher = Arc::new(fetcher);
+            let buffered = Arc::new(AtomicUsize::new(0));
+            let (requests, incoming) = mpsc::channel(QUEUE);
+            let batcher = Batcher {
+                max_wait: fetcher.config().max_wait,
+                fetcher: fetcher.clone(),
+                partitions: HashMap::new(),
+                leaders: HashMap::new(),
+                dirty: HashSet::new(),
+                rounds: FuturesUnordered::new(),
+                budget,
+                buffered: buffered.clone(),
+            };
+            tokio::spawn(batcher.run(incoming));
+            SharedFetcher {
+                fetcher,
+                requests,
+                buffered,
+            }
         }
     }
 
-    /// Bytes of results fetched and not yet claimed by a caller, as of the batching task's
-    /// last step.
-    pub fn buffered_bytes(&self) -> usize {
-        self.buffered.load(Ordering::Relaxed)
+    test_util_pub! {
+        /// Bytes of results fetched and not yet claimed by a caller, as of the batching task's
+        /// last step.
+        pub fn buffered_bytes(&self) -> usize {
+            self.buffered.load(Ordering::Relaxed)
+        }
     }
 
     /// Fetches `position` once: from the result prefetched for exactly that offset if there is
@@ -184,9 +190,16 @@ impl SharedFetcher {
         answer.await.map_err(|_| Error::Shutdown(NAME))?
     }
 
-    /// The underlying fetcher (its client and configuration).
-    pub fn fetcher(&self) -> &Fetcher {
-        &self.fetcher
+    /// The client this fetcher reads through (e.g. for its retry policy).
+    pub fn client(&self) -> &Client {
+        self.fetcher.client()
+    }
+
+    test_util_pub! {
+        /// The underlying fetcher (its client and configuration).
+        pub fn fetcher(&self) -> &Fetcher {
+            &self.fetcher
+        }
     }
 }
 

@@ -20,14 +20,16 @@ pub(crate) const CONSUMER_PROTOCOL_TYPE: &str = "consumer";
 /// to say in the later fields (owned partitions, rack).
 const WRITE_VERSION: i16 = 0;
 
-/// Consumer protocol bytes that cannot be read or written.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid consumer protocol {what}: {message}")]
-pub struct ConsumerProtocolError {
-    /// "subscription" or "assignment".
-    pub what: &'static str,
-    /// What is wrong.
-    pub message: String,
+test_util_pub! {
+    /// Consumer protocol bytes that cannot be read or written.
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    #[error("invalid consumer protocol {what}: {message}")]
+    pub struct ConsumerProtocolError {
+        /// "subscription" or "assignment".
+        pub what: &'static str,
+        /// What is wrong.
+        pub message: String,
+    }
 }
 
 fn error(what: &'static str, message: impl Into<String>) -> ConsumerProtocolError {
@@ -58,19 +60,21 @@ pub(crate) fn decode_subscription(bytes: &[u8]) -> Result<Vec<String>, ConsumerP
         .collect())
 }
 
-/// Encodes a member's assignment (SyncGroup).
-pub fn encode_assignment(assignment: &TopicPartitions) -> Result<Bytes, ConsumerProtocolError> {
-    let message = ConsumerProtocolAssignment::default().with_assigned_partitions(
-        assignment
-            .iter()
-            .map(|(topic, partitions)| {
-                consumer_protocol_assignment::TopicPartition::default()
-                    .with_topic(TopicName(StrBytes::from_string(topic.clone())))
-                    .with_partitions(partitions.clone())
-            })
-            .collect(),
-    );
-    encode("assignment", &message)
+test_util_pub! {
+    /// Encodes a member's assignment (SyncGroup).
+    pub fn encode_assignment(assignment: &TopicPartitions) -> Result<Bytes, ConsumerProtocolError> {
+        let message = ConsumerProtocolAssignment::default().with_assigned_partitions(
+            assignment
+                .iter()
+                .map(|(topic, partitions)| {
+                    consumer_protocol_assignment::TopicPartition::default()
+                        .with_topic(TopicName(StrBytes::from_string(topic.clone())))
+                        .with_partitions(partitions.clone())
+                })
+                .collect(),
+        );
+        encode("assignment", &message)
+    }
 }
 
 /// Decodes a member's assignment. Empty bytes (a member the leader gave nothing, or a

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use kafka_protocol::error::ResponseError;
 
 use crate::admin::rounds::Rounds;
-use crate::client::{Client, Error, Result, Retriable};
+use crate::client::{Client, Error, Result};
 use crate::connection::BrokerConnection;
 use crate::protocol::BrokerError;
 

@@ -41,7 +41,7 @@ use super::coordinator::{group_error, is_coordinator_error};
 use super::TopicPartitions;
 use crate::admin::rounds::Rounds;
 use crate::admin::str_bytes;
-use crate::client::{Client, Error, Result, Retriable};
+use crate::client::{Client, Error, Result};
 use crate::connection::BrokerConnection;
 use crate::protocol::BrokerError;
 
@@ -84,13 +84,15 @@ pub struct GroupMemberConfig {
 }
 
 impl GroupMemberConfig {
-    /// Kafka's consumer defaults: 45 s session, 5 min rebalance timeout.
-    pub fn new(group_id: impl Into<String>, topics: Vec<String>) -> Self {
-        GroupMemberConfig {
-            group_id: group_id.into(),
-            topics,
-            session_timeout: Duration::from_secs(45),
-            rebalance_timeout: Duration::from_secs(300),
+    test_util_pub! {
+        /// Kafka's consumer defaults: 45 s session, 5 min rebalance timeout.
+        pub fn new(group_id: impl Into<String>, topics: Vec<String>) -> Self {
+            GroupMemberConfig {
+                group_id: group_id.into(),
+                topics,
+                session_timeout: Duration::from_secs(45),
+                rebalance_timeout: Duration::from_secs(300),
+            }
         }
     }
 }
@@ -188,32 +190,34 @@ enum Step<T> {
 }
 
 impl GroupMember {
-    /// A member that has not joined yet.
-    pub fn new(client: Client, config: GroupMemberConfig) -> Result<Self> {
-        if config.group_id.is_empty() {
-            return Err(Error::Config(
-                "a group member needs a non-empty group id".into(),
-            ));
-        }
-        for (name, d) in [
-            ("session timeout", config.session_timeout),
-            ("rebalance timeout", config.rebalance_timeout),
-        ] {
-            if d.is_zero() || i32::try_from(d.as_millis()).is_err() {
-                return Err(Error::Config(format!(
-                    "group '{}': {name} {d:?} is out of range",
-                    config.group_id
-                )));
+    test_util_pub! {
+        /// A member that has not joined yet.
+        pub fn new(client: Client, config: GroupMemberConfig) -> Result<Self> {
+            if config.group_id.is_empty() {
+                return Err(Error::Config(
+                    "a group member needs a non-empty group id".into(),
+                ));
             }
+            for (name, d) in [
+                ("session timeout", config.session_timeout),
+                ("rebalance timeout", config.rebalance_timeout),
+            ] {
+                if d.is_zero() || i32::try_from(d.as_millis()).is_err() {
+                    return Err(Error::Config(format!(
+                        "group '{}': {name} {d:?} is out of range",
+                        config.group_id
+                    )));
+                }
+            }
+            Ok(GroupMember {
+                client,
+                config,
+                conn: None,
+                member_id: String::new(),
+                state: State::Unjoined,
+                protocol: None,
+            })
         }
-        Ok(GroupMember {
-            client,
-            config,
-            conn: None,
-            member_id: String::new(),
-            state: State::Unjoined,
-            protocol: None,
-        })
     }
 
     /// A member of a group of `protocol`'s type (`config.topics` is unused).
@@ -246,16 +250,20 @@ impl GroupMember {
         &self.config.group_id
     }
 
-    /// The id the coordinator gave us (empty before the first join).
-    pub fn member_id(&self) -> &str {
-        &self.member_id
+    test_util_pub! {
+        /// The id the coordinator gave us (empty before the first join).
+        pub fn member_id(&self) -> &str {
+            &self.member_id
+        }
     }
 
-    /// The current generation, while the member is stable.
-    pub fn generation(&self) -> Option<&Generation> {
-        match &self.state {
-            State::Stable(g) => Some(g),
-            _ => None,
+    test_util_pub! {
+        /// The current generation, while the member is stable.
+        pub fn generation(&self) -> Option<&Generation> {
+            match &self.state {
+                State::Stable(g) => Some(g),
+                _ => None,
+            }
         }
     }
 

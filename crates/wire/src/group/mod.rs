@@ -12,12 +12,19 @@ mod coordinator;
 mod member;
 mod offsets;
 
-pub use admin::{GroupAdmin, GroupDescription, ListedGroup, MemberDescription};
-pub use consumer_protocol::{encode_assignment, ConsumerProtocolError};
+pub use admin::{GroupAdmin, ListedGroup};
+test_util_pub! {
+    pub use admin::{GroupDescription, MemberDescription};
+}
+test_util_pub! {
+    pub use consumer_protocol::{encode_assignment, ConsumerProtocolError};
+}
 pub use member::{
     Generation, GroupMember, GroupMemberConfig, GroupProtocol, HeartbeatOutcome, RejoinReason,
 };
 pub use offsets::CommittedOffset;
 
-/// A topic's partitions, as assigned to a member.
-pub type TopicPartitions = Vec<(String, Vec<i32>)>;
+test_util_pub! {
+    /// A topic's partitions, as assigned to a member.
+    pub type TopicPartitions = Vec<(String, Vec<i32>)>;
+}

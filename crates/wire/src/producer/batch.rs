@@ -24,9 +24,11 @@ impl RawBatch {
         Ok(RawBatch(batch))
     }
 
-    /// The batch.
-    pub fn batch(&self) -> &RecordBatch {
-        &self.0
+    test_util_pub! {
+        /// The batch.
+        pub fn batch(&self) -> &RecordBatch {
+            &self.0
+        }
     }
 
     pub(super) fn size(&self) -> usize {

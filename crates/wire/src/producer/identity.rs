@@ -16,29 +16,31 @@ pub struct ProducerIdentity {
 }
 
 impl ProducerIdentity {
-    /// Asks the cluster for a fresh producer id (idempotent, non-transactional).
-    pub async fn init(client: &Client) -> Result<Self> {
-        client
-            .retry(None, || async {
-                let conn = client.any_connection().await?;
-                let response = conn
-                    .request(
-                        &InitProducerIdRequest::default()
-                            .with_transactional_id(None)
-                            .with_transaction_timeout_ms(-1)
-                            .with_producer_id(ProducerId(-1))
-                            .with_producer_epoch(-1),
-                    )
-                    .await?;
-                if let Some(e) = BrokerError::from_code("InitProducerId", response.error_code) {
-                    return Err(e.with_broker(conn.broker()).into());
-                }
-                Ok(ProducerIdentity {
-                    producer_id: response.producer_id.0,
-                    producer_epoch: response.producer_epoch,
+    test_util_pub! {
+        /// Asks the cluster for a fresh producer id (idempotent, non-transactional).
+        pub async fn init(client: &Client) -> Result<Self> {
+            client
+                .retry(None, || async {
+                    let conn = client.any_connection().await?;
+                    let response = conn
+                        .request(
+                            &InitProducerIdRequest::default()
+                                .with_transactional_id(None)
+                                .with_transaction_timeout_ms(-1)
+                                .with_producer_id(ProducerId(-1))
+                                .with_producer_epoch(-1),
+                        )
+                        .await?;
+                    if let Some(e) = BrokerError::from_code("InitProducerId", response.error_code) {
+                        return Err(e.with_broker(conn.broker()).into());
+                    }
+                    Ok(ProducerIdentity {
+                        producer_id: response.producer_id.0,
+                        producer_epoch: response.producer_epoch,
+                    })
                 })
-            })
-            .await
+                .await
+        }
     }
 }
 

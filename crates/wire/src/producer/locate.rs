@@ -7,7 +7,7 @@
 //! finds the batch by (producer id, epoch, base sequence).
 
 use crate::client::{Client, Result};
-use crate::fetcher::{fetch_advancing, offsets, FetchPosition, IsolationLevel};
+use crate::fetcher::{fetch_advancing, log_start_offset, FetchPosition, IsolationLevel};
 
 use super::identity::ProducerIdentity;
 
@@ -27,7 +27,7 @@ pub(super) async fn locate_batch(
     let mut offset = if from >= 0 {
         from
     } else {
-        offsets::list_offset(client, topic, partition, offsets::EARLIEST, 0).await?
+        log_start_offset(client, topic, partition, IsolationLevel::ReadUncommitted).await?
     };
     for _ in 0..MAX_ROUNDS {
         let position = FetchPosition {

@@ -521,7 +521,6 @@ impl PartitionWorker {
     }
 
     fn retriable(&self, e: &Error) -> bool {
-        use crate::client::Retriable;
         let within_deadline = match (self.client.retry_policy().deadline, self.unacked.front()) {
             (Some(deadline), Some(head)) => head.first_sent.is_none_or(|t| t.elapsed() < deadline),
             _ => true,

@@ -23,20 +23,24 @@ pub struct BrokerError {
 }
 
 impl BrokerError {
-    /// `None` when `code` is 0 (no error).
-    pub fn from_code(api: &'static str, code: i16) -> Option<Self> {
-        (code != 0).then(|| BrokerError::new(api, code))
+    test_util_pub! {
+        /// `None` when `code` is 0 (no error).
+        pub fn from_code(api: &'static str, code: i16) -> Option<Self> {
+            (code != 0).then(|| BrokerError::new(api, code))
+        }
     }
 
-    /// An error with `code` (callers have checked that it is not 0).
-    pub fn new(api: &'static str, code: i16) -> Self {
-        BrokerError {
-            api,
-            code,
-            broker: None,
-            topic: None,
-            partition: None,
-            message: None,
+    test_util_pub! {
+        /// An error with `code` (callers have checked that it is not 0).
+        pub fn new(api: &'static str, code: i16) -> Self {
+            BrokerError {
+                api,
+                code,
+                broker: None,
+                topic: None,
+                partition: None,
+                message: None,
+            }
         }
     }
 
@@ -51,11 +55,13 @@ impl BrokerError {
         self
     }
 
-    /// The same error, naming `topic` and `partition`.
-    pub fn with_partition(mut self, topic: impl Into<String>, partition: i32) -> Self {
-        self.topic = Some(topic.into());
-        self.partition = Some(partition);
-        self
+    test_util_pub! {
+        /// The same error, naming `topic` and `partition`.
+        pub fn with_partition(mut self, topic: impl Into<String>, partition: i32) -> Self {
+            self.topic = Some(topic.into());
+            self.partition = Some(partition);
+            self
+        }
     }
 
     pub(crate) fn with_message(mut self, message: Option<impl Into<String>>) -> Self {
@@ -92,16 +98,18 @@ impl BrokerError {
         )
     }
 
-    /// Authentication or authorization failures (never retried, counted as auth errors).
-    pub fn is_auth(&self) -> bool {
-        matches!(
-            self.kind(),
-            ResponseError::SaslAuthenticationFailed
-                | ResponseError::TopicAuthorizationFailed
-                | ResponseError::GroupAuthorizationFailed
-                | ResponseError::ClusterAuthorizationFailed
-                | ResponseError::TransactionalIdAuthorizationFailed
-        )
+    test_util_pub! {
+        /// Authentication or authorization failures (never retried, counted as auth errors).
+        pub fn is_auth(&self) -> bool {
+            matches!(
+                self.kind(),
+                ResponseError::SaslAuthenticationFailed
+                    | ResponseError::TopicAuthorizationFailed
+                    | ResponseError::GroupAuthorizationFailed
+                    | ResponseError::ClusterAuthorizationFailed
+                    | ResponseError::TransactionalIdAuthorizationFailed
+            )
+        }
     }
 }
 

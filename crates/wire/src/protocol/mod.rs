@@ -7,5 +7,7 @@ mod versions;
 
 pub(crate) use api::{api_name, decode_response, encode_request, peek_correlation_id};
 pub use broker_error::BrokerError;
-pub use versions::ApiVersionTable;
+test_util_pub! {
+    pub use versions::ApiVersionTable;
+}
 pub(crate) use versions::NoCommonVersion;

@@ -50,10 +50,12 @@ pub(crate) fn our_range(key: i16) -> Option<(i16, i16)> {
         .map(|(_, min, max)| (*min, *max))
 }
 
-/// What one broker advertised in its ApiVersions response.
-#[derive(Debug, Clone, Default)]
-pub struct ApiVersionTable {
-    ranges: HashMap<i16, (i16, i16)>,
+test_util_pub! {
+    /// What one broker advertised in its ApiVersions response.
+    #[derive(Debug, Clone, Default)]
+    pub struct ApiVersionTable {
+        ranges: HashMap<i16, (i16, i16)>,
+    }
 }
 
 /// Why no version could be chosen.
@@ -77,14 +79,18 @@ impl ApiVersionTable {
         }
     }
 
-    /// The broker's range for `key`, if it advertised it.
-    pub fn broker_range(&self, key: i16) -> Option<(i16, i16)> {
-        self.ranges.get(&key).copied()
+    test_util_pub! {
+        /// The broker's range for `key`, if it advertised it.
+        pub fn broker_range(&self, key: i16) -> Option<(i16, i16)> {
+            self.ranges.get(&key).copied()
+        }
     }
 
-    /// Whether the broker advertises `key` at all (e.g. Tansu lacks CreatePartitions).
-    pub fn supports(&self, key: ApiKey) -> bool {
-        self.ranges.contains_key(&(key as i16))
+    test_util_pub! {
+        /// Whether the broker advertises `key` at all (e.g. Tansu lacks CreatePartitions).
+        pub fn supports(&self, key: ApiKey) -> bool {
+            self.ranges.contains_key(&(key as i16))
+        }
     }
 
     /// The highest version of `key` both sides support.

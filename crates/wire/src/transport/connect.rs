@@ -12,7 +12,7 @@ use super::tls_connector::TlsConnector;
 use crate::connection::ConnectionError;
 
 /// Connects to `broker` ("host:port"), with TLS when `tls` is set. The TLS connector for an
-/// equal configuration is built once per process and reused (see [`TlsConnector::cached`]).
+/// equal configuration is built once per process and reused (see `TlsConnector::cached`).
 /// `timeout` bounds the TCP connect and the TLS handshake together.
 pub async fn connect(
     broker: &str,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::connection::ConnectionError;
 
-/// TLS settings for one cluster. Cheap to clone; turned into a [`super::TlsConnector`] once.
+/// TLS settings for one cluster. Cheap to clone; turned into a rustls client configuration once.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TlsConfig {
     /// Root CA certificate(s) as PEM text, for a private CA; only these are trusted then.
@@ -72,21 +72,32 @@ impl fmt::Debug for TlsConfig {
 }
 
 impl TlsConfig {
-    /// Trusts the CA certificate(s) in the PEM file at `path` instead of the system roots.
-    pub fn with_ca_pem_file(mut self, path: impl AsRef<Path>) -> Result<Self, ConnectionError> {
-        self.ca_pem = Some(read_pem_file(path.as_ref(), "CA certificate")?);
-        Ok(self)
+    /// Builds the TLS setup these settings describe, without connecting: an unusable CA
+    /// certificate, client certificate or key is reported here rather than at the first
+    /// handshake (as [`ConnectionError::TlsConfig`]).
+    pub fn check(&self) -> Result<(), ConnectionError> {
+        super::TlsConnector::new(self).map(drop)
     }
 
-    /// Presents the client certificate chain and key in these PEM files (mutual TLS).
-    pub fn with_client_cert_files(
-        mut self,
-        cert_path: impl AsRef<Path>,
-        key_path: impl AsRef<Path>,
-    ) -> Result<Self, ConnectionError> {
-        self.client_cert_pem = Some(read_pem_file(cert_path.as_ref(), "client certificate")?);
-        self.client_key_pem = Some(read_pem_file(key_path.as_ref(), "client private key")?);
-        Ok(self)
+    test_util_pub! {
+        /// Trusts the CA certificate(s) in the PEM file at `path` instead of the system roots.
+        pub fn with_ca_pem_file(mut self, path: impl AsRef<Path>) -> Result<Self, ConnectionError> {
+            self.ca_pem = Some(read_pem_file(path.as_ref(), "CA certificate")?);
+            Ok(self)
+        }
+    }
+
+    test_util_pub! {
+        /// Presents the client certificate chain and key in these PEM files (mutual TLS).
+        pub fn with_client_cert_files(
+            mut self,
+            cert_path: impl AsRef<Path>,
+            key_path: impl AsRef<Path>,
+        ) -> Result<Self, ConnectionError> {
+            self.client_cert_pem = Some(read_pem_file(cert_path.as_ref(), "client certificate")?);
+            self.client_key_pem = Some(read_pem_file(key_path.as_ref(), "client private key")?);
+            Ok(self)
+        }
     }
 }
 
