@@ -4,10 +4,8 @@
 //! `aws kafka create-replicator` takes them.
 
 use clap::Args;
-use kreplicate_replicate::config::{
-    parse_create_replicator_request, parse_kafka_clusters, parse_replication_info_list,
-    ClusterAuth, ConfigError, CreateReplicatorRequest, LogDelivery, Notice, ReplicatorConfig,
-    Severity,
+use kreplicate_replicate::{
+    ClusterAuth, ConfigError, CreateReplicatorRequest, Notice, ReplicatorConfig, Severity,
 };
 
 use crate::failure::Failure;
@@ -144,35 +142,27 @@ pub fn load(args: &ConfigArgs) -> Result<LoadedConfig, Failure> {
             check_json_syntax(&clusters)?;
             let infos = input::load("--replication-info-list", infos_arg, false)?;
             check_json_syntax(&infos)?;
-            let kafka_clusters = parse_kafka_clusters(&clusters.text)
-                .map_err(|e| Failure::config(format!("{}: {e}", clusters.name)))?
-                .value;
-            let replication_info_list = parse_replication_info_list(&infos.text)
-                .map_err(|e| Failure::config(format!("{}: {e}", infos.name)))?
-                .value;
-            let log_delivery = match args.log_delivery.as_deref() {
-                None => None,
-                Some(argument) => {
-                    let input = input::load("--log-delivery", argument, false)?;
-                    check_json_syntax(&input)?;
-                    Some(
-                        serde_json::from_str::<LogDelivery>(&input.text)
-                            .map_err(|e| Failure::config(format!("{}: {e}", input.name)))?,
-                    )
-                }
-            };
-            let request = CreateReplicatorRequest::from_parts(
-                name,
-                args.description.clone(),
-                args.service_execution_role_arn.clone(),
-                kafka_clusters,
-                replication_info_list,
-                log_delivery,
-            );
             let sources = Sources::Split {
                 clusters: clusters.name,
                 infos: infos.name,
             };
+            // A part's error path starts at the request (`KafkaClusters[1]…`), which
+            // `Sources` turns back into its file and the path inside it.
+            let mut request = CreateReplicatorRequest::from_parts(
+                name,
+                args.description.clone(),
+                args.service_execution_role_arn.clone(),
+                &clusters.text,
+                &infos.text,
+            )
+            .map_err(|e| sources.config_error(&e))?;
+            if let Some(argument) = args.log_delivery.as_deref() {
+                let input = input::load("--log-delivery", argument, false)?;
+                check_json_syntax(&input)?;
+                request = request
+                    .with_log_delivery(&input.text)
+                    .map_err(|e| Failure::config(format!("{}: {e}", input.name)))?;
+            }
             (request, sources)
         }
     };
@@ -198,9 +188,9 @@ fn whole_request(
 ) -> Result<(CreateReplicatorRequest, Sources), Failure> {
     let input = input::load(option, argument, allow_stdin)?;
     check_json_syntax(&input)?;
-    let parsed = parse_create_replicator_request(&input.text)
+    let request = CreateReplicatorRequest::parse(&input.text)
         .map_err(|e| Failure::config(format!("{}: {e}", input.name)))?;
-    Ok((parsed.value, Sources::Whole(input.name)))
+    Ok((request, Sources::Whole(input.name)))
 }
 
 /// Validates a request and applies the MSK options.

@@ -135,7 +135,7 @@ fn kubernetes_manifests_use_only_what_the_cli_has() {
     let key = mounted_key(input, &mounts)
         .unwrap_or_else(|| panic!("{input} is not a key of a mounted ConfigMap or Secret"));
     let json = str_of(&configmap["data"][key]);
-    kreplicate_replicate::config::parse_create_replicator_request(json)
+    kreplicate_replicate::CreateReplicatorRequest::parse(json)
         .unwrap_or_else(|e| panic!("{key} is not a CreateReplicator request: {e}"));
     let secrets: Vec<&str> = json
         .split('"')

@@ -71,30 +71,10 @@ impl fmt::Display for Failure {
 /// unreadable secret or an unusable TLS setting is fixed in the configuration; an unreachable
 /// broker or a rejected password is found only by trying.
 pub fn from_engine(e: &kreplicate_replicate::EngineError) -> Failure {
-    use kreplicate_replicate::EngineError;
-    match e {
-        // AWS: a missing credential or policy is fixed in the configuration; an unreachable
-        // endpoint or throttling is found only by trying.
-        #[cfg(feature = "aws")]
-        EngineError::Secret {
-            source: kreplicate_replicate::config::SecretError::Aws(aws),
-            ..
-        }
-        | EngineError::Aws { source: aws, .. }
-            if aws.is_transient() =>
-        {
-            Failure::runtime(e.to_string())
-        }
-        #[cfg(feature = "aws")]
-        EngineError::Aws { .. } => Failure::config(e.to_string()),
-        EngineError::Secret { .. }
-        | EngineError::InvalidSetting { .. }
-        | EngineError::ClusterIdMismatch { .. }
-        | EngineError::MskListenerMissing { .. } => Failure::config(e.to_string()),
-        EngineError::Cluster { source, .. } if is_config_error(source) => {
-            Failure::config(e.to_string())
-        }
-        _ => Failure::runtime(e.to_string()),
+    if e.is_config_error() {
+        Failure::config(e.to_string())
+    } else {
+        Failure::runtime(e.to_string())
     }
 }
 

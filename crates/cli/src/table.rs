@@ -1,4 +1,5 @@
-//! The one text-table layout of `status`, `verify` and `plan`: columns two spaces apart, each as
+//! The text-table layout of `status` and `verify` (`plan`'s report is rendered by
+//! kreplicate-replicate the same way): columns two spaces apart, each as
 //! wide as its widest cell (counted in characters, so the header lines up with every row
 //! whatever the names' lengths), the last column never padded.
 
@@ -13,8 +14,6 @@ pub(crate) enum Align {
 #[derive(Debug, Clone)]
 pub(crate) struct Table {
     align: Vec<Align>,
-    min_widths: Vec<usize>,
-    indent: String,
     rows: Vec<Vec<String>>,
 }
 
@@ -23,22 +22,8 @@ impl Table {
     pub(crate) fn new(align: &[Align]) -> Self {
         Table {
             align: align.to_vec(),
-            min_widths: vec![0; align.len()],
-            indent: String::new(),
             rows: Vec::new(),
         }
-    }
-
-    /// Each line starts with `indent`.
-    pub(crate) fn indent(mut self, indent: &str) -> Self {
-        self.indent = indent.to_owned();
-        self
-    }
-
-    /// Column `column` is at least `width` characters wide (to line up with other tables).
-    pub(crate) fn min_width(mut self, column: usize, width: usize) -> Self {
-        self.min_widths[column] = width;
-        self
     }
 
     /// Adds a row (the header is a row like the others). Missing cells are empty.
@@ -55,14 +40,12 @@ impl Table {
                 self.rows
                     .iter()
                     .map(|r| r[i].chars().count())
-                    .chain([self.min_widths[i]])
                     .max()
                     .unwrap_or(0)
             })
             .collect();
         let mut out = String::new();
         for row in &self.rows {
-            out.push_str(&self.indent);
             let last = row.len() - 1;
             for (i, cell) in row.iter().enumerate() {
                 if i == last {
@@ -110,18 +93,5 @@ mod tests {
         assert_eq!(column(lines[1], "1  ") + 1, end, "{text}");
         assert_eq!(column(lines[3], "7 ") + 1, end, "{text}");
         assert!(text.lines().all(|l| !l.ends_with(' ')), "{text}");
-    }
-
-    #[test]
-    fn indent_and_minimum_width() {
-        let mut t = Table::new(&[Align::Left, Align::Left])
-            .indent("  ")
-            .min_width(0, 6);
-        t.row(["ab", "x"]);
-        assert_eq!(t.render(), "  ab      x\n");
-        let mut t = Table::new(&[Align::Left, Align::Left]).min_width(0, 1);
-        t.row(["ab", "x"]);
-        t.row(["abc"]);
-        assert_eq!(t.render(), "ab   x\nabc  \n");
     }
 }

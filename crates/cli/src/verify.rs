@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use kreplicate_replicate::config::{OffsetSyncMode, ReplicatorConfig};
 use kreplicate_replicate::{verify_groups, verify_replicator_from, VerifyFrom};
+use kreplicate_replicate::{OffsetSyncMode, ReplicatorConfig};
 
 use crate::config_args::{self, ConfigArgs};
 use crate::failure::{self, Failure};

@@ -98,7 +98,7 @@ async fn plan_lists_topics_to_create_and_writes_nothing() {
 /// once a run has copied the records and saved its offset map.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_translates_group_positions_through_the_saved_offset_maps() {
-    use kreplicate_replicate::config::parse_create_replicator_request;
+    use kreplicate_replicate::CreateReplicatorRequest;
     use kreplicate_replicate::{EngineOptions, Replicator};
     use kreplicate_testkit::python::{Isolation, Partitions, PyRecord};
     use std::time::Duration;
@@ -147,9 +147,8 @@ async fn plan_translates_group_positions_through_the_saved_offset_maps() {
         "the plan wrote nothing"
     );
 
-    let config = parse_create_replicator_request(&json)
+    let config = CreateReplicatorRequest::parse(&json)
         .unwrap()
-        .value
         .validate()
         .unwrap();
     let replicator = Replicator::start(

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use kreplicate_replicate::config::parse_create_replicator_request;
+use kreplicate_replicate::CreateReplicatorRequest;
 use kreplicate_replicate::{EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyRecord};
@@ -46,9 +46,8 @@ async fn verify_passes_on_a_complete_copy_and_names_the_first_missing_offset() {
         .await
         .unwrap();
     let json = request(&source, &target);
-    let config = parse_create_replicator_request(&json)
+    let config = CreateReplicatorRequest::parse(&json)
         .unwrap()
-        .value
         .validate()
         .unwrap();
     let replicator = Replicator::start(
@@ -196,9 +195,8 @@ async fn verify_groups_checks_each_committed_position_against_its_translation() 
         r#"{"ConsumerGroupsToReplicate": ["audit-.*"], "SynchroniseConsumerGroupOffsets": true}"#
             .into();
     let json = replicator_json.json();
-    let config = parse_create_replicator_request(&json)
+    let config = CreateReplicatorRequest::parse(&json)
         .unwrap()
-        .value
         .validate()
         .unwrap();
     let replicator = Replicator::start(
@@ -304,9 +302,8 @@ async fn verify_checks_both_directions_of_a_two_way_pair_with_the_reverse_groups
         ..EngineOptions::default()
     };
     let start = |json: &str| {
-        let config = parse_create_replicator_request(json)
+        let config = CreateReplicatorRequest::parse(json)
             .unwrap()
-            .value
             .validate()
             .unwrap();
         Replicator::start(config, options())
@@ -508,9 +505,8 @@ async fn verify_from_the_log_start_finds_records_written_before_the_replicator_s
     let json = ReplicatorJson::new("v", &source, &target, &["audited"])
         .starting_position("LATEST")
         .json();
-    let config = parse_create_replicator_request(&json)
+    let config = CreateReplicatorRequest::parse(&json)
         .unwrap()
-        .value
         .validate()
         .unwrap();
     let replicator = Replicator::start(

@@ -10,10 +10,13 @@ use kreplicate_wire::{AsyncCredentials, ConnectionError, Credentials};
 use kreplicate_wire::{SaslCredentials, SaslMechanism};
 
 use crate::config::{ClusterAuth, ClusterConfig, ScramMechanism, SecretRef};
-use crate::error::EngineError;
+use crate::error::{EngineError, ErrorKind};
 
-/// Which side of the replication a cluster is on (for messages and metric labels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which side of the replication a cluster is on (`"source"` or `"target"` in messages, metric
+/// labels and status JSON). Public as `ClusterRole`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Role {
     /// The cluster records are copied from.
     Source,
@@ -23,7 +26,7 @@ pub enum Role {
 
 impl Role {
     /// `"source"` or `"target"`, as in messages and metric labels.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Role::Source => "source",
             Role::Target => "target",
@@ -54,9 +57,12 @@ pub async fn client_config(
     config.connection.client_id = client_id.to_string();
     let secret_error = |field: &str| {
         let cluster = format!("{role} cluster {}: {field}", cluster.id);
-        move |source| EngineError::Secret {
-            cluster: cluster.clone(),
-            source,
+        move |source| -> EngineError {
+            ErrorKind::Secret {
+                cluster: cluster.clone(),
+                source,
+            }
+            .into()
         }
     };
     if let Some(tls) = &cluster.tls {
@@ -64,12 +70,13 @@ pub async fn client_config(
         if let Some(ca) = &tls.root_ca {
             let ca_pem = root_ca_pem(ca).await.map_err(|problem| match problem {
                 RootCaProblem::Secret(source) => secret_error(ROOT_CA_FIELD)(source),
-                RootCaProblem::Invalid(message) => EngineError::InvalidSetting {
+                RootCaProblem::Invalid(message) => ErrorKind::InvalidSetting {
                     cluster: format!("{role} cluster {}", cluster.id),
                     field: ROOT_CA_FIELD,
                     value: ca.to_string(),
                     message,
-                },
+                }
+                .into(),
             })?;
             tls_config.ca_pem = Some(ca_pem);
         }
@@ -142,17 +149,17 @@ async fn msk_bootstrap(
         (None, None) => Listener::Plaintext,
     };
     let parsed = crate::config::Arn::msk_cluster(arn)
-        .map_err(|source| EngineError::InvalidArn { role, source })?;
+        .map_err(|source| EngineError::from(ErrorKind::InvalidArn { role, source }))?;
     let brokers = get_bootstrap_brokers(&parsed)
         .await
-        .map_err(|source| EngineError::Aws { role, source })?;
-    let chosen = brokers
-        .choose(listener)
-        .ok_or_else(|| EngineError::MskListenerMissing {
+        .map_err(|source| EngineError::from(ErrorKind::Aws { role, source }))?;
+    let chosen = brokers.choose(listener).ok_or_else(|| {
+        EngineError::from(ErrorKind::MskListenerMissing {
             role,
             arn: arn.to_owned(),
             members: listener.members().join(" or "),
-        })?;
+        })
+    })?;
     Ok(chosen
         .split(',')
         .map(str::trim)
@@ -167,11 +174,12 @@ async fn msk_bootstrap(
     role: Role,
     arn: &str,
 ) -> Result<Vec<String>, EngineError> {
-    Err(EngineError::AwsFeatureMissing {
+    Err(ErrorKind::AwsFeatureMissing {
         role,
         cluster: arn.to_owned(),
         need: crate::error::AwsNeed::BootstrapBrokers,
-    })
+    }
+    .into())
 }
 
 /// A provider that signs a fresh MSK IAM token for every new connection.
@@ -208,11 +216,12 @@ fn msk_iam_credentials(
     _region: String,
     _lifetime: std::time::Duration,
 ) -> Result<Credentials, EngineError> {
-    Err(EngineError::AwsFeatureMissing {
+    Err(ErrorKind::AwsFeatureMissing {
         role,
         cluster: cluster.id.clone(),
         need: crate::error::AwsNeed::MskIam,
-    })
+    }
+    .into())
 }
 
 /// Why a root CA cannot be used.
@@ -303,12 +312,13 @@ pub(crate) async fn connect_with_deadline(
     match client.cluster_id() {
         // An MSK cluster is named by ARN; its Kafka cluster id is not known in advance.
         Some(_) if cluster.msk_cluster_arn.is_some() => Ok(client),
-        Some(actual) if actual != cluster.id => Err(EngineError::ClusterIdMismatch {
+        Some(actual) if actual != cluster.id => Err(ErrorKind::ClusterIdMismatch {
             role,
             configured: cluster.id.clone(),
             actual,
             bootstrap,
-        }),
+        }
+        .into()),
         _ => Ok(client),
     }
 }

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::cluster_client::{connect_with_deadline, Role};
 use crate::config::ReplicatorConfig;
-use crate::error::EngineError;
+use crate::error::{EngineError, ErrorKind};
 use crate::metrics::{cluster_labels, ReplicatorMetrics};
 use crate::options::EngineOptions;
 use crate::replicator_builder::ReplicatorBuilder;
@@ -159,7 +159,9 @@ impl Replicator {
     pub async fn wait(&mut self) -> Result<(), EngineError> {
         match self.task.as_mut() {
             Some(task) => {
-                let result = task.await.map_err(EngineError::TaskFailed)?;
+                let result = task
+                    .await
+                    .map_err(|e| EngineError::from(ErrorKind::TaskFailed(e)))?;
                 self.task = None;
                 result
             }
@@ -175,7 +177,7 @@ impl Replicator {
 }
 
 fn count_auth_error(metrics: &ReplicatorMetrics, alias: &str, e: &EngineError) {
-    if let EngineError::Cluster { source, .. } = e {
+    if let ErrorKind::Cluster { source, .. } = e.kind() {
         if source.is_auth() {
             metrics
                 .auth_errors

@@ -1,25 +1,96 @@
 //! Errors of the replication engine.
 
 use kreplicate_wire::client::Error as ClientError;
+use kreplicate_wire::ConnectionError;
 
 use crate::cluster_client::Role;
 use crate::config::SecretError;
 
+/// Why the engine could not start or had to stop. Its message names the cluster, topic or
+/// setting at fault and what to do; [`is_config_error`](Self::is_config_error) tells a
+/// problem to fix in the configuration from one found only by trying.
+#[derive(thiserror::Error)]
+#[error(transparent)]
+pub struct EngineError(Box<ErrorKind>);
+
+// By hand: the cause itself, as before the cause was boxed.
+impl std::fmt::Debug for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
+
 impl EngineError {
-    /// A cluster error, boxing the client error.
-    pub fn cluster(role: Role, cluster: impl Into<String>, source: ClientError) -> Self {
-        EngineError::Cluster {
+    /// A cluster error.
+    pub(crate) fn cluster(role: Role, cluster: impl Into<String>, source: ClientError) -> Self {
+        ErrorKind::Cluster {
             role,
             cluster: cluster.into(),
             source: Box::new(source),
         }
+        .into()
+    }
+
+    /// What went wrong, for the engine's own decisions.
+    pub(crate) fn kind(&self) -> &ErrorKind {
+        &self.0
+    }
+
+    /// True when the fix is in the configuration — a wrong cluster id, an unreadable secret,
+    /// an unusable TLS or client setting, credentials that cannot be obtained, a missing MSK
+    /// listener, an AWS credential or policy — and false when the problem is found only by
+    /// trying (an unreachable broker, a rejected password, AWS throttling) and may pass.
+    pub fn is_config_error(&self) -> bool {
+        match self.kind() {
+            #[cfg(feature = "aws")]
+            ErrorKind::Secret {
+                source: SecretError::Aws(aws),
+                ..
+            }
+            | ErrorKind::Aws { source: aws, .. }
+                if aws.is_transient() =>
+            {
+                false
+            }
+            #[cfg(feature = "aws")]
+            ErrorKind::Aws { .. } => true,
+            #[cfg(feature = "aws")]
+            ErrorKind::MskListenerMissing { .. } => true,
+            ErrorKind::Secret { .. }
+            | ErrorKind::InvalidSetting { .. }
+            | ErrorKind::ClusterIdMismatch { .. } => true,
+            ErrorKind::Cluster { source, .. } => matches!(
+                **source,
+                ClientError::Config(_)
+                    | ClientError::Connection(ConnectionError::TlsConfig(_))
+                    | ClientError::Connection(ConnectionError::Credentials { .. })
+            ),
+            _ => false,
+        }
     }
 }
 
-/// Why the engine could not start or had to stop.
+impl From<ErrorKind> for EngineError {
+    fn from(kind: ErrorKind) -> Self {
+        EngineError(Box::new(kind))
+    }
+}
+
+impl From<crate::replicator_builder::BuildError> for EngineError {
+    fn from(e: crate::replicator_builder::BuildError) -> Self {
+        ErrorKind::Build(e).into()
+    }
+}
+
+impl From<crate::topics::TopicSyncError> for EngineError {
+    fn from(e: crate::topics::TopicSyncError) -> Self {
+        ErrorKind::Topics(e).into()
+    }
+}
+
+/// The engine's errors, one variant per cause.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EngineError {
+pub(crate) enum ErrorKind {
     /// A secret (credentials, CA) could not be loaded.
     #[error("{cluster}: {source}")]
     Secret {
@@ -65,18 +136,6 @@ pub enum EngineError {
         /// The brokers asked.
         bootstrap: String,
     },
-    /// A partition cannot continue (e.g. a corrupt batch, a record the target refuses).
-    #[error("{topic}-{partition} halted at source offset {offset}: {message}")]
-    PartitionHalted {
-        /// The source topic.
-        topic: String,
-        /// The partition.
-        partition: i32,
-        /// The source offset it stopped at.
-        offset: i64,
-        /// Why, and what to do.
-        message: String,
-    },
     /// An AWS call (GetBootstrapBrokers) failed.
     #[cfg(feature = "aws")]
     #[error("{role} cluster: {source}")]
@@ -88,6 +147,7 @@ pub enum EngineError {
         source: crate::aws::AwsError,
     },
     /// GetBootstrapBrokers has no broker string for the listener the authentication needs.
+    #[cfg(feature = "aws")]
     #[error("{role} cluster {arn}: GetBootstrapBrokers returned no {members}; enable that authentication on the cluster, change ClientAuthentication, or give the brokers with --msk-bootstrap {arn}=HOST:PORT[,HOST:PORT]")]
     MskListenerMissing {
         /// Source or target.
@@ -99,11 +159,12 @@ pub enum EngineError {
     },
     /// [`crate::ReplicatorBuilder`] settings that cannot be used.
     #[error("{0}")]
-    Build(#[from] crate::replicator_builder::BuildError),
+    Build(#[source] crate::replicator_builder::BuildError),
     /// The source's or the target's topics could not be listed.
     #[error("{0}")]
-    Topics(#[from] crate::topics::TopicSyncError),
+    Topics(#[source] crate::topics::TopicSyncError),
     /// A cluster's `MskClusterArn` is not an MSK cluster ARN.
+    #[cfg(feature = "aws")]
     #[error("{role} cluster: {source}")]
     InvalidArn {
         /// Source or target.
@@ -113,6 +174,7 @@ pub enum EngineError {
         source: crate::config::ArnError,
     },
     /// MSK `MskClusterArn` or IAM authentication in a kreplicate built without the `aws` feature.
+    #[cfg(not(feature = "aws"))]
     #[error("{role} cluster {cluster}: {}", need.explain(cluster))]
     AwsFeatureMissing {
         /// Source or target.
@@ -128,15 +190,16 @@ pub enum EngineError {
 }
 
 /// What a kreplicate built without the `aws` feature was asked for.
+#[cfg(not(feature = "aws"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AwsNeed {
+pub(crate) enum AwsNeed {
     /// GetBootstrapBrokers, for a cluster given by `MskClusterArn`.
     BootstrapBrokers,
     /// MSK IAM authentication.
     MskIam,
 }
 
+#[cfg(not(feature = "aws"))]
 impl AwsNeed {
     fn explain(self, cluster: &str) -> String {
         match self {

@@ -1,9 +1,11 @@
 //! The kreplicate engine as a library: copies Kafka topics, topic configs, ACLs and
 //! consumer-group offsets from one cluster to another, exactly once, the way Amazon MSK
-//! Replicator does (its CreateReplicator JSON is accepted as is, see [`config`]).
+//! Replicator does (its CreateReplicator JSON is accepted as is, see
+//! [`CreateReplicatorRequest`]).
 //!
 //! Build a [`Replicator`] with [`Replicator::builder`] (or from the JSON with
-//! [`config::parse_create_replicator_request`] and [`Replicator::start`]), watch it with
+//! [`CreateReplicatorRequest::parse`], [`CreateReplicatorRequest::validate`] and
+//! [`Replicator::start`]), watch it with
 //! [`Replicator::status`] and its Prometheus metrics ([`ReplicatorMetrics::register`]), ask
 //! it where a source offset landed with [`Replicator::translate`], and stop it with a
 //! [`ShutdownHandle`].
@@ -38,49 +40,74 @@
     rustdoc::broken_intra_doc_links
 )]
 #[cfg(feature = "aws")]
-pub mod aws;
+mod aws;
 mod capabilities;
 mod cluster;
 mod cluster_client;
-pub mod config;
+mod config;
 mod engine;
 mod error;
 mod groups;
 mod lock;
 mod metrics;
 mod options;
+mod plan;
 mod replicator_builder;
 mod run;
 mod shutdown;
 mod status;
 mod status_board;
 
+// The API, deliberately: everything public is re-exported here; the modules are private.
+
+// Running a replicator: the builder and its clusters, or the CreateReplicator JSON.
 pub use cluster::Cluster;
-pub use cluster_client::{client_config, connect, Role};
-pub use config::{Compression, OffsetSyncMode, ScramMechanism, StartingPosition, TopicNaming};
+pub use config::{
+    ClusterAuth, ClusterConfig, Compression, ConfigError, CreateReplicatorRequest, Notice,
+    OffsetSyncMode, ProvidedCredentials, ReplicationFlags, ReplicatorConfig, ScramMechanism,
+    SecretRef, Severity, StartingPosition, TlsSettings, TopicNaming,
+};
 pub use engine::Replicator;
-pub use error::{AwsNeed, EngineError};
-pub use groups::planned::{plan_groups, PlannedGroup, PlannedPosition, Translation};
-pub use kreplicate_wire::CredentialsProvider;
-pub use kreplicate_wire::{SaslCredentials, SaslMechanism};
-pub use metrics::ReplicatorMetrics;
+pub use error::EngineError;
+pub use kreplicate_wire::{CredentialsProvider, SaslCredentials, SaslMechanism};
 pub use options::{DataMode, EngineOptions, PanicHook, WorkerGroupOptions};
 pub use replicator_builder::{BuildError, ReplicatorBuilder};
 pub use shutdown::ShutdownHandle;
+
+// Watching it.
+pub use metrics::ReplicatorMetrics;
 pub use status::{
-    ClusterRole, ClusterStatus, ConsumerLag, GroupOffset, GroupStatus, MissingApi, PartitionState,
+    ClusterStatus, ConsumerLag, GroupOffset, GroupStatus, MissingApi, PartitionState,
     PartitionStatus, Status, WorkerMember, WorkerStatus,
 };
+
+// Checking before and after: what `validate`, `plan` and `verify` report.
+pub use plan::{plan, Plan};
+pub use validation::{validate, Validation};
 pub use verify::{
     verify_groups, verify_replicator, verify_replicator_from, GroupPositionVerdict,
-    PartitionVerdict, VerifyError, VerifyFrom,
+    PartitionVerdict, VerifyFrom,
 };
+
+// The provenance header a copy carries in header mode (`DataMode::Header`).
+pub use provenance::{
+    is_provenance, ClusterFingerprint, Provenance, ProvenanceError,
+    HEADER_KEY as PROVENANCE_HEADER_KEY,
+};
+
+// One cluster's client, as the engine builds it (secrets read, MSK brokers looked up).
+#[cfg(feature = "aws")]
+pub use aws::secrets_manager::set_cache_ttl as set_secret_cache_ttl;
+pub use cluster_client::{client_config, connect, Role as ClusterRole};
+
 mod checkpoint;
 mod copier;
 mod producer_registry;
-pub mod provenance;
+mod provenance;
 mod refusal;
 mod resume;
-pub mod topics;
+mod table;
+mod topics;
+mod validation;
 mod verify;
 mod workers;

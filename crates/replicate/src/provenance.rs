@@ -36,7 +36,9 @@ impl ClusterFingerprint {
     }
 }
 
-/// Where a copied record came from.
+/// Where a copied record came from. In header mode ([`crate::DataMode::Header`]) every copy
+/// carries it in a header; read it with [`find`](Self::find) from a record's headers or with
+/// [`decode`](Self::decode) from the header's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Provenance {
     /// The cluster the record was first produced on.
@@ -56,7 +58,7 @@ pub struct ProvenanceError(String);
 
 impl Provenance {
     /// The header value.
-    pub fn encode(&self) -> Bytes {
+    pub(crate) fn encode(&self) -> Bytes {
         let mut out = BytesMut::with_capacity(1 + 8 + 8 + 5 + 10);
         self.encode_into(&mut out);
         out.freeze()

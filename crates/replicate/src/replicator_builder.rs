@@ -43,7 +43,7 @@ pub struct ReplicatorBuilder {
 
 impl ReplicatorBuilder {
     /// A replicator named `name` (`^[0-9A-Za-z][0-9A-Za-z-]*$`: it keys its checkpoints).
-    pub fn new(name: impl Into<String>) -> Self {
+    pub(crate) fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             description: None,
@@ -164,7 +164,7 @@ impl ReplicatorBuilder {
     }
 
     /// The CreateReplicator request these settings are (what `--cli-input-json` would hold).
-    pub fn request(&self) -> Result<CreateReplicatorRequest, BuildError> {
+    pub(crate) fn request(&self) -> Result<CreateReplicatorRequest, BuildError> {
         let source = self
             .source
             .as_ref()
@@ -194,8 +194,10 @@ impl ReplicatorBuilder {
         })
     }
 
-    /// The validated configuration: exactly what validating [`request`](Self::request)
-    /// gives, with the credentials providers put in.
+    /// The validated configuration (for [`plan`](crate::plan), [`validate`](crate::validate),
+    /// [`verify_replicator`](crate::verify_replicator) or [`Replicator::start`]): exactly
+    /// what validating the CreateReplicator request these settings are gives, with the
+    /// credentials providers put in.
     pub fn build_config(&self) -> Result<ReplicatorConfig, BuildError> {
         let mut config = self.request()?.validate()?;
         let provided = |c: &Option<Cluster>| c.as_ref().and_then(|c| c.credentials.clone());
@@ -216,3 +218,9 @@ fn put_credentials(cluster: &mut ClusterConfig, credentials: Option<ProvidedCred
         cluster.auth = Some(ClusterAuth::Provided(credentials));
     }
 }
+
+// The builder against the JSON it stands for (looks at the validated configuration's
+// crate-private members).
+#[cfg(test)]
+#[path = "replicator_builder_tests.rs"]
+mod tests;

@@ -1057,14 +1057,14 @@ impl Supervisor {
                 .get_or_create(&cluster_labels(alias))
                 .inc();
         }
-        EngineError::Cluster {
+        EngineError::cluster(
             role,
-            cluster: match role {
+            match role {
                 Role::Source => self.config.source.id.clone(),
                 Role::Target => self.config.target.id.clone(),
             },
-            source: Box::new(source),
-        }
+            source,
+        )
     }
 }
 

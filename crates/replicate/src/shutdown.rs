@@ -18,7 +18,7 @@ impl ShutdownHandle {
     }
 
     /// Whether a stop was asked for.
-    pub fn is_shutting_down(&self) -> bool {
+    pub(crate) fn is_shutting_down(&self) -> bool {
         *self.0.borrow()
     }
 }

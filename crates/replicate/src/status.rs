@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cluster_client::Role;
+
 /// Everything a caller needs to judge a replicator at one moment. Members missing from a
 /// JSON document read as empty or zero, so a reader accepts a writer's older or newer form.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -122,23 +124,12 @@ pub struct WorkerMember {
     pub partitions: u64,
 }
 
-/// Which side of the replication a cluster is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ClusterRole {
-    /// Records are read from it.
-    Source,
-    /// Records are written to it.
-    Target,
-}
-
 /// One cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ClusterStatus {
     /// Source or target.
-    pub role: ClusterRole,
+    pub role: Role,
     /// Its alias (the `cluster` label of the metrics).
     pub alias: String,
     /// It answered the last probe.

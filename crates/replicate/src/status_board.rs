@@ -6,15 +6,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
+use crate::cluster_client::Role;
 use crate::status::{
-    ClusterRole, ConsumerLag, GroupOffset, GroupStatus, MissingApi, PartitionState,
-    PartitionStatus, WorkerMember,
+    ConsumerLag, GroupOffset, GroupStatus, MissingApi, PartitionState, PartitionStatus,
+    WorkerMember,
 };
 
 #[derive(Default)]
 struct Board {
     /// (role, alias) of both clusters, once known.
-    clusters: Vec<(ClusterRole, String)>,
+    clusters: Vec<(Role, String)>,
     /// Topics with metrics series (for the per-topic counters), `""` included.
     topics: BTreeSet<String>,
     /// By source topic, then partition (looked up by `&str`: no allocation per update).
@@ -53,13 +54,13 @@ impl StatusBoard {
     pub(crate) fn set_clusters(&self, source: &str, target: &str) {
         let mut board = self.lock();
         board.clusters = vec![
-            (ClusterRole::Source, source.to_owned()),
-            (ClusterRole::Target, target.to_owned()),
+            (Role::Source, source.to_owned()),
+            (Role::Target, target.to_owned()),
         ];
         board.topics.insert(String::new());
     }
 
-    pub(crate) fn clusters(&self) -> Vec<(ClusterRole, String)> {
+    pub(crate) fn clusters(&self) -> Vec<(Role, String)> {
         self.lock().clusters.clone()
     }
 

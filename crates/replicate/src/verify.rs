@@ -74,12 +74,12 @@ pub(crate) struct VerifyPartition {
 /// A partition that could not be read, and on which cluster.
 #[derive(Debug, thiserror::Error)]
 #[error("{role} cluster: {source}")]
-pub struct VerifyError {
+pub(crate) struct VerifyError {
     /// The cluster that could not be read.
-    pub role: Role,
+    pub(crate) role: Role,
     #[source]
     /// Why.
-    pub source: ClientError,
+    pub(crate) source: ClientError,
 }
 
 impl VerifyError {

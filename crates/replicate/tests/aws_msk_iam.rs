@@ -9,8 +9,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use kreplicate_replicate::config::{ClusterAuth, ClusterConfig, SecretRef, TlsSettings};
-use kreplicate_replicate::{connect, Role};
+use kreplicate_replicate::{connect, ClusterRole as Role};
+use kreplicate_replicate::{ClusterAuth, ClusterConfig, SecretRef, TlsSettings};
 use kreplicate_testkit::certs::TestCa;
 use kreplicate_testkit::front::{botocore_msk_iam_token, Front, FrontConfig, FrontMskIam};
 use kreplicate_testkit::tansu::TansuBroker;

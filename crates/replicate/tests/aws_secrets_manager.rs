@@ -9,11 +9,9 @@
 
 use std::time::Duration;
 
-use kreplicate_replicate::aws::secrets_manager::set_cache_ttl;
-use kreplicate_replicate::config::{
-    ClusterAuth, ClusterConfig, ScramMechanism, SecretRef, TlsSettings,
-};
-use kreplicate_replicate::{client_config, Role};
+use kreplicate_replicate::set_secret_cache_ttl as set_cache_ttl;
+use kreplicate_replicate::{client_config, ClusterRole as Role};
+use kreplicate_replicate::{ClusterAuth, ClusterConfig, ScramMechanism, SecretRef, TlsSettings};
 use kreplicate_testkit::certs::TestCa;
 use kreplicate_testkit::front::{Front, FrontConfig, FrontMechanism, FrontSasl};
 use kreplicate_testkit::secrets_manager::{SecretsManagerExt, MOTO_ACCOUNT};
@@ -53,10 +51,10 @@ fn scram_cluster(id: &str, bootstrap: String, creds: &str, ca: &str) -> ClusterC
         bootstrap: vec![bootstrap],
         auth: Some(ClusterAuth::SaslScram {
             mechanism: ScramMechanism::Sha512,
-            secret: SecretRef::parse(creds).unwrap(),
+            secret: SecretRef::Arn(creds.to_owned()),
         }),
         tls: Some(TlsSettings {
-            root_ca: Some(SecretRef::parse(ca).unwrap()),
+            root_ca: Some(SecretRef::Arn(ca.to_owned())),
         }),
         msk_cluster_arn: None,
     }

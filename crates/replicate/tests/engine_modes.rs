@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use kreplicate_codec::{Compression, Header};
-use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
-use kreplicate_replicate::provenance::{Provenance, HEADER_KEY};
+use kreplicate_replicate::{CreateReplicatorRequest, ReplicatorConfig};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
+use kreplicate_replicate::{Provenance, PROVENANCE_HEADER_KEY as HEADER_KEY};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord, PyRecord};
 use kreplicate_testkit::tansu::TansuBroker;
@@ -27,9 +27,8 @@ fn config(
         .starting_position(start)
         .compression(compression)
         .json();
-    parse_create_replicator_request(&json)
+    CreateReplicatorRequest::parse(&json)
         .unwrap()
-        .value
         .validate()
         .unwrap()
 }

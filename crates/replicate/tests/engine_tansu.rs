@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kreplicate_codec::Header;
-use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
-use kreplicate_replicate::provenance::{ClusterFingerprint, Provenance, HEADER_KEY};
+use kreplicate_replicate::{ClusterFingerprint, Provenance, PROVENANCE_HEADER_KEY as HEADER_KEY};
+use kreplicate_replicate::{CreateReplicatorRequest, ReplicatorConfig};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord, PyRecord};
@@ -28,9 +28,8 @@ fn replicator_config(
         .starting_position(start)
         .compression(compression)
         .json();
-    parse_create_replicator_request(&json)
+    CreateReplicatorRequest::parse(&json)
         .unwrap()
-        .value
         .validate()
         .unwrap()
 }

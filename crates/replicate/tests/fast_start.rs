@@ -286,7 +286,7 @@ async fn copies(target: &Client, topic: &str, partition: i32) -> Vec<i64> {
         None,
         kreplicate_wire::fetcher::IsolationLevel::ReadUncommitted,
         |r| {
-            if let Some(Ok(p)) = kreplicate_replicate::provenance::Provenance::find(&r.headers) {
+            if let Some(Ok(p)) = kreplicate_replicate::Provenance::find(&r.headers) {
                 out.push(p.offset);
             }
             std::ops::ControlFlow::Continue(())

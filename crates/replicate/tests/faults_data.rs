@@ -20,12 +20,10 @@ use faults_support::{
     wait_until, Load, Side,
 };
 use kreplicate_codec::{Compression, Record};
-use kreplicate_replicate::config::{
-    ClusterAuth, ReplicatorConfig, ScramMechanism, SecretRef, TlsSettings,
-};
-use kreplicate_replicate::provenance::{is_provenance, Provenance};
 use kreplicate_replicate::verify_replicator;
 use kreplicate_replicate::Replicator;
+use kreplicate_replicate::{is_provenance, Provenance};
+use kreplicate_replicate::{ClusterAuth, ReplicatorConfig, ScramMechanism, SecretRef, TlsSettings};
 use kreplicate_testkit::certs::TestCa;
 use kreplicate_testkit::fault_proxy::FaultProxy;
 use kreplicate_testkit::front::{Front, FrontConfig, FrontMechanism, FrontSasl};
@@ -579,7 +577,7 @@ async fn a_wrong_password_mid_run_is_retried_counted_and_recovered_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let secret_path = dir.path().join("secret.json");
     write_secret(&secret_path, "right", &ca.cert_pem());
-    let secret = SecretRef::parse(&format!("file://{}", secret_path.display())).unwrap();
+    let secret = SecretRef::File(secret_path.clone());
     let mut config = config(
         "faults-rotation",
         &Side::new(source.cluster_id(), &front.addr()),
@@ -707,9 +705,8 @@ fn backlog_child() {
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let config = kreplicate_replicate::config::parse_create_replicator_request(&json)
+        let config = kreplicate_replicate::CreateReplicatorRequest::parse(&json)
             .unwrap()
-            .value
             .validate()
             .unwrap();
         let mut replicator =
@@ -917,9 +914,8 @@ async fn a_million_record_backlog_drains_in_bounded_memory() {
         peak < RSS_LIMIT_KIB,
         "peak RSS {peak} KiB is over {RSS_LIMIT_KIB} KiB"
     );
-    let config = kreplicate_replicate::config::parse_create_replicator_request(&json)
+    let config = kreplicate_replicate::CreateReplicatorRequest::parse(&json)
         .unwrap()
-        .value
         .validate()
         .unwrap();
     let verdicts = assert_verified(&config, PARTITIONS as usize, 0).await;

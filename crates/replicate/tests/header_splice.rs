@@ -16,8 +16,8 @@ use kafka_protocol::messages::{ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use kreplicate_codec::{Compression, Header, RecordBatchBuilder};
-use kreplicate_replicate::config::parse_create_replicator_request;
-use kreplicate_replicate::provenance::{ClusterFingerprint, Provenance, HEADER_KEY};
+use kreplicate_replicate::CreateReplicatorRequest;
+use kreplicate_replicate::{ClusterFingerprint, Provenance, PROVENANCE_HEADER_KEY as HEADER_KEY};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord};
@@ -143,9 +143,8 @@ async fn whole_batches_are_spliced_one_to_one_and_the_rest_copied_record_by_reco
     let mut json =
         ReplicatorJson::new("splice", &source, target.broker(), &[TOPIC]).compression("LZ4");
     json.target_bootstrap = target.bootstrap();
-    let config = parse_create_replicator_request(&json.json())
+    let config = CreateReplicatorRequest::parse(&json.json())
         .unwrap()
-        .value
         .validate()
         .unwrap();
     let options = EngineOptions {

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kreplicate_codec::{Compression, Record};
 use kreplicate_offsets::Translation;
-use kreplicate_replicate::config::parse_create_replicator_request;
-use kreplicate_replicate::provenance::Provenance;
+use kreplicate_replicate::CreateReplicatorRequest;
+use kreplicate_replicate::Provenance;
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::tansu::TansuBroker;
@@ -60,9 +60,8 @@ fn child_replicator() {
         .try_init();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let config = parse_create_replicator_request(&json)
+        let config = CreateReplicatorRequest::parse(&json)
             .unwrap()
-            .value
             .validate()
             .unwrap();
         let mode = match std::env::var(CHILD_MODE_ENV).as_deref() {
@@ -288,9 +287,8 @@ async fn killed_ten_times(mode: DataMode, compression: &str) {
     assert!(total > 1000, "load was produced: {total}");
 
     // A last run catches up.
-    let config = parse_create_replicator_request(&json)
+    let config = CreateReplicatorRequest::parse(&json)
         .unwrap()
-        .value
         .validate()
         .unwrap();
     let replicator = Replicator::start(config, options(mode)).await.unwrap();

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use kreplicate_replicate::config::parse_create_replicator_request;
-use kreplicate_replicate::provenance::HEADER_KEY;
+use kreplicate_replicate::CreateReplicatorRequest;
+use kreplicate_replicate::PROVENANCE_HEADER_KEY as HEADER_KEY;
 use kreplicate_replicate::{verify_replicator_from, VerifyFrom};
 use kreplicate_replicate::{EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
@@ -50,9 +50,8 @@ async fn a_log_append_time_target_keeps_everything_but_the_timestamps_and_verify
         .unwrap();
     let mut json = ReplicatorJson::new("stamped", &source, target.broker(), &[topic]);
     json.target_bootstrap = target.bootstrap();
-    let config = parse_create_replicator_request(&json.json())
+    let config = CreateReplicatorRequest::parse(&json.json())
         .unwrap()
-        .value
         .validate()
         .unwrap();
     let started_ms = std::time::SystemTime::now()

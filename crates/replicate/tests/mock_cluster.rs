@@ -11,8 +11,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use kreplicate_codec::Header;
-use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
-use kreplicate_replicate::provenance::{is_provenance, Provenance, HEADER_KEY};
+use kreplicate_replicate::{is_provenance, Provenance, PROVENANCE_HEADER_KEY as HEADER_KEY};
+use kreplicate_replicate::{CreateReplicatorRequest, ReplicatorConfig};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::mock_cluster::MockCluster;
 use kreplicate_testkit::msk::ReplicatorJson;
@@ -36,9 +36,8 @@ fn config(source: &MockCluster, target: &StrictTansu) -> ReplicatorConfig {
     json.source_id = source.cluster_id().to_string();
     json.source_bootstrap = source.bootstrap().to_string();
     json.target_bootstrap = target.bootstrap();
-    parse_create_replicator_request(&json.json())
+    CreateReplicatorRequest::parse(&json.json())
         .unwrap()
-        .value
         .validate()
         .unwrap()
 }

@@ -26,8 +26,8 @@ use kafka_protocol::messages::{ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 use kreplicate_codec::{Compression, RecordBatchBuilder};
-use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
 use kreplicate_replicate::{verify_replicator_from, VerifyFrom};
+use kreplicate_replicate::{CreateReplicatorRequest, ReplicatorConfig};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord};
@@ -45,9 +45,8 @@ fn config_with(source: &TansuBroker, target: &StrictTansu, compression: &str) ->
     let mut json =
         ReplicatorJson::new("pass", source, target.broker(), &[TOPIC]).compression(compression);
     json.target_bootstrap = target.bootstrap();
-    parse_create_replicator_request(&json.json())
+    CreateReplicatorRequest::parse(&json.json())
         .unwrap()
-        .value
         .validate()
         .unwrap()
 }
@@ -266,9 +265,8 @@ async fn legacy_message_sets_take_the_records_path() {
     json.source_id = source.cluster_id().to_string();
     json.source_bootstrap = source.addr();
     json.target_bootstrap = target.bootstrap();
-    let mut config = parse_create_replicator_request(&json.json())
+    let mut config = CreateReplicatorRequest::parse(&json.json())
         .unwrap()
-        .value
         .validate()
         .unwrap();
     // The fake source serves no topic configs or ACLs.

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use faults_data_support::fake_source::FakeSource;
 use kreplicate_codec::Header;
-use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
-use kreplicate_replicate::provenance::{is_provenance, Provenance, HEADER_KEY};
+use kreplicate_replicate::{is_provenance, Provenance, PROVENANCE_HEADER_KEY as HEADER_KEY};
+use kreplicate_replicate::{CreateReplicatorRequest, ReplicatorConfig};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, Partitions, PyConsumedRecord};
@@ -27,9 +27,8 @@ fn config(source: &FakeSource, target: &StrictTansu) -> ReplicatorConfig {
     json.source_id = source.cluster_id().to_string();
     json.source_bootstrap = source.addr();
     json.target_bootstrap = target.bootstrap();
-    let mut config = parse_create_replicator_request(&json.json())
+    let mut config = CreateReplicatorRequest::parse(&json.json())
         .unwrap()
-        .value
         .validate()
         .unwrap();
     // The fake source serves no topic configs or ACLs.

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kreplicate_codec::Header;
-use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
-use kreplicate_replicate::provenance::{is_provenance, Provenance, HEADER_KEY};
+use kreplicate_replicate::{is_provenance, Provenance, PROVENANCE_HEADER_KEY as HEADER_KEY};
+use kreplicate_replicate::{CreateReplicatorRequest, ReplicatorConfig};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, PyConsumedRecord, PyRecord};
@@ -159,9 +159,8 @@ async fn produce_history(bootstrap: &str) -> (BTreeMap<i32, Vec<Sent>>, BTreeMap
 
 fn config(source: &TansuBroker, target: &TansuBroker) -> ReplicatorConfig {
     let json = ReplicatorJson::new("read-committed-tansu", source, target, &[TOPIC]);
-    parse_create_replicator_request(&json.json())
+    CreateReplicatorRequest::parse(&json.json())
         .unwrap()
-        .value
         .validate()
         .unwrap()
 }

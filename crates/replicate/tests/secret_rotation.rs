@@ -1,10 +1,8 @@
 //! Secrets are re-read on every new connection: a rotated password is used without a restart.
 //! Through the TLS + SCRAM front (Tansu has no SCRAM user store), with the MSK secret format.
 
-use kreplicate_replicate::config::{
-    ClusterAuth, ClusterConfig, ScramMechanism, SecretRef, TlsSettings,
-};
-use kreplicate_replicate::{client_config, Role};
+use kreplicate_replicate::{client_config, ClusterRole as Role};
+use kreplicate_replicate::{ClusterAuth, ClusterConfig, ScramMechanism, SecretRef, TlsSettings};
 use kreplicate_testkit::certs::TestCa;
 use kreplicate_testkit::front::{Front, FrontConfig, FrontMechanism, FrontSasl};
 use kreplicate_testkit::tansu::TansuBroker;
@@ -33,7 +31,7 @@ async fn a_rotated_password_is_picked_up_by_the_next_connection() {
     let dir = tempfile::tempdir().unwrap();
     let secret_path = dir.path().join("secret.json");
     write_secret(&secret_path, "right", &ca.cert_pem());
-    let secret = SecretRef::parse(&format!("file://{}", secret_path.display())).unwrap();
+    let secret = SecretRef::File(secret_path.clone());
     let cluster = ClusterConfig {
         id: broker.cluster_id().to_string(),
         alias: "src".into(),

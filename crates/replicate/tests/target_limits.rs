@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
+use kreplicate_replicate::{CreateReplicatorRequest, ReplicatorConfig};
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, Isolation, PyConsumedRecord, PyRecord};
@@ -21,9 +21,8 @@ const TARGET_LIMIT: &str = "16384";
 fn config(source: &TansuBroker, target: &StrictTansu, topic: &str) -> ReplicatorConfig {
     let mut json = ReplicatorJson::new("limits", source, target.broker(), &[topic]);
     json.target_bootstrap = target.bootstrap();
-    parse_create_replicator_request(&json.json())
+    CreateReplicatorRequest::parse(&json.json())
         .unwrap()
-        .value
         .validate()
         .unwrap()
 }

@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kreplicate_replicate::config::parse_create_replicator_request;
+use kreplicate_replicate::CreateReplicatorRequest;
 use kreplicate_replicate::{EngineOptions, Replicator, WorkerGroupOptions};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::tansu::TansuBroker;
@@ -87,9 +87,8 @@ async fn measure(partitions: i32) {
 
     let name = format!("scale-{}-{partitions}", std::process::id());
     let json = ReplicatorJson::new(&name, &source, &target, &[TOPIC]).json();
-    let config = parse_create_replicator_request(&json)
+    let config = CreateReplicatorRequest::parse(&json)
         .unwrap()
-        .value
         .validate()
         .unwrap();
     let cpu_before = (

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kreplicate_replicate::config::parse_create_replicator_request;
-use kreplicate_replicate::provenance::Provenance;
+use kreplicate_replicate::CreateReplicatorRequest;
+use kreplicate_replicate::Provenance;
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator, WorkerGroupOptions};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::stored_records::records_with_producer_ids;
@@ -64,9 +64,8 @@ fn child_worker() {
         .try_init();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let config = parse_create_replicator_request(&json)
+        let config = CreateReplicatorRequest::parse(&json)
             .unwrap()
-            .value
             .validate()
             .unwrap();
         let replicator = Replicator::start(config, options()).await.unwrap();
@@ -508,9 +507,8 @@ async fn cluster_tasks_run_once_not_once_per_worker() {
     let json = json.json();
     let mut replicators = Vec::new();
     for w in 0..3 {
-        let config = parse_create_replicator_request(&json)
+        let config = CreateReplicatorRequest::parse(&json)
             .unwrap()
-            .value
             .validate()
             .unwrap();
         let options = EngineOptions {

@@ -3,7 +3,7 @@
 
 /// A failed AWS call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AwsError {
+pub(crate) enum AwsError {
     /// The default credential chain found nothing.
     #[error("no AWS credentials found for {action} on {resource}; tried {chain}")]
     NoCredentials {
@@ -63,7 +63,7 @@ pub enum AwsError {
 impl AwsError {
     /// True when retrying later may succeed (network, throttling), false when the
     /// configuration or a policy must change.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         match self {
             AwsError::Unreachable { .. } => true,
             AwsError::Service { code, .. } => {

@@ -1,5 +1,5 @@
 //! AWS, for the MSK migration guide's files as printed (feature `aws`, on by default):
-//! - Secrets Manager ARNs in `SecretArn` / `RootCaCertificate` ([`secrets_manager`]);
+//! - Secrets Manager ARNs in `SecretArn` / `RootCaCertificate` (`secrets_manager`);
 //! - MSK cluster ARNs resolved with the Kafka API's GetBootstrapBrokers (`bootstrap_brokers`);
 //! - MSK IAM authentication, SASL OAUTHBEARER with a SigV4-presigned token (`msk_iam`).
 //!
@@ -13,7 +13,7 @@ mod error;
 mod http;
 pub(crate) mod msk_iam;
 mod sdk;
-pub mod secrets_manager;
+pub(crate) mod secrets_manager;
 mod signing;
 
-pub use error::AwsError;
+pub(crate) use error::AwsError;

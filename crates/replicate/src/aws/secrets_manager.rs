@@ -1,6 +1,5 @@
 //! `SecretArn` / `RootCaCertificate` as Secrets Manager ARNs: GetSecretValue in the ARN's
-//! region, the SecretString returned as is (its JSON shape is read by
-//! [`Secret`](crate::config::Secret)). Values are cached for a short time so a reconnect storm
+//! region, the SecretString returned as is (its JSON shape is read by `config::Secret`). Values are cached for a short time so a reconnect storm
 //! does not hammer the API, and re-read after that, so a rotated secret is used from the next
 //! connection on.
 
@@ -39,7 +38,8 @@ fn lock() -> std::sync::MutexGuard<'static, Cache> {
     crate::lock::lock(cache())
 }
 
-/// Sets how long fetched secrets are reused (process-wide); zero fetches on every connection.
+/// Sets how long secrets fetched from AWS Secrets Manager are reused (process-wide; 10 s by
+/// default); zero fetches on every new connection.
 pub fn set_cache_ttl(ttl: Duration) {
     let mut cache = lock();
     cache.ttl = ttl;

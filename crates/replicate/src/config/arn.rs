@@ -22,15 +22,15 @@ pub(crate) struct Arn {
 /// Why a string is not a usable ARN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{arn:?} is not an ARN of the form arn:PARTITION:{service}:REGION:ACCOUNT:{resource}: {problem}")]
-pub struct ArnError {
+pub(crate) struct ArnError {
     /// The string as written.
-    pub arn: String,
+    pub(crate) arn: String,
     /// The service the caller expected.
-    pub service: &'static str,
+    pub(crate) service: &'static str,
     /// The resource form the caller expected.
-    pub resource: &'static str,
+    pub(crate) resource: &'static str,
     /// What is wrong.
-    pub problem: String,
+    pub(crate) problem: String,
 }
 
 impl Arn {

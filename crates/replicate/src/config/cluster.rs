@@ -130,7 +130,7 @@ pub enum ScramMechanism {
 
 impl ScramMechanism {
     /// The SASL mechanism name sent to the broker.
-    pub fn sasl_name(self) -> &'static str {
+    pub(crate) fn sasl_name(self) -> &'static str {
         match self {
             Self::Sha256 => "SCRAM-SHA-256",
             Self::Sha512 => "SCRAM-SHA-512",

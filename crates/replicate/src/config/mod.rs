@@ -2,16 +2,16 @@
 //! `aws kafka create-replicator` takes, read with the same field names,
 //! and the validated view the engine runs from.
 //!
-//! - [`parse_create_replicator_request`] reads a whole request
-//!   (`--cli-input-json`); [`parse_kafka_clusters`] and
-//!   [`parse_replication_info_list`] read the separate-file forms
-//!   (`--kafka-clusters`, `--replication-info-list`). Keys may be PascalCase
-//!   (AWS CLI) or camelCase (the REST wire form); unknown keys are errors
-//!   naming their JSON path. Results carry [`Notice`]s for AWS-only members
-//!   that are ignored and for non-standard spellings.
+//! - [`CreateReplicatorRequest::parse`] reads a whole request
+//!   (`--cli-input-json`); [`CreateReplicatorRequest::from_parts`] the
+//!   separate-file form (`--kafka-clusters`, `--replication-info-list`). Keys
+//!   may be PascalCase (AWS CLI) or camelCase (the REST wire form); unknown
+//!   keys are errors naming their JSON path.
+//!   [`CreateReplicatorRequest::notices`] lists AWS-only members that are
+//!   ignored and non-standard spellings.
 //! - [`CreateReplicatorRequest::validate`] applies MSK's rules and yields a
 //!   [`ReplicatorConfig`].
-//! - [`SecretRef`] / [`Secret`]: Secrets Manager ARNs, files or environment variables.
+//! - [`SecretRef`]: Secrets Manager ARNs, files or environment variables.
 
 mod arn;
 mod cluster;
@@ -31,8 +31,8 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use arn::Arn;
-pub use arn::ArnError;
+#[cfg(feature = "aws")]
+pub(crate) use arn::{Arn, ArnError};
 pub use cluster::ScramMechanism;
 pub(crate) use cluster::{
     AmazonMskCluster, ApacheKafkaCluster, ClientAuthentication, EncryptionInTransit,
@@ -41,9 +41,9 @@ pub(crate) use cluster::{
 pub use error::ConfigError;
 pub use naming::TopicNaming;
 pub use notice::{Notice, Severity};
-pub use parse::{
+#[cfg(test)]
+pub(crate) use parse::{
     parse_create_replicator_request, parse_kafka_clusters, parse_replication_info_list,
-    KafkaClusters, Parsed, ReplicationInfoList,
 };
 pub use provided_credentials::ProvidedCredentials;
 pub use replication_info::{Compression, OffsetSyncMode, StartingPosition};
@@ -54,6 +54,10 @@ pub(crate) use replication_info::{
 pub use replicator_config::{
     ClusterAuth, ClusterConfig, ReplicationFlags, ReplicatorConfig, TlsSettings,
 };
-pub use request::{CreateReplicatorRequest, LogDelivery};
-pub use secret::{Secret, SecretError, SecretRef};
-pub use selection::{GroupSelection, TopicSelection};
+pub use request::CreateReplicatorRequest;
+#[cfg(test)]
+pub(crate) use secret::Secret;
+pub(crate) use secret::SecretError;
+pub use secret::SecretRef;
+#[cfg(test)]
+pub(crate) use selection::TopicSelection;

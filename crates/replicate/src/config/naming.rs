@@ -17,7 +17,7 @@ pub enum TopicNaming {
 impl TopicNaming {
     /// Name on the target of source topic `topic` from the cluster whose
     /// alias is `source_alias`.
-    pub fn target_topic(&self, source_alias: &str, topic: &str) -> String {
+    pub(crate) fn target_topic(&self, source_alias: &str, topic: &str) -> String {
         match self {
             Self::PrefixedWithSourceClusterAlias => format!("{source_alias}.{topic}"),
             Self::Identical => topic.to_owned(),
@@ -25,7 +25,7 @@ impl TopicNaming {
     }
 
     /// The MSK enum spelling, for messages.
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             Self::PrefixedWithSourceClusterAlias => "PREFIXED_WITH_SOURCE_CLUSTER_ALIAS",
             Self::Identical => "IDENTICAL",

@@ -13,17 +13,17 @@ use super::request::{CreateReplicatorRequest, LogDelivery};
 
 /// A parsed value and the notices about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Parsed<T> {
+pub(crate) struct Parsed<T> {
     /// What was parsed.
-    pub value: T,
+    pub(crate) value: T,
     /// Warnings and notes to show the user, in document order.
-    pub notices: Vec<Notice>,
+    pub(crate) notices: Vec<Notice>,
 }
 
 /// Parses a whole CreateReplicator request (the `--cli-input-json` form).
 /// Errors name the JSON path as written (camelCase input gives camelCase
 /// paths) plus line and column.
-pub fn parse_create_replicator_request(
+pub(crate) fn parse_create_replicator_request(
     json: &str,
 ) -> Result<Parsed<CreateReplicatorRequest>, ConfigError> {
     let value: CreateReplicatorRequest = from_json(json)?;
@@ -32,19 +32,18 @@ pub fn parse_create_replicator_request(
 }
 
 /// The `KafkaClusters` array of a request, read on its own by
-/// [`parse_kafka_clusters`]; opaque, because the MSK JSON model is not API (its
-/// meaning is [`ReplicatorConfig`](super::ReplicatorConfig), after validation).
+/// [`parse_kafka_clusters`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KafkaClusters(pub(crate) Vec<KafkaCluster>);
+pub(crate) struct KafkaClusters(pub(crate) Vec<KafkaCluster>);
 
 /// The `ReplicationInfoList` array of a request, read on its own by
-/// [`parse_replication_info_list`]; opaque like [`KafkaClusters`].
+/// [`parse_replication_info_list`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplicationInfoList(pub(crate) Vec<ReplicationInfo>);
+pub(crate) struct ReplicationInfoList(pub(crate) Vec<ReplicationInfo>);
 
 /// Parses the `--kafka-clusters file://…` form: a JSON array of
 /// `KafkaCluster`. Paths in errors and notices start at the array (`[1]…`).
-pub fn parse_kafka_clusters(json: &str) -> Result<Parsed<KafkaClusters>, ConfigError> {
+pub(crate) fn parse_kafka_clusters(json: &str) -> Result<Parsed<KafkaClusters>, ConfigError> {
     let value: Vec<KafkaCluster> = from_json(json)?;
     let mut notices = Vec::new();
     for (i, cluster) in value.iter().enumerate() {
@@ -58,7 +57,9 @@ pub fn parse_kafka_clusters(json: &str) -> Result<Parsed<KafkaClusters>, ConfigE
 
 /// Parses the `--replication-info-list file://…` form: a JSON array of
 /// `ReplicationInfo`. Paths in errors and notices start at the array.
-pub fn parse_replication_info_list(json: &str) -> Result<Parsed<ReplicationInfoList>, ConfigError> {
+pub(crate) fn parse_replication_info_list(
+    json: &str,
+) -> Result<Parsed<ReplicationInfoList>, ConfigError> {
     let value: Vec<ReplicationInfo> = from_json(json)?;
     let mut notices = Vec::new();
     for (i, info) in value.iter().enumerate() {
@@ -81,25 +82,55 @@ fn from_json<T: DeserializeOwned>(json: &str) -> Result<T, ConfigError> {
 }
 
 impl CreateReplicatorRequest {
-    /// The request the separate-file form describes (`--replicator-name`,
-    /// `--kafka-clusters`, `--replication-info-list`, ...), without tags.
+    /// Parses a whole CreateReplicator request (the `--cli-input-json` form). Keys may be
+    /// PascalCase (AWS CLI) or camelCase (the REST wire form); errors name the JSON path as
+    /// written plus line and column, and unknown keys are errors. See
+    /// [`notices`](Self::notices) for what is accepted but ignored.
+    pub fn parse(json: &str) -> Result<Self, ConfigError> {
+        Ok(parse_create_replicator_request(json)?.value)
+    }
+
+    /// The request the separate-file form describes (`--replicator-name`, `--description`,
+    /// `--service-execution-role-arn`, and the JSON arrays given to `--kafka-clusters` and
+    /// `--replication-info-list`), without tags. An error's path starts at the request
+    /// (`KafkaClusters[1].…`, `ReplicationInfoList` for a whole array), like
+    /// [`validate`](Self::validate)'s.
     pub fn from_parts(
         replicator_name: String,
         description: Option<String>,
         service_execution_role_arn: Option<String>,
-        kafka_clusters: KafkaClusters,
-        replication_info_list: ReplicationInfoList,
-        log_delivery: Option<LogDelivery>,
-    ) -> Self {
-        CreateReplicatorRequest {
+        kafka_clusters: &str,
+        replication_info_list: &str,
+    ) -> Result<Self, ConfigError> {
+        fn in_request(member: &'static str) -> impl Fn(ConfigError) -> ConfigError {
+            move |e| {
+                let path = match e.path() {
+                    "(document)" => member.to_owned(),
+                    inner => format!("{member}{inner}"),
+                };
+                ConfigError::new(path, e.message())
+            }
+        }
+        let kafka_clusters =
+            parse_kafka_clusters(kafka_clusters).map_err(in_request("KafkaClusters"))?;
+        let replication_info_list = parse_replication_info_list(replication_info_list)
+            .map_err(in_request("ReplicationInfoList"))?;
+        Ok(CreateReplicatorRequest {
             replicator_name,
             description,
             service_execution_role_arn,
-            kafka_clusters: kafka_clusters.0,
-            replication_info_list: replication_info_list.0,
+            kafka_clusters: kafka_clusters.value.0,
+            replication_info_list: replication_info_list.value.0,
             tags: None,
-            log_delivery,
-        }
+            log_delivery: None,
+        })
+    }
+
+    /// Adds the separate-file form's `--log-delivery` document (a `LogDelivery` object),
+    /// checked against AWS's shape; kreplicate logs to stderr and ignores it with a notice.
+    pub fn with_log_delivery(mut self, json: &str) -> Result<Self, serde_json::Error> {
+        self.log_delivery = Some(serde_json::from_str::<LogDelivery>(json)?);
+        Ok(self)
     }
 
     /// Notices about this request: AWS-only members that are ignored, and

@@ -12,7 +12,7 @@ pub struct ProvidedCredentials(pub(crate) Credentials);
 
 impl ProvidedCredentials {
     /// Wraps `provider`; it decides the SASL mechanism with each credential it returns.
-    pub fn new(provider: impl CredentialsProvider + 'static) -> Self {
+    pub(crate) fn new(provider: impl CredentialsProvider + 'static) -> Self {
         Self(Credentials::new(provider))
     }
 }

@@ -17,21 +17,21 @@ pub struct ReplicatorConfig {
     /// `ReplicatorName`.
     pub name: String,
     /// `Description`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// The cluster records are read from.
     pub source: ClusterConfig,
     /// The cluster records are written to.
     pub target: ClusterConfig,
     /// Which source topics to copy.
-    pub topics: TopicSelection,
+    pub(crate) topics: TopicSelection,
     /// Which consumer groups to copy.
-    pub groups: GroupSelection,
+    pub(crate) groups: GroupSelection,
     /// Compression of batches written to the target.
-    pub compression: Compression,
+    pub(crate) compression: Compression,
     /// Where to start on partitions without a checkpoint.
-    pub starting_position: StartingPosition,
+    pub(crate) starting_position: StartingPosition,
     /// How target topics are named.
-    pub naming: TopicNaming,
+    pub(crate) naming: TopicNaming,
     /// What to copy besides records.
     pub flags: ReplicationFlags,
     /// How consumer-group offsets are synchronised.
@@ -40,7 +40,7 @@ pub struct ReplicatorConfig {
 
 impl ReplicatorConfig {
     /// Name on the target of source topic `topic`, using the source alias.
-    pub fn target_topic(&self, topic: &str) -> String {
+    pub(crate) fn target_topic(&self, topic: &str) -> String {
         self.naming.target_topic(&self.source.alias, topic)
     }
 }

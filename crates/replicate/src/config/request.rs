@@ -48,7 +48,7 @@ pub struct CreateReplicatorRequest {
 /// stderr and ignores these destinations.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct LogDelivery {
+pub(crate) struct LogDelivery {
     /// The destinations.
     #[serde(
         alias = "replicatorLogDelivery",

@@ -21,8 +21,7 @@ use serde_json::Value;
 
 use super::arn::{Arn, ArnError};
 
-/// Where a secret is. Parsing never touches the file system or the
-/// environment; [`resolve`](Self::resolve) does.
+/// Where a secret is: read when connecting, never when the configuration is parsed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SecretRef {
     /// A file, from `file://PATH` or a plain `PATH` (relative to the
@@ -31,13 +30,13 @@ pub enum SecretRef {
     /// An environment variable holding the secret JSON, from `env:NAME`.
     Env(String),
     /// A Secrets Manager secret ARN (`arn:aws:secretsmanager:REGION:…`),
-    /// read with GetSecretValue in that region by [`load`](Self::load).
+    /// read with GetSecretValue in that region.
     Arn(String),
 }
 
 impl SecretRef {
     /// Reads a reference as written in the configuration.
-    pub fn parse(reference: &str) -> Result<Self, SecretError> {
+    pub(crate) fn parse(reference: &str) -> Result<Self, SecretError> {
         let bad = |problem: &'static str| SecretError::BadReference {
             reference: reference.to_owned(),
             problem,
@@ -82,7 +81,7 @@ impl SecretRef {
     /// Reads and parses the secret, from AWS Secrets Manager for an ARN (cached briefly, see
     /// [`crate::aws::secrets_manager`]). Called for every new connection, so a rotated secret
     /// is picked up without a restart.
-    pub async fn load(&self) -> Result<Secret, SecretError> {
+    pub(crate) async fn load(&self) -> Result<Secret, SecretError> {
         match self {
             #[cfg(feature = "aws")]
             Self::Arn(arn) => {
@@ -95,7 +94,7 @@ impl SecretRef {
     }
 
     /// Reads and parses a file or environment secret; an ARN needs [`load`](Self::load).
-    pub fn resolve(&self) -> Result<Secret, SecretError> {
+    pub(crate) fn resolve(&self) -> Result<Secret, SecretError> {
         match self {
             Self::File(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| SecretError::Read {
@@ -132,7 +131,7 @@ impl fmt::Display for SecretRef {
 /// the accessors check presence and name the secret and key when missing.
 /// `Debug` never shows the password or private key.
 #[derive(Clone)]
-pub struct Secret {
+pub(crate) struct Secret {
     origin: String,
     username: Option<String>,
     password: Option<String>,
@@ -146,7 +145,7 @@ impl Secret {
     /// `secret file /etc/k/scram.json`) and prefixes every error. Keys other
     /// than the five known ones are ignored, as Secrets Manager secrets
     /// often carry extras.
-    pub fn parse(origin: impl Into<String>, text: &str) -> Result<Self, SecretError> {
+    pub(crate) fn parse(origin: impl Into<String>, text: &str) -> Result<Self, SecretError> {
         let origin = origin.into();
         if text.trim_start().starts_with("-----BEGIN") {
             return Ok(Self {
@@ -192,23 +191,24 @@ impl Secret {
     }
 
     /// Where this secret came from, as used in error messages.
-    pub fn origin(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn origin(&self) -> &str {
         &self.origin
     }
 
     /// `username` (SASL/SCRAM).
-    pub fn username(&self) -> Result<&str, SecretError> {
+    pub(crate) fn username(&self) -> Result<&str, SecretError> {
         self.required("username", &self.username)
     }
 
     /// `password` (SASL/SCRAM).
-    pub fn password(&self) -> Result<&str, SecretError> {
+    pub(crate) fn password(&self) -> Result<&str, SecretError> {
         self.required("password", &self.password)
     }
 
     /// `certificate`: the CA chain in a SCRAM or root-CA secret, the client
     /// certificate chain in an mTLS secret (PEM).
-    pub fn certificate(&self) -> Result<&str, SecretError> {
+    pub(crate) fn certificate(&self) -> Result<&str, SecretError> {
         self.required("certificate", &self.certificate)
     }
 
@@ -219,12 +219,12 @@ impl Secret {
     }
 
     /// `privateKey` (mTLS, PEM).
-    pub fn private_key(&self) -> Result<&str, SecretError> {
+    pub(crate) fn private_key(&self) -> Result<&str, SecretError> {
         self.required("privateKey", &self.private_key)
     }
 
     /// `privateKeyPassword` (mTLS, only for an encrypted PKCS#8 key).
-    pub fn private_key_password(&self) -> Option<&str> {
+    pub(crate) fn private_key_password(&self) -> Option<&str> {
         self.private_key_password.as_deref()
     }
 
@@ -294,7 +294,7 @@ fn json_kind(value: &Value) -> &'static str {
 /// Why a secret reference could not be parsed or resolved. Messages name
 /// the file or variable and the key; they never include secret values.
 #[derive(Debug, thiserror::Error)]
-pub enum SecretError {
+pub(crate) enum SecretError {
     /// The reference string itself is unusable.
     #[error("secret reference {reference:?}: {problem}")]
     BadReference {

@@ -89,11 +89,12 @@ macro_rules! selection_type {
     ($(#[$doc:meta])* $name:ident, $include:literal, $exclude:literal, $max:expr) => {
         $(#[$doc])*
         #[derive(Clone)]
-        pub struct $name(NameSelection);
+        pub(crate) struct $name(NameSelection);
 
         impl $name {
             #[doc = concat!("Compiles the lists; errors name `", $include, "[i]` or `", $exclude, "[i]`.")]
-            pub fn new(include: &[String], exclude: &[String]) -> Result<Self, ConfigError> {
+            #[cfg(test)]
+            pub(crate) fn new(include: &[String], exclude: &[String]) -> Result<Self, ConfigError> {
                 Self::at($include, $exclude, include, exclude)
             }
 
@@ -111,17 +112,17 @@ macro_rules! selection_type {
             /// in full, no exclude pattern (exclusion wins), and is not an
             /// internal name (Kafka's `__consumer_offsets` and `__transaction_state`,
             /// `__kreplicate*`, `__amazon_msk_replicator*`).
-            pub fn selects(&self, name: &str) -> bool {
+            pub(crate) fn selects(&self, name: &str) -> bool {
                 self.0.selects(name)
             }
 
             /// The include patterns as written.
-            pub fn include_patterns(&self) -> &[String] {
+            pub(crate) fn include_patterns(&self) -> &[String] {
                 &self.0.include_patterns
             }
 
             /// The exclude patterns as written.
-            pub fn exclude_patterns(&self) -> &[String] {
+            pub(crate) fn exclude_patterns(&self) -> &[String] {
                 &self.0.exclude_patterns
             }
         }

@@ -4,7 +4,7 @@
 //! position is unknown until its records are copied.
 
 use kreplicate_offsets::OffsetMaps;
-pub use kreplicate_offsets::Translation;
+pub(crate) use kreplicate_offsets::Translation;
 use kreplicate_wire::client::{Client, Error as ClientError};
 use kreplicate_wire::group::GroupAdmin;
 
@@ -15,33 +15,33 @@ use crate::provenance::ClusterFingerprint;
 
 /// One committed source position of a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedPosition {
+pub(crate) struct PlannedPosition {
     /// The topic on the source.
-    pub source_topic: String,
+    pub(crate) source_topic: String,
     /// Its name on the target.
-    pub target_topic: String,
+    pub(crate) target_topic: String,
     /// The partition.
-    pub partition: i32,
+    pub(crate) partition: i32,
     /// The group's committed offset on the source.
-    pub source_offset: i64,
+    pub(crate) source_offset: i64,
     /// The target position through the saved offset map; `None` without a map for the
     /// partition (nothing copied yet).
-    pub translation: Option<Translation>,
+    pub(crate) translation: Option<Translation>,
 }
 
 /// A selected group and its positions on replicated topics (the replicator's own commits,
 /// made by a reverse replicator, are left out as the sync leaves them).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedGroup {
+pub(crate) struct PlannedGroup {
     /// The group id.
-    pub group: String,
+    pub(crate) group: String,
     /// Its committed positions on replicated topics.
-    pub positions: Vec<PlannedPosition>,
+    pub(crate) positions: Vec<PlannedPosition>,
 }
 
 /// The groups offset sync would handle now (sorted), with their translations, and whether the
 /// target holds saved offset maps at all (false before the first run).
-pub async fn plan_groups(
+pub(crate) async fn plan_groups(
     source: &Client,
     target: &Client,
     config: &ReplicatorConfig,

@@ -210,7 +210,7 @@ fn owned_after(
 }
 
 /// A short human form of `ops` for logs: `retention.ms=1000, -max.message.bytes`.
-pub fn describe_ops(ops: &[AlterOp]) -> String {
+pub(crate) fn describe_ops(ops: &[AlterOp]) -> String {
     ops.iter()
         .map(|op| match &op.op {
             AlterOpKind::Set(v) => format!("{}={v}", op.name),

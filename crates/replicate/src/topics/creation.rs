@@ -19,12 +19,14 @@ const CREATE_TOPICS_DEFAULT_RF_VERSION: i16 = 4;
 
 /// How many replicas each partition of a created target topic gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ReplicationFactor {
+pub(crate) enum ReplicationFactor {
     /// The target's `default.replication.factor` (CreateTopics v4+ sends -1). A target too old
     /// for that (before Kafka 2.4) gets 1, with a warning.
     #[default]
     BrokerDefault,
     /// Exactly this many replicas.
+    // Set only by the tests: no caller offers a replication factor yet.
+    #[cfg_attr(not(test), allow(dead_code))]
     Fixed(i16),
 }
 

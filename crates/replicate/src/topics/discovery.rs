@@ -70,7 +70,7 @@ pub(crate) fn user_topics(metadata: &ClusterMetadata) -> Vec<&str> {
 /// The warning for a topic selection that matches none of the source's topics (naming the
 /// ones it has, at most 20), or `None` when it matches some. A silent empty selection looks
 /// like a healthy replicator that copies nothing.
-pub fn empty_selection_warning(
+pub(crate) fn empty_selection_warning(
     metadata: &ClusterMetadata,
     config: &ReplicatorConfig,
 ) -> Option<String> {

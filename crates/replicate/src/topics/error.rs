@@ -9,18 +9,18 @@ use crate::cluster_client::Role;
 /// that cluster), which operation, and why. `TopicSync::sync_once`
 /// logs each one, counts it in `replication_failures` and carries on with the other topics.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicSyncError {
+pub(crate) struct TopicSyncError {
     /// Source or target.
-    pub role: Role,
+    pub(crate) role: Role,
     /// The cluster's id (`ApacheKafkaClusterId`).
-    pub cluster: String,
+    pub(crate) cluster: String,
     /// The topic as named on that cluster; `None` when the operation concerns no single topic
     /// (e.g. listing all topics).
-    pub topic: Option<String>,
+    pub(crate) topic: Option<String>,
     /// What was being done, with the Kafka API, e.g. "adding partitions (CreatePartitions)".
-    pub operation: String,
+    pub(crate) operation: String,
     /// Why it failed, and what that means for replication.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for TopicSyncError {

@@ -21,11 +21,13 @@ mod fake_tests;
 #[cfg(test)]
 mod tansu_tests;
 
-pub use configs::describe_ops;
-pub use creation::ReplicationFactor;
-pub use discovery::empty_selection_warning;
-pub use error::TopicSyncError;
-pub use plan::{ConfigChange, PartitionGrowth, TopicPlan, TopicToCreate};
+pub(crate) use configs::describe_ops;
+pub(crate) use creation::ReplicationFactor;
+pub(crate) use discovery::empty_selection_warning;
+pub(crate) use error::TopicSyncError;
+pub(crate) use plan::TopicPlan;
+#[cfg(test)]
+pub(crate) use plan::{ConfigChange, PartitionGrowth, TopicToCreate};
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -60,9 +62,9 @@ pub(crate) struct ReplicatedTopic {
 
 /// Settings of the metadata sync that are not part of the MSK request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TopicSyncOptions {
+pub(crate) struct TopicSyncOptions {
     /// Replicas per partition of created target topics (default: the target's default).
-    pub replication_factor: ReplicationFactor,
+    pub(crate) replication_factor: ReplicationFactor,
 }
 
 /// One cluster as the sync sees it.
@@ -99,7 +101,7 @@ impl Side {
 }
 
 /// Keeps the target's topics, partitions, configs and topic ACLs in step with the source.
-pub struct TopicSync {
+pub(crate) struct TopicSync {
     source: Side,
     target: Side,
     config: Arc<ReplicatorConfig>,
@@ -134,7 +136,7 @@ impl std::fmt::Debug for TopicSync {
 impl TopicSync {
     /// A sync with default options (target topics get the target's default replication
     /// factor).
-    pub fn new(
+    pub(crate) fn new(
         source: Client,
         target: Client,
         config: Arc<ReplicatorConfig>,
@@ -144,7 +146,7 @@ impl TopicSync {
     }
 
     /// A sync with `options`.
-    pub fn with_options(
+    pub(crate) fn with_options(
         source: Client,
         target: Client,
         config: Arc<ReplicatorConfig>,
@@ -225,7 +227,7 @@ impl TopicSync {
         let topics = result.map_err(|e| {
             // Logged by the caller, which decides what to do; counted here like the others.
             self.metrics.failures.get_or_create(&topic_labels("")).inc();
-            EngineError::Topics(e)
+            EngineError::from(e)
         })?;
         self.metrics.topic_count.set(topics.len() as i64);
         Ok(topics)

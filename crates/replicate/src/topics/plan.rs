@@ -16,77 +16,77 @@ use crate::error::EngineError;
 
 /// A target topic `run` would create.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicToCreate {
+pub(crate) struct TopicToCreate {
     /// The topic on the source.
-    pub source: String,
+    pub(crate) source: String,
     /// Its name on the target.
-    pub target: String,
+    pub(crate) target: String,
     /// Partitions it would have.
-    pub partitions: i32,
+    pub(crate) partitions: i32,
     /// Replication factor sent (-1: the target's default).
-    pub replication_factor: i16,
+    pub(crate) replication_factor: i16,
     /// Copied configs it would be created with.
-    pub configs: BTreeMap<String, String>,
+    pub(crate) configs: BTreeMap<String, String>,
     /// What CreateTopics with `validate_only` answered: `None` when not asked (the target
     /// does not honour it), `Some(Ok)` accepted, `Some(Err(why))` refused.
-    pub validated: Option<Result<(), String>>,
+    pub(crate) validated: Option<Result<(), String>>,
 }
 
 /// A target topic with fewer partitions than its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartitionGrowth {
+pub(crate) struct PartitionGrowth {
     /// The topic on the source.
-    pub source: String,
+    pub(crate) source: String,
     /// Its name on the target.
-    pub target: String,
+    pub(crate) target: String,
     /// Partitions the target has.
-    pub from: i32,
+    pub(crate) from: i32,
     /// Partitions the source has.
-    pub to: i32,
+    pub(crate) to: i32,
     /// Whether the target offers CreatePartitions; without it only `from` partitions are
     /// copied.
-    pub possible: bool,
+    pub(crate) possible: bool,
 }
 
 /// Config changes `run` would make on an existing target topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigChange {
+pub(crate) struct ConfigChange {
     /// The topic on the source.
-    pub source: String,
+    pub(crate) source: String,
     /// Its name on the target.
-    pub target: String,
+    pub(crate) target: String,
     /// The config changes, as IncrementalAlterConfigs operations.
-    pub ops: Vec<AlterOp>,
+    pub(crate) ops: Vec<AlterOp>,
     /// What IncrementalAlterConfigs with `validate_only` answered, as for
     /// [`TopicToCreate::validated`]; a refusal names the changes refused.
-    pub validated: Option<Result<(), String>>,
+    pub(crate) validated: Option<Result<(), String>>,
 }
 
 /// What one round of the topic sync would do now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TopicPlan {
+pub(crate) struct TopicPlan {
     /// Selected source topics with their target names and the source's partition count.
-    pub selected: Vec<(String, String, i32)>,
+    pub(crate) selected: Vec<(String, String, i32)>,
     /// Target topics that exist and need nothing.
-    pub in_step: Vec<String>,
+    pub(crate) in_step: Vec<String>,
     /// Target topics to create.
-    pub create: Vec<TopicToCreate>,
+    pub(crate) create: Vec<TopicToCreate>,
     /// Target topics to grow.
-    pub grow: Vec<PartitionGrowth>,
+    pub(crate) grow: Vec<PartitionGrowth>,
     /// Target topic configs to change.
-    pub alter: Vec<ConfigChange>,
+    pub(crate) alter: Vec<ConfigChange>,
     /// ACLs to create on the target.
-    pub acls: Vec<AclBinding>,
+    pub(crate) acls: Vec<AclBinding>,
     /// What `run` could not do or the plan could not read (as the sync would report it).
-    pub problems: Vec<TopicSyncError>,
+    pub(crate) problems: Vec<TopicSyncError>,
     /// What cannot be known before `run` does it.
-    pub unknown: Vec<String>,
+    pub(crate) unknown: Vec<String>,
 }
 
 impl TopicPlan {
     /// True when nothing is known to fail: no problem, no refused creation, no growth the
     /// target cannot do.
-    pub fn feasible(&self) -> bool {
+    pub(crate) fn feasible(&self) -> bool {
         self.problems.is_empty()
             && self.grow.iter().all(|g| g.possible)
             && self
@@ -104,11 +104,11 @@ impl TopicSync {
     /// What a sync round would do now, found without changing either
     /// cluster: the same reads, then CreateTopics with `validate_only` where the target
     /// honours it. Fails only when the source's or the target's topics cannot be listed.
-    pub async fn plan(&mut self) -> Result<TopicPlan, EngineError> {
+    pub(crate) async fn plan(&mut self) -> Result<TopicPlan, EngineError> {
         let mut problems = Problems::default();
         let mut plan = TopicPlan::default();
         let metadata = self.source.client().metadata().await.map_err(|e| {
-            EngineError::Topics(
+            EngineError::from(
                 self.source
                     .error(None, "listing source topics (Metadata)", e),
             )
@@ -135,7 +135,7 @@ impl TopicSync {
                 .refresh_metadata(Some(&names))
                 .await
                 .map_err(|e| {
-                    EngineError::Topics(self.target.error(
+                    EngineError::from(self.target.error(
                         None,
                         "listing target topics (Metadata)",
                         e,

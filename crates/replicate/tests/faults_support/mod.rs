@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kreplicate_codec::Compression;
-use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
-use kreplicate_replicate::provenance::Provenance;
 use kreplicate_replicate::EngineOptions;
+use kreplicate_replicate::Provenance;
 use kreplicate_replicate::{verify_replicator, PartitionVerdict};
+use kreplicate_replicate::{CreateReplicatorRequest, ReplicatorConfig};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_wire::client::{Client, ClientConfig};
 use kreplicate_wire::fetcher::{high_watermark, log_start_offset, scan_partition, IsolationLevel};
@@ -55,9 +55,8 @@ pub fn config(name: &str, source: &Side, target: &Side, topics: &[&str]) -> Repl
             r#"{"ConsumerGroupsToReplicate": [], "SynchroniseConsumerGroupOffsets": false}"#.into(),
     }
     .json();
-    parse_create_replicator_request(&json)
+    CreateReplicatorRequest::parse(&json)
         .unwrap()
-        .value
         .validate()
         .unwrap()
 }

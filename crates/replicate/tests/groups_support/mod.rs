@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::Duration;
 
-use kreplicate_replicate::config::{parse_create_replicator_request, ReplicatorConfig};
 use kreplicate_replicate::EngineOptions;
+use kreplicate_replicate::{CreateReplicatorRequest, ReplicatorConfig};
 use kreplicate_testkit::msk::ReplicatorJson;
 use kreplicate_testkit::python::{self, ConsumeJob, PyRecord};
 use kreplicate_testkit::tansu::TansuBroker;
@@ -48,9 +48,8 @@ pub fn config(
 ) -> ReplicatorConfig {
     let mut json = ReplicatorJson::new(name, source, target, topics).naming(naming);
     json.group_replication = groups;
-    parse_create_replicator_request(&json.json())
+    CreateReplicatorRequest::parse(&json.json())
         .unwrap()
-        .value
         .validate()
         .unwrap()
 }

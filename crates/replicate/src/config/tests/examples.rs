@@ -80,10 +80,10 @@ fn replicator_example_validates_to_the_expected_config() {
 fn separate_files_match_the_full_request() {
     let (_, full) = example("replicator.json");
     let full = parse_create_replicator_request(&full).unwrap().value;
-    let (_, clusters) = example("kafka-clusters.json");
-    let clusters = parse_kafka_clusters(&clusters).unwrap();
-    let (_, infos) = example("replication-info.json");
-    let infos = parse_replication_info_list(&infos).unwrap();
+    let (_, clusters_json) = example("kafka-clusters.json");
+    let clusters = parse_kafka_clusters(&clusters_json).unwrap();
+    let (_, infos_json) = example("replication-info.json");
+    let infos = parse_replication_info_list(&infos_json).unwrap();
 
     assert_eq!(clusters.value.0, full.kafka_clusters);
     assert_eq!(infos.value.0, full.replication_info_list);
@@ -100,10 +100,10 @@ fn separate_files_match_the_full_request() {
         full.replicator_name.clone(),
         full.description.clone(),
         None,
-        clusters.value,
-        infos.value,
-        None,
-    );
+        &clusters_json,
+        &infos_json,
+    )
+    .unwrap();
     assert_eq!(assembled.validate().unwrap(), full.validate().unwrap());
 }
 

@@ -2,11 +2,11 @@
 //! validated configuration, the same rules reject bad ones (naming the member), and a
 //! credentials provider replaces the authentication JSON cannot express.
 
-use kreplicate_replicate::config::{parse_create_replicator_request, ClusterAuth};
-use kreplicate_replicate::{
+use crate::{
     BuildError, Cluster, Compression, OffsetSyncMode, Replicator, SaslCredentials, SaslMechanism,
     ScramMechanism, StartingPosition, TopicNaming,
 };
+use crate::{ClusterAuth, CreateReplicatorRequest};
 
 const JSON: &str = r#"{
   "ReplicatorName": "orders-dr",
@@ -38,7 +38,7 @@ const JSON: &str = r#"{
   }]
 }"#;
 
-fn builder() -> kreplicate_replicate::ReplicatorBuilder {
+fn builder() -> crate::ReplicatorBuilder {
     Replicator::builder("orders-dr")
         .description("orders to the DR site")
         .source(
@@ -60,9 +60,8 @@ fn builder() -> kreplicate_replicate::ReplicatorBuilder {
 
 #[test]
 fn builder_and_json_give_the_same_config() {
-    let from_json = parse_create_replicator_request(JSON)
+    let from_json = CreateReplicatorRequest::parse(JSON)
         .unwrap()
-        .value
         .validate()
         .unwrap();
     let built = builder().build_config().unwrap();

@@ -1,6 +1,6 @@
 //! Every rejected input names the member's path and the offending value.
 
-use kreplicate_replicate::config::{
+use crate::config::{
     parse_create_replicator_request, parse_kafka_clusters, parse_replication_info_list, ConfigError,
 };
 use serde_json::{json, Value};
@@ -322,7 +322,7 @@ fn each_cluster_is_exactly_one_kind() {
 
 #[test]
 fn msk_cluster_by_arn_is_reached_with_iam_over_tls() {
-    use kreplicate_replicate::config::ClusterAuth;
+    use crate::config::ClusterAuth;
     let arn = "arn:aws:kafka:eu-west-1:123456789012:cluster/prod/abcd-1";
     let mut doc = minimal();
     doc["KafkaClusters"][1] = json!({"AmazonMskCluster": {"MskClusterArn": arn}});

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use kreplicate_replicate::config::{Secret, SecretError, SecretRef};
+use crate::config::{Secret, SecretError, SecretRef};
 
 fn write_temp(content: &str) -> tempfile::NamedTempFile {
     let mut file = tempfile::NamedTempFile::new().unwrap();
