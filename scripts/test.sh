@@ -108,7 +108,17 @@ step dependency-policy python3 scripts/dependency-policy.py
 # Every publishable crate packages and its packaged sources build on their own (cargo packages
 # the workspace's crates together, each seeing the others through a local registry). Crates
 # with `publish = false` are excluded by name; --allow-dirty so uncommitted work can be tested.
-step package cargo package --workspace --exclude kreplicate-testkit --exclude kreplicate-benches --allow-dirty
+package_crates() {
+    # Cargo unpacks that local registry's crates under $CARGO_HOME/registry/src/-HASH/, the hash
+    # taken from the registry's path (target/package/tmp-registry), and reuses what it finds
+    # there: an earlier run at the same path and version would verify today's crates against
+    # yesterday's sources of their dependencies. Only our own crates' unpacked copies in local
+    # registries (a name starting with "-") are removed.
+    local home="${CARGO_HOME:-$HOME/.cargo}"
+    rm -rf "$home"/registry/src/-*/kreplicate-[0-9]* "$home"/registry/src/-*/kreplicate-[a-z]*
+    cargo package --workspace --exclude kreplicate-testkit --exclude kreplicate-benches --allow-dirty
+}
+step package package_crates
 step benches cargo build --workspace --benches
 step fuzz build_fuzz
 
