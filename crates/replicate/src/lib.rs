@@ -39,6 +39,19 @@
     missing_docs,
     rustdoc::broken_intra_doc_links
 )]
+/// Public with the `test-util` feature (what only tests call), crate-private without it.
+macro_rules! test_util_pub {
+    ($(#[$attr:meta])* pub $($item:tt)*) => {
+        #[cfg(feature = "test-util")]
+        $(#[$attr])*
+        pub $($item)*
+        #[cfg(not(feature = "test-util"))]
+        #[allow(unreachable_pub, dead_code)]
+        $(#[$attr])*
+        pub(crate) $($item)*
+    };
+}
+
 #[cfg(feature = "aws")]
 mod aws;
 mod capabilities;
@@ -90,15 +103,19 @@ pub use verify::{
 };
 
 // The provenance header a copy carries in header mode (`DataMode::Header`).
+pub use cluster_client::Role as ClusterRole;
 pub use provenance::{
-    is_provenance, ClusterFingerprint, Provenance, ProvenanceError,
-    HEADER_KEY as PROVENANCE_HEADER_KEY,
+    ClusterFingerprint, Provenance, ProvenanceError, HEADER_KEY as PROVENANCE_HEADER_KEY,
 };
 
-// One cluster's client, as the engine builds it (secrets read, MSK brokers looked up).
-#[cfg(feature = "aws")]
+// Only with `test-util` (what tests call): one cluster's client, as the engine builds it
+// (secrets read, MSK brokers looked up), and telling a provenance header by its key.
+#[cfg(all(feature = "aws", feature = "test-util"))]
 pub use aws::secrets_manager::set_cache_ttl as set_secret_cache_ttl;
-pub use cluster_client::{client_config, connect, Role as ClusterRole};
+#[cfg(feature = "test-util")]
+pub use cluster_client::{client_config, connect};
+#[cfg(feature = "test-util")]
+pub use provenance::is_provenance;
 
 mod checkpoint;
 mod copier;
