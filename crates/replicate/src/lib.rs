@@ -97,10 +97,11 @@ pub use status::{
 // Checking before and after: what `validate`, `plan` and `verify` report.
 pub use plan::{plan, Plan};
 pub use validation::{validate, Validation};
-pub use verify::{
-    verify_groups, verify_replicator, verify_replicator_from, GroupPositionVerdict,
-    PartitionVerdict, VerifyFrom,
-};
+pub use verify::VerifyFrom;
+pub use verify_report::{verify, VerifyOptions, VerifyReport};
+// Only with `test-util`: the verdicts themselves, for tests that assert on their fields.
+#[cfg(feature = "test-util")]
+pub use verify::{verify_replicator, verify_replicator_from, PartitionVerdict};
 
 // The provenance header a copy carries in header mode (`DataMode::Header`).
 pub use cluster_client::Role as ClusterRole;
@@ -127,4 +128,5 @@ mod table;
 mod topics;
 mod validation;
 mod verify;
+mod verify_report;
 mod workers;
