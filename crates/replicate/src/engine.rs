@@ -131,12 +131,14 @@ impl Replicator {
         }
     }
 
-    /// A copy of the exact source→target offset map of `topic`/`partition` (source topic),
-    /// as copied so far; `None` before its copier first started. For inspection: use
-    /// [`translate`](Self::translate) to translate one offset.
-    pub fn offset_map(&self, topic: &str, partition: i32) -> Option<OffsetMap> {
-        let maps = self.offset_maps.lock().unwrap_or_else(|e| e.into_inner());
-        maps.get(topic, partition).cloned()
+    test_util_pub! {
+        /// A copy of the exact source→target offset map of `topic`/`partition` (source topic),
+        /// as copied so far; `None` before its copier first started. For inspection: use
+        /// [`translate`](Self::translate) to translate one offset.
+        pub fn offset_map(&self, topic: &str, partition: i32) -> Option<OffsetMap> {
+            let maps = self.offset_maps.lock().unwrap_or_else(|e| e.into_inner());
+            maps.get(topic, partition).cloned()
+        }
     }
 
     /// A cloneable handle that stops this replicator from anywhere (see [`ShutdownHandle`]).

@@ -76,10 +76,13 @@ mod status_board;
 // Running a replicator: the builder and its clusters, or the CreateReplicator JSON.
 pub use cluster::Cluster;
 pub use config::{
-    ClusterAuth, ClusterConfig, Compression, ConfigError, CreateReplicatorRequest, Notice,
-    OffsetSyncMode, ProvidedCredentials, ReplicationFlags, ReplicatorConfig, ScramMechanism,
-    SecretRef, Severity, StartingPosition, TlsSettings, TopicNaming,
+    ClusterConfig, Compression, ConfigError, CreateReplicatorRequest, Notice, OffsetSyncMode,
+    ReplicatorConfig, ScramMechanism, Severity, StartingPosition, TopicNaming,
 };
+// Only with `test-util`: how a cluster's credentials and TLS are held, for tests that build
+// or change a `ClusterConfig` by hand, and the MSK booleans.
+#[cfg(feature = "test-util")]
+pub use config::{ClusterAuth, ProvidedCredentials, ReplicationFlags, SecretRef, TlsSettings};
 pub use engine::Replicator;
 pub use error::EngineError;
 pub use kreplicate_wire::{CredentialsProvider, SaslCredentials, SaslMechanism};
