@@ -146,18 +146,13 @@ impl Replicator {
         self.stop.clone()
     }
 
-    /// Runs until the replicator stops: a fatal error, or [`ShutdownHandle::shutdown`] (then
-    /// `Ok` once in-flight writes are acknowledged and checkpointed).
-    pub async fn run(mut self) -> Result<(), EngineError> {
-        self.wait().await
-    }
-
     /// The replicator's metrics (shared; they keep updating while it runs).
     pub fn metrics(&self) -> Arc<ReplicatorMetrics> {
         self.metrics.clone()
     }
 
-    /// Waits until the replicator stops on its own (a fatal error) or is shut down.
+    /// Waits until the replicator stops: a fatal error, or [`ShutdownHandle::shutdown`] (then
+    /// `Ok` once in-flight writes are acknowledged and checkpointed).
     pub async fn wait(&mut self) -> Result<(), EngineError> {
         match self.task.as_mut() {
             Some(task) => {

@@ -14,7 +14,7 @@
 //! use kreplicate_replicate::{Cluster, Replicator, StartingPosition, TopicNaming};
 //!
 //! # async fn example() -> Result<(), kreplicate_replicate::EngineError> {
-//! let replicator = Replicator::builder("orders-to-dr")
+//! let mut replicator = Replicator::builder("orders-to-dr")
 //!     .source(Cluster::new("source-cluster-id", "source-broker:9092"))
 //!     .target(Cluster::new("target-cluster-id", "target-broker:9092").tls())
 //!     .topics(["orders.*"])
@@ -30,7 +30,7 @@
 //! for p in replicator.status().partitions {
 //!     println!("{}-{}: {:?}, lag {:?}", p.topic, p.partition, p.state, p.lag);
 //! }
-//! replicator.run().await
+//! replicator.wait().await
 //! # }
 //! ```
 #![warn(
@@ -86,7 +86,9 @@ pub use config::{ClusterAuth, ProvidedCredentials, ReplicationFlags, SecretRef, 
 pub use engine::Replicator;
 pub use error::EngineError;
 pub use kreplicate_wire::{CredentialsProvider, SaslCredentials, SaslMechanism};
-pub use options::{DataMode, EngineOptions, PanicHook, WorkerGroupOptions};
+#[cfg(feature = "test-util")]
+pub use options::PanicHook;
+pub use options::{DataMode, EngineOptions, WorkerGroupOptions};
 pub use replicator_builder::{BuildError, ReplicatorBuilder};
 pub use shutdown::ShutdownHandle;
 

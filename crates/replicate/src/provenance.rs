@@ -24,7 +24,14 @@ const VERSION: u8 = 1;
 
 /// A cluster's 64-bit fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ClusterFingerprint(pub u64);
+pub struct ClusterFingerprint(
+    /// The fingerprint's value (public with `test-util`, for tests that make one up).
+    #[cfg(feature = "test-util")]
+    pub u64,
+    /// The fingerprint's value.
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) u64,
+);
 
 impl ClusterFingerprint {
     /// The fingerprint of the cluster with this `ApacheKafkaClusterId` (first 8 bytes of its SHA-256).
