@@ -119,16 +119,17 @@ impl RunArgs {
     // of its fields are private; clippy sees the test build, where they are not.
     #[allow(clippy::field_reassign_with_default)]
     fn engine_options(&self, metrics_addr: std::net::SocketAddr) -> EngineOptions {
-        let workers = (!self.standalone).then(|| WorkerGroupOptions {
-            session_timeout: self.worker_session_timeout,
+        let workers = (!self.standalone).then(|| {
+            let mut workers = WorkerGroupOptions::default();
+            workers.session_timeout = self.worker_session_timeout;
             // Kafka Connect's ratio: a tenth of the session timeout, so several can be missed.
-            heartbeat_interval: self.worker_session_timeout / 10,
-            metrics_address: Some(
+            workers.heartbeat_interval = self.worker_session_timeout / 10;
+            workers.metrics_address = Some(
                 self.advertise_metrics_addr
                     .clone()
                     .unwrap_or_else(|| metrics_addr.to_string()),
-            ),
-            ..WorkerGroupOptions::default()
+            );
+            workers
         });
         let mut options = EngineOptions::default();
         options.client_id = self.client_id.clone();

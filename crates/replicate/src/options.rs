@@ -114,7 +114,9 @@ pub struct EngineOptions {
     pub(crate) request_deadline: Option<Duration>,
 }
 
-/// How a worker takes part in its replicator's worker group.
+/// How a worker takes part in its replicator's worker group. `Default` is what the CLI uses;
+/// change the fields of a default value (the rebalance timeout is public only with
+/// `test-util`, as the supervision timings of [`EngineOptions`] are).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerGroupOptions {
     /// The coordinator drops a worker it has not heard from for this long, and its
@@ -124,7 +126,11 @@ pub struct WorkerGroupOptions {
     /// Heartbeats, this often (Kafka Connect: 3 s with a 10 s session).
     pub heartbeat_interval: Duration,
     /// How long the coordinator waits for all workers to rejoin in a rebalance.
+    #[cfg(feature = "test-util")]
     pub rebalance_timeout: Duration,
+    /// How long the coordinator waits for all workers to rejoin in a rebalance.
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) rebalance_timeout: Duration,
     /// This worker's metrics address (`host:port`), advertised for `kreplicate status`.
     pub metrics_address: Option<String>,
 }
