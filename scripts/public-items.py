@@ -19,7 +19,7 @@ Method: walk from the crate root the way a caller can name things, and count eac
 - not counted: trait impls (derives, `From`, `Display`, blanket and auto-trait impls); private
   and `pub(crate)` items, and `pub` items in modules that are not reachable.
 The second figure leaves out fields and variants (closer to a count of `pub` declarations).
-Default features only.
+Default features, unless `--features` names more (e.g. `--features test-util`).
 """
 
 import argparse
@@ -158,14 +158,16 @@ def main():
     ap.add_argument("crates", nargs="+", help="package names, e.g. kreplicate-wire")
     ap.add_argument("--no-build", action="store_true", help="use the JSON already in target/doc")
     ap.add_argument("--list", action="store_true", help="print every counted item")
+    ap.add_argument("--features", default="", help="cargo features to add to the defaults")
     args = ap.parse_args()
 
     target = os.environ.get("CARGO_TARGET_DIR", "target")
     for crate in args.crates:
         if not args.no_build:
             subprocess.run(
-                ["cargo", "+nightly", "rustdoc", "-q", "-p", crate, "--lib", "--",
-                 "-Z", "unstable-options", "--output-format", "json"],
+                ["cargo", "+nightly", "rustdoc", "-q", "-p", crate, "--lib"]
+                + (["--features", args.features] if args.features else [])
+                + ["--", "-Z", "unstable-options", "--output-format", "json"],
                 check=True,
             )
         path = os.path.join(target, "doc", crate.replace("-", "_") + ".json")

@@ -5,7 +5,7 @@
 
 use clap::Args;
 use kreplicate_replicate::{
-    ClusterAuth, ConfigError, CreateReplicatorRequest, Notice, ReplicatorConfig, Severity,
+    ConfigError, CreateReplicatorRequest, Notice, ReplicatorConfig, Severity,
 };
 
 use crate::failure::Failure;
@@ -225,14 +225,7 @@ fn apply_msk_options(args: &ConfigArgs, config: &mut ReplicatorConfig) -> Result
         if brokers.is_empty() || brokers.iter().any(|b| !b.contains(':')) {
             return Err(bad("give the brokers as HOST:PORT[,HOST:PORT]"));
         }
-        let mut matched = false;
-        for cluster in [&mut config.source, &mut config.target] {
-            if cluster.msk_cluster_arn.as_deref() == Some(arn) {
-                cluster.bootstrap = brokers.clone();
-                matched = true;
-            }
-        }
-        if !matched {
+        if !config.set_msk_bootstrap(arn, &brokers) {
             return Err(bad(
                 "the ARN is not the MskClusterArn of the source or target cluster",
             ));
@@ -245,11 +238,7 @@ fn apply_msk_options(args: &ConfigArgs, config: &mut ReplicatorConfig) -> Result
                 humantime::format_duration(lifetime)
             )));
         }
-        for cluster in [&mut config.source, &mut config.target] {
-            if let Some(ClusterAuth::MskIam { token_lifetime, .. }) = &mut cluster.auth {
-                *token_lifetime = lifetime;
-            }
-        }
+        config.set_msk_iam_token_lifetime(lifetime);
     }
     Ok(())
 }

@@ -101,7 +101,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => plan::plan(args).await,
             Command::ClusterId(args) => cluster_id::cluster_id(args).await,
             Command::Status(args) => status::status(args).await,
-            Command::Verify(args) => verify::verify(args).await,
+            Command::Verify(args) => verify::run(args).await,
         }
     });
     // Background tasks (connections, the metrics server) must not hold up the exit.

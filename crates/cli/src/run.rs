@@ -115,27 +115,30 @@ impl RunArgs {
     }
 
     /// `metrics_addr`: where the metrics server listens (advertised unless told otherwise).
+    // Not a struct literal: without kreplicate-replicate's `test-util` (tests enable it) some
+    // of its fields are private; clippy sees the test build, where they are not.
+    #[allow(clippy::field_reassign_with_default)]
     fn engine_options(&self, metrics_addr: std::net::SocketAddr) -> EngineOptions {
-        let workers = (!self.standalone).then(|| WorkerGroupOptions {
-            session_timeout: self.worker_session_timeout,
+        let workers = (!self.standalone).then(|| {
+            let mut workers = WorkerGroupOptions::default();
+            workers.session_timeout = self.worker_session_timeout;
             // Kafka Connect's ratio: a tenth of the session timeout, so several can be missed.
-            heartbeat_interval: self.worker_session_timeout / 10,
-            metrics_address: Some(
+            workers.heartbeat_interval = self.worker_session_timeout / 10;
+            workers.metrics_address = Some(
                 self.advertise_metrics_addr
                     .clone()
                     .unwrap_or_else(|| metrics_addr.to_string()),
-            ),
-            ..WorkerGroupOptions::default()
+            );
+            workers
         });
-        EngineOptions {
-            client_id: self.client_id.clone(),
-            mode: self.data_mode(),
-            topic_refresh_interval: self.topic_refresh_interval,
-            checkpoint_interval: self.checkpoint_interval,
-            group_sync_interval: self.group_sync_interval,
-            workers,
-            ..EngineOptions::default()
-        }
+        let mut options = EngineOptions::default();
+        options.client_id = self.client_id.clone();
+        options.mode = self.data_mode();
+        options.topic_refresh_interval = self.topic_refresh_interval;
+        options.checkpoint_interval = self.checkpoint_interval;
+        options.group_sync_interval = self.group_sync_interval;
+        options.workers = workers;
+        options
     }
 }
 

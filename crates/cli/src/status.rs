@@ -16,7 +16,7 @@ use kreplicate_replicate::{PartitionState, Status};
 use crate::failure::Failure;
 use crate::run::positive_duration;
 use crate::status_source;
-use crate::table::{Align, Table};
+use crate::table::Table;
 
 /// Options of `kreplicate status`.
 #[derive(Debug, Clone, Args)]
@@ -376,7 +376,7 @@ pub fn group_answer(s: &Status, group: &str) -> (String, bool) {
 /// The table and the verdict line.
 pub fn render(warnings: &[String], checks: &[Check]) -> String {
     let status = |c: &Check| if c.ok { "OK" } else { "NOT READY" };
-    let mut table = Table::new(&[Align::Left; 4]);
+    let mut table = Table::new(4);
     table.row(["CHECK", "VALUE", "THRESHOLD", "STATUS"]);
     for c in checks {
         table.row([

@@ -3,19 +3,16 @@
 //! partition with the first divergent source offset. Exit 0 only when every partition is equal.
 //! Given a two-way pair's reverse replicator too (`--reverse-input`), both directions.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use kreplicate_replicate::{verify_groups, verify_replicator_from, VerifyFrom};
-use kreplicate_replicate::{OffsetSyncMode, ReplicatorConfig};
+use kreplicate_replicate::{verify, VerifyFrom, VerifyOptions};
+use kreplicate_replicate::{OffsetSyncMode, ReplicatorConfig, Status};
 
 use crate::config_args::{self, ConfigArgs};
 use crate::failure::{self, Failure};
-use crate::status::{halted_partitions, HaltedPartition};
 use crate::status_source;
-use crate::table::{Align, Table};
 
 /// Options of `kreplicate verify`.
 #[derive(Debug, Clone, Args)]
@@ -57,7 +54,7 @@ pub enum From {
     ReplicatorStart,
 }
 
-pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
+pub async fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
     let forward = config_args::load(&args.config)?;
     let reverse = match &args.reverse_input {
         Some(argument) => Some(config_args::load_another(
@@ -86,8 +83,8 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
                  them too"
             );
         }
-        let halted = halted_at(args.metrics_url.as_deref()).await?;
-        let equal = verify_direction(&forward.config, &args, from, &halted).await?;
+        let status = status_at(args.metrics_url.as_deref()).await?;
+        let equal = verify_direction(&forward.config, &args, from, status).await?;
         return Ok(exit_code(equal));
     };
     check_reverse(&forward.config, &reverse.config)?;
@@ -99,7 +96,7 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
     .into_iter()
     .enumerate()
     {
-        let halted = halted_at(metrics_url.as_deref()).await?;
+        let status = status_at(metrics_url.as_deref()).await?;
         if i > 0 {
             println!();
         }
@@ -107,7 +104,7 @@ pub async fn verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
             "{direction}: replicator {}: {} -> {}",
             config.name, config.source.id, config.target.id
         );
-        if !verify_direction(config, &args, from, &halted).await? {
+        if !verify_direction(config, &args, from, status).await? {
             unequal.push(direction.to_lowercase());
         }
     }
@@ -147,40 +144,15 @@ fn check_reverse(forward: &ReplicatorConfig, reverse: &ReplicatorConfig) -> Resu
     )))
 }
 
-/// Halted partitions by (source topic, partition), from a replicator's status.
-type Halted = HashMap<(String, i32), HaltedPartition>;
-
-/// Reads which partitions the replicator behind `metrics_url` reports halted (its `/status`).
-async fn halted_at(metrics_url: Option<&str>) -> Result<Halted, Failure> {
+/// The status of the replicator behind `metrics_url` (its `/status`), to tell halted partitions.
+async fn status_at(metrics_url: Option<&str>) -> Result<Option<Status>, Failure> {
     let Some(url) = metrics_url else {
-        return Ok(Halted::new());
+        return Ok(None);
     };
     let status = status_source::read(&status_source::status_url(url), Duration::from_secs(10))
         .await
         .map_err(|e| Failure::config(format!("cannot read metrics: {e}")))?;
-    Ok(halted_partitions(&status)
-        .into_iter()
-        .map(|p| ((p.topic.clone(), p.partition), p))
-        .collect())
-}
-
-/// A partition's RESULT cell.
-fn result_cell(
-    first_divergence: Option<&(i64, String)>,
-    halted: Option<&HaltedPartition>,
-) -> String {
-    match (first_divergence, halted) {
-        (None, None) => "EQUAL".to_string(),
-        (None, Some(h)) => format!(
-            "EQUAL so far (HALTED {}: later records are not copied until it resumes)",
-            h.at()
-        ),
-        (Some((offset, why)), None) => format!("DIFFERS at source offset {offset}: {why}"),
-        (Some((offset, why)), Some(h)) => format!(
-            "HALTED {} (the replicator's log names the rule and the remedy); first difference at source offset {offset}: {why}",
-            h.at()
-        ),
-    }
+    Ok(Some(status))
 }
 
 /// One direction: the partition table, its verdict line and (`--groups`) the group lines.
@@ -189,159 +161,15 @@ async fn verify_direction(
     config: &ReplicatorConfig,
     args: &VerifyArgs,
     from: VerifyFrom,
-    halted: &Halted,
+    status: Option<Status>,
 ) -> Result<bool, Failure> {
-    let verdicts = verify_replicator_from(config, &args.client_id, from)
+    let mut options = VerifyOptions::default();
+    options.from = from;
+    options.groups = args.groups;
+    options.status = status;
+    let report = verify(config, &args.client_id, options)
         .await
         .map_err(|e| failure::from_engine(&e))?;
-    if verdicts.is_empty() {
-        println!(
-            "NOTHING VERIFIED: TopicsToReplicate selects no topic the source cluster has; check \
-             the replicator's topic selection"
-        );
-        return Ok(false);
-    }
-    let mut table = Table::new(&[
-        Align::Left,
-        Align::Left,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-        Align::Right,
-        Align::Left,
-    ]);
-    table.row([
-        "PARTITION",
-        "TARGET TOPIC",
-        "SOURCE RANGE",
-        "SOURCE",
-        "TARGET",
-        "SKIPPED",
-        "RESULT",
-    ]);
-    let mut bad = 0;
-    for v in &verdicts {
-        if v.first_divergence.is_some() {
-            bad += 1;
-        }
-        let mut result = result_cell(
-            v.first_divergence.as_ref(),
-            halted.get(&(v.topic.clone(), v.partition)),
-        );
-        if v.timestamps_replaced {
-            result.push_str(" (timestamps not compared: the target topic stamps LogAppendTime)");
-        }
-        table.row([
-            format!("{}-{}", v.topic, v.partition),
-            v.target_topic.clone(),
-            format!("{}..{}", v.from, v.to),
-            v.source_records.to_string(),
-            v.target_records.to_string(),
-            v.skipped.to_string(),
-            result,
-        ]);
-    }
-    print!("{}", table.render());
-    if bad == 0 {
-        println!("EQUAL: {} partitions verified", verdicts.len());
-    } else {
-        println!("NOT EQUAL: {bad} of {} partitions differ", verdicts.len());
-    }
-    let groups_bad = if args.groups {
-        verify_groups_lines(config, &args.client_id).await?
-    } else {
-        0
-    };
-    Ok(bad == 0 && groups_bad == 0)
-}
-
-/// `--groups`: a line per committed group position; returns how many are not equal.
-async fn verify_groups_lines(config: &ReplicatorConfig, client_id: &str) -> Result<usize, Failure> {
-    if !config.flags.sync_group_offsets {
-        println!(
-            "GROUPS NOT CHECKED: replicator {} does not sync consumer group offsets \
-             (SynchroniseConsumerGroupOffsets is off)",
-            config.name
-        );
-        return Ok(0);
-    }
-    let verdicts = verify_groups(config, client_id)
-        .await
-        .map_err(|e| failure::from_engine(&e))?;
-    let mut bad = 0;
-    for v in &verdicts {
-        let result = if v.is_equal() {
-            "EQUAL".to_string()
-        } else {
-            bad += 1;
-            match (&v.unknown, v.expected, v.target_offset) {
-                (Some(why), _, _) => format!("UNKNOWN: {why}"),
-                (None, Some(want), None) => {
-                    format!("NOT COMMITTED on the target (want {want})")
-                }
-                (None, Some(want), Some(have)) => {
-                    format!("DIFFERS: the target has {have}, the translation is {want}")
-                }
-                (None, None, _) => "UNKNOWN".to_string(),
-            }
-        };
-        println!(
-            "GROUP {} {}-{} -> {}-{}: source {} -> target {}: {result}",
-            v.group,
-            v.source_topic,
-            v.partition,
-            v.target_topic,
-            v.partition,
-            v.source_offset,
-            v.expected.map_or("?".to_string(), |o| o.to_string()),
-        );
-    }
-    let groups: std::collections::BTreeSet<&str> =
-        verdicts.iter().map(|v| v.group.as_str()).collect();
-    if bad == 0 {
-        println!(
-            "GROUPS EQUAL: {} positions of {} groups verified",
-            verdicts.len(),
-            groups.len()
-        );
-    } else {
-        println!(
-            "GROUPS NOT EQUAL: {bad} of {} positions of {} groups differ",
-            verdicts.len(),
-            groups.len()
-        );
-    }
-    Ok(bad)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn halted(offset: Option<i64>) -> HaltedPartition {
-        HaltedPartition {
-            topic: "orders".into(),
-            partition: 3,
-            offset,
-        }
-    }
-
-    #[test]
-    fn a_halted_partition_says_where_it_halted() {
-        let missing = (1234, "missing on the target".to_string());
-        assert_eq!(result_cell(None, None), "EQUAL");
-        assert_eq!(
-            result_cell(Some(&missing), None),
-            "DIFFERS at source offset 1234: missing on the target"
-        );
-        assert_eq!(
-            result_cell(Some(&missing), Some(&halted(Some(1234)))),
-            "HALTED at source offset 1234 (the replicator's log names the rule and the remedy); \
-             first difference at source offset 1234: missing on the target"
-        );
-        assert_eq!(
-            result_cell(None, Some(&halted(None))),
-            "EQUAL so far (HALTED copier panicked: later records are not copied until it resumes)"
-        );
-    }
+    print!("{report}");
+    report.outcome().map_err(failure::from_engine)
 }

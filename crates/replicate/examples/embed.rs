@@ -4,7 +4,7 @@ use kreplicate_replicate::{Cluster, EngineError, Replicator, Status, TopicNaming
 
 /// Runs a replicator until every partition copies with no lag (a minute at most).
 pub async fn replicate(source: Cluster, target: Cluster) -> Result<Status, EngineError> {
-    let replicator = Replicator::builder("embedded")
+    let mut replicator = Replicator::builder("embedded")
         .source(source)
         .target(target)
         .naming(TopicNaming::Identical)
@@ -20,7 +20,7 @@ pub async fn replicate(source: Cluster, target: Cluster) -> Result<Status, Engin
         status = replicator.status();
     }
     replicator.shutdown_handle().shutdown(); // any clone of the handle may stop it
-    replicator.run().await.map(|()| status)
+    replicator.wait().await.map(|()| status)
 }
 
 #[tokio::main]

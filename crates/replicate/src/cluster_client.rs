@@ -5,9 +5,9 @@
 //! against the real one.
 
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::TlsConfig;
 use kreplicate_wire::{AsyncCredentials, ConnectionError, Credentials};
 use kreplicate_wire::{SaslCredentials, SaslMechanism};
+use kreplicate_wire::{TlsConfig, TlsConnector};
 
 use crate::config::{ClusterAuth, ClusterConfig, ScramMechanism, SecretRef};
 use crate::error::{EngineError, ErrorKind};
@@ -45,85 +45,88 @@ const ROOT_CA_FIELD: &str = "EncryptionInTransit.RootCaCertificate";
 const SCRAM_SECRET_FIELD: &str = "ClientAuthentication.SaslScram.SecretArn";
 const MTLS_SECRET_FIELD: &str = "ClientAuthentication.MTLS.SecretArn";
 
-/// Builds the wire client configuration for `cluster`: secrets read (from Secrets Manager for
-/// ARNs), an MSK cluster's brokers looked up when not given, SASL credentials re-read or
-/// re-signed on every new connection.
-pub async fn client_config(
-    cluster: &ClusterConfig,
-    role: Role,
-    client_id: &str,
-) -> Result<ClientConfig, EngineError> {
-    let mut config = ClientConfig::new(bootstrap(cluster, role).await?);
-    config.connection.client_id = client_id.to_string();
-    let secret_error = |field: &str| {
-        let cluster = format!("{role} cluster {}: {field}", cluster.id);
-        move |source| -> EngineError {
-            ErrorKind::Secret {
-                cluster: cluster.clone(),
-                source,
+test_util_pub! {
+    /// Builds the wire client configuration for `cluster`: secrets read (from Secrets Manager for
+    /// ARNs), an MSK cluster's brokers looked up when not given, SASL credentials re-read or
+    /// re-signed on every new connection.
+    pub async fn client_config(
+        cluster: &ClusterConfig,
+        role: Role,
+        client_id: &str,
+    ) -> Result<ClientConfig, EngineError> {
+        let mut config = ClientConfig::new(bootstrap(cluster, role).await?);
+        config.connection.client_id = client_id.to_string();
+        let secret_error = |field: &str| {
+            let cluster = format!("{role} cluster {}: {field}", cluster.id);
+            move |source| -> EngineError {
+                ErrorKind::Secret {
+                    cluster: cluster.clone(),
+                    source,
+                }
+                .into()
             }
-            .into()
+        };
+        if let Some(tls) = &cluster.tls {
+            let mut tls_config = TlsConfig::default();
+            if let Some(ca) = &tls.root_ca {
+                let ca_pem = root_ca_pem(ca).await.map_err(|problem| match problem {
+                    RootCaProblem::Secret(source) => secret_error(ROOT_CA_FIELD)(source),
+                    RootCaProblem::Invalid(message) => ErrorKind::InvalidSetting {
+                        cluster: format!("{role} cluster {}", cluster.id),
+                        field: ROOT_CA_FIELD,
+                        value: ca.to_string(),
+                        message,
+                    }
+                    .into(),
+                })?;
+                tls_config.ca_pem = Some(ca_pem);
+            }
+            if let Some(ClusterAuth::MutualTls { secret }) = &cluster.auth {
+                let error = secret_error(MTLS_SECRET_FIELD);
+                let secret = secret.load().await.map_err(&error)?;
+                tls_config.client_cert_pem = Some(secret.certificate().map_err(&error)?.to_string());
+                tls_config.client_key_pem = Some(secret.private_key().map_err(&error)?.to_string());
+                tls_config.client_key_password =
+                    secret.private_key_password().map(str::to_string);
+            }
+            config.connection.tls = Some(tls_config);
         }
-    };
-    if let Some(tls) = &cluster.tls {
-        let mut tls_config = TlsConfig::default();
-        if let Some(ca) = &tls.root_ca {
-            let ca_pem = root_ca_pem(ca).await.map_err(|problem| match problem {
-                RootCaProblem::Secret(source) => secret_error(ROOT_CA_FIELD)(source),
-                RootCaProblem::Invalid(message) => ErrorKind::InvalidSetting {
-                    cluster: format!("{role} cluster {}", cluster.id),
-                    field: ROOT_CA_FIELD,
-                    value: ca.to_string(),
-                    message,
-                }
-                .into(),
-            })?;
-            tls_config.ca_pem = Some(ca_pem);
-        }
-        if let Some(ClusterAuth::MutualTls { secret }) = &cluster.auth {
-            let error = secret_error(MTLS_SECRET_FIELD);
-            let secret = secret.load().await.map_err(&error)?;
-            tls_config.client_cert_pem = Some(secret.certificate().map_err(&error)?.to_string());
-            tls_config.client_key_pem = Some(secret.private_key().map_err(&error)?.to_string());
-            tls_config.client_key_password = secret.private_key_password().map(str::to_string);
-        }
-        config.connection.tls = Some(tls_config);
-    }
-    match &cluster.auth {
-        Some(ClusterAuth::SaslScram { mechanism, secret }) => {
-            // Resolve once now so a missing or malformed secret fails at start-up, not at the
-            // first reconnect.
-            scram_credentials(secret.clone(), *mechanism)
-                .await
-                .map_err(secret_error(SCRAM_SECRET_FIELD))?;
-            let secret = secret.clone();
-            let mechanism = *mechanism;
-            config.connection.sasl = Some(Credentials::new(AsyncCredentials(move || {
+        match &cluster.auth {
+            Some(ClusterAuth::SaslScram { mechanism, secret }) => {
+                // Resolve once now so a missing or malformed secret fails at start-up, not at the
+                // first reconnect.
+                scram_credentials(secret.clone(), *mechanism)
+                    .await
+                    .map_err(secret_error(SCRAM_SECRET_FIELD))?;
                 let secret = secret.clone();
-                async move {
-                    scram_credentials(secret, mechanism)
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-            })));
+                let mechanism = *mechanism;
+                config.connection.sasl = Some(Credentials::new(AsyncCredentials(move || {
+                    let secret = secret.clone();
+                    async move {
+                        scram_credentials(secret, mechanism)
+                            .await
+                            .map_err(|e| e.to_string())
+                    }
+                })));
+            }
+            Some(ClusterAuth::MskIam {
+                region,
+                token_lifetime,
+            }) => {
+                config.connection.sasl = Some(msk_iam_credentials(
+                    cluster,
+                    role,
+                    region.clone(),
+                    *token_lifetime,
+                )?);
+            }
+            Some(ClusterAuth::Provided(provided)) => {
+                config.connection.sasl = Some(provided.0.clone());
+            }
+            Some(ClusterAuth::MutualTls { .. }) | None => {}
         }
-        Some(ClusterAuth::MskIam {
-            region,
-            token_lifetime,
-        }) => {
-            config.connection.sasl = Some(msk_iam_credentials(
-                cluster,
-                role,
-                region.clone(),
-                *token_lifetime,
-            )?);
-        }
-        Some(ClusterAuth::Provided(provided)) => {
-            config.connection.sasl = Some(provided.0.clone());
-        }
-        Some(ClusterAuth::MutualTls { .. }) | None => {}
+        Ok(config)
     }
-    Ok(config)
 }
 
 /// The bootstrap list: as configured, or for an MSK cluster given only by ARN, the
@@ -253,11 +256,10 @@ async fn root_ca_pem(reference: &SecretRef) -> Result<String, RootCaProblem> {
         .certificate()
         .map_err(|e| RootCaProblem::Invalid(e.to_string()))?
         .to_string();
-    TlsConfig {
+    TlsConnector::new(&TlsConfig {
         ca_pem: Some(pem.clone()),
         ..TlsConfig::default()
-    }
-    .check()
+    })
     .map_err(|e| RootCaProblem::Invalid(tls_config_message(e)))?;
     Ok(pem)
 }
@@ -285,13 +287,15 @@ async fn scram_credentials(
     })
 }
 
-/// Connects to `cluster` and checks that it is the cluster the configuration names.
-pub async fn connect(
-    cluster: &ClusterConfig,
-    role: Role,
-    client_id: &str,
-) -> Result<Client, EngineError> {
-    connect_with_deadline(cluster, role, client_id, None).await
+test_util_pub! {
+    /// Connects to `cluster` and checks that it is the cluster the configuration names.
+    pub async fn connect(
+        cluster: &ClusterConfig,
+        role: Role,
+        client_id: &str,
+    ) -> Result<Client, EngineError> {
+        connect_with_deadline(cluster, role, client_id, None).await
+    }
 }
 
 /// [`connect`], with the client's retry deadline set to `deadline` (`None`: its default).
@@ -303,7 +307,7 @@ pub(crate) async fn connect_with_deadline(
 ) -> Result<Client, EngineError> {
     let mut config = client_config(cluster, role, client_id).await?;
     if let Some(deadline) = deadline {
-        config.retry.deadline = Some(deadline);
+        config.retry = config.retry.with_deadline(Some(deadline));
     }
     let bootstrap = config.bootstrap_servers.join(",");
     let client = Client::connect(config)

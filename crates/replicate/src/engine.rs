@@ -131,12 +131,14 @@ impl Replicator {
         }
     }
 
-    /// A copy of the exact source→target offset map of `topic`/`partition` (source topic),
-    /// as copied so far; `None` before its copier first started. For inspection: use
-    /// [`translate`](Self::translate) to translate one offset.
-    pub fn offset_map(&self, topic: &str, partition: i32) -> Option<OffsetMap> {
-        let maps = self.offset_maps.lock().unwrap_or_else(|e| e.into_inner());
-        maps.get(topic, partition).cloned()
+    test_util_pub! {
+        /// A copy of the exact source→target offset map of `topic`/`partition` (source topic),
+        /// as copied so far; `None` before its copier first started. For inspection: use
+        /// [`translate`](Self::translate) to translate one offset.
+        pub fn offset_map(&self, topic: &str, partition: i32) -> Option<OffsetMap> {
+            let maps = self.offset_maps.lock().unwrap_or_else(|e| e.into_inner());
+            maps.get(topic, partition).cloned()
+        }
     }
 
     /// A cloneable handle that stops this replicator from anywhere (see [`ShutdownHandle`]).
@@ -144,18 +146,13 @@ impl Replicator {
         self.stop.clone()
     }
 
-    /// Runs until the replicator stops: a fatal error, or [`ShutdownHandle::shutdown`] (then
-    /// `Ok` once in-flight writes are acknowledged and checkpointed).
-    pub async fn run(mut self) -> Result<(), EngineError> {
-        self.wait().await
-    }
-
     /// The replicator's metrics (shared; they keep updating while it runs).
     pub fn metrics(&self) -> Arc<ReplicatorMetrics> {
         self.metrics.clone()
     }
 
-    /// Waits until the replicator stops on its own (a fatal error) or is shut down.
+    /// Waits until the replicator stops: a fatal error, or [`ShutdownHandle::shutdown`] (then
+    /// `Ok` once in-flight writes are acknowledged and checkpointed).
     pub async fn wait(&mut self) -> Result<(), EngineError> {
         match self.task.as_mut() {
             Some(task) => {

@@ -14,7 +14,7 @@
 //! use kreplicate_replicate::{Cluster, Replicator, StartingPosition, TopicNaming};
 //!
 //! # async fn example() -> Result<(), kreplicate_replicate::EngineError> {
-//! let replicator = Replicator::builder("orders-to-dr")
+//! let mut replicator = Replicator::builder("orders-to-dr")
 //!     .source(Cluster::new("source-cluster-id", "source-broker:9092"))
 //!     .target(Cluster::new("target-cluster-id", "target-broker:9092").tls())
 //!     .topics(["orders.*"])
@@ -30,7 +30,7 @@
 //! for p in replicator.status().partitions {
 //!     println!("{}-{}: {:?}, lag {:?}", p.topic, p.partition, p.state, p.lag);
 //! }
-//! replicator.run().await
+//! replicator.wait().await
 //! # }
 //! ```
 #![warn(
@@ -39,6 +39,19 @@
     missing_docs,
     rustdoc::broken_intra_doc_links
 )]
+/// Public with the `test-util` feature (what only tests call), crate-private without it.
+macro_rules! test_util_pub {
+    ($(#[$attr:meta])* pub $($item:tt)*) => {
+        #[cfg(feature = "test-util")]
+        $(#[$attr])*
+        pub $($item)*
+        #[cfg(not(feature = "test-util"))]
+        #[allow(unreachable_pub, dead_code)]
+        $(#[$attr])*
+        pub(crate) $($item)*
+    };
+}
+
 #[cfg(feature = "aws")]
 mod aws;
 mod capabilities;
@@ -63,14 +76,19 @@ mod status_board;
 // Running a replicator: the builder and its clusters, or the CreateReplicator JSON.
 pub use cluster::Cluster;
 pub use config::{
-    ClusterAuth, ClusterConfig, Compression, ConfigError, CreateReplicatorRequest, Notice,
-    OffsetSyncMode, ProvidedCredentials, ReplicationFlags, ReplicatorConfig, ScramMechanism,
-    SecretRef, Severity, StartingPosition, TlsSettings, TopicNaming,
+    ClusterConfig, Compression, ConfigError, CreateReplicatorRequest, Notice, OffsetSyncMode,
+    ReplicatorConfig, ScramMechanism, Severity, StartingPosition, TopicNaming,
 };
+// Only with `test-util`: how a cluster's credentials and TLS are held, for tests that build
+// or change a `ClusterConfig` by hand, and the MSK booleans.
+#[cfg(feature = "test-util")]
+pub use config::{ClusterAuth, ProvidedCredentials, ReplicationFlags, SecretRef, TlsSettings};
 pub use engine::Replicator;
 pub use error::EngineError;
 pub use kreplicate_wire::{CredentialsProvider, SaslCredentials, SaslMechanism};
-pub use options::{DataMode, EngineOptions, PanicHook, WorkerGroupOptions};
+#[cfg(feature = "test-util")]
+pub use options::PanicHook;
+pub use options::{DataMode, EngineOptions, WorkerGroupOptions};
 pub use replicator_builder::{BuildError, ReplicatorBuilder};
 pub use shutdown::ShutdownHandle;
 
@@ -84,21 +102,26 @@ pub use status::{
 // Checking before and after: what `validate`, `plan` and `verify` report.
 pub use plan::{plan, Plan};
 pub use validation::{validate, Validation};
-pub use verify::{
-    verify_groups, verify_replicator, verify_replicator_from, GroupPositionVerdict,
-    PartitionVerdict, VerifyFrom,
-};
+pub use verify::VerifyFrom;
+pub use verify_report::{verify, VerifyOptions, VerifyReport};
+// Only with `test-util`: the verdicts themselves, for tests that assert on their fields.
+#[cfg(feature = "test-util")]
+pub use verify::{verify_replicator, verify_replicator_from, PartitionVerdict};
 
 // The provenance header a copy carries in header mode (`DataMode::Header`).
+pub use cluster_client::Role as ClusterRole;
 pub use provenance::{
-    is_provenance, ClusterFingerprint, Provenance, ProvenanceError,
-    HEADER_KEY as PROVENANCE_HEADER_KEY,
+    ClusterFingerprint, Provenance, ProvenanceError, HEADER_KEY as PROVENANCE_HEADER_KEY,
 };
 
-// One cluster's client, as the engine builds it (secrets read, MSK brokers looked up).
-#[cfg(feature = "aws")]
+// Only with `test-util` (what tests call): one cluster's client, as the engine builds it
+// (secrets read, MSK brokers looked up), and telling a provenance header by its key.
+#[cfg(all(feature = "aws", feature = "test-util"))]
 pub use aws::secrets_manager::set_cache_ttl as set_secret_cache_ttl;
-pub use cluster_client::{client_config, connect, Role as ClusterRole};
+#[cfg(feature = "test-util")]
+pub use cluster_client::{client_config, connect};
+#[cfg(feature = "test-util")]
+pub use provenance::is_provenance;
 
 mod checkpoint;
 mod copier;
@@ -110,4 +133,5 @@ mod table;
 mod topics;
 mod validation;
 mod verify;
+mod verify_report;
 mod workers;

@@ -138,47 +138,49 @@ impl Default for ReplicatorMetrics {
 }
 
 impl ReplicatorMetrics {
-    /// Every metric at zero, in a registry of its own ([`Self::encode`]; an embedder may add
-    /// them to its own with [`Self::register`]).
-    pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("kreplicate");
-        let m = ReplicatorMetrics {
-            replication_latency_ms: Family::default(),
-            message_lag: Family::default(),
-            replicated_bytes: Family::default(),
-            replicated_records: Family::default(),
-            bytes_in: Counter::default(),
-            filtered_records: Family::default(),
-            failures: Family::default(),
-            gap_records: Family::default(),
-            cluster_reachable: Family::default(),
-            auth_errors: Family::default(),
-            throttle_time_ms: Family::default(),
-            consumer_group_count: Gauge::default(),
-            consumer_group_sync_failures: Counter::default(),
-            consumer_group_lag: Family::default(),
-            consumer_group_synced: Family::default(),
-            consumer_group_movable: Family::default(),
-            topic_count: Gauge::default(),
-            cluster_missing_api: Family::default(),
-            source_topic_count: Gauge::default(),
-            unselected_source_topics: Family::default(),
-            partitions: Family::default(),
-            partition_halted: Family::default(),
-            halted_exposed: Mutex::default(),
-            checkpoint_failures: Counter::default(),
-            data_path_restarts: Counter::default(),
-            copier_panics: Family::default(),
-            worker_rebalances: Counter::default(),
-            worker_generation: Gauge::default(),
-            worker_owned_partitions: Gauge::default(),
-            worker_cluster_tasks: Gauge::default(),
-            worker_group_members: Family::default(),
-            registry: Registry::default(),
-            board: StatusBoard::default(),
-        };
-        m.register_families(&mut registry);
-        ReplicatorMetrics { registry, ..m }
+    test_util_pub! {
+        /// Every metric at zero, in a registry of its own ([`Self::encode`]; an embedder may add
+        /// them to its own with [`Self::register`]).
+        pub fn new() -> Self {
+            let mut registry = Registry::with_prefix("kreplicate");
+            let m = ReplicatorMetrics {
+                replication_latency_ms: Family::default(),
+                message_lag: Family::default(),
+                replicated_bytes: Family::default(),
+                replicated_records: Family::default(),
+                bytes_in: Counter::default(),
+                filtered_records: Family::default(),
+                failures: Family::default(),
+                gap_records: Family::default(),
+                cluster_reachable: Family::default(),
+                auth_errors: Family::default(),
+                throttle_time_ms: Family::default(),
+                consumer_group_count: Gauge::default(),
+                consumer_group_sync_failures: Counter::default(),
+                consumer_group_lag: Family::default(),
+                consumer_group_synced: Family::default(),
+                consumer_group_movable: Family::default(),
+                topic_count: Gauge::default(),
+                cluster_missing_api: Family::default(),
+                source_topic_count: Gauge::default(),
+                unselected_source_topics: Family::default(),
+                partitions: Family::default(),
+                partition_halted: Family::default(),
+                halted_exposed: Mutex::default(),
+                checkpoint_failures: Counter::default(),
+                data_path_restarts: Counter::default(),
+                copier_panics: Family::default(),
+                worker_rebalances: Counter::default(),
+                worker_generation: Gauge::default(),
+                worker_owned_partitions: Gauge::default(),
+                worker_cluster_tasks: Gauge::default(),
+                worker_group_members: Family::default(),
+                registry: Registry::default(),
+                board: StatusBoard::default(),
+            };
+            m.register_families(&mut registry);
+            ReplicatorMetrics { registry, ..m }
+        }
     }
 
     /// Registers every metric into `registry` under the prefix `kreplicate`, so an embedder
@@ -341,22 +343,24 @@ impl ReplicatorMetrics {
         );
     }
 
-    /// Creates the zero-valued series of both clusters (auth errors, throttling, consumer lag) and of the
-    /// failures that concern no topic, so that `increase()` alerts see the first failure:
-    /// a labelled family is not exposed at all until it has a series.
-    pub fn expose_clusters(&self, source_alias: &str, target_alias: &str) {
-        for alias in [source_alias, target_alias] {
-            let _ = self.auth_errors.get_or_create(&cluster_labels(alias));
-            let _ = self.throttle_time_ms.get_or_create(&cluster_labels(alias));
-            // No group is known yet: a 0 with empty group, topic and partition, replaced by the
-            // cluster's first real sample (`groups::lag`).
-            let _ = self
-                .consumer_group_lag
-                .get_or_create(&crate::groups::lag::placeholder_lag_labels(alias));
+    test_util_pub! {
+        /// Creates the zero-valued series of both clusters (auth errors, throttling, consumer lag) and of the
+        /// failures that concern no topic, so that `increase()` alerts see the first failure:
+        /// a labelled family is not exposed at all until it has a series.
+        pub fn expose_clusters(&self, source_alias: &str, target_alias: &str) {
+            for alias in [source_alias, target_alias] {
+                let _ = self.auth_errors.get_or_create(&cluster_labels(alias));
+                let _ = self.throttle_time_ms.get_or_create(&cluster_labels(alias));
+                // No group is known yet: a 0 with empty group, topic and partition, replaced by the
+                // cluster's first real sample (`groups::lag`).
+                let _ = self
+                    .consumer_group_lag
+                    .get_or_create(&crate::groups::lag::placeholder_lag_labels(alias));
+            }
+            let _ = self.failures.get_or_create(&topic_labels(""));
+            self.set_partitions(0, std::iter::empty());
+            self.board.set_clusters(source_alias, target_alias);
         }
-        let _ = self.failures.get_or_create(&topic_labels(""));
-        self.set_partitions(0, std::iter::empty());
-        self.board.set_clusters(source_alias, target_alias);
     }
 
     /// Creates the zero-valued series of a replicated topic and its partitions (failures,
@@ -374,12 +378,14 @@ impl ReplicatorMetrics {
         self.board.add_topic(topic, partitions);
     }
 
-    /// Records whether a cluster answered (the engine does on connecting and at each probe);
-    /// [`status`](Self::status) and so readiness read it.
-    pub fn set_cluster_reachable(&self, alias: &str, reachable: bool) {
-        self.cluster_reachable
-            .get_or_create(&cluster_labels(alias))
-            .set(i64::from(reachable));
+    test_util_pub! {
+        /// Records whether a cluster answered (the engine does on connecting and at each probe);
+        /// [`status`](Self::status) and so readiness read it.
+        pub fn set_cluster_reachable(&self, alias: &str, reachable: bool) {
+            self.cluster_reachable
+                .get_or_create(&cluster_labels(alias))
+                .set(i64::from(reachable));
+        }
     }
 
     /// A typed snapshot of every partition, group and cluster (see [`Status`]).

@@ -22,7 +22,10 @@ pub enum DataMode {
     Header,
 }
 
-/// Engine tuning. `Default` is what the CLI uses.
+/// Engine tuning. `Default` is what the CLI uses; change the fields of a default value. The
+/// supervision timings (settling, halt retries, restart backoff, the copier-panic limit) and
+/// two test hooks are public only with the `test-util` feature, for tests that reach those
+/// behaviours without waiting minutes.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// Client id sent to both clusters.
@@ -47,35 +50,77 @@ pub struct EngineOptions {
     /// Before a partition resumes, its resume point is read again after this long, until two
     /// reads agree: writes a killed previous instance had already sent land in the meantime
     /// (see docs/guarantees.md, "zombie writes").
+    #[cfg(feature = "test-util")]
     pub resume_settle: Duration,
+    /// Before a partition resumes, its resume point is read again after this long, until two
+    /// reads agree: writes a killed previous instance had already sent land in the meantime
+    /// (see docs/guarantees.md, "zombie writes").
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) resume_settle: Duration,
     /// Give up waiting for the resume point to settle after this long (logged).
+    #[cfg(feature = "test-util")]
     pub resume_settle_max: Duration,
+    /// Give up waiting for the resume point to settle after this long (logged).
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) resume_settle_max: Duration,
     /// A partition halted by a refusal of the target (or a copier panic) is tried again after
     /// this long, doubling each time up to `halt_retry_max`; it resumes once the cause is fixed.
+    #[cfg(feature = "test-util")]
     pub halt_retry_initial: Duration,
+    /// A partition halted by a refusal of the target (or a copier panic) is tried again after
+    /// this long, doubling each time up to `halt_retry_max`; it resumes once the cause is fixed.
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) halt_retry_initial: Duration,
     /// The longest wait between retries of a halted partition.
+    #[cfg(feature = "test-util")]
     pub halt_retry_max: Duration,
+    /// The longest wait between retries of a halted partition.
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) halt_retry_max: Duration,
     /// After a connection, deadline or coordinator error the data path restarts after this
     /// long, doubling each time (reset once it runs again) up to `restart_backoff_max`.
+    #[cfg(feature = "test-util")]
     pub restart_backoff_initial: Duration,
+    /// After a connection, deadline or coordinator error the data path restarts after this
+    /// long, doubling each time (reset once it runs again) up to `restart_backoff_max`.
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) restart_backoff_initial: Duration,
     /// The longest wait between data-path restarts.
+    #[cfg(feature = "test-util")]
     pub restart_backoff_max: Duration,
+    /// The longest wait between data-path restarts.
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) restart_backoff_max: Duration,
     /// A partition whose copier panicked this many times is halted for good (until restart).
+    #[cfg(feature = "test-util")]
     pub max_copier_panics: u32,
+    /// A partition whose copier panicked this many times is halted for good (until restart).
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) max_copier_panics: u32,
     /// Share the replicator with every other instance of the same name through a group on the
     /// target cluster (docs/scaling.md); `None`: this instance copies everything.
     pub workers: Option<WorkerGroupOptions>,
     /// Test hook: make a copier panic. Not for production use.
-    #[doc(hidden)]
+    #[cfg(feature = "test-util")]
     pub panic_hook: Option<PanicHook>,
+    /// Test hook: make a copier panic. Not for production use.
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) panic_hook: Option<PanicHook>,
     /// Test hook: how long both clients retry a request (the producer a batch) before it
     /// fails; `None`, the client's default (60 s). Lets a test reach the deadline, and the
     /// data-path restart it causes, without a minute-long outage. Not for production use.
-    #[doc(hidden)]
+    #[cfg(feature = "test-util")]
     pub request_deadline: Option<Duration>,
+    /// Test hook: how long both clients retry a request (the producer a batch) before it
+    /// fails; `None`, the client's default (60 s). Lets a test reach the deadline, and the
+    /// data-path restart it causes, without a minute-long outage. Not for production use.
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) request_deadline: Option<Duration>,
 }
 
-/// How a worker takes part in its replicator's worker group.
+/// How a worker takes part in its replicator's worker group. `Default` is what the CLI uses;
+/// change the fields of a default value (the rebalance timeout is public only with
+/// `test-util`, as the supervision timings of [`EngineOptions`] are).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerGroupOptions {
     /// The coordinator drops a worker it has not heard from for this long, and its
@@ -85,7 +130,11 @@ pub struct WorkerGroupOptions {
     /// Heartbeats, this often (Kafka Connect: 3 s with a 10 s session).
     pub heartbeat_interval: Duration,
     /// How long the coordinator waits for all workers to rejoin in a rebalance.
+    #[cfg(feature = "test-util")]
     pub rebalance_timeout: Duration,
+    /// How long the coordinator waits for all workers to rejoin in a rebalance.
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) rebalance_timeout: Duration,
     /// This worker's metrics address (`host:port`), advertised for `kreplicate status`.
     pub metrics_address: Option<String>,
 }
@@ -101,15 +150,20 @@ impl Default for WorkerGroupOptions {
     }
 }
 
-/// Test hook: the copier of `topic`-`partition` panics when it copies source offset `offset`,
-/// at most `times` times over the engine's life.
-#[doc(hidden)]
-#[derive(Debug, Clone)]
-pub struct PanicHook {
-    pub topic: String,
-    pub partition: i32,
-    pub offset: i64,
-    pub times: std::sync::Arc<std::sync::atomic::AtomicU32>,
+test_util_pub! {
+    /// Test hook: the copier of `topic`-`partition` panics when it copies source offset `offset`,
+    /// at most `times` times over the engine's life.
+    #[derive(Debug, Clone)]
+    pub struct PanicHook {
+        /// The source topic.
+        pub topic: String,
+        /// The partition.
+        pub partition: i32,
+        /// The source offset whose copy panics.
+        pub offset: i64,
+        /// Panics left (counted down).
+        pub times: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    }
 }
 
 impl PanicHook {

@@ -24,7 +24,14 @@ const VERSION: u8 = 1;
 
 /// A cluster's 64-bit fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ClusterFingerprint(pub u64);
+pub struct ClusterFingerprint(
+    /// The fingerprint's value (public with `test-util`, for tests that make one up).
+    #[cfg(feature = "test-util")]
+    pub u64,
+    /// The fingerprint's value.
+    #[cfg(not(feature = "test-util"))]
+    pub(crate) u64,
+);
 
 impl ClusterFingerprint {
     /// The fingerprint of the cluster with this `ApacheKafkaClusterId` (first 8 bytes of its SHA-256).
@@ -37,8 +44,8 @@ impl ClusterFingerprint {
 }
 
 /// Where a copied record came from. In header mode ([`crate::DataMode::Header`]) every copy
-/// carries it in a header; read it with [`find`](Self::find) from a record's headers or with
-/// [`decode`](Self::decode) from the header's value.
+/// carries it in a header keyed [`HEADER_KEY`] (public as `PROVENANCE_HEADER_KEY`): read it
+/// with [`decode`](Self::decode) from that header's value, whatever Kafka client consumed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Provenance {
     /// The cluster the record was first produced on.
@@ -73,7 +80,7 @@ impl Provenance {
         put_varlong(out, self.offset);
     }
 
-    /// Reads a header value.
+    /// Reads the header's value (`Err`: not a provenance header this version can read).
     pub fn decode(value: &[u8]) -> Result<Self, ProvenanceError> {
         let bad = |m: &str| ProvenanceError(m.to_string());
         match value.first() {
@@ -99,31 +106,37 @@ impl Provenance {
         })
     }
 
-    /// The header kreplicate adds to a copy.
-    pub fn header(&self) -> Header {
-        Header::new(
-            Bytes::from_static(HEADER_KEY.as_bytes()),
-            Some(self.encode()),
-        )
+    test_util_pub! {
+        /// The header kreplicate adds to a copy.
+        pub fn header(&self) -> Header {
+            Header::new(
+                Bytes::from_static(HEADER_KEY.as_bytes()),
+                Some(self.encode()),
+            )
+        }
     }
 
-    /// The provenance header among `headers`, if any (the last one wins, as it is the newest
-    /// hop's; older ones are stripped when copying, so there is at most one).
-    pub fn find(headers: &[Header]) -> Option<Result<Provenance, ProvenanceError>> {
-        headers
-            .iter()
-            .rev()
-            .find(|h| h.key.as_ref() == HEADER_KEY.as_bytes())
-            .map(|h| match &h.value {
-                Some(v) => Provenance::decode(v),
-                None => Err(ProvenanceError("null value".into())),
-            })
+    test_util_pub! {
+        /// The provenance header among `headers`, if any (the last one wins, as it is the newest
+        /// hop's; older ones are stripped when copying, so there is at most one).
+        pub fn find(headers: &[Header]) -> Option<Result<Provenance, ProvenanceError>> {
+            headers
+                .iter()
+                .rev()
+                .find(|h| h.key.as_ref() == HEADER_KEY.as_bytes())
+                .map(|h| match &h.value {
+                    Some(v) => Provenance::decode(v),
+                    None => Err(ProvenanceError("null value".into())),
+                })
+        }
     }
 }
 
-/// True for our header (to strip it when a record is copied onwards).
-pub fn is_provenance(header: &Header) -> bool {
-    header.key.as_ref() == HEADER_KEY.as_bytes()
+test_util_pub! {
+    /// True for our header (to strip it when a record is copied onwards).
+    pub fn is_provenance(header: &Header) -> bool {
+        header.key.as_ref() == HEADER_KEY.as_bytes()
+    }
 }
 
 #[cfg(test)]

@@ -195,7 +195,7 @@ impl ReplicatorBuilder {
     }
 
     /// The validated configuration (for [`plan`](crate::plan), [`validate`](crate::validate),
-    /// [`verify_replicator`](crate::verify_replicator) or [`Replicator::start`]): exactly
+    /// [`verify`](crate::verify) or [`Replicator::start`]): exactly
     /// what validating the CreateReplicator request these settings are gives, with the
     /// credentials providers put in.
     pub fn build_config(&self) -> Result<ReplicatorConfig, BuildError> {

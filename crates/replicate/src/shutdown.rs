@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 /// Asks a [`crate::Replicator`] to stop gracefully: no new fetches, in-flight writes finish
-/// and are checkpointed, then [`crate::Replicator::run`] returns `Ok`. Cloneable; any clone
+/// and are checkpointed, then [`crate::Replicator::wait`] returns `Ok`. Cloneable; any clone
 /// may stop it, any number of times.
 #[derive(Debug, Clone)]
 pub struct ShutdownHandle(pub(crate) Arc<watch::Sender<bool>>);

@@ -47,11 +47,13 @@ pub struct Status {
 }
 
 impl Status {
-    /// The partition `partition` of source topic `topic`, if it is replicated.
-    pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionStatus> {
-        self.partitions
-            .iter()
-            .find(|p| p.topic == topic && p.partition == partition)
+    test_util_pub! {
+        /// The partition `partition` of source topic `topic`, if it is replicated.
+        pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionStatus> {
+            self.partitions
+                .iter()
+                .find(|p| p.topic == topic && p.partition == partition)
+        }
     }
 
     /// Every partition copies and has no lag (and there is at least one partition).

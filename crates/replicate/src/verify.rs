@@ -21,40 +21,44 @@ use crate::cluster_client::Role;
 use crate::producer_registry::Registry;
 use crate::provenance::{is_provenance, ClusterFingerprint, Provenance};
 
-/// The result for one partition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartitionVerdict {
-    /// The source topic.
-    pub topic: String,
-    /// Its name on the target.
-    pub target_topic: String,
-    /// The partition.
-    pub partition: i32,
-    /// Source offsets compared: `[from, to)`.
-    pub from: i64,
-    /// End of the compared range (exclusive).
-    pub to: i64,
-    /// Source records expected on the target.
-    pub source_records: u64,
-    /// Target records that are copies of records in the range.
-    pub target_records: u64,
-    /// Source records legitimately absent on the target (they came from the target).
-    pub skipped: u64,
-    /// SHA-256 over the compared source records.
-    pub source_digest: String,
-    /// SHA-256 over their copies on the target.
-    pub target_digest: String,
-    /// The first source offset where the two sides differ, with why.
-    pub first_divergence: Option<(i64, String)>,
-    /// The target stamped its copies with their append time (a `LogAppendTime` topic): the
-    /// source's timestamps cannot be on the target, so timestamps were not compared.
-    pub timestamps_replaced: bool,
+test_util_pub! {
+    /// The result for one partition.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PartitionVerdict {
+        /// The source topic.
+        pub topic: String,
+        /// Its name on the target.
+        pub target_topic: String,
+        /// The partition.
+        pub partition: i32,
+        /// Source offsets compared: `[from, to)`.
+        pub from: i64,
+        /// End of the compared range (exclusive).
+        pub to: i64,
+        /// Source records expected on the target.
+        pub source_records: u64,
+        /// Target records that are copies of records in the range.
+        pub target_records: u64,
+        /// Source records legitimately absent on the target (they came from the target).
+        pub skipped: u64,
+        /// SHA-256 over the compared source records.
+        pub source_digest: String,
+        /// SHA-256 over their copies on the target.
+        pub target_digest: String,
+        /// The first source offset where the two sides differ, with why.
+        pub first_divergence: Option<(i64, String)>,
+        /// The target stamped its copies with their append time (a `LogAppendTime` topic): the
+        /// source's timestamps cannot be on the target, so timestamps were not compared.
+        pub timestamps_replaced: bool,
+    }
 }
 
 impl PartitionVerdict {
-    /// Whether both sides hold the same records.
-    pub fn is_equal(&self) -> bool {
-        self.first_divergence.is_none()
+    test_util_pub! {
+        /// Whether both sides hold the same records.
+        pub fn is_equal(&self) -> bool {
+            self.first_divergence.is_none()
+        }
     }
 }
 
@@ -402,110 +406,114 @@ pub enum VerifyFrom {
     ReplicatorStart,
 }
 
-/// Verifies every partition of every topic `config` replicates (as the source lists them now),
-/// from where the replicator started copying ([`VerifyFrom::ReplicatorStart`]).
-pub async fn verify_replicator(
-    config: &crate::config::ReplicatorConfig,
-    client_id: &str,
-) -> Result<Vec<PartitionVerdict>, crate::error::EngineError> {
-    verify_replicator_from(config, client_id, VerifyFrom::ReplicatorStart).await
+test_util_pub! {
+    /// Verifies every partition of every topic `config` replicates (as the source lists them now),
+    /// from where the replicator started copying ([`VerifyFrom::ReplicatorStart`]).
+    pub async fn verify_replicator(
+        config: &crate::config::ReplicatorConfig,
+        client_id: &str,
+    ) -> Result<Vec<PartitionVerdict>, crate::error::EngineError> {
+        verify_replicator_from(config, client_id, VerifyFrom::ReplicatorStart).await
+    }
 }
 
-/// Verifies every partition of every topic `config` replicates (as the source lists them now),
-/// each from `from`. A partition that cannot be read (e.g. its target topic is missing) gets a
-/// verdict saying so; the others are still verified.
-pub async fn verify_replicator_from(
-    config: &crate::config::ReplicatorConfig,
-    client_id: &str,
-    from: VerifyFrom,
-) -> Result<Vec<PartitionVerdict>, crate::error::EngineError> {
-    use crate::cluster_client::connect;
-    use crate::error::EngineError;
-    let source = connect(&config.source, Role::Source, client_id).await?;
-    let target = connect(&config.target, Role::Target, client_id).await?;
-    let metadata = source
-        .metadata()
-        .await
-        .map_err(|e| EngineError::cluster(Role::Source, config.source.id.clone(), e))?;
-    let producers =
-        CopyProducers::read(&source, &target, &config.source.id, &config.target.id).await;
-    let mut verdicts = Vec::new();
-    for topic in metadata
-        .topics
-        .values()
-        .filter(|t| config.topics.selects(&t.name))
-    {
-        for p in &topic.partitions {
-            let mut part = VerifyPartition {
-                source_topic: topic.name.clone(),
-                target_topic: config.target_topic(&topic.name),
-                partition: p.partition,
-                from: None,
-                to: None,
-            };
-            if from == VerifyFrom::LogStart {
-                part.from = match log_start_offset(
-                    &source,
-                    &topic.name,
-                    p.partition,
-                    IsolationLevel::ReadCommitted,
-                )
-                .await
-                {
-                    Ok(start) => Some(start),
-                    Err(e) => {
-                        let e = VerifyError::on(Role::Source)(e);
-                        verdicts.push(PartitionVerdict::unreadable(&part, &e));
-                        continue;
-                    }
+test_util_pub! {
+    /// Verifies every partition of every topic `config` replicates (as the source lists them now),
+    /// each from `from`. A partition that cannot be read (e.g. its target topic is missing) gets a
+    /// verdict saying so; the others are still verified.
+    pub async fn verify_replicator_from(
+        config: &crate::config::ReplicatorConfig,
+        client_id: &str,
+        from: VerifyFrom,
+    ) -> Result<Vec<PartitionVerdict>, crate::error::EngineError> {
+        use crate::cluster_client::connect;
+        use crate::error::EngineError;
+        let source = connect(&config.source, Role::Source, client_id).await?;
+        let target = connect(&config.target, Role::Target, client_id).await?;
+        let metadata = source
+            .metadata()
+            .await
+            .map_err(|e| EngineError::cluster(Role::Source, config.source.id.clone(), e))?;
+        let producers =
+            CopyProducers::read(&source, &target, &config.source.id, &config.target.id).await;
+        let mut verdicts = Vec::new();
+        for topic in metadata
+            .topics
+            .values()
+            .filter(|t| config.topics.selects(&t.name))
+        {
+            for p in &topic.partitions {
+                let mut part = VerifyPartition {
+                    source_topic: topic.name.clone(),
+                    target_topic: config.target_topic(&topic.name),
+                    partition: p.partition,
+                    from: None,
+                    to: None,
                 };
+                if from == VerifyFrom::LogStart {
+                    part.from = match log_start_offset(
+                        &source,
+                        &topic.name,
+                        p.partition,
+                        IsolationLevel::ReadCommitted,
+                    )
+                    .await
+                    {
+                        Ok(start) => Some(start),
+                        Err(e) => {
+                            let e = VerifyError::on(Role::Source)(e);
+                            verdicts.push(PartitionVerdict::unreadable(&part, &e));
+                            continue;
+                        }
+                    };
+                }
+                let verdict = match &producers {
+                    Ok(producers) => match verify_partition(
+                        &source,
+                        &target,
+                        &config.source.id,
+                        &config.target.id,
+                        producers,
+                        &part,
+                    )
+                    .await
+                    {
+                        Ok(v) => v,
+                        Err(e) => PartitionVerdict::unreadable(&part, &e),
+                    },
+                    Err(e) => PartitionVerdict::unreadable(&part, e),
+                };
+                verdicts.push(verdict);
             }
-            let verdict = match &producers {
-                Ok(producers) => match verify_partition(
-                    &source,
-                    &target,
-                    &config.source.id,
-                    &config.target.id,
-                    producers,
-                    &part,
-                )
-                .await
-                {
-                    Ok(v) => v,
-                    Err(e) => PartitionVerdict::unreadable(&part, &e),
-                },
-                Err(e) => PartitionVerdict::unreadable(&part, e),
-            };
-            verdicts.push(verdict);
         }
+        Ok(verdicts)
     }
-    Ok(verdicts)
 }
 
 /// One committed position of a synced group, checked on the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupPositionVerdict {
+pub(crate) struct GroupPositionVerdict {
     /// The group id.
-    pub group: String,
+    pub(crate) group: String,
     /// The topic on the source.
-    pub source_topic: String,
+    pub(crate) source_topic: String,
     /// Its name on the target.
-    pub target_topic: String,
+    pub(crate) target_topic: String,
     /// The partition.
-    pub partition: i32,
+    pub(crate) partition: i32,
     /// The group's committed offset on the source.
-    pub source_offset: i64,
+    pub(crate) source_offset: i64,
     /// Its translation through the saved offset map, when exact.
-    pub expected: Option<i64>,
+    pub(crate) expected: Option<i64>,
     /// The group's committed offset on the target, if any.
-    pub target_offset: Option<i64>,
+    pub(crate) target_offset: Option<i64>,
     /// Why no exact translation exists (nothing copied that far yet, or before the start).
-    pub unknown: Option<String>,
+    pub(crate) unknown: Option<String>,
 }
 
 impl GroupPositionVerdict {
     /// The target holds exactly the translation of the source commit.
-    pub fn is_equal(&self) -> bool {
+    pub(crate) fn is_equal(&self) -> bool {
         self.expected.is_some() && self.expected == self.target_offset
     }
 }
@@ -514,7 +522,7 @@ impl GroupPositionVerdict {
 /// exact translation of its source commit (through the offset maps the replicator saved on
 /// the target), partition by partition. Commits the replicator itself wrote on the source
 /// (a reverse replicator's) are left out, as the sync leaves them.
-pub async fn verify_groups(
+pub(crate) async fn verify_groups(
     config: &crate::config::ReplicatorConfig,
     client_id: &str,
 ) -> Result<Vec<GroupPositionVerdict>, crate::error::EngineError> {

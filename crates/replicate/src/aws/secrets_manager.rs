@@ -38,12 +38,14 @@ fn lock() -> std::sync::MutexGuard<'static, Cache> {
     crate::lock::lock(cache())
 }
 
-/// Sets how long secrets fetched from AWS Secrets Manager are reused (process-wide; 10 s by
-/// default); zero fetches on every new connection.
-pub fn set_cache_ttl(ttl: Duration) {
-    let mut cache = lock();
-    cache.ttl = ttl;
-    cache.values.clear();
+test_util_pub! {
+    /// Sets how long secrets fetched from AWS Secrets Manager are reused (process-wide; 10 s by
+    /// default); zero fetches on every new connection.
+    pub fn set_cache_ttl(ttl: Duration) {
+        let mut cache = lock();
+        cache.ttl = ttl;
+        cache.values.clear();
+    }
 }
 
 /// One fetch at a time: callers that arrive while a secret is being fetched wait for it and

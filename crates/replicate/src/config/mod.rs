@@ -45,19 +45,27 @@ pub use notice::{Notice, Severity};
 pub(crate) use parse::{
     parse_create_replicator_request, parse_kafka_clusters, parse_replication_info_list,
 };
+#[cfg(feature = "test-util")]
 pub use provided_credentials::ProvidedCredentials;
+#[cfg(not(feature = "test-util"))]
+pub(crate) use provided_credentials::ProvidedCredentials;
 pub use replication_info::{Compression, OffsetSyncMode, StartingPosition};
 pub(crate) use replication_info::{
     ConsumerGroupReplication, ReplicationInfo, ReplicationStartingPosition, TopicNameConfiguration,
     TopicReplication,
 };
-pub use replicator_config::{
-    ClusterAuth, ClusterConfig, ReplicationFlags, ReplicatorConfig, TlsSettings,
-};
+#[cfg(not(feature = "test-util"))]
+pub(crate) use replicator_config::ClusterAuth;
+#[cfg(feature = "test-util")]
+pub use replicator_config::{ClusterAuth, ReplicationFlags, TlsSettings};
+pub use replicator_config::{ClusterConfig, ReplicatorConfig};
 pub use request::CreateReplicatorRequest;
 #[cfg(test)]
 pub(crate) use secret::Secret;
 pub(crate) use secret::SecretError;
+#[cfg(feature = "test-util")]
 pub use secret::SecretRef;
+#[cfg(not(feature = "test-util"))]
+pub(crate) use secret::SecretRef;
 #[cfg(test)]
 pub(crate) use selection::TopicSelection;

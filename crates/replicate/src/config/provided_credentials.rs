@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use kreplicate_wire::{Credentials, CredentialsProvider};
 
-/// A shared [`CredentialsProvider`]. Two values are equal when they share one provider, so a
-/// configuration holding one still compares.
-#[derive(Clone)]
-pub struct ProvidedCredentials(pub(crate) Credentials);
+test_util_pub! {
+    /// A shared [`CredentialsProvider`]. Two values are equal when they share one provider, so a
+    /// configuration holding one still compares.
+    #[derive(Clone)]
+    pub struct ProvidedCredentials(pub(crate) Credentials);
+}
 
 impl ProvidedCredentials {
     /// Wraps `provider`; it decides the SASL mechanism with each credential it returns.

@@ -21,17 +21,19 @@ use serde_json::Value;
 
 use super::arn::{Arn, ArnError};
 
-/// Where a secret is: read when connecting, never when the configuration is parsed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum SecretRef {
-    /// A file, from `file://PATH` or a plain `PATH` (relative to the
-    /// working directory, as the AWS CLI treats `file://`).
-    File(PathBuf),
-    /// An environment variable holding the secret JSON, from `env:NAME`.
-    Env(String),
-    /// A Secrets Manager secret ARN (`arn:aws:secretsmanager:REGION:…`),
-    /// read with GetSecretValue in that region.
-    Arn(String),
+test_util_pub! {
+    /// Where a secret is: read when connecting, never when the configuration is parsed.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum SecretRef {
+        /// A file, from `file://PATH` or a plain `PATH` (relative to the
+        /// working directory, as the AWS CLI treats `file://`).
+        File(PathBuf),
+        /// An environment variable holding the secret JSON, from `env:NAME`.
+        Env(String),
+        /// A Secrets Manager secret ARN (`arn:aws:secretsmanager:REGION:…`),
+        /// read with GetSecretValue in that region.
+        Arn(String),
+    }
 }
 
 impl SecretRef {
