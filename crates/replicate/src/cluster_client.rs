@@ -5,9 +5,9 @@
 //! against the real one.
 
 use kreplicate_wire::client::{Client, ClientConfig};
+use kreplicate_wire::TlsConfig;
 use kreplicate_wire::{AsyncCredentials, ConnectionError, Credentials};
 use kreplicate_wire::{SaslCredentials, SaslMechanism};
-use kreplicate_wire::{TlsConfig, TlsConnector};
 
 use crate::config::{ClusterAuth, ClusterConfig, ScramMechanism, SecretRef};
 use crate::error::{EngineError, ErrorKind};
@@ -256,10 +256,11 @@ async fn root_ca_pem(reference: &SecretRef) -> Result<String, RootCaProblem> {
         .certificate()
         .map_err(|e| RootCaProblem::Invalid(e.to_string()))?
         .to_string();
-    TlsConnector::new(&TlsConfig {
+    TlsConfig {
         ca_pem: Some(pem.clone()),
         ..TlsConfig::default()
-    })
+    }
+    .check()
     .map_err(|e| RootCaProblem::Invalid(tls_config_message(e)))?;
     Ok(pem)
 }
@@ -307,7 +308,7 @@ pub(crate) async fn connect_with_deadline(
 ) -> Result<Client, EngineError> {
     let mut config = client_config(cluster, role, client_id).await?;
     if let Some(deadline) = deadline {
-        config.retry = config.retry.with_deadline(Some(deadline));
+        config.retry.deadline = Some(deadline);
     }
     let bootstrap = config.bootstrap_servers.join(",");
     let client = Client::connect(config)
