@@ -294,32 +294,10 @@ fn scram_over_tls_from_secret_files() {
             r#""cli-scram-.*""#,
         );
         let config = write(dir.path(), "replicator.json", &json);
-        let metrics_addr = format!("127.0.0.1:{}", free_port());
-        let running = Running::start(
-            &[
-                "run",
-                "--cli-input-json",
-                config.to_str().unwrap(),
-                "--metrics-addr",
-                &metrics_addr,
-            ],
-            dir.path(),
-        );
+        let out = run_until_ready_or_exit(&config, dir.path(), expected_code);
         if expected_code == 0 {
-            let ready = wait_for_status(&metrics_addr, "/ready", 200, T);
-            assert_eq!(
-                ready.map(|(s, _)| s),
-                Some(200),
-                "stderr: {}",
-                running.stderr()
-            );
-            running.signal("INT");
-            let out = running.wait(Duration::from_secs(15));
-            assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
             assert!(out.stderr.contains("SIGINT received"), "{}", out.stderr);
         } else {
-            let out = running.wait(T);
-            assert_eq!(out.code, Some(1), "stderr: {}", out.stderr);
             let line = out.error_line();
             assert!(
                 line.starts_with(&format!(
@@ -391,36 +369,14 @@ fn mutual_tls_from_a_secret_file_with_an_encrypted_key() {
             r#""cli-mtls-.*""#,
         );
         let config = write(dir.path(), "replicator.json", &json);
-        let metrics_addr = format!("127.0.0.1:{}", free_port());
-        let running = Running::start(
-            &[
-                "run",
-                "--cli-input-json",
-                config.to_str().unwrap(),
-                "--metrics-addr",
-                &metrics_addr,
-            ],
-            dir.path(),
-        );
+        let out = run_until_ready_or_exit(&config, dir.path(), expected_code);
         if expected_code == 0 {
-            let ready = wait_for_status(&metrics_addr, "/ready", 200, T);
-            assert_eq!(
-                ready.map(|(s, _)| s),
-                Some(200),
-                "stderr: {}",
-                running.stderr()
-            );
-            running.signal("INT");
-            let out = running.wait(Duration::from_secs(15));
-            assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
             assert!(
                 front.connections() >= 1,
                 "the source was read through the front"
             );
             assert_eq!(front.tls_failures(), 0);
         } else {
-            let out = running.wait(T);
-            assert_eq!(out.code, Some(expected_code), "stderr: {}", out.stderr);
             let line = out.error_line();
             assert!(
                 line.contains("cannot decrypt the client private key with the password given"),
@@ -429,4 +385,40 @@ fn mutual_tls_from_a_secret_file_with_an_encrypted_key() {
             assert!(!out.stderr.contains(password), "{}", out.stderr);
         }
     }
+}
+
+/// `kreplicate run --cli-input-json CONFIG` with a metrics address. With `expected_code` 0 it
+/// must reach `/ready` and then stop on SIGINT; otherwise it must exit by itself. Either way
+/// its exit code must be `expected_code`; its output is returned for the caller's checks.
+fn run_until_ready_or_exit(
+    config: &std::path::Path,
+    dir: &std::path::Path,
+    expected_code: i32,
+) -> common::Output {
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let running = Running::start(
+        &[
+            "run",
+            "--cli-input-json",
+            config.to_str().unwrap(),
+            "--metrics-addr",
+            &metrics_addr,
+        ],
+        dir,
+    );
+    let out = if expected_code == 0 {
+        let ready = wait_for_status(&metrics_addr, "/ready", 200, T);
+        assert_eq!(
+            ready.map(|(s, _)| s),
+            Some(200),
+            "stderr: {}",
+            running.stderr()
+        );
+        running.signal("INT");
+        running.wait(Duration::from_secs(15))
+    } else {
+        running.wait(T)
+    };
+    assert_eq!(out.code, Some(expected_code), "stderr: {}", out.stderr);
+    out
 }
