@@ -4,6 +4,7 @@
     scripts/public-items.py kreplicate-wire kreplicate-codec     # builds the JSON, then counts
     scripts/public-items.py --no-build kreplicate-wire           # counts target/doc/*.json as is
     scripts/public-items.py --list kreplicate-codec              # also prints every counted path
+    scripts/public-items.py --since 64792d3 kreplicate-wire      # also: which of REV's are left
 
 Needs a nightly toolchain (rustdoc JSON is unstable); it runs
 `cargo +nightly rustdoc -p CRATE --lib -- -Z unstable-options --output-format json`.
@@ -20,6 +21,11 @@ Method: walk from the crate root the way a caller can name things, and count eac
   and `pub(crate)` items, and `pub` items in modules that are not reachable.
 The second figure leaves out fields and variants (closer to a count of `pub` declarations).
 Default features, unless `--features` names more (e.g. `--features test-util`).
+
+`--since REV` also counts the crate at REV (built in a temporary worktree, target dir
+target/public-items-REV) and says how many of the items public then are public now, matching
+an item by kind and name (a function by its type and name, e.g. `Admin::new`), not by path,
+since modules made private re-export at the root. Fields and variants are left out of it.
 """
 
 import argparse
@@ -28,6 +34,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 COUNTED_LEAVES = {
     "function",
@@ -153,33 +160,82 @@ def count(doc, list_paths=False):
     return sum(kinds.values()), kinds, sorted(paths)
 
 
+def item_key(line):
+    """`function kreplicate_wire::admin::Admin::new` -> ("function", "Admin::new")."""
+    kind, _, path = line.partition(" ")
+    if kind == "use":  # "use (external) a::B = c::B"
+        kind, path = "use", path.split(" ")[1]
+    segs = path.split("::")
+    name = "::".join(segs[-2:]) if kind in ("function", "assoc_const", "assoc_type") else segs[-1]
+    return kind, name
+
+
+def named_keys(paths):
+    return {item_key(p) for p in paths if not p.startswith(("struct_field ", "variant "))}
+
+
+def rustdoc_json(crate, features, target, cwd=None):
+    subprocess.run(
+        ["cargo", "+nightly", "rustdoc", "-q", "-p", crate, "--lib"]
+        + (["--features", features] if features else [])
+        + ["--", "-Z", "unstable-options", "--output-format", "json"],
+        check=True,
+        cwd=cwd,
+        env=dict(os.environ, CARGO_TARGET_DIR=target),
+    )
+    with open(os.path.join(target, "doc", crate.replace("-", "_") + ".json")) as f:
+        return json.load(f)
+
+
+def since(rev, crates, now_paths):
+    """Counts the crates at `rev` and compares their named items with now's."""
+    root = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    target = os.path.abspath(os.path.join(root, "target", f"public-items-{rev}"))
+    tree = tempfile.mkdtemp(prefix=f"public-items-{rev}-")
+    subprocess.run(["git", "worktree", "add", "-q", "--detach", tree, rev], check=True)
+    try:
+        for crate in crates:
+            _, _, then_paths = count(rustdoc_json(crate, "", target, cwd=tree))
+            then, now = named_keys(then_paths), named_keys(now_paths[crate])
+            kept = then & now
+            print(
+                f"{crate}: {len(then)} public at {rev} (without fields and variants); "
+                f"{len(kept)} of them public now ({len(kept) / max(len(then), 1):.2f}), "
+                f"{len(then - now)} private or gone; {len(now - then)} public now and not then"
+            )
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", tree], check=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("crates", nargs="+", help="package names, e.g. kreplicate-wire")
     ap.add_argument("--no-build", action="store_true", help="use the JSON already in target/doc")
     ap.add_argument("--list", action="store_true", help="print every counted item")
     ap.add_argument("--features", default="", help="cargo features to add to the defaults")
+    ap.add_argument("--since", metavar="REV", help="also compare with the crates at REV")
     args = ap.parse_args()
 
-    target = os.environ.get("CARGO_TARGET_DIR", "target")
+    target = os.path.abspath(os.environ.get("CARGO_TARGET_DIR", "target"))
+    now_paths = {}
     for crate in args.crates:
-        if not args.no_build:
-            subprocess.run(
-                ["cargo", "+nightly", "rustdoc", "-q", "-p", crate, "--lib"]
-                + (["--features", args.features] if args.features else [])
-                + ["--", "-Z", "unstable-options", "--output-format", "json"],
-                check=True,
-            )
-        path = os.path.join(target, "doc", crate.replace("-", "_") + ".json")
-        with open(path) as f:
-            doc = json.load(f)
+        if args.no_build:
+            with open(os.path.join(target, "doc", crate.replace("-", "_") + ".json")) as f:
+                doc = json.load(f)
+        else:
+            doc = rustdoc_json(crate, args.features, target)
         total, kinds, paths = count(doc)
+        now_paths[crate] = paths
         detail = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
         named = total - kinds["struct_field"] - kinds["variant"]
         print(f"{crate}: {total} public items, {named} without fields and variants ({detail})")
         if args.list:
             for p in paths:
                 print(f"  {p}")
+    if args.since:
+        since(args.since, args.crates, now_paths)
     return 0
 
 

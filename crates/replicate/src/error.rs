@@ -55,10 +55,15 @@ impl EngineError {
             #[cfg(feature = "aws")]
             ErrorKind::Aws { .. } => true,
             #[cfg(feature = "aws")]
-            ErrorKind::MskListenerMissing { .. } => true,
+            ErrorKind::MskListenerMissing { .. } | ErrorKind::InvalidArn { .. } => true,
+            // MSK asked of a kreplicate built without the `aws` feature: the fix is a build
+            // with it, or a configuration without MSK.
+            #[cfg(not(feature = "aws"))]
+            ErrorKind::AwsFeatureMissing { .. } => true,
             ErrorKind::Secret { .. }
             | ErrorKind::InvalidSetting { .. }
-            | ErrorKind::ClusterIdMismatch { .. } => true,
+            | ErrorKind::ClusterIdMismatch { .. }
+            | ErrorKind::Build(_) => true,
             ErrorKind::Cluster { source, .. } => matches!(
                 **source,
                 ClientError::Config(_)
@@ -210,5 +215,46 @@ impl AwsNeed {
                 "MSK IAM authentication needs kreplicate built with the `aws` feature".to_owned()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Settings that cannot work are configuration errors (the CLI exits 2 for them), whichever
+    /// path found them: the builder, an MSK ARN read only at connect time, a missing feature.
+    #[test]
+    fn settings_found_unusable_late_are_still_configuration_errors() {
+        let build = EngineError::from(ErrorKind::Build(
+            crate::replicator_builder::BuildError::MissingCluster("source"),
+        ));
+        assert!(build.is_config_error(), "{build}");
+        #[cfg(feature = "aws")]
+        {
+            let source = crate::config::Arn::msk_cluster("arn:aws:kafka:us-east-1:1:topic/c/u/t")
+                .unwrap_err();
+            let arn = EngineError::from(ErrorKind::InvalidArn {
+                role: Role::Source,
+                source,
+            });
+            assert!(arn.is_config_error(), "{arn}");
+        }
+        #[cfg(not(feature = "aws"))]
+        {
+            let missing = EngineError::from(ErrorKind::AwsFeatureMissing {
+                role: Role::Target,
+                cluster: "arn:aws:kafka:us-east-1:1:cluster/c/u".into(),
+                need: AwsNeed::BootstrapBrokers,
+            });
+            assert!(missing.is_config_error(), "{missing}");
+        }
+        let task = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async { tokio::spawn(async { panic!("boom") }).await })
+            .unwrap_err();
+        let failed = EngineError::from(ErrorKind::TaskFailed(task));
+        assert!(!failed.is_config_error(), "{failed}");
     }
 }
