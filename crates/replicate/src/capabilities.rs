@@ -4,48 +4,40 @@
 //! exposed as `kreplicate_cluster_missing_api{cluster, api}` and in `Status::missing_apis`, so
 //! `kreplicate status` names it.
 
-use kafka_protocol::messages::ApiKey;
 use kreplicate_wire::admin::Admin;
 use kreplicate_wire::client::Client;
+use kreplicate_wire::Api;
 
 use crate::cluster_client::Role;
 use crate::config::ReplicatorConfig;
 use crate::metrics::{Labels, ReplicatorMetrics};
 
 /// The APIs the configuration uses on the cluster playing `role`, beyond the data path's.
-pub(crate) fn needed(config: &ReplicatorConfig, role: Role) -> Vec<ApiKey> {
+pub(crate) fn needed(config: &ReplicatorConfig, role: Role) -> Vec<Api> {
     let flags = config.flags;
     let mut apis = Vec::new();
     match role {
         Role::Source => {
             if flags.copy_topic_configurations {
-                apis.push(ApiKey::DescribeConfigs);
+                apis.push(Api::DescribeConfigs);
             }
             if flags.copy_topic_acls {
-                apis.push(ApiKey::DescribeAcls);
+                apis.push(Api::DescribeAcls);
             }
             if flags.sync_group_offsets {
-                apis.extend([
-                    ApiKey::ListGroups,
-                    ApiKey::DescribeGroups,
-                    ApiKey::OffsetFetch,
-                ]);
+                apis.extend([Api::ListGroups, Api::DescribeGroups, Api::OffsetFetch]);
             }
         }
         Role::Target => {
-            apis.extend([ApiKey::CreateTopics, ApiKey::CreatePartitions]);
+            apis.extend([Api::CreateTopics, Api::CreatePartitions]);
             if flags.copy_topic_configurations {
-                apis.extend([ApiKey::DescribeConfigs, ApiKey::IncrementalAlterConfigs]);
+                apis.extend([Api::DescribeConfigs, Api::IncrementalAlterConfigs]);
             }
             if flags.copy_topic_acls {
-                apis.extend([ApiKey::DescribeAcls, ApiKey::CreateAcls]);
+                apis.extend([Api::DescribeAcls, Api::CreateAcls]);
             }
             if flags.sync_group_offsets {
-                apis.extend([
-                    ApiKey::DescribeGroups,
-                    ApiKey::OffsetFetch,
-                    ApiKey::OffsetCommit,
-                ]);
+                apis.extend([Api::DescribeGroups, Api::OffsetFetch, Api::OffsetCommit]);
             }
         }
     }
@@ -58,7 +50,7 @@ pub(crate) fn needed(config: &ReplicatorConfig, role: Role) -> Vec<ApiKey> {
 pub(crate) async fn expose_missing(
     client: &Client,
     cluster: &str,
-    apis: &[ApiKey],
+    apis: &[Api],
     metrics: &ReplicatorMetrics,
 ) {
     let admin = Admin::new(client.clone());
@@ -79,7 +71,7 @@ pub(crate) async fn expose_missing(
 }
 
 /// `cluster` and `api` (its Kafka name, e.g. `ListGroups`) labels.
-pub(crate) fn missing_api_labels(cluster: &str, api: ApiKey) -> Labels {
+pub(crate) fn missing_api_labels(cluster: &str, api: Api) -> Labels {
     vec![
         ("cluster".into(), cluster.into()),
         ("api".into(), format!("{api:?}")),
@@ -93,7 +85,7 @@ mod tests {
     #[test]
     fn labels_use_the_kafka_api_name() {
         assert_eq!(
-            missing_api_labels("src", ApiKey::ListGroups),
+            missing_api_labels("src", Api::ListGroups),
             vec![
                 ("cluster".to_string(), "src".to_string()),
                 ("api".to_string(), "ListGroups".to_string())

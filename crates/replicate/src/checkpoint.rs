@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::error::ResponseError;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, Error as ClientError};
 use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
@@ -104,7 +103,7 @@ pub(crate) async fn ensure_topic(target: &Client) -> Result<(), ClientError> {
         .await?;
     for (name, result) in results {
         if let Err(e) = result {
-            if e.code != ResponseError::TopicAlreadyExists.code() {
+            if !e.is_already_exists() {
                 // Already there is fine; anything else is not.
                 return Err(ClientError::Broker(e.with_topic(name)));
             }

@@ -7,8 +7,8 @@
 //! connection, deadline and coordinator errors (and the producer being shut down) restart the
 //! data path: those are not about any one partition.
 
-use kafka_protocol::error::ResponseError;
 use kreplicate_wire::client::Error as ClientError;
+use kreplicate_wire::BrokerErrorKind;
 
 /// What a failed write stops.
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ pub(crate) fn classify(error: &ClientError, target_topic: &str) -> WriteFailure 
         _ => return WriteFailure::DataPath(detail),
     };
     let kind = broker.kind();
-    use ResponseError as E;
+    use BrokerErrorKind as E;
     let (scope, rule, remedy) = match kind {
         // Errors about the cluster or its coordinators: nothing to do with one partition.
         E::NotCoordinator

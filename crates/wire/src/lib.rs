@@ -12,10 +12,11 @@
 //!
 //! At the crate root: how to connect ([`ConnectionConfig`] with [`TlsConfig`],
 //! [`SaslCredentials`] or a [`CredentialsProvider`]) and the errors a connection or a broker
-//! reports ([`ConnectionError`], [`BrokerError`]). Records are [`kreplicate_codec`]'s types, and
-//! Kafka's APIs and error codes `kafka-protocol`'s (`ApiKey`, `ResponseError`, which
-//! [`BrokerError::kind`] answers so that callers match on Kafka's names): depend on those crates
-//! to name them. Inside, not public: TCP/TLS (rustls with the ring
+//! reports ([`ConnectionError`], [`BrokerError`]). Records are [`kreplicate_codec`]'s types
+//! (depend on that crate to name them). Kafka's APIs and error codes are this crate's own enums,
+//! by Kafka's names: [`Api`] (what [`Admin::supports`](admin::Admin::supports) asks about) and
+//! [`BrokerErrorKind`] (what [`BrokerError::kind`] answers); no `kafka-protocol` type is in any
+//! public signature. Inside, not public: TCP/TLS (rustls with the ring
 //! provider), SASL PLAIN / SCRAM / OAUTHBEARER, framing, request encoding through
 //! `kafka-protocol`, ApiVersions negotiation, and pipelined connections.
 //!
@@ -112,7 +113,7 @@ pub use connection::{
 };
 #[cfg(feature = "test-util")]
 pub use protocol::ApiVersionTable;
-pub use protocol::BrokerError;
+pub use protocol::{Api, BrokerError, BrokerErrorKind};
 pub use sasl::{SaslCredentials, SaslMechanism};
 pub use transport::TlsConfig;
 #[cfg(feature = "test-util")]

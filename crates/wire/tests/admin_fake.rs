@@ -18,6 +18,7 @@ use kreplicate_wire::admin::{
     AclBinding, AclFilter, Admin, Operation, PatternType, Permission, ResourceType,
 };
 use kreplicate_wire::client::{Client, ClientConfig, Error, RetryPolicy};
+use kreplicate_wire::Api;
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())
@@ -315,7 +316,7 @@ async fn create_partitions_sends_exact_fields_and_reports_the_topic_error() {
     })
     .unwrap();
     let admin = admin_for(&broker).await;
-    assert!(admin.supports(ApiKey::CreatePartitions).await.unwrap());
+    assert!(admin.supports(Api::CreatePartitions).await.unwrap());
     match admin.create_partitions("grow", 1).await {
         Err(Error::Broker(e)) => {
             assert_eq!((e.api, e.code), ("CreatePartitions", 37));

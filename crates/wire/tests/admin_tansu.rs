@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use kafka_protocol::messages::ApiKey;
 use kreplicate_testkit::python::{self, PyRecord};
 use kreplicate_testkit::tansu::{TansuBroker, TansuOptions};
 use kreplicate_wire::admin::{
@@ -13,7 +12,7 @@ use kreplicate_wire::admin::{
 };
 use kreplicate_wire::client::{Client, ClientConfig, Error, RetryPolicy};
 use kreplicate_wire::fetcher::IsolationLevel;
-use kreplicate_wire::ConnectionError;
+use kreplicate_wire::{Api, ConnectionError};
 
 async fn admin_for(broker: &TansuBroker) -> Admin {
     let mut config = ClientConfig::new([broker.addr()]);
@@ -292,8 +291,8 @@ async fn create_partitions_on_tansu_is_a_clear_unsupported_error() {
         .create_topics(&[NewTopic::new("grow", 2, 1)], false)
         .await
         .unwrap();
-    assert!(!admin.supports(ApiKey::CreatePartitions).await.unwrap());
-    assert!(admin.supports(ApiKey::CreateTopics).await.unwrap());
+    assert!(!admin.supports(Api::CreatePartitions).await.unwrap());
+    assert!(admin.supports(Api::CreateTopics).await.unwrap());
     let e = admin.create_partitions("grow", 4).await.unwrap_err();
     match &e {
         Error::Connection(ConnectionError::UnsupportedVersion { broker: b, api, .. }) => {

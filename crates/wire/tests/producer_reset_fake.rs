@@ -20,6 +20,7 @@ use kreplicate_codec::RecordSet;
 use kreplicate_testkit::fake_broker::{FakeBroker, FakeBrokerOptions, FakeReply, FakeTopic};
 use kreplicate_wire::client::{Client, ClientConfig, Error};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
+use kreplicate_wire::BrokerErrorKind;
 
 const TOPIC: &str = "events";
 const LIMIT: usize = 1000;
@@ -140,7 +141,7 @@ fn record(value: &[u8]) -> ProducerRecord {
     }
 }
 
-fn broker_kind(e: &kreplicate_wire::producer::ProduceError) -> ResponseError {
+fn broker_kind(e: &kreplicate_wire::producer::ProduceError) -> BrokerErrorKind {
     match &*e.0 {
         Error::Broker(b) => b.kind(),
         other => panic!("not a broker error: {other}"),
@@ -181,14 +182,14 @@ async fn a_refused_batch_halts_its_partition_only_and_reset_continues_after_the_
         .unwrap();
     assert_eq!(
         broker_kind(&big.await.unwrap_err()),
-        ResponseError::MessageTooLarge
+        BrokerErrorKind::MessageTooLarge
     );
     // Halted: a later record of partition 0 fails without being sent...
     let sent_before = fake.state.lock().unwrap().batches.len();
     let later = producer.send(TOPIC, 0, record(b"c")).await.unwrap();
     assert_eq!(
         broker_kind(&later.await.unwrap_err()),
-        ResponseError::MessageTooLarge
+        BrokerErrorKind::MessageTooLarge
     );
     assert_eq!(fake.state.lock().unwrap().batches.len(), sent_before);
     // ...while partition 1 is copied on the same producer.
@@ -219,7 +220,7 @@ async fn after_a_producer_state_refusal_reset_continues_under_a_fresh_producer_i
     let fenced = producer.send(TOPIC, 0, record(b"b")).await.unwrap();
     assert_eq!(
         broker_kind(&fenced.await.unwrap_err()),
-        ResponseError::InvalidProducerEpoch
+        BrokerErrorKind::InvalidProducerEpoch
     );
     producer.reset_partition(TOPIC, 0).await.unwrap();
     let again = producer.send(TOPIC, 0, record(b"b")).await.unwrap();

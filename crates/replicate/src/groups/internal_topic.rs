@@ -50,5 +50,5 @@ pub(crate) fn is_missing_topic(e: &ClientError) -> bool {
     matches!(
         e,
         ClientError::UnknownTopic { .. } | ClientError::UnknownPartition { .. }
-    ) || matches!(e, ClientError::Broker(b) if b.kind() == kafka_protocol::error::ResponseError::UnknownTopicOrPartition)
+    ) || matches!(e, ClientError::Broker(b) if b.kind() == kreplicate_wire::BrokerErrorKind::UnknownTopicOrPartition)
 }

@@ -12,12 +12,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::ApiKey;
 use kreplicate_wire::admin::{
     AclBinding, AclFilter, Operation, PatternType, Permission, ResourceType,
 };
 use kreplicate_wire::client::Error as ClientError;
+use kreplicate_wire::Api;
+use kreplicate_wire::BrokerErrorKind;
 
 use super::error::Problems;
 use super::Side;
@@ -137,7 +137,7 @@ impl AclSync {
             ..AclFilter::any()
         };
         const DESCRIBE: &str = "reading topic ACLs (DescribeAcls)";
-        match source.admin.supports(ApiKey::DescribeAcls).await {
+        match source.admin.supports(Api::DescribeAcls).await {
             Ok(true) => {}
             Ok(false) => {
                 self.notice(
@@ -181,8 +181,8 @@ impl AclSync {
         }
         let supported = async {
             Ok::<_, ClientError>(
-                target.admin.supports(ApiKey::DescribeAcls).await?
-                    && target.admin.supports(ApiKey::CreateAcls).await?,
+                target.admin.supports(Api::DescribeAcls).await?
+                    && target.admin.supports(Api::CreateAcls).await?,
             )
         };
         match supported.await {
@@ -247,7 +247,7 @@ impl AclSync {
 }
 
 fn is_security_disabled(e: &ClientError) -> bool {
-    matches!(e, ClientError::Broker(b) if b.kind() == ResponseError::SecurityDisabled)
+    matches!(e, ClientError::Broker(b) if b.kind() == BrokerErrorKind::SecurityDisabled)
 }
 
 #[cfg(test)]

@@ -13,9 +13,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use kafka_protocol::error::ResponseError;
 use kreplicate_wire::admin::{AlterOp, AlterOpKind, ConfigEntry, ConfigSource};
 use kreplicate_wire::client::Error as ClientError;
+use kreplicate_wire::BrokerErrorKind;
 
 use super::discovery::SourceTopic;
 use super::error::Problems;
@@ -453,7 +453,7 @@ const ALTER_OPERATION: &str = "altering topic configs (IncrementalAlterConfigs)"
 pub(super) fn is_config_refusal(e: &kreplicate_wire::BrokerError) -> bool {
     matches!(
         e.kind(),
-        ResponseError::InvalidConfig | ResponseError::PolicyViolation
+        BrokerErrorKind::InvalidConfig | BrokerErrorKind::PolicyViolation
     )
 }
 

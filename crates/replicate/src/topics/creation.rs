@@ -5,9 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use kafka_protocol::messages::ApiKey;
 use kreplicate_wire::admin::NewTopic;
 use kreplicate_wire::client::{Error as ClientError, TopicMetadata};
+use kreplicate_wire::Api;
 
 use super::configs::is_config_refusal;
 use super::error::Problems;
@@ -110,10 +110,8 @@ impl TopicCreator {
         match self.replication_factor {
             ReplicationFactor::Fixed(rf) => Ok(rf),
             ReplicationFactor::BrokerDefault => {
-                let (broker, versions) = target
-                    .admin
-                    .controller_versions(ApiKey::CreateTopics)
-                    .await?;
+                let (broker, versions) =
+                    target.admin.controller_versions(Api::CreateTopics).await?;
                 let max = versions.map_or(-1, |(_, max)| max);
                 if max >= CREATE_TOPICS_DEFAULT_RF_VERSION {
                     return Ok(-1);
@@ -259,7 +257,7 @@ impl TopicCreator {
         if short.is_empty() {
             return;
         }
-        let supported = match target.admin.supports(ApiKey::CreatePartitions).await {
+        let supported = match target.admin.supports(Api::CreatePartitions).await {
             Ok(s) => s,
             Err(e) => {
                 for (w, have) in &short {

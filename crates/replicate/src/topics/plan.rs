@@ -5,9 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kafka_protocol::messages::ApiKey;
 use kreplicate_wire::admin::{AclBinding, AlterOp, NewTopic, Operation};
 use kreplicate_wire::client::Error as ClientError;
+use kreplicate_wire::Api;
 
 use super::configs::{describe_ops, is_config_refusal};
 use super::error::{Problems, TopicSyncError};
@@ -152,7 +152,7 @@ impl TopicSync {
         let can_grow = self
             .target
             .admin
-            .supports(ApiKey::CreatePartitions)
+            .supports(Api::CreatePartitions)
             .await
             .unwrap_or(false);
         let mut to_create = Vec::new();

@@ -1,6 +1,6 @@
 //! The cluster as a whole: its id, controller and brokers, and which APIs it offers.
 
-use kafka_protocol::messages::{ApiKey, DescribeClusterRequest};
+use kafka_protocol::messages::DescribeClusterRequest;
 
 use super::{message, Admin, Operation};
 
@@ -10,7 +10,7 @@ const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
 #[cfg(feature = "test-util")]
 use crate::client::Error;
 use crate::client::Result;
-use crate::protocol::BrokerError;
+use crate::protocol::{Api, BrokerError};
 
 #[cfg(feature = "test-util")]
 /// One broker of the cluster.
@@ -52,7 +52,7 @@ impl Admin {
     /// Metadata otherwise.
     pub async fn describe_cluster(&self) -> Result<ClusterDescription> {
         let conn = self.client().any_connection().await?;
-        if !conn.versions().supports(ApiKey::DescribeCluster) {
+        if !conn.versions().supports(Api::DescribeCluster) {
             return self.describe_cluster_from_metadata().await;
         }
         let response = self
@@ -93,7 +93,7 @@ impl Admin {
     /// DescribeCluster or does not report them. Reads only.
     pub async fn cluster_allows(&self, operation: Operation) -> Result<Option<bool>> {
         let conn = self.client().any_connection().await?;
-        if !conn.versions().supports(ApiKey::DescribeCluster) {
+        if !conn.versions().supports(Api::DescribeCluster) {
             return Ok(None);
         }
         let request =
@@ -157,7 +157,7 @@ impl Admin {
 
     /// Whether the controller (or, without one, any broker) advertises `api`. Lets a caller
     /// skip a feature the cluster lacks (e.g. CreatePartitions on Tansu 0.6) up front.
-    pub async fn supports(&self, api: ApiKey) -> Result<bool> {
+    pub async fn supports(&self, api: Api) -> Result<bool> {
         let conn = self.client().controller_connection().await?;
         Ok(conn.versions().supports(api))
     }
@@ -165,11 +165,11 @@ impl Admin {
     /// The address of the controller (or, without one, of any broker) and the versions of
     /// `api` it advertises (`None`: not offered). For choices that depend on the version, e.g.
     /// whether CreateTopics can ask for the broker's default replication factor (v4+).
-    pub async fn controller_versions(&self, api: ApiKey) -> Result<(String, Option<(i16, i16)>)> {
+    pub async fn controller_versions(&self, api: Api) -> Result<(String, Option<(i16, i16)>)> {
         let conn = self.client().controller_connection().await?;
         Ok((
             conn.broker().to_string(),
-            conn.versions().broker_range(api as i16),
+            conn.versions().broker_range(api.key()),
         ))
     }
 }

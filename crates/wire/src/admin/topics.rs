@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kafka_protocol::error::ResponseError;
+use crate::protocol::BrokerErrorKind;
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 #[cfg(feature = "test-util")]
@@ -60,13 +60,13 @@ impl NewTopic {
 impl BrokerError {
     /// TOPIC_ALREADY_EXISTS: a create found the topic there already.
     pub fn is_already_exists(&self) -> bool {
-        self.kind() == ResponseError::TopicAlreadyExists
+        self.kind() == BrokerErrorKind::TopicAlreadyExists
     }
 
     test_util_pub! {
         /// UNKNOWN_TOPIC_OR_PARTITION: the topic (or partition) does not exist.
         pub fn is_unknown_topic(&self) -> bool {
-            self.kind() == ResponseError::UnknownTopicOrPartition
+            self.kind() == BrokerErrorKind::UnknownTopicOrPartition
         }
     }
 }
@@ -287,7 +287,7 @@ impl Admin {
                         answered.insert(name.clone());
                         match result {
                             Err(e)
-                                if e.kind() == ResponseError::NotController
+                                if e.kind() == BrokerErrorKind::NotController
                                     // "Retriable" for produce and fetch, but the final
                                     // answer to deleting a topic that is not there.
                                     || (e.is_retriable() && !e.is_unknown_topic()) =>

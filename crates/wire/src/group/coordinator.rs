@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use kafka_protocol::error::ResponseError;
+use crate::protocol::BrokerErrorKind;
 
 use crate::admin::rounds::Rounds;
 use crate::client::{Client, Error, Result};
@@ -15,9 +15,9 @@ use crate::protocol::BrokerError;
 pub(crate) fn is_coordinator_error(e: &BrokerError) -> bool {
     matches!(
         e.kind(),
-        ResponseError::NotCoordinator
-            | ResponseError::CoordinatorNotAvailable
-            | ResponseError::CoordinatorLoadInProgress
+        BrokerErrorKind::NotCoordinator
+            | BrokerErrorKind::CoordinatorNotAvailable
+            | BrokerErrorKind::CoordinatorLoadInProgress
     )
 }
 

@@ -33,10 +33,10 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::protocol::BrokerErrorKind;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesOrdered, StreamExt};
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{ProduceRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -448,8 +448,8 @@ impl PartitionWorker {
                     Err(Error::Broker(e)) => {
                         matches!(
                             e.kind(),
-                            ResponseError::DuplicateSequenceNumber
-                                | ResponseError::OutOfOrderSequenceNumber
+                            BrokerErrorKind::DuplicateSequenceNumber
+                                | BrokerErrorKind::OutOfOrderSequenceNumber
                         )
                     }
                     _ => false,
@@ -527,7 +527,7 @@ impl PartitionWorker {
         };
         // OUT_OF_ORDER_SEQUENCE_NUMBER at the head is only benign while recovering (an earlier
         // attempt of an earlier batch may still be landing); otherwise the broker lost state.
-        let out_of_order_benign = matches!(e, Error::Broker(b) if b.kind() == ResponseError::OutOfOrderSequenceNumber)
+        let out_of_order_benign = matches!(e, Error::Broker(b) if b.kind() == BrokerErrorKind::OutOfOrderSequenceNumber)
             && self.recovering.is_some();
         within_deadline && (e.is_retriable() || out_of_order_benign)
     }
@@ -587,12 +587,12 @@ impl PartitionWorker {
 fn is_producer_state_error(error: &Error) -> bool {
     matches!(error, Error::Broker(b) if matches!(
         b.kind(),
-        ResponseError::OutOfOrderSequenceNumber
-            | ResponseError::DuplicateSequenceNumber
-            | ResponseError::InvalidProducerEpoch
-            | ResponseError::ProducerFenced
-            | ResponseError::UnknownProducerId
-            | ResponseError::InvalidProducerIdMapping
+        BrokerErrorKind::OutOfOrderSequenceNumber
+            | BrokerErrorKind::DuplicateSequenceNumber
+            | BrokerErrorKind::InvalidProducerEpoch
+            | BrokerErrorKind::ProducerFenced
+            | BrokerErrorKind::UnknownProducerId
+            | BrokerErrorKind::InvalidProducerIdMapping
     ))
 }
 

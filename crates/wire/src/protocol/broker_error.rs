@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use kafka_protocol::error::ResponseError;
+use super::BrokerErrorKind;
 
 /// An error code a broker returned, with the API and — where the response says — the topic and
 /// partition. Whether it is retriable follows the Kafka protocol's own classification.
@@ -69,9 +69,9 @@ impl BrokerError {
         self
     }
 
-    /// The protocol's classification of the code.
-    pub fn kind(&self) -> ResponseError {
-        ResponseError::try_from_code(self.code).unwrap_or(ResponseError::Unknown(0))
+    /// The protocol's classification of the code, by Kafka's name for it.
+    pub fn kind(&self) -> BrokerErrorKind {
+        BrokerErrorKind::from_code(self.code)
     }
 
     /// Retriable per the Kafka protocol (leader moves, coordinator loading, timeouts...).
@@ -83,18 +83,18 @@ impl BrokerError {
     pub(crate) fn invalidates_metadata(&self) -> bool {
         matches!(
             self.kind(),
-            ResponseError::NotLeaderOrFollower
-                | ResponseError::UnknownTopicOrPartition
-                | ResponseError::LeaderNotAvailable
-                | ResponseError::FencedLeaderEpoch
-                | ResponseError::UnknownLeaderEpoch
-                | ResponseError::NotCoordinator
-                | ResponseError::CoordinatorNotAvailable
-                | ResponseError::BrokerNotAvailable
-                | ResponseError::ReplicaNotAvailable
-                | ResponseError::NotController
-                | ResponseError::KafkaStorageError
-                | ResponseError::UnknownTopicId
+            BrokerErrorKind::NotLeaderOrFollower
+                | BrokerErrorKind::UnknownTopicOrPartition
+                | BrokerErrorKind::LeaderNotAvailable
+                | BrokerErrorKind::FencedLeaderEpoch
+                | BrokerErrorKind::UnknownLeaderEpoch
+                | BrokerErrorKind::NotCoordinator
+                | BrokerErrorKind::CoordinatorNotAvailable
+                | BrokerErrorKind::BrokerNotAvailable
+                | BrokerErrorKind::ReplicaNotAvailable
+                | BrokerErrorKind::NotController
+                | BrokerErrorKind::KafkaStorageError
+                | BrokerErrorKind::UnknownTopicId
         )
     }
 
@@ -103,11 +103,11 @@ impl BrokerError {
         pub fn is_auth(&self) -> bool {
             matches!(
                 self.kind(),
-                ResponseError::SaslAuthenticationFailed
-                    | ResponseError::TopicAuthorizationFailed
-                    | ResponseError::GroupAuthorizationFailed
-                    | ResponseError::ClusterAuthorizationFailed
-                    | ResponseError::TransactionalIdAuthorizationFailed
+                BrokerErrorKind::SaslAuthenticationFailed
+                    | BrokerErrorKind::TopicAuthorizationFailed
+                    | BrokerErrorKind::GroupAuthorizationFailed
+                    | BrokerErrorKind::ClusterAuthorizationFailed
+                    | BrokerErrorKind::TransactionalIdAuthorizationFailed
             )
         }
     }

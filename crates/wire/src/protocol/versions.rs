@@ -1,52 +1,16 @@
 //! ApiVersions negotiation: each request uses the highest version that both we and the broker
-//! support.
-//!
-//! "We" is narrower than what `kafka-protocol` can encode: a few newer versions change meaning
-//! (Fetch v13+, Produce v13+, OffsetCommit/OffsetFetch v10+ address topics by id instead of by
-//! name), and we only speak versions whose fields our callers fill in correctly.
+//! support ([`Api::OURS`] lists ours).
 
 use std::collections::HashMap;
 
-use kafka_protocol::messages::ApiKey;
-
 use super::api::api_name;
-
-/// `(api key, min, max)` for every API this client sends.
-pub(crate) const OUR_VERSIONS: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 11),
-    (ApiKey::Fetch, 4, 12),
-    (ApiKey::ListOffsets, 1, 8),
-    (ApiKey::Metadata, 1, 12),
-    (ApiKey::OffsetCommit, 2, 9),
-    (ApiKey::OffsetFetch, 1, 9),
-    (ApiKey::FindCoordinator, 0, 3),
-    (ApiKey::JoinGroup, 0, 9),
-    (ApiKey::Heartbeat, 0, 4),
-    (ApiKey::LeaveGroup, 0, 5),
-    (ApiKey::SyncGroup, 0, 5),
-    (ApiKey::DescribeGroups, 0, 5),
-    (ApiKey::ListGroups, 0, 4),
-    (ApiKey::SaslHandshake, 0, 1),
-    (ApiKey::ApiVersions, 0, 3),
-    (ApiKey::CreateTopics, 2, 7),
-    (ApiKey::DeleteTopics, 1, 5),
-    (ApiKey::DeleteRecords, 0, 2),
-    (ApiKey::InitProducerId, 0, 4),
-    (ApiKey::DescribeAcls, 1, 3),
-    (ApiKey::CreateAcls, 1, 3),
-    (ApiKey::DescribeConfigs, 1, 4),
-    (ApiKey::SaslAuthenticate, 0, 2),
-    (ApiKey::CreatePartitions, 0, 3),
-    (ApiKey::DeleteGroups, 0, 2),
-    (ApiKey::IncrementalAlterConfigs, 0, 1),
-    (ApiKey::DescribeCluster, 0, 1),
-];
+use super::Api;
 
 /// Our supported range for `key`, if we send it at all.
 pub(crate) fn our_range(key: i16) -> Option<(i16, i16)> {
-    OUR_VERSIONS
+    Api::OURS
         .iter()
-        .find(|(k, _, _)| *k as i16 == key)
+        .find(|(api, _, _)| api.key() == key)
         .map(|(_, min, max)| (*min, *max))
 }
 
@@ -87,9 +51,9 @@ impl ApiVersionTable {
     }
 
     test_util_pub! {
-        /// Whether the broker advertises `key` at all (e.g. Tansu lacks CreatePartitions).
-        pub fn supports(&self, key: ApiKey) -> bool {
-            self.ranges.contains_key(&(key as i16))
+        /// Whether the broker advertises `api` at all (e.g. Tansu lacks CreatePartitions).
+        pub fn supports(&self, api: Api) -> bool {
+            self.ranges.contains_key(&api.key())
         }
     }
 
@@ -140,16 +104,5 @@ mod tests {
         let e = t.choose(37).unwrap_err();
         assert_eq!(e.api, "CreatePartitions");
         assert!(e.offered.contains("not advertised"));
-    }
-
-    #[test]
-    fn our_ranges_are_encodable_by_kafka_protocol() {
-        for (key, min, max) in OUR_VERSIONS {
-            let valid = key.valid_versions();
-            assert!(
-                valid.min <= *min && *max <= valid.max,
-                "{key:?}: ours {min}..={max}, kafka-protocol {valid:?}"
-            );
-        }
     }
 }
