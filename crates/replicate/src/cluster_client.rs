@@ -6,7 +6,7 @@
 
 use kreplicate_wire::client::{Client, ClientConfig};
 use kreplicate_wire::TlsConfig;
-use kreplicate_wire::{AsyncCredentials, ConnectionError, Credentials};
+use kreplicate_wire::{AsyncCredentials, ConnectionError, Credentials, CredentialsError};
 use kreplicate_wire::{SaslCredentials, SaslMechanism};
 
 use crate::config::{ClusterAuth, ClusterConfig, ScramMechanism, SecretRef};
@@ -105,7 +105,7 @@ test_util_pub! {
                     async move {
                         scram_credentials(secret, mechanism)
                             .await
-                            .map_err(|e| e.to_string())
+                            .map_err(CredentialsError::new)
                     }
                 })));
             }
@@ -198,7 +198,7 @@ fn msk_iam_credentials(
         async move {
             let token = crate::aws::msk_iam::token(&region, lifetime)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(CredentialsError::new)?;
             Ok(SaslCredentials {
                 mechanism: SaslMechanism::OAuthBearer,
                 username: format!(

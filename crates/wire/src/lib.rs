@@ -11,8 +11,8 @@
 //!   membership).
 //!
 //! At the crate root: how to connect ([`ConnectionConfig`] with [`TlsConfig`],
-//! [`SaslCredentials`] or a [`CredentialsProvider`]) and the errors a connection or a broker
-//! reports ([`ConnectionError`], [`BrokerError`]). Records are [`kreplicate_codec`]'s types, and
+//! [`SaslCredentials`] or a [`CredentialsProvider`], which fails with a [`CredentialsError`])
+//! and the errors a connection or a broker reports ([`ConnectionError`], [`BrokerError`]). Records are [`kreplicate_codec`]'s types, and
 //! Kafka's APIs and error codes `kafka-protocol`'s (`ApiKey`, `ResponseError`, which
 //! [`BrokerError::kind`] answers so that callers match on Kafka's names): depend on those crates
 //! to name them. Inside, not public: TCP/TLS (rustls with the ring
@@ -108,7 +108,8 @@ mod transport;
 #[cfg(feature = "test-util")]
 pub use connection::BrokerConnection;
 pub use connection::{
-    AsyncCredentials, ConnectionConfig, ConnectionError, Credentials, CredentialsProvider, NotKafka,
+    AsyncCredentials, ConnectionConfig, ConnectionError, Credentials, CredentialsError,
+    CredentialsProvider, NotKafka,
 };
 #[cfg(feature = "test-util")]
 pub use protocol::ApiVersionTable;

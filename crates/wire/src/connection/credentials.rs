@@ -9,26 +9,28 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+use super::CredentialsError;
 use crate::sasl::SaslCredentials;
 
 /// Supplies credentials for a new connection.
 pub trait CredentialsProvider: Send + Sync {
-    /// Returns the credentials to use now, or a message saying why none could be loaded
-    /// (e.g. "cannot read /etc/kreplicate/secret.json: permission denied").
-    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, String>>;
+    /// Returns the credentials to use now, or why none could be loaded (e.g. "cannot read
+    /// /etc/kreplicate/secret.json: permission denied"; [`CredentialsError::new`] takes an
+    /// error or a message).
+    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, CredentialsError>>;
 }
 
 impl CredentialsProvider for SaslCredentials {
-    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, String>> {
+    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, CredentialsError>> {
         Box::pin(std::future::ready(Ok(self.clone())))
     }
 }
 
 impl<F> CredentialsProvider for F
 where
-    F: Fn() -> Result<SaslCredentials, String> + Send + Sync,
+    F: Fn() -> Result<SaslCredentials, CredentialsError> + Send + Sync,
 {
-    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, String>> {
+    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, CredentialsError>> {
         Box::pin(std::future::ready(self()))
     }
 }
@@ -39,9 +41,9 @@ pub struct AsyncCredentials<F>(pub F);
 impl<F, Fut> CredentialsProvider for AsyncCredentials<F>
 where
     F: Fn() -> Fut + Send + Sync,
-    Fut: Future<Output = Result<SaslCredentials, String>> + Send + 'static,
+    Fut: Future<Output = Result<SaslCredentials, CredentialsError>> + Send + 'static,
 {
-    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, String>> {
+    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, CredentialsError>> {
         Box::pin((self.0)())
     }
 }

@@ -234,9 +234,9 @@ async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
             .0
             .credentials()
             .await
-            .map_err(|message| ConnectionError::Credentials {
+            .map_err(|source| ConnectionError::Credentials {
                 broker: broker.clone(),
-                message,
+                source,
             })?;
     let mechanism = credentials.mechanism.name();
     let auth_error = |message: String| ConnectionError::Auth {
