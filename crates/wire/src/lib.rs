@@ -108,8 +108,8 @@ mod transport;
 #[cfg(feature = "test-util")]
 pub use connection::BrokerConnection;
 pub use connection::{
-    AsyncCredentials, ConnectionConfig, ConnectionError, Credentials, CredentialsError,
-    CredentialsProvider, NotKafka,
+    AsyncCredentials, ConnectionConfig, ConnectionError, CredentialsError, CredentialsProvider,
+    NotKafka,
 };
 #[cfg(feature = "test-util")]
 pub use protocol::ApiVersionTable;

@@ -13,7 +13,7 @@ use kreplicate_wire::client::{Client, ClientConfig, Error};
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 use kreplicate_wire::TlsConfig;
-use kreplicate_wire::{ConnectionError, Credentials, CredentialsError};
+use kreplicate_wire::{ConnectionError, CredentialsError};
 use kreplicate_wire::{SaslCredentials, SaslMechanism};
 
 struct Secured {
@@ -48,7 +48,7 @@ fn config(front: &Front, ca_pem: String, mechanism: SaslMechanism, password: &st
         ca_pem: Some(ca_pem),
         ..TlsConfig::default()
     });
-    config.connection.sasl = Some(Credentials::new(SaslCredentials {
+    config.connection.sasl = Some(Arc::new(SaslCredentials {
         mechanism,
         username: "replicator".into(),
         password: password.into(),
@@ -210,7 +210,7 @@ async fn a_provider_that_cannot_load_credentials_is_named_with_its_cause() {
         "s3cret",
     );
     let counted = calls.clone();
-    config.connection.sasl = Some(Credentials::new(move || {
+    config.connection.sasl = Some(Arc::new(move || {
         counted.fetch_add(1, Ordering::SeqCst);
         Err(CredentialsError::new(SecretUnreadable(
             std::io::ErrorKind::PermissionDenied.into(),

@@ -5,7 +5,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
@@ -51,22 +50,5 @@ where
 impl<F> fmt::Debug for AsyncCredentials<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("AsyncCredentials(<async fn>)")
-    }
-}
-
-/// A shared provider, as stored in [`super::ConnectionConfig`].
-#[derive(Clone)]
-pub struct Credentials(pub Arc<dyn CredentialsProvider>);
-
-impl Credentials {
-    /// Shares `provider`.
-    pub fn new(provider: impl CredentialsProvider + 'static) -> Self {
-        Credentials(Arc::new(provider))
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Credentials(<provider>)")
     }
 }
