@@ -6,6 +6,7 @@
 //! coordinator and ask again, within the client's retry policy.
 
 mod admin;
+mod assign_error;
 mod assignor;
 mod consumer_protocol;
 mod coordinator;
@@ -13,6 +14,7 @@ mod member;
 mod offsets;
 
 pub use admin::{GroupAdmin, ListedGroup};
+pub use assign_error::AssignError;
 test_util_pub! {
     pub use admin::{GroupDescription, MemberDescription};
 }
