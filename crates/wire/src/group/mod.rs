@@ -24,7 +24,7 @@ test_util_pub! {
 pub use member::{
     Generation, GroupMember, GroupMemberConfig, GroupProtocol, HeartbeatOutcome, RejoinReason,
 };
-pub use offsets::CommittedOffset;
+pub use offsets::{CommittedOffset, OffsetToCommit};
 
 test_util_pub! {
     /// A topic's partitions, as assigned to a member.
