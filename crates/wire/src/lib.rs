@@ -5,8 +5,9 @@
 //!   leader routing, one retry policy); every other part sends through it.
 //! - [`producer`]: an idempotent producer (acks=all) of records, or of whole batches passed
 //!   through without decompression.
-//! - [`fetcher`]: a read_committed fetcher, one that shares a Fetch request per broker, and
-//!   helpers to scan a partition or read its offsets.
+//! - [`fetcher`]: a read_committed fetcher shared by one reader per partition, which sends
+//!   one Fetch request per broker and prefetches, and helpers to scan a partition or read its
+//!   offsets.
 //! - [`admin`], [`group`]: topics, configs, ACLs; consumer groups (listing, committed offsets,
 //!   membership).
 //!
@@ -30,7 +31,7 @@
 //! ```no_run
 //! use bytes::Bytes;
 //! use kreplicate_wire::client::{Client, ClientConfig};
-//! use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
+//! use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, SharedFetcher};
 //! use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,10 +45,9 @@
 //!     .await?;
 //! let offset = delivery.await?.offset; // acks=all, idempotent
 //!
-//! let fetcher = Fetcher::new(client, FetchConfig::default()); // read_committed
+//! let fetcher = SharedFetcher::new(client, FetchConfig::default()); // read_committed
 //! let position = FetchPosition { topic: "orders".into(), partition: 0, offset };
-//! let (_, result) = fetcher.fetch(&[position]).await.remove(0);
-//! let (records, next) = result?.records()?;
+//! let (records, next) = fetcher.fetch(position).await?.records()?;
 //! assert_eq!(records[0].value.as_deref(), Some(&b"hello"[..]));
 //! assert_eq!(next, offset + 1);
 //! # Ok(())
@@ -59,7 +59,8 @@
 //! - `test-util` (off by default; for tests and `kreplicate-testkit`, no stability promise):
 //!   makes public what only tests call — the connection, transport and SASL layers, admin and
 //!   group requests the replicator does not send (`Admin::describe_cluster`,
-//!   `Admin::list_offsets`, `GroupAdmin::describe_groups`, ...) and a few accessors.
+//!   `Admin::list_offsets`, `GroupAdmin::describe_groups`, ...), the one-round `Fetcher` under
+//!   `SharedFetcher`, and a few accessors.
 
 #![warn(
     missing_docs,
