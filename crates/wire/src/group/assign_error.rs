@@ -3,10 +3,9 @@
 use std::error::Error;
 
 /// Why [`GroupProtocol::assign`](super::GroupProtocol::assign) returned no assignment: the
-/// protocol's own error (or message). The member reports it as a protocol error naming the
-/// group: "group '…': cannot assign: {this}".
-///
-/// Its text is the cause's text and its [`source`](Error::source) the cause's source.
+/// protocol's own error (or message), with its text and [`source`](Error::source). The member
+/// reports it as a protocol error naming the group: "group '…': cannot assign: {this}", so
+/// only its text reaches the caller of [`GroupMember::join`](super::GroupMember::join).
 ///
 /// ```
 /// use kreplicate_wire::group::AssignError;
@@ -23,11 +22,6 @@ impl AssignError {
     pub fn new(cause: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
         AssignError(cause.into())
     }
-
-    /// The protocol's error, e.g. to downcast it to the protocol's own type.
-    pub fn get_ref(&self) -> &(dyn Error + Send + Sync + 'static) {
-        &*self.0
-    }
 }
 
 #[cfg(test)]
@@ -35,15 +29,19 @@ mod tests {
     use super::*;
 
     #[derive(Debug, thiserror::Error)]
-    #[error("no members")]
-    struct NoMembers;
+    #[error("member 'w-2' is too old")]
+    struct TooOld(#[source] std::fmt::Error);
 
     #[test]
-    fn shows_the_cause_and_keeps_it() {
-        let e = AssignError::new(NoMembers);
-        assert_eq!(e.to_string(), "no members");
-        assert!(e.get_ref().is::<NoMembers>());
-        assert!(e.source().is_none());
-        assert_eq!(AssignError::new("plain").to_string(), "plain");
+    fn shows_the_cause_and_its_source() {
+        let e = AssignError::new(TooOld(std::fmt::Error));
+        assert_eq!(e.to_string(), "member 'w-2' is too old");
+        assert_eq!(
+            e.source().map(ToString::to_string),
+            Some("an error occurred when formatting an argument".to_string())
+        );
+        let plain = AssignError::new("plain");
+        assert_eq!(plain.to_string(), "plain");
+        assert!(plain.source().is_none());
     }
 }
