@@ -5,10 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+use kreplicate_wire::ConnectionConfig;
 use kreplicate_wire::TlsConfig;
-use kreplicate_wire::{ConnectionConfig, Credentials};
 use kreplicate_wire::{SaslCredentials, SaslMechanism};
 
 use crate::jaas::{self, LoginModule};
@@ -137,7 +138,7 @@ impl Reader<'_> {
         }
         let sasl = self.sasl(protocol.sasl())?;
         if let Some(credentials) = sasl {
-            config.sasl = Some(Credentials::new(credentials));
+            config.sasl = Some(Arc::new(credentials));
         }
         Ok(config)
     }
@@ -361,7 +362,7 @@ mod tests {
     use super::*;
 
     fn sasl_of(config: &ConnectionConfig) -> SaslCredentials {
-        block_on(config.sasl.as_ref().expect("sasl set").0.credentials()).unwrap()
+        block_on(config.sasl.as_ref().expect("sasl set").credentials()).unwrap()
     }
 
     /// The providers built from properties answer at once; a one-off runtime polls them.

@@ -4,9 +4,11 @@
 //! (so a rotated password is used without a restart), and the configured cluster id checked
 //! against the real one.
 
+use std::sync::Arc;
+
 use kreplicate_wire::client::{Client, ClientConfig};
 use kreplicate_wire::TlsConfig;
-use kreplicate_wire::{AsyncCredentials, ConnectionError, Credentials};
+use kreplicate_wire::{AsyncCredentials, ConnectionError, CredentialsError, CredentialsProvider};
 use kreplicate_wire::{SaslCredentials, SaslMechanism};
 
 use crate::config::{ClusterAuth, ClusterConfig, ScramMechanism, SecretRef};
@@ -100,12 +102,12 @@ test_util_pub! {
                     .map_err(secret_error(SCRAM_SECRET_FIELD))?;
                 let secret = secret.clone();
                 let mechanism = *mechanism;
-                config.connection.sasl = Some(Credentials::new(AsyncCredentials(move || {
+                config.connection.sasl = Some(Arc::new(AsyncCredentials(move || {
                     let secret = secret.clone();
                     async move {
                         scram_credentials(secret, mechanism)
                             .await
-                            .map_err(|e| e.to_string())
+                            .map_err(CredentialsError::new)
                     }
                 })));
             }
@@ -192,13 +194,13 @@ fn msk_iam_credentials(
     _role: Role,
     region: String,
     lifetime: std::time::Duration,
-) -> Result<Credentials, EngineError> {
-    Ok(Credentials::new(AsyncCredentials(move || {
+) -> Result<Arc<dyn CredentialsProvider>, EngineError> {
+    Ok(Arc::new(AsyncCredentials(move || {
         let region = region.clone();
         async move {
             let token = crate::aws::msk_iam::token(&region, lifetime)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(CredentialsError::new)?;
             Ok(SaslCredentials {
                 mechanism: SaslMechanism::OAuthBearer,
                 username: format!(
@@ -218,7 +220,7 @@ fn msk_iam_credentials(
     role: Role,
     _region: String,
     _lifetime: std::time::Duration,
-) -> Result<Credentials, EngineError> {
+) -> Result<Arc<dyn CredentialsProvider>, EngineError> {
     Err(ErrorKind::AwsFeatureMissing {
         role,
         cluster: cluster.id.clone(),

@@ -85,7 +85,7 @@ pub use config::{
 pub use config::{ClusterAuth, ProvidedCredentials, ReplicationFlags, SecretRef, TlsSettings};
 pub use engine::Replicator;
 pub use error::EngineError;
-pub use kreplicate_wire::{CredentialsProvider, SaslCredentials, SaslMechanism};
+pub use kreplicate_wire::{CredentialsError, CredentialsProvider, SaslCredentials, SaslMechanism};
 #[cfg(feature = "test-util")]
 pub use options::PanicHook;
 pub use options::{DataMode, EngineOptions, WorkerGroupOptions};

@@ -27,7 +27,7 @@ use kreplicate_codec::Compression as WireCompression;
 use kreplicate_offsets::OffsetMaps;
 use kreplicate_wire::client::Client;
 use kreplicate_wire::fetcher::{
-    high_watermark, log_start_offset, FetchConfig, Fetcher, IsolationLevel, SharedFetcher,
+    high_watermark, log_start_offset, FetchConfig, IsolationLevel, SharedFetcher,
 };
 use kreplicate_wire::producer::{Producer, ProducerConfig};
 use tokio::sync::watch;
@@ -251,7 +251,7 @@ impl Supervisor {
         );
         // One fetch session for all copiers: one Fetch request per source broker, not one per
         // partition queued behind each other's long polls.
-        let fetcher = SharedFetcher::new(Fetcher::new(self.source.clone(), FetchConfig::default()));
+        let fetcher = SharedFetcher::new(self.source.clone(), FetchConfig::default());
         let checkpoints = checkpoint::load_all(&self.target, &self.config.name)
             .await
             .map_err(|e| self.cluster_error(Role::Target, e))?;

@@ -7,6 +7,7 @@
 //! this test sets.
 #![cfg(feature = "aws")]
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use kreplicate_replicate::{connect, ClusterRole as Role};
@@ -15,7 +16,6 @@ use kreplicate_testkit::certs::TestCa;
 use kreplicate_testkit::front::{botocore_msk_iam_token, Front, FrontConfig, FrontMskIam};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::Credentials;
 use kreplicate_wire::TlsConfig;
 use kreplicate_wire::{SaslCredentials, SaslMechanism};
 
@@ -60,7 +60,7 @@ async fn connect_with_token(front: &Front, ca: &TestCa, token: String) -> String
         ca_pem: Some(ca.cert_pem()),
         ..TlsConfig::default()
     });
-    config.connection.sasl = Some(Credentials::new(SaslCredentials {
+    config.connection.sasl = Some(Arc::new(SaslCredentials {
         mechanism: SaslMechanism::OAuthBearer,
         username: "test token".into(),
         password: token,
@@ -161,7 +161,7 @@ async fn msk_iam_tokens_are_accepted_refreshed_and_refused_like_msk() {
         ca_pem: Some(ca.cert_pem()),
         ..TlsConfig::default()
     });
-    config.connection.sasl = Some(Credentials::new(SaslCredentials {
+    config.connection.sasl = Some(Arc::new(SaslCredentials {
         mechanism: SaslMechanism::OAuthBearer,
         username: "botocore token".into(),
         password: good,

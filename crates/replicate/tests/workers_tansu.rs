@@ -464,7 +464,7 @@ async fn workers_share_partitions_and_handoffs_lose_and_duplicate_nothing() {
 async fn cluster_tasks_run_once_not_once_per_worker() {
     use kafka_protocol::messages::ApiKey;
     use kreplicate_wire::admin::AlterOp;
-    use kreplicate_wire::group::GroupAdmin;
+    use kreplicate_wire::group::{GroupAdmin, OffsetToCommit};
 
     let source = TansuBroker::strict_memory().unwrap();
     let target = TansuBroker::strict_memory().unwrap();
@@ -492,8 +492,14 @@ async fn cluster_tasks_run_once_not_once_per_worker() {
     producer.flush().await;
     // The group consumed half of each partition on the source.
     let group = format!("app-{}", std::process::id());
-    let commits: Vec<(String, i32, i64, Option<String>)> =
-        (0..6).map(|p| ("load".to_string(), p, 50, None)).collect();
+    let commits: Vec<OffsetToCommit> = (0..6)
+        .map(|partition| OffsetToCommit {
+            topic: "load".to_string(),
+            partition,
+            offset: 50,
+            metadata: None,
+        })
+        .collect();
     GroupAdmin::new(source_client.clone())
         .commit_offsets(&group, &commits)
         .await

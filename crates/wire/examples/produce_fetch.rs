@@ -6,7 +6,7 @@ use bytes::Bytes;
 use kreplicate_codec::Header;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
+use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, SharedFetcher};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 
 /// Produces `["a", "b", "c"]` to partition 0 of `topic` and returns what a fetch reads back as
@@ -41,14 +41,13 @@ pub async fn run(
         d.await.map_err(|e| (*e.0).clone())?;
     }
 
-    let fetcher = Fetcher::new(client, FetchConfig::default());
+    let fetcher = SharedFetcher::new(client, FetchConfig::default());
     let position = FetchPosition {
         topic: topic.to_string(),
         partition: 0,
         offset: first,
     };
-    let (_, result) = fetcher.fetch(&[position]).await.remove(0);
-    let (records, _next) = result?.records()?;
+    let (records, _next) = fetcher.fetch(position).await?.records()?;
     Ok(records
         .into_iter()
         .filter_map(|r| Some((r.offset, r.value?)))

@@ -5,18 +5,20 @@
 //!   leader routing, one retry policy); every other part sends through it.
 //! - [`producer`]: an idempotent producer (acks=all) of records, or of whole batches passed
 //!   through without decompression.
-//! - [`fetcher`]: a read_committed fetcher, one that shares a Fetch request per broker, and
-//!   helpers to scan a partition or read its offsets.
+//! - [`fetcher`]: a read_committed fetcher shared by one reader per partition, which sends
+//!   one Fetch request per broker and prefetches, and helpers to scan a partition or read its
+//!   offsets.
 //! - [`admin`], [`group`]: topics, configs, ACLs; consumer groups (listing, committed offsets,
 //!   membership).
 //!
 //! At the crate root: how to connect ([`ConnectionConfig`] with [`TlsConfig`],
-//! [`SaslCredentials`] or a [`CredentialsProvider`]) and the errors a connection or a broker
-//! reports ([`ConnectionError`], [`BrokerError`]). Records are [`kreplicate_codec`]'s types
-//! (depend on that crate to name them). Kafka's APIs and error codes are this crate's own enums,
-//! by Kafka's names: [`Api`] (what [`Admin::supports`](admin::Admin::supports) asks about) and
-//! [`BrokerErrorKind`] (what [`BrokerError::kind`] answers); no `kafka-protocol` type is in any
-//! public signature. Inside, not public: TCP/TLS (rustls with the ring
+//! [`SaslCredentials`] or a [`CredentialsProvider`], which fails with a [`CredentialsError`])
+//! and the errors a connection or a broker reports ([`ConnectionError`], [`BrokerError`]).
+//! Records are [`kreplicate_codec`]'s types (depend on that crate to name them). Kafka's APIs
+//! and error codes are this crate's own enums, by Kafka's names: [`Api`] (what
+//! [`Admin::supports`](admin::Admin::supports) asks about) and [`BrokerErrorKind`] (what
+//! [`BrokerError::kind`] answers); no `kafka-protocol` type is in any public signature.
+//! Inside, not public: TCP/TLS (rustls with the ring
 //! provider), SASL PLAIN / SCRAM / OAUTHBEARER, framing, request encoding through
 //! `kafka-protocol`, ApiVersions negotiation, and pipelined connections.
 //!
@@ -31,7 +33,7 @@
 //! ```no_run
 //! use bytes::Bytes;
 //! use kreplicate_wire::client::{Client, ClientConfig};
-//! use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
+//! use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, SharedFetcher};
 //! use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,10 +47,9 @@
 //!     .await?;
 //! let offset = delivery.await?.offset; // acks=all, idempotent
 //!
-//! let fetcher = Fetcher::new(client, FetchConfig::default()); // read_committed
+//! let fetcher = SharedFetcher::new(client, FetchConfig::default()); // read_committed
 //! let position = FetchPosition { topic: "orders".into(), partition: 0, offset };
-//! let (_, result) = fetcher.fetch(&[position]).await.remove(0);
-//! let (records, next) = result?.records()?;
+//! let (records, next) = fetcher.fetch(position).await?.records()?;
 //! assert_eq!(records[0].value.as_deref(), Some(&b"hello"[..]));
 //! assert_eq!(next, offset + 1);
 //! # Ok(())
@@ -60,7 +61,8 @@
 //! - `test-util` (off by default; for tests and `kreplicate-testkit`, no stability promise):
 //!   makes public what only tests call — the connection, transport and SASL layers, admin and
 //!   group requests the replicator does not send (`Admin::describe_cluster`,
-//!   `Admin::list_offsets`, `GroupAdmin::describe_groups`, ...) and a few accessors.
+//!   `Admin::list_offsets`, `GroupAdmin::describe_groups`, ...), the one-round `Fetcher` under
+//!   `SharedFetcher`, and a few accessors.
 
 #![warn(
     missing_docs,
@@ -109,7 +111,8 @@ mod transport;
 #[cfg(feature = "test-util")]
 pub use connection::BrokerConnection;
 pub use connection::{
-    AsyncCredentials, ConnectionConfig, ConnectionError, Credentials, CredentialsProvider, NotKafka,
+    AsyncCredentials, ConnectionConfig, ConnectionError, CredentialsError, CredentialsProvider,
+    NotKafka,
 };
 #[cfg(feature = "test-util")]
 pub use protocol::ApiVersionTable;

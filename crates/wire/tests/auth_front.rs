@@ -1,6 +1,8 @@
 //! SASL/SCRAM over TLS with a private CA, end to end: our client → the in-repo TLS + SCRAM front
 //! (Tansu 0.6 has neither broker TLS nor a SCRAM user store) → a real Tansu broker.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,7 +13,7 @@ use kreplicate_wire::client::{Client, ClientConfig, Error};
 use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher};
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 use kreplicate_wire::TlsConfig;
-use kreplicate_wire::{ConnectionError, Credentials};
+use kreplicate_wire::{ConnectionError, CredentialsError};
 use kreplicate_wire::{SaslCredentials, SaslMechanism};
 
 struct Secured {
@@ -46,7 +48,7 @@ fn config(front: &Front, ca_pem: String, mechanism: SaslMechanism, password: &st
         ca_pem: Some(ca_pem),
         ..TlsConfig::default()
     });
-    config.connection.sasl = Some(Credentials::new(SaslCredentials {
+    config.connection.sasl = Some(Arc::new(SaslCredentials {
         mechanism,
         username: "replicator".into(),
         password: password.into(),
@@ -190,4 +192,59 @@ async fn a_mechanism_the_broker_does_not_offer_is_named() {
         "{text}"
     );
     assert!(text.contains("SCRAM-SHA-256"), "{text}");
+}
+
+/// What a provider's own error type looks like (e.g. a secret file it cannot read).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read secret file /run/kreplicate/scram.json")]
+struct SecretUnreadable(#[source] std::io::Error);
+
+#[tokio::test]
+async fn a_provider_that_cannot_load_credentials_is_named_with_its_cause() {
+    let cluster = secured_cluster();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut config = config(
+        &cluster.front,
+        cluster.ca.cert_pem(),
+        SaslMechanism::ScramSha256,
+        "s3cret",
+    );
+    let counted = calls.clone();
+    config.connection.sasl = Some(Arc::new(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        Err(CredentialsError::new(SecretUnreadable(
+            std::io::ErrorKind::PermissionDenied.into(),
+        )))
+    }));
+    let err = Client::connect(config).await.unwrap_err();
+    let Error::Connection(e @ ConnectionError::Credentials { broker, source }) = &err else {
+        panic!("expected a credentials error, got {err:?}");
+    };
+    assert_eq!(broker, &cluster.front.addr());
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "cannot load credentials for broker {}: cannot read secret file \
+             /run/kreplicate/scram.json",
+            cluster.front.addr()
+        )
+    );
+    // The provider's error is there to downcast, and its cause follows in the chain.
+    assert!(source.get_ref().is::<SecretUnreadable>());
+    let chain: Vec<String> = std::iter::successors(std::error::Error::source(e), |s| s.source())
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            "cannot read secret file /run/kreplicate/scram.json",
+            "permission denied"
+        ]
+    );
+    // Asked once (a credentials error is not retried), and nothing reached the SASL exchange.
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        cluster.front.auth_successes() + cluster.front.auth_failures(),
+        0
+    );
 }

@@ -2,13 +2,14 @@
 //! listener (the in-repo TLS front), an HTTP server, some other service, a plaintext port
 //! reached with TLS, and a broker without SASL reached with SCRAM (Tansu).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kreplicate_testkit::certs::TestCa;
 use kreplicate_testkit::front::{Front, FrontConfig};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::TlsConfig;
-use kreplicate_wire::{BrokerConnection, ConnectionConfig, ConnectionError, Credentials, NotKafka};
+use kreplicate_wire::{BrokerConnection, ConnectionConfig, ConnectionError, NotKafka};
 use kreplicate_wire::{SaslCredentials, SaslMechanism};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -135,7 +136,7 @@ async fn a_tls_handshake_timeout_asks_whether_the_port_is_plaintext() {
 async fn scram_against_a_broker_without_sasl_says_sasl_is_not_enabled() {
     let broker = TansuBroker::memory().unwrap();
     let config = ConnectionConfig {
-        sasl: Some(Credentials::new(SaslCredentials {
+        sasl: Some(Arc::new(SaslCredentials {
             mechanism: SaslMechanism::ScramSha512,
             username: "replicator".into(),
             password: "pw".into(),

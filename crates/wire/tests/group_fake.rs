@@ -22,7 +22,9 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use kreplicate_testkit::fake_broker::{FakeBroker, FakeReply};
 use kreplicate_wire::client::{Client, ClientConfig, Error, RetryPolicy};
-use kreplicate_wire::group::{encode_assignment, CommittedOffset, GroupAdmin, TopicPartitions};
+use kreplicate_wire::group::{
+    encode_assignment, CommittedOffset, GroupAdmin, OffsetToCommit, TopicPartitions,
+};
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())
@@ -101,8 +103,18 @@ async fn commit_retries_not_coordinator_and_sends_exact_fields() {
         .commit_offsets(
             "g",
             &[
-                ("orders".into(), 0, 12, Some("meta-0".into())),
-                ("orders".into(), 3, 40, None),
+                OffsetToCommit {
+                    topic: "orders".into(),
+                    partition: 0,
+                    offset: 12,
+                    metadata: Some("meta-0".into()),
+                },
+                OffsetToCommit {
+                    topic: "orders".into(),
+                    partition: 3,
+                    offset: 40,
+                    metadata: None,
+                },
             ],
         )
         .await

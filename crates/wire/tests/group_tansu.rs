@@ -12,7 +12,7 @@ use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig, RetryPolicy};
 use kreplicate_wire::group::{
     CommittedOffset, Generation, GroupAdmin, GroupMember, GroupMemberConfig, HeartbeatOutcome,
-    RejoinReason,
+    OffsetToCommit, RejoinReason,
 };
 
 async fn client_for(broker: &TansuBroker) -> Client {
@@ -50,9 +50,24 @@ async fn commit_then_fetch_offsets_exact() {
         .commit_offsets(
             group,
             &[
-                ("orders".into(), 0, 5, Some("m0".into())),
-                ("orders".into(), 1, 7, None),
-                ("orders".into(), 2, 0, Some(String::new())),
+                OffsetToCommit {
+                    topic: "orders".into(),
+                    partition: 0,
+                    offset: 5,
+                    metadata: Some("m0".into()),
+                },
+                OffsetToCommit {
+                    topic: "orders".into(),
+                    partition: 1,
+                    offset: 7,
+                    metadata: None,
+                },
+                OffsetToCommit {
+                    topic: "orders".into(),
+                    partition: 2,
+                    offset: 0,
+                    metadata: Some(String::new()),
+                },
             ],
         )
         .await
@@ -114,7 +129,15 @@ async fn commit_then_fetch_offsets_exact() {
 
     // Bad input is refused before anything is sent, naming the partition.
     let e = groups
-        .commit_offsets(group, &[("orders".into(), 2, -3, None)])
+        .commit_offsets(
+            group,
+            &[OffsetToCommit {
+                topic: "orders".into(),
+                partition: 2,
+                offset: -3,
+                metadata: None,
+            }],
+        )
         .await
         .unwrap_err();
     assert!(e.to_string().contains("orders-2"), "{e}");
@@ -128,7 +151,15 @@ async fn list_describe_and_delete_groups() {
     let groups = GroupAdmin::new(client.clone());
     for g in ["g-list-a", "g-list-b"] {
         groups
-            .commit_offsets(g, &[("events".into(), 0, 1, None)])
+            .commit_offsets(
+                g,
+                &[OffsetToCommit {
+                    topic: "events".into(),
+                    partition: 0,
+                    offset: 1,
+                    metadata: None,
+                }],
+            )
             .await
             .unwrap();
     }

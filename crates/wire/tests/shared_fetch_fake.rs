@@ -162,10 +162,7 @@ async fn shared_fetcher(bootstrap: &str) -> SharedFetcher {
     config.retry = RetryPolicy::no_retry();
     config.connection.request_timeout = Duration::from_secs(5);
     let client = Client::connect(config).await.unwrap();
-    SharedFetcher::new(kreplicate_wire::fetcher::Fetcher::new(
-        client,
-        FetchConfig::default(),
-    ))
+    SharedFetcher::new(client, FetchConfig::default())
 }
 
 /// `(topic, partition, fetch offset)` of every partition a recorded Fetch request carried.
@@ -941,13 +938,13 @@ async fn a_partition_left_out_of_a_response_is_fetched_again_at_once() {
     config.retry = RetryPolicy::no_retry();
     config.connection.request_timeout = Duration::from_secs(60);
     let client = Client::connect(config).await.unwrap();
-    let shared = SharedFetcher::new(kreplicate_wire::fetcher::Fetcher::new(
+    let shared = SharedFetcher::new(
         client,
         FetchConfig {
             max_wait: Duration::from_secs(30),
             ..FetchConfig::default()
         },
-    ));
+    );
     // events-0's caller takes one result and keeps processing it; its prefetch is buffered.
     check(
         &shared.fetch(position("events", 0, 0)).await.unwrap(),
@@ -988,10 +985,7 @@ async fn prefetching_stops_at_the_budget_and_resumes_when_a_result_is_claimed() 
     config.retry = RetryPolicy::no_retry();
     config.connection.request_timeout = Duration::from_secs(5);
     let client = Client::connect(config).await.unwrap();
-    let shared = SharedFetcher::with_prefetch_budget(
-        kreplicate_wire::fetcher::Fetcher::new(client, FetchConfig::default()),
-        2 * len,
-    );
+    let shared = SharedFetcher::with_prefetch_budget(client, FetchConfig::default(), 2 * len);
     for partition in 0..5 {
         let fetched = shared
             .fetch(position("events", partition, 0))

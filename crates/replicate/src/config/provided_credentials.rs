@@ -3,25 +3,25 @@
 
 use std::sync::Arc;
 
-use kreplicate_wire::{Credentials, CredentialsProvider};
+use kreplicate_wire::CredentialsProvider;
 
 test_util_pub! {
     /// A shared [`CredentialsProvider`]. Two values are equal when they share one provider, so a
     /// configuration holding one still compares.
     #[derive(Clone)]
-    pub struct ProvidedCredentials(pub(crate) Credentials);
+    pub struct ProvidedCredentials(pub(crate) Arc<dyn CredentialsProvider>);
 }
 
 impl ProvidedCredentials {
     /// Wraps `provider`; it decides the SASL mechanism with each credential it returns.
     pub(crate) fn new(provider: impl CredentialsProvider + 'static) -> Self {
-        Self(Credentials::new(provider))
+        Self(Arc::new(provider))
     }
 }
 
 impl PartialEq for ProvidedCredentials {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0 .0, &other.0 .0)
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 

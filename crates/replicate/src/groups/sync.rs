@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use kreplicate_offsets::{OffsetMaps, Translation};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::group::GroupAdmin;
+use kreplicate_wire::group::{GroupAdmin, OffsetToCommit};
 use kreplicate_wire::producer::{Producer, ProducerConfig};
 use kreplicate_wire::BrokerError;
 use tokio::sync::watch;
@@ -469,15 +469,13 @@ impl GroupSync {
         for (key, entry) in &entries {
             self.own.remember(key.clone(), entry.clone());
         }
-        let offsets: Vec<(String, i32, i64, Option<String>)> = commits
+        let offsets: Vec<OffsetToCommit> = commits
             .iter()
-            .map(|(row, offset)| {
-                (
-                    row.target_topic.clone(),
-                    row.partition,
-                    *offset,
-                    Some(self.marker.clone()),
-                )
+            .map(|(row, offset)| OffsetToCommit {
+                topic: row.target_topic.clone(),
+                partition: row.partition,
+                offset: *offset,
+                metadata: Some(self.marker.clone()),
             })
             .collect();
         let results = self

@@ -65,6 +65,20 @@ impl MemberMetadata {
     }
 }
 
+/// A member's metadata the leader cannot read: most likely another kreplicate version.
+#[derive(Debug, thiserror::Error)]
+// The JSON error is part of the one-line message (not a `source`, which would repeat it).
+#[error(
+    "member '{member}' sent metadata this version cannot read ({error}): run the same \
+     kreplicate version on every worker of a replicator"
+)]
+pub(crate) struct UnreadableMetadata {
+    /// The member id.
+    pub(crate) member: String,
+    /// Why its JSON did not decode.
+    pub(crate) error: serde_json::Error,
+}
+
 impl MemberAssignment {
     pub(crate) fn encode(&self) -> Bytes {
         Bytes::from(serde_json::to_vec(self).expect("plain data serializes"))

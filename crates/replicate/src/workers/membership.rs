@@ -16,12 +16,16 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kreplicate_wire::client::Client;
-use kreplicate_wire::group::{GroupMember, GroupMemberConfig, GroupProtocol, HeartbeatOutcome};
+use kreplicate_wire::group::{
+    AssignError, GroupMember, GroupMemberConfig, GroupProtocol, HeartbeatOutcome,
+};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::assignment::{assign, MemberAssignment, MemberMetadata, PartitionKey};
+use super::assignment::{
+    assign, MemberAssignment, MemberMetadata, PartitionKey, UnreadableMetadata,
+};
 use crate::metrics::ReplicatorMetrics;
 use crate::options::WorkerGroupOptions;
 
@@ -77,14 +81,14 @@ impl GroupProtocol for WorkerProtocol {
         .encode()
     }
 
-    fn assign(&self, members: &[(String, Bytes)]) -> Result<BTreeMap<String, Bytes>, String> {
+    fn assign(&self, members: &[(String, Bytes)]) -> Result<BTreeMap<String, Bytes>, AssignError> {
         let mut decoded = BTreeMap::new();
         for (id, bytes) in members {
-            let meta = MemberMetadata::decode(bytes).map_err(|e| {
-                format!(
-                    "member '{id}' sent metadata this version cannot read ({e}): run the same \
-                     kreplicate version on every worker of a replicator"
-                )
+            let meta = MemberMetadata::decode(bytes).map_err(|error| {
+                AssignError::new(UnreadableMetadata {
+                    member: id.clone(),
+                    error,
+                })
             })?;
             decoded.insert(id.clone(), meta);
         }
@@ -414,5 +418,30 @@ async fn run_member(
         Err(_) => {
             tracing::warn!(group = %group, "leaving the worker group timed out: the others wait for the session timeout")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_from_another_version_fails_the_assignment_naming_the_member() {
+        let protocol = WorkerProtocol {
+            claims: Arc::new(Mutex::new(Claims::default())),
+            metrics_address: None,
+        };
+        let members = [
+            ("w-1".to_string(), MemberMetadata::default().encode()),
+            ("w-2".to_string(), Bytes::from_static(b"v2:owned=0,1")),
+        ];
+        let e = protocol.assign(&members).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "member 'w-2' sent metadata this version cannot read (expected value at line 1 \
+             column 1): run the same kreplicate version on every worker of a replicator"
+        );
+        // Nothing was assigned.
+        assert_eq!(protocol.claims.lock().unwrap().assigned_universe, None);
     }
 }

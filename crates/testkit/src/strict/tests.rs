@@ -1022,9 +1022,9 @@ fn malformed_partitions_get_kafkas_codes_and_pipelined_answers_keep_request_orde
 async fn the_layer_works_behind_tls_and_scram() {
     use crate::certs::TestCa;
     use crate::front::{FrontConfig, FrontMechanism, FrontSasl};
-    use kreplicate_wire::Credentials;
     use kreplicate_wire::TlsConfig;
     use kreplicate_wire::{SaslCredentials, SaslMechanism};
+    use std::sync::Arc;
 
     let tansu = crate::tansu::TansuBroker::memory().unwrap();
     let ca = TestCa::new("strict test root");
@@ -1044,7 +1044,7 @@ async fn the_layer_works_behind_tls_and_scram() {
         ca_pem: Some(ca.cert_pem()),
         ..TlsConfig::default()
     });
-    config.connection.sasl = Some(Credentials::new(SaslCredentials {
+    config.connection.sasl = Some(Arc::new(SaslCredentials {
         mechanism: SaslMechanism::ScramSha512,
         username: "u".into(),
         password: "pw".into(),

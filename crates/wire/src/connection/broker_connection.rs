@@ -138,7 +138,7 @@ impl BrokerConnection {
             broker,
             &config.client_id,
             config.request_timeout,
-            config.sasl.as_ref(),
+            config.sasl.as_deref(),
         )
         .await?;
         let shared = Arc::new(Shared {

@@ -5,30 +5,31 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+use super::CredentialsError;
 use crate::sasl::SaslCredentials;
 
 /// Supplies credentials for a new connection.
 pub trait CredentialsProvider: Send + Sync {
-    /// Returns the credentials to use now, or a message saying why none could be loaded
-    /// (e.g. "cannot read /etc/kreplicate/secret.json: permission denied").
-    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, String>>;
+    /// Returns the credentials to use now, or why none could be loaded (e.g. "cannot read
+    /// /etc/kreplicate/secret.json: permission denied"; [`CredentialsError::new`] takes an
+    /// error or a message).
+    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, CredentialsError>>;
 }
 
 impl CredentialsProvider for SaslCredentials {
-    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, String>> {
+    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, CredentialsError>> {
         Box::pin(std::future::ready(Ok(self.clone())))
     }
 }
 
 impl<F> CredentialsProvider for F
 where
-    F: Fn() -> Result<SaslCredentials, String> + Send + Sync,
+    F: Fn() -> Result<SaslCredentials, CredentialsError> + Send + Sync,
 {
-    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, String>> {
+    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, CredentialsError>> {
         Box::pin(std::future::ready(self()))
     }
 }
@@ -39,9 +40,9 @@ pub struct AsyncCredentials<F>(pub F);
 impl<F, Fut> CredentialsProvider for AsyncCredentials<F>
 where
     F: Fn() -> Fut + Send + Sync,
-    Fut: Future<Output = Result<SaslCredentials, String>> + Send + 'static,
+    Fut: Future<Output = Result<SaslCredentials, CredentialsError>> + Send + 'static,
 {
-    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, String>> {
+    fn credentials(&self) -> BoxFuture<'_, Result<SaslCredentials, CredentialsError>> {
         Box::pin((self.0)())
     }
 }
@@ -49,22 +50,5 @@ where
 impl<F> fmt::Debug for AsyncCredentials<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("AsyncCredentials(<async fn>)")
-    }
-}
-
-/// A shared provider, as stored in [`super::ConnectionConfig`].
-#[derive(Clone)]
-pub struct Credentials(pub Arc<dyn CredentialsProvider>);
-
-impl Credentials {
-    /// Shares `provider`.
-    pub fn new(provider: impl CredentialsProvider + 'static) -> Self {
-        Credentials(Arc::new(provider))
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Credentials(<provider>)")
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::not_kafka::NotKafka;
+use super::CredentialsError;
 
 /// Why talking to one broker failed.
 /// Cloneable (I/O sources are shared) so one failure can be reported to every request it
@@ -75,12 +76,13 @@ pub enum ConnectionError {
         message: String,
     },
     /// Credentials could not be obtained (e.g. an unreadable secret file).
-    #[error("cannot load credentials for broker {broker}: {message}")]
+    #[error("cannot load credentials for broker {broker}: {source}")]
     Credentials {
         /// The broker (`host:port`).
         broker: String,
         /// What the credentials provider reported.
-        message: String,
+        #[source]
+        source: CredentialsError,
     },
     /// Reading or writing the socket failed after connecting.
     #[error("I/O error with broker {broker}: {source}")]

@@ -12,7 +12,7 @@ use kafka_protocol::protocol::{Request, StrBytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::not_kafka::{NotKafka, HANDSHAKE_MAX_FRAME_BYTES};
-use super::{ConnectionError, Credentials};
+use super::{ConnectionError, CredentialsProvider};
 use crate::frame::decode_frame;
 use crate::protocol::{api_name, decode_response, encode_request, ApiVersionTable};
 use crate::sasl::{SaslExchange, SaslMechanism, SaslStep};
@@ -162,7 +162,7 @@ pub(super) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     broker: &str,
     client_id: &str,
     timeout: Duration,
-    credentials: Option<&Credentials>,
+    credentials: Option<&dyn CredentialsProvider>,
 ) -> Result<Handshake, ConnectionError> {
     let mut lockstep = Lockstep {
         stream,
@@ -226,17 +226,16 @@ fn broker_max(response: &ApiVersionsResponse) -> Option<i16> {
 async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     lockstep: &mut Lockstep<'_, S>,
     versions: &ApiVersionTable,
-    credentials: &Credentials,
+    credentials: &dyn CredentialsProvider,
 ) -> Result<Option<Instant>, ConnectionError> {
     let broker = lockstep.broker.to_string();
     let credentials =
         credentials
-            .0
             .credentials()
             .await
-            .map_err(|message| ConnectionError::Credentials {
+            .map_err(|source| ConnectionError::Credentials {
                 broker: broker.clone(),
-                message,
+                source,
             })?;
     let mechanism = credentials.mechanism.name();
     let auth_error = |message: String| ConnectionError::Auth {

@@ -4,6 +4,7 @@
 mod broker_connection;
 mod config;
 mod credentials;
+mod credentials_error;
 mod error;
 mod handshake;
 mod not_kafka;
@@ -12,6 +13,7 @@ test_util_pub! {
     pub use broker_connection::BrokerConnection;
 }
 pub use config::ConnectionConfig;
-pub use credentials::{AsyncCredentials, Credentials, CredentialsProvider};
+pub use credentials::{AsyncCredentials, CredentialsProvider};
+pub use credentials_error::CredentialsError;
 pub use error::ConnectionError;
 pub use not_kafka::NotKafka;

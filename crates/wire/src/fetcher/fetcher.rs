@@ -25,34 +25,37 @@ pub struct FetchPosition {
     pub offset: i64,
 }
 
-/// Reads from many partitions of one cluster.
-#[derive(Debug, Clone)]
-pub struct Fetcher {
-    client: Client,
-    config: FetchConfig,
+test_util_pub! {
+    /// Reads from many partitions of one cluster, one round at a time: what [`SharedFetcher`]
+    /// sends its requests with.
+    ///
+    /// [`SharedFetcher`]: super::SharedFetcher
+    #[derive(Debug, Clone)]
+    pub struct Fetcher {
+        client: Client,
+        config: FetchConfig,
+    }
 }
 
 /// The outcome for one partition of a round.
 pub(crate) type PartitionResult = (FetchPosition, Result<FetchedPartition>);
 
+// Without `test-util` the type is crate-private, so its `pub` methods are too.
+#[cfg_attr(not(feature = "test-util"), allow(unreachable_pub))]
 impl Fetcher {
     /// A fetcher sending through `client`.
     pub fn new(client: Client, config: FetchConfig) -> Self {
         Fetcher { client, config }
     }
 
-    test_util_pub! {
-        /// The client it sends through.
-        pub fn client(&self) -> &Client {
-            &self.client
-        }
+    /// The client it sends through.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
-    test_util_pub! {
-        /// Its configuration.
-        pub fn config(&self) -> &FetchConfig {
-            &self.config
-        }
+    /// Its configuration.
+    pub fn config(&self) -> &FetchConfig {
+        &self.config
     }
 
     /// Fetches once from every position. Partitions whose leader cannot be found or whose

@@ -1,5 +1,6 @@
-//! The fetcher: one Fetch request per leader broker covering many partitions, read_committed
-//! filtering, and typed out-of-range errors.
+//! The fetcher: [`SharedFetcher`], shared by one reader per partition, sends one Fetch request
+//! per leader broker covering many partitions; read_committed filtering, typed out-of-range
+//! errors, and helpers to scan a partition or read its offsets.
 
 mod config;
 mod fetched;
@@ -11,7 +12,10 @@ mod shared;
 
 pub use config::{FetchConfig, IsolationLevel};
 pub use fetched::{FetchedPartition, VisibleBatches};
-pub use fetcher::{FetchPosition, Fetcher};
+pub use fetcher::FetchPosition;
+test_util_pub! {
+    pub use fetcher::Fetcher;
+}
 pub use offsets::{high_watermark, log_start_offset};
 pub(crate) use scan::fetch_advancing;
 pub use scan::{scan_batches, scan_partition};

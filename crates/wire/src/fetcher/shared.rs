@@ -77,14 +77,14 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::config::IsolationLevel;
+use super::config::{FetchConfig, IsolationLevel};
 use super::fetched::FetchedPartition;
 use super::fetcher::{FetchPosition, Fetcher};
 use crate::client::{Client, Error, Result};
 use crate::protocol::BrokerError;
 use kreplicate_codec::RecordSet;
 
-/// Kafka's LEADER_NOT_AVAILABLE, what [`Fetcher::fetch`] answers for a partition without a
+/// Kafka's LEADER_NOT_AVAILABLE, what `Fetcher::fetch` answers for a partition without a
 /// leader.
 const LEADER_NOT_AVAILABLE: i16 = 5;
 
@@ -110,9 +110,9 @@ test_util_pub! {
 /// What [`Error::Shutdown`] names.
 const NAME: &str = "shared fetcher";
 
-/// A [`Fetcher`] many tasks share, each fetching one partition at a time; their fetches go out
-/// as one Fetch request per leader broker, with each partition's next result prefetched (see
-/// the module docs).
+/// A read_committed (or read_uncommitted, per [`FetchConfig`]) fetcher many tasks share, each
+/// fetching one partition at a time; their fetches go out as one Fetch request per leader
+/// broker, with each partition's next result prefetched (see the module docs).
 ///
 /// Cheap to clone: clones share the batching task, which ends when the last clone is dropped.
 /// Batching happens only among the callers of one `SharedFetcher`, so create one per source
@@ -125,17 +125,18 @@ pub struct SharedFetcher {
 }
 
 impl SharedFetcher {
-    /// Spawns the batching task on the current Tokio runtime (so it must be called from within
-    /// one); the task ends when the last handle is dropped.
-    pub fn new(fetcher: Fetcher) -> Self {
-        Self::with_prefetch_budget(fetcher, PREFETCH_BUDGET)
+    /// A fetcher sending through `client`. Spawns the batching task on the current Tokio
+    /// runtime (so it must be called from within one); the task ends when the last handle is
+    /// dropped.
+    pub fn new(client: Client, config: FetchConfig) -> Self {
+        Self::with_prefetch_budget(client, config, PREFETCH_BUDGET)
     }
 
     test_util_pub! {
         /// As [`SharedFetcher::new`], with `budget` bytes for prefetched results nobody has
         /// claimed yet, across all partitions (see the module docs).
-        pub fn with_prefetch_budget(fetcher: Fetcher, budget: usize) -> Self {
-            let fetcher = Arc::new(fetcher);
+        pub fn with_prefetch_budget(client: Client, config: FetchConfig, budget: usize) -> Self {
+            let fetcher = Arc::new(Fetcher::new(client, config));
             let buffered = Arc::new(AtomicUsize::new(0));
             let (requests, incoming) = mpsc::channel(QUEUE);
             let batcher = Batcher {
@@ -167,8 +168,11 @@ impl SharedFetcher {
 
     /// Fetches `position` once: from the result prefetched for exactly that offset if there is
     /// one, else in the next Fetch request to its leader together with every other partition
-    /// waiting for or due a fetch from that leader. Same errors as [`Fetcher::fetch`] for that
-    /// position; [`Error::Shutdown`] only if the batching task is gone (its runtime shut down).
+    /// waiting for or due a fetch from that leader. A partition whose leader cannot be found or
+    /// whose broker fails gets an error (and its cached metadata is invalidated); the others
+    /// are unaffected. OFFSET_OUT_OF_RANGE comes back as [`Error::OffsetOutOfRange`] with the
+    /// partition's valid range. [`Error::Shutdown`] only if the batching task is gone (its
+    /// runtime shut down).
     pub async fn fetch(&self, position: FetchPosition) -> Result<FetchedPartition> {
         let client = self.fetcher.client();
         let leader = client

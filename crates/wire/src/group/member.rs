@@ -32,6 +32,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
+use super::assign_error::AssignError;
 use super::assignor::range_assign;
 use super::consumer_protocol::{
     decode_assignment, decode_subscription, encode_assignment, encode_subscription,
@@ -63,7 +64,7 @@ pub trait GroupProtocol: Send + Sync {
     fn assign(
         &self,
         members: &[(String, Bytes)],
-    ) -> std::result::Result<BTreeMap<String, Bytes>, String>;
+    ) -> std::result::Result<BTreeMap<String, Bytes>, AssignError>;
 }
 
 /// Added to the rebalance timeout for the JoinGroup wait on the member's own connection.

@@ -6,6 +6,7 @@
 //! coordinator and ask again, within the client's retry policy.
 
 mod admin;
+mod assign_error;
 mod assignor;
 mod consumer_protocol;
 mod coordinator;
@@ -13,6 +14,7 @@ mod member;
 mod offsets;
 
 pub use admin::{GroupAdmin, ListedGroup};
+pub use assign_error::AssignError;
 test_util_pub! {
     pub use admin::{GroupDescription, MemberDescription};
 }
@@ -22,7 +24,7 @@ test_util_pub! {
 pub use member::{
     Generation, GroupMember, GroupMemberConfig, GroupProtocol, HeartbeatOutcome, RejoinReason,
 };
-pub use offsets::CommittedOffset;
+pub use offsets::{CommittedOffset, OffsetToCommit};
 
 test_util_pub! {
     /// A topic's partitions, as assigned to a member.

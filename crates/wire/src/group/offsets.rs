@@ -29,6 +29,19 @@ pub struct CommittedOffset {
     pub leader_epoch: Option<i32>,
 }
 
+/// One partition's offset to commit with [`GroupAdmin::commit_offsets`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetToCommit {
+    /// Topic name.
+    pub topic: String,
+    /// Partition index.
+    pub partition: i32,
+    /// The next offset the group will consume (never negative).
+    pub offset: i64,
+    /// The metadata string to commit with the offset; `None` commits none.
+    pub metadata: Option<String>,
+}
+
 /// One partition's row of an OffsetFetch answer: its error or its offset.
 type FetchedRow = (
     (String, i32),
@@ -196,28 +209,28 @@ impl GroupAdmin {
         Ok(out)
     }
 
-    /// Commits `offsets` — `(topic, partition, offset, metadata)` — for `group` from outside
-    /// the group (generation -1, no member id), as tools that reset or copy offsets do. The
+    /// Commits `offsets` for `group` from outside the group (generation -1, no member id), as tools that reset or copy offsets do. The
     /// group must have no active members (the coordinator rejects the commit otherwise).
     /// Returns each partition's outcome; coordinator moves are retried.
     pub async fn commit_offsets(
         &self,
         group: &str,
-        offsets: &[(String, i32, i64, Option<String>)],
+        offsets: &[OffsetToCommit],
     ) -> Result<BTreeMap<(String, i32), Result<(), BrokerError>>> {
-        if let Some((t, p, o, _)) = offsets.iter().find(|(_, p, o, _)| *o < 0 || *p < 0) {
+        if let Some(c) = offsets.iter().find(|c| c.offset < 0 || c.partition < 0) {
             return Err(Error::Config(format!(
-                "cannot commit offset {o} for {t}-{p} of group '{group}': offsets and \
-                 partitions are never negative"
+                "cannot commit offset {} for {}-{} of group '{group}': offsets and partitions \
+                 are never negative",
+                c.offset, c.topic, c.partition
             )));
         }
         let mut by_topic: BTreeMap<&str, Vec<OffsetCommitRequestPartition>> = BTreeMap::new();
-        for (topic, partition, offset, metadata) in offsets {
-            by_topic.entry(topic.as_str()).or_default().push(
+        for c in offsets {
+            by_topic.entry(c.topic.as_str()).or_default().push(
                 OffsetCommitRequestPartition::default()
-                    .with_partition_index(*partition)
-                    .with_committed_offset(*offset)
-                    .with_committed_metadata(metadata.as_deref().map(str_bytes)),
+                    .with_partition_index(c.partition)
+                    .with_committed_offset(c.offset)
+                    .with_committed_metadata(c.metadata.as_deref().map(str_bytes)),
             );
         }
         let request = OffsetCommitRequest::default()
@@ -264,14 +277,17 @@ impl GroupAdmin {
                         out.insert((topic.clone(), p.partition_index), result);
                     }
                 }
-                if let Some((t, p, _, _)) = offsets
+                if let Some(c) = offsets
                     .iter()
-                    .find(|(t, p, _, _)| !out.contains_key(&(t.clone(), *p)))
+                    .find(|c| !out.contains_key(&(c.topic.clone(), c.partition)))
                 {
                     return Err(Error::protocol(
                         "OffsetCommit",
                         broker,
-                        format!("group '{group}': the response has no result for {t}-{p}"),
+                        format!(
+                            "group '{group}': the response has no result for {}-{}",
+                            c.topic, c.partition
+                        ),
                     ));
                 }
                 Ok(out)
