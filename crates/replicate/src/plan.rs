@@ -14,7 +14,7 @@ use crate::error::EngineError;
 use crate::groups::planned::{plan_groups, PlannedGroup, PlannedPosition, Translation};
 use crate::metrics::ReplicatorMetrics;
 use crate::table::Table;
-use crate::topics::{describe_ops, TopicPlan, TopicSync};
+use crate::topics::{describe_ops, TopicPlan, TopicSync, ValidateOnlyRefusal};
 
 /// What `run` would do to the target now, and what it could not do; `Display` renders it.
 #[derive(Debug)]
@@ -286,7 +286,7 @@ impl Plan {
 }
 
 /// What the target answered a `validate_only` request, if it was asked.
-fn checked(validated: &Option<Result<(), String>>) -> String {
+fn checked(validated: &Option<Result<(), ValidateOnlyRefusal>>) -> String {
     match validated {
         None => String::new(),
         Some(Ok(())) => "; the target accepts it (validate_only)".to_string(),
