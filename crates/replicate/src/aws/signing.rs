@@ -11,6 +11,8 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 
+use super::SigningError;
+
 /// What to add to the request: headers (header signing) or query parameters (presigning).
 pub(super) struct Signature {
     pub(super) headers: Vec<(String, String)>,
@@ -28,7 +30,7 @@ pub(super) fn sign_get(
     url: &str,
     presign_for: Option<Duration>,
     time: SystemTime,
-) -> Result<Signature, String> {
+) -> Result<Signature, SigningError> {
     let identity: Identity = credentials.clone().into();
     let mut settings = SigningSettings::default();
     if let Some(expires) = presign_for {
@@ -43,12 +45,12 @@ pub(super) fn sign_get(
         .time(time)
         .settings(settings)
         .build()
-        .map_err(|e| e.to_string())?
+        .map_err(SigningError::Params)?
         .into();
     let request =
-        SignableRequest::new("GET", url, std::iter::empty(), body).map_err(|e| e.to_string())?;
+        SignableRequest::new("GET", url, std::iter::empty(), body).map_err(SigningError::Sign)?;
     let (instructions, _signature) = sign(request, &params)
-        .map_err(|e| e.to_string())?
+        .map_err(SigningError::Sign)?
         .into_parts();
     let (headers, params) = instructions.into_parts();
     Ok(Signature {
