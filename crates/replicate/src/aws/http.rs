@@ -51,3 +51,54 @@ pub(super) async fn get(
             source,
         })?
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+    use crate::aws::AwsError;
+
+    #[tokio::test]
+    async fn a_refused_connection_is_unreachable_with_hypers_error_as_source() {
+        // A loopback port nobody listens on any more.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/v1/clusters/x/bootstrap-brokers");
+        let e = get(&url, &[]).await.unwrap_err();
+        assert!(matches!(e, HttpError::Exchange(_)), "{e:?}");
+        // hyper's own message is only "client error (Connect)": the causes follow on the line.
+        let text = e.to_string();
+        assert!(text.starts_with("client error (Connect): "), "{text}");
+        assert!(text.contains("refused"), "{text}");
+        let hyper = e.source().expect("hyper's error");
+        assert!(hyper.is::<hyper_util::client::legacy::Error>(), "{hyper:?}");
+        let e = AwsError::Unreachable {
+            action: "kafka:GetBootstrapBrokers",
+            resource: "arn:x".into(),
+            endpoint: format!("http://127.0.0.1:{port}"),
+            source: Box::new(e),
+        };
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "kafka:GetBootstrapBrokers on arn:x: cannot reach http://127.0.0.1:{port}: {text}"
+            )
+        );
+        assert!(e.source().is_some_and(|s| s.is::<HttpError>()), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn a_bad_header_is_named_with_https_error_as_source() {
+        let headers = [("bad header".to_string(), "v".to_string())];
+        let e = get("http://127.0.0.1:9/", &headers).await.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "building the request: invalid HTTP header name"
+        );
+        assert!(e.source().is_some_and(|s| s.is::<http::Error>()), "{e:?}");
+    }
+}

@@ -64,3 +64,37 @@ pub(super) fn sign_get(
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use aws_sigv4::sign::v4::signing_params::BuildError;
+
+    use super::*;
+    use crate::aws::AwsError;
+
+    #[test]
+    fn a_signing_failure_names_what_was_signed_and_chains_to_aws_sigv4s_error() {
+        let missing: BuildError = v4::SigningParams::<SigningSettings>::builder()
+            .build()
+            .unwrap_err();
+        let sigv4 = missing.to_string();
+        let e = AwsError::Signing {
+            action: "kafka-cluster:Connect",
+            resource: "MSK clusters in us-east-1".into(),
+            what: "the MSK IAM token",
+            source: SigningError::Params(missing),
+        };
+        assert_eq!(
+            e.to_string(),
+            format!("kafka-cluster:Connect on MSK clusters in us-east-1: signing the MSK IAM token: {sigv4}")
+        );
+        let signing = e.source().expect("the signing error");
+        assert_eq!(signing.to_string(), sigv4);
+        assert!(
+            signing.source().is_some_and(|s| s.is::<BuildError>()),
+            "{signing:?}"
+        );
+    }
+}

@@ -69,3 +69,57 @@ impl PartialEq for ChangesRefused {
 }
 
 impl Eq for ChangesRefused {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid_config() -> BrokerError {
+        // INVALID_CONFIG (40).
+        BrokerError::new("IncrementalAlterConfigs", 40).with_topic("src.orders")
+    }
+
+    #[test]
+    fn changes_read_as_before_and_chain_to_the_client_error() {
+        let refusal = ValidateOnlyRefusal::Changes(vec![
+            ChangesRefused {
+                ops: vec![AlterOp::set("retention.ms", "7000")],
+                source: invalid_config().into(),
+            },
+            ChangesRefused {
+                ops: vec![AlterOp::delete("cleanup.policy")],
+                source: invalid_config().into(),
+            },
+        ]);
+        assert_eq!(
+            refusal.to_string(),
+            "refuses retention.ms=7000 (IncrementalAlterConfigs failed for topic src.orders: \
+             InvalidConfig (code 40)); -cleanup.policy (IncrementalAlterConfigs failed for topic \
+             src.orders: InvalidConfig (code 40))"
+        );
+        let first = refusal.source().expect("the first refusal");
+        assert_eq!(
+            first.to_string(),
+            "retention.ms=7000 (IncrementalAlterConfigs failed for topic src.orders: \
+             InvalidConfig (code 40))"
+        );
+        let client = first.source().expect("the client error");
+        assert!(
+            matches!(client.downcast_ref::<ClientError>(), Some(ClientError::Broker(b)) if *b == invalid_config()),
+            "{client:?}"
+        );
+    }
+
+    #[test]
+    fn creation_reads_as_the_broker_error_and_is_its_source() {
+        let broker = BrokerError::new("CreateTopics", 40).with_topic("src.orders");
+        let refusal = ValidateOnlyRefusal::Creation(broker.clone());
+        assert_eq!(refusal.to_string(), broker.to_string());
+        assert_eq!(
+            refusal
+                .source()
+                .and_then(|s| s.downcast_ref::<BrokerError>()),
+            Some(&broker)
+        );
+    }
+}
