@@ -33,9 +33,11 @@ use crate::refusal::Refusal;
 
 mod accounting;
 mod checkpointing;
+mod data_path_error;
 mod header_splice;
 mod record_rewrite;
 
+pub(crate) use data_path_error::DataPathError;
 use record_rewrite::Group;
 
 /// Memory a record in flight holds besides its key and value (its decoded form and headers,
@@ -59,7 +61,7 @@ pub(crate) enum CopierExit {
     /// The target could not be written at all (unreachable past the retry deadline, a
     /// coordinator error...): the whole data path restarts with a fresh producer and resumes
     /// exactly.
-    DataPathFailed(String),
+    DataPathFailed(Box<DataPathError>),
     /// The target refused a write (see [`crate::refusal`]): this partition stops at `offset`,
     /// everything below it acknowledged; the others are unaffected. `isolated`: the refused
     /// write held only the record (or pass-through batch) at `offset`. Otherwise the refused
@@ -226,10 +228,10 @@ pub(crate) async fn run_copier(setup: CopierSetup, mut stop: watch::Receiver<boo
     if c.s.mode == DataMode::Batch {
         c.checkpoint_and_wait().await;
         if c.checkpointed.is_none() {
-            return CopierExit::DataPathFailed(format!(
-                "the starting checkpoint of {}-{} was not acknowledged",
-                c.s.source_topic, c.s.partition
-            ));
+            return CopierExit::DataPathFailed(Box::new(DataPathError::StartingCheckpoint {
+                topic: c.s.source_topic.clone(),
+                partition: c.s.partition,
+            }));
         }
     } else {
         c.checkpoint().await;
@@ -500,7 +502,7 @@ impl Copier {
             .producer
             .send_raw(&self.s.target_topic, self.s.partition, raw)
             .await
-            .map_err(|e| CopierExit::DataPathFailed(e.to_string()))?;
+            .map_err(|e| CopierExit::DataPathFailed(Box::new(DataPathError::Send(e))))?;
         self.unacked_bytes += bytes;
         self.position = last_offset + 1;
         self.pending.push_back(Box::pin(async move {
@@ -536,11 +538,12 @@ impl Copier {
         let answer = registry
             .written_by_replicator_from(producer_id, target)
             .await;
-        answer.map_err(|e| {
-            CopierExit::DataPathFailed(format!(
-                "reading the source's producer registry for {}-{} failed: {e}",
-                self.s.source_topic, self.s.partition
-            ))
+        answer.map_err(|source| {
+            CopierExit::DataPathFailed(Box::new(DataPathError::ProducerRegistry {
+                topic: self.s.source_topic.clone(),
+                partition: self.s.partition,
+                source,
+            }))
         })
     }
 
@@ -581,11 +584,12 @@ impl Copier {
                 partition,
                 offsets: &offsets,
             };
-            let found = reverse.originals(&copy).await.map_err(|e| {
-                CopierExit::DataPathFailed(format!(
-                    "reading the reverse replicator's offset maps for {}-{} failed: {e}",
-                    self.s.source_topic, self.s.partition
-                ))
+            let found = reverse.originals(&copy).await.map_err(|source| {
+                CopierExit::DataPathFailed(Box::new(DataPathError::ReverseMaps {
+                    topic: self.s.source_topic.clone(),
+                    partition: self.s.partition,
+                    source,
+                }))
             })?;
             if let Some(originals) = found {
                 for (copy, original) in offsets.iter().zip(originals) {

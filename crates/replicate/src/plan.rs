@@ -6,7 +6,7 @@
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use kreplicate_wire::client::Client;
+use kreplicate_wire::client::{Client, Error as ClientError};
 
 use crate::cluster_client::{connect, Role};
 use crate::config::ReplicatorConfig;
@@ -14,7 +14,7 @@ use crate::error::EngineError;
 use crate::groups::planned::{plan_groups, PlannedGroup, PlannedPosition, Translation};
 use crate::metrics::ReplicatorMetrics;
 use crate::table::Table;
-use crate::topics::{describe_ops, TopicPlan, TopicSync};
+use crate::topics::{describe_ops, TopicPlan, TopicSync, ValidateOnlyRefusal};
 
 /// What `run` would do to the target now, and what it could not do; `Display` renders it.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ enum Groups {
     /// The selected groups on the source, and whether the target holds saved offset maps.
     Selected(Vec<PlannedGroup>, bool),
     /// The groups could not be read.
-    Unreadable(String),
+    Unreadable(ClientError),
 }
 
 /// Connects to both clusters (checking their ids) and plans, without writing anything: the
@@ -81,7 +81,7 @@ async fn selected_groups(source: &Client, target: &Client, config: &ReplicatorCo
     }
     match plan_groups(source, target, config).await {
         Ok((groups, maps)) => Groups::Selected(groups, maps),
-        Err(e) => Groups::Unreadable(e.to_string()),
+        Err(e) => Groups::Unreadable(e),
     }
 }
 
@@ -286,7 +286,7 @@ impl Plan {
 }
 
 /// What the target answered a `validate_only` request, if it was asked.
-fn checked(validated: &Option<Result<(), String>>) -> String {
+fn checked(validated: &Option<Result<(), ValidateOnlyRefusal>>) -> String {
     match validated {
         None => String::new(),
         Some(Ok(())) => "; the target accepts it (validate_only)".to_string(),

@@ -17,7 +17,7 @@ pub(crate) enum WriteFailure {
     Refused(Refusal),
     /// The target could not be written at all (connection, deadline, coordinator): the data
     /// path restarts with a fresh producer.
-    DataPath(String),
+    DataPath(ClientError),
 }
 
 /// What a refusal concerns.
@@ -88,7 +88,7 @@ pub(crate) fn classify(error: &ClientError, target_topic: &str) -> WriteFailure 
             )
         }
         // Retriable broker errors past the deadline, connections, metadata, shutdown.
-        _ => return WriteFailure::DataPath(detail),
+        _ => return WriteFailure::DataPath(error.clone()),
     };
     let kind = broker.kind();
     use BrokerErrorKind as E;
@@ -99,7 +99,7 @@ pub(crate) fn classify(error: &ClientError, target_topic: &str) -> WriteFailure 
         | E::CoordinatorLoadInProgress
         | E::ClusterAuthorizationFailed
         | E::UnsupportedVersion
-        | E::UnsupportedForMessageFormat => return WriteFailure::DataPath(detail),
+        | E::UnsupportedForMessageFormat => return WriteFailure::DataPath(error.clone()),
         // LogValidator.validateMessagesAndAssignOffsets / UnifiedLog.analyzeAndValidateRecords:
         // a batch over the topic's max.message.bytes.
         E::MessageTooLarge => (

@@ -36,7 +36,7 @@ use tokio::task::JoinSet;
 use crate::checkpoint::{self, Checkpoint, CheckpointKey};
 use crate::cluster_client::Role;
 use crate::config::{Compression, ReplicatorConfig, StartingPosition};
-use crate::copier::{run_copier, CopierExit, CopierSetup};
+use crate::copier::{run_copier, CopierExit, CopierSetup, DataPathError};
 use crate::error::EngineError;
 use crate::metrics::{cluster_labels, topic_labels, ReplicatorMetrics};
 use crate::options::{DataMode, EngineOptions};
@@ -134,7 +134,7 @@ enum ResumeFailure {
 
 enum GenerationEnd {
     Stopped,
-    Restart(String),
+    Restart(Box<DataPathError>),
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -104,11 +104,6 @@ pub(crate) async fn get_bootstrap_brokers(arn: &Arn) -> Result<BootstrapBrokers,
         "{endpoint}/v1/clusters/{}/bootstrap-brokers",
         percent_encoding::utf8_percent_encode(&resource, percent_encoding::NON_ALPHANUMERIC)
     );
-    let invalid = |problem: String| AwsError::Invalid {
-        action: ACTION,
-        resource: resource.clone(),
-        problem,
-    };
     let signature = sign_get(
         &credentials,
         &arn.region,
@@ -117,18 +112,27 @@ pub(crate) async fn get_bootstrap_brokers(arn: &Arn) -> Result<BootstrapBrokers,
         None,
         SystemTime::now(),
     )
-    .map_err(|e| invalid(format!("signing the request: {e}")))?;
+    .map_err(|source| AwsError::Signing {
+        action: ACTION,
+        resource: resource.clone(),
+        what: "the request",
+        source,
+    })?;
     let (status, body) = http::get(&url, &signature.headers)
         .await
-        .map_err(|message| AwsError::Unreachable {
+        .map_err(|source| AwsError::Unreachable {
             action: ACTION,
             resource: resource.clone(),
             endpoint: endpoint.clone(),
-            message,
+            source: Box::new(source),
         })?;
     if status == 200 {
-        return serde_json::from_slice(&body)
-            .map_err(|e| invalid(format!("the answer is not GetBootstrapBrokers' JSON ({e})")));
+        return serde_json::from_slice(&body).map_err(|source| AwsError::NotJson {
+            action: ACTION,
+            resource,
+            api: "GetBootstrapBrokers",
+            source,
+        });
     }
     // Error answers: {"message": "..."} plus the code in x-amzn-ErrorType, which the status
     // stands in for here (403 is always a refusal).

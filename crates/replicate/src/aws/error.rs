@@ -2,7 +2,7 @@
 //! (a policy statement, a credential, an endpoint) can be read off the message.
 
 /// A failed AWS call.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum AwsError {
     /// The default credential chain found nothing.
     #[error("no AWS credentials found for {action} on {resource}; tried {chain}")]
@@ -37,7 +37,7 @@ pub(crate) enum AwsError {
         message: String,
     },
     /// The endpoint could not be reached or did not answer in time.
-    #[error("{action} on {resource}: cannot reach {endpoint}: {message}")]
+    #[error("{action} on {resource}: cannot reach {endpoint}: {source}")]
     Unreachable {
         /// The AWS API action.
         action: &'static str,
@@ -45,10 +45,59 @@ pub(crate) enum AwsError {
         resource: String,
         /// The endpoint called.
         endpoint: String,
-        /// Why it failed.
-        message: String,
+        /// Why it failed: kreplicate's own request's error, or the AWS SDK's.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The answer did not have the documented shape, or a request could not be built.
+    /// A request could not be signed (SigV4).
+    #[error("{action} on {resource}: signing {what}: {source}")]
+    Signing {
+        /// The AWS API action.
+        action: &'static str,
+        /// The ARN or name it was called on.
+        resource: String,
+        /// What was being signed, e.g. "the request".
+        what: &'static str,
+        /// aws-sigv4's error.
+        #[source]
+        source: super::SigningError,
+    },
+    /// The default credential chain failed (other than by finding nothing).
+    #[error("{action} on {resource}: the AWS credential chain failed: {source}")]
+    CredentialChain {
+        /// IAM action that needed the credentials.
+        action: &'static str,
+        /// The ARN or endpoint.
+        resource: String,
+        /// The chain's error.
+        #[source]
+        source: super::SdkFailure,
+    },
+    /// Any other failure of an SDK call (a malformed answer, a request it could not build).
+    #[error("{action} on {resource}: {source}")]
+    Sdk {
+        /// The AWS API action.
+        action: &'static str,
+        /// The ARN or name it was called on.
+        resource: String,
+        /// The SDK's error.
+        #[source]
+        source: super::SdkFailure,
+    },
+    /// The answer is not the API's JSON.
+    #[error("{action} on {resource}: the answer is not {api}' JSON ({source})")]
+    NotJson {
+        /// The IAM action.
+        action: &'static str,
+        /// The ARN or name it was called on.
+        resource: String,
+        /// The API called, e.g. `GetBootstrapBrokers`.
+        api: &'static str,
+        /// What serde_json found.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The answer did not have the documented shape.
     #[error("{action} on {resource}: {problem}")]
     Invalid {
         /// The AWS API action.

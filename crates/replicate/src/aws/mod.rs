@@ -11,9 +11,15 @@
 pub(crate) mod bootstrap_brokers;
 mod error;
 mod http;
+mod http_error;
 pub(crate) mod msk_iam;
 mod sdk;
+mod sdk_failure;
 pub(crate) mod secrets_manager;
 mod signing;
+mod signing_error;
 
 pub(crate) use error::AwsError;
+use http_error::HttpError;
+use sdk_failure::SdkFailure;
+use signing_error::SigningError;

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 
 use super::signing::sign_get;
-use super::{sdk, AwsError};
+use super::{sdk, AwsError, SigningError};
 
 /// The IAM action the token proves.
 pub(crate) const ACTION: &str = "kafka-cluster:Connect";
@@ -50,10 +50,11 @@ pub(crate) async fn token(region: &str, lifetime: Duration) -> Result<MskIamToke
     let credentials = sdk::credentials(region, ACTION, &resource).await?;
     let now = SystemTime::now();
     let token =
-        sign_token(&credentials, region, lifetime, now).map_err(|problem| AwsError::Invalid {
+        sign_token(&credentials, region, lifetime, now).map_err(|source| AwsError::Signing {
             action: ACTION,
             resource,
-            problem: format!("signing the MSK IAM token: {problem}"),
+            what: "the MSK IAM token",
+            source,
         })?;
     Ok(MskIamToken {
         token,
@@ -68,7 +69,7 @@ pub(crate) fn sign_token(
     region: &str,
     lifetime: Duration,
     time: SystemTime,
-) -> Result<String, String> {
+) -> Result<String, SigningError> {
     let base = format!(
         "https://{}/?Action={}",
         signing_host(region),

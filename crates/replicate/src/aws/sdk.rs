@@ -10,8 +10,7 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::Credentials;
 use aws_smithy_http_client::tls;
 
-use super::error::error_chain;
-use super::AwsError;
+use super::{AwsError, SdkFailure};
 
 /// Loaded configurations by region. aws-config reads the environment and profile files when
 /// loading; credentials themselves are asked for on each use (see [`credentials`]).
@@ -71,10 +70,10 @@ pub(super) async fn credentials(
         use aws_credential_types::provider::error::CredentialsError;
         match e {
             CredentialsError::CredentialsNotLoaded(_) => no_credentials(),
-            other => AwsError::Invalid {
+            other => AwsError::CredentialChain {
                 action,
                 resource: resource.to_owned(),
-                problem: format!("the AWS credential chain failed: {}", error_chain(&other)),
+                source: SdkFailure(Box::new(other)),
             },
         }
     })?;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 
-use super::error::{error_chain, is_access_denied};
-use super::{sdk, AwsError};
+use super::error::is_access_denied;
+use super::{sdk, AwsError, SdkFailure};
 use crate::config::Arn;
 
 const ACTION: &str = "secretsmanager:GetSecretValue";
@@ -100,42 +100,45 @@ async fn fetch(arn: &Arn) -> Result<String, AwsError> {
 
 fn sdk_error<E, R>(e: SdkError<E, R>, resource: &str) -> AwsError
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let endpoint = || sdk::endpoint("SECRETS_MANAGER", "the Secrets Manager endpoint".into());
-    match &e {
-        SdkError::ServiceError(service) => {
-            let err = service.err();
-            let code = err.code().unwrap_or("Unknown").to_owned();
-            let message = err.message().unwrap_or("(no message)").to_owned();
-            if is_access_denied(&code) {
-                AwsError::AccessDenied {
-                    action: ACTION,
-                    resource: resource.to_owned(),
-                    message,
-                }
-            } else {
-                AwsError::Service {
-                    action: ACTION,
-                    resource: resource.to_owned(),
-                    code,
-                    message,
-                }
-            }
-        }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            AwsError::Unreachable {
+    if let SdkError::ServiceError(service) = &e {
+        let err = service.err();
+        let code = err.code().unwrap_or("Unknown").to_owned();
+        let message = err.message().unwrap_or("(no message)").to_owned();
+        return if is_access_denied(&code) {
+            AwsError::AccessDenied {
                 action: ACTION,
                 resource: resource.to_owned(),
-                endpoint: endpoint(),
-                message: error_chain(&e),
+                message,
             }
-        }
-        _ => AwsError::Invalid {
+        } else {
+            AwsError::Service {
+                action: ACTION,
+                resource: resource.to_owned(),
+                code,
+                message,
+            }
+        };
+    }
+    let unreachable = matches!(
+        e,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
+    );
+    let source = SdkFailure(Box::new(e));
+    if unreachable {
+        AwsError::Unreachable {
             action: ACTION,
             resource: resource.to_owned(),
-            problem: error_chain(&e),
-        },
+            endpoint: sdk::endpoint("SECRETS_MANAGER", "the Secrets Manager endpoint".into()),
+            source: Box::new(source),
+        }
+    } else {
+        AwsError::Sdk {
+            action: ACTION,
+            resource: resource.to_owned(),
+            source,
+        }
     }
 }

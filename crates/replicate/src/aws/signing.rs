@@ -11,6 +11,8 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 
+use super::SigningError;
+
 /// What to add to the request: headers (header signing) or query parameters (presigning).
 pub(super) struct Signature {
     pub(super) headers: Vec<(String, String)>,
@@ -28,7 +30,7 @@ pub(super) fn sign_get(
     url: &str,
     presign_for: Option<Duration>,
     time: SystemTime,
-) -> Result<Signature, String> {
+) -> Result<Signature, SigningError> {
     let identity: Identity = credentials.clone().into();
     let mut settings = SigningSettings::default();
     if let Some(expires) = presign_for {
@@ -43,12 +45,12 @@ pub(super) fn sign_get(
         .time(time)
         .settings(settings)
         .build()
-        .map_err(|e| e.to_string())?
+        .map_err(SigningError::Params)?
         .into();
     let request =
-        SignableRequest::new("GET", url, std::iter::empty(), body).map_err(|e| e.to_string())?;
+        SignableRequest::new("GET", url, std::iter::empty(), body).map_err(SigningError::Sign)?;
     let (instructions, _signature) = sign(request, &params)
-        .map_err(|e| e.to_string())?
+        .map_err(SigningError::Sign)?
         .into_parts();
     let (headers, params) = instructions.into_parts();
     Ok(Signature {
@@ -61,4 +63,38 @@ pub(super) fn sign_get(
             .map(|(k, v)| (k.to_owned(), v.into_owned()))
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use aws_sigv4::sign::v4::signing_params::BuildError;
+
+    use super::*;
+    use crate::aws::AwsError;
+
+    #[test]
+    fn a_signing_failure_names_what_was_signed_and_chains_to_aws_sigv4s_error() {
+        let missing: BuildError = v4::SigningParams::<SigningSettings>::builder()
+            .build()
+            .unwrap_err();
+        let sigv4 = missing.to_string();
+        let e = AwsError::Signing {
+            action: "kafka-cluster:Connect",
+            resource: "MSK clusters in us-east-1".into(),
+            what: "the MSK IAM token",
+            source: SigningError::Params(missing),
+        };
+        assert_eq!(
+            e.to_string(),
+            format!("kafka-cluster:Connect on MSK clusters in us-east-1: signing the MSK IAM token: {sigv4}")
+        );
+        let signing = e.source().expect("the signing error");
+        assert_eq!(signing.to_string(), sigv4);
+        assert!(
+            signing.source().is_some_and(|s| s.is::<BuildError>()),
+            "{signing:?}"
+        );
+    }
 }

@@ -5,7 +5,7 @@
 use futures::stream::StreamExt;
 use kreplicate_offsets::OffsetMap;
 
-use super::{lock, now_ms, Copier, CopierExit, Outcome, IN_FLIGHT_RECORD_COST};
+use super::{lock, now_ms, Copier, CopierExit, DataPathError, Outcome, IN_FLIGHT_RECORD_COST};
 use crate::refusal::{classify, Scope, WriteFailure};
 
 impl Copier {
@@ -63,17 +63,22 @@ impl Copier {
                 let (Some(&first_target), Some(&last_target)) =
                     (target_offsets.first(), target_offsets.last())
                 else {
-                    return Err(CopierExit::DataPathFailed(format!(
-                        "the producer acknowledged {count} records on {}-{} without offsets",
-                        self.s.target_topic, self.s.partition
+                    return Err(CopierExit::DataPathFailed(Box::new(
+                        DataPathError::AckWithoutOffsets {
+                            count,
+                            topic: self.s.target_topic.clone(),
+                            partition: self.s.partition,
+                        },
                     )));
                 };
                 if target_offsets.len() != count {
-                    return Err(CopierExit::DataPathFailed(format!(
-                        "the producer acknowledged {count} records on {}-{} with {} offsets",
-                        self.s.target_topic,
-                        self.s.partition,
-                        target_offsets.len()
+                    return Err(CopierExit::DataPathFailed(Box::new(
+                        DataPathError::AckOffsetCount {
+                            count,
+                            topic: self.s.target_topic.clone(),
+                            partition: self.s.partition,
+                            offsets: target_offsets.len(),
+                        },
                     )));
                 }
                 if first_target < self.target_next {
@@ -146,10 +151,13 @@ impl Copier {
             } => {
                 m.failures.get_or_create(&self.topic_labels).inc();
                 return Err(match classify(&error.0, &self.s.target_topic) {
-                    WriteFailure::DataPath(reason) => CopierExit::DataPathFailed(format!(
-                        "writing {}-{} to the target failed: {reason}",
-                        self.s.target_topic, self.s.partition
-                    )),
+                    WriteFailure::DataPath(source) => {
+                        CopierExit::DataPathFailed(Box::new(DataPathError::Write {
+                            topic: self.s.target_topic.clone(),
+                            partition: self.s.partition,
+                            source,
+                        }))
+                    }
                     WriteFailure::Refused(refusal) => {
                         // A topic-wide refusal is not about any record: no use isolating one.
                         let isolated = alone || refusal.scope == Scope::Topic;

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use kreplicate_codec::Header;
 use kreplicate_wire::producer::ProducerRecord;
 
-use super::{Copier, CopierExit, Outcome, IN_FLIGHT_RECORD_COST};
+use super::{Copier, CopierExit, DataPathError, Outcome, IN_FLIGHT_RECORD_COST};
 use crate::options::DataMode;
 use crate::provenance::{is_provenance, Provenance};
 
@@ -98,7 +98,7 @@ impl Copier {
             .producer
             .send_all(&self.s.target_topic, self.s.partition, group.records)
             .await
-            .map_err(|e| CopierExit::DataPathFailed(e.to_string()))?;
+            .map_err(|e| CopierExit::DataPathFailed(Box::new(DataPathError::Send(e))))?;
         self.unacked_bytes += cost;
         self.pending.push_back(Box::pin(async move {
             match delivery.await {

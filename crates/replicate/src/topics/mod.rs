@@ -15,6 +15,7 @@ mod discovery;
 mod error;
 mod message_limits;
 mod plan;
+mod validate_only_refusal;
 
 #[cfg(test)]
 mod fake_tests;
@@ -28,6 +29,7 @@ pub(crate) use error::TopicSyncError;
 pub(crate) use plan::TopicPlan;
 #[cfg(test)]
 pub(crate) use plan::{ConfigChange, PartitionGrowth, TopicToCreate};
+pub(crate) use validate_only_refusal::ValidateOnlyRefusal;
 
 use std::collections::BTreeMap;
 use std::fmt::Display;

@@ -9,8 +9,9 @@ use kreplicate_wire::admin::{AclBinding, AlterOp, NewTopic, Operation};
 use kreplicate_wire::client::Error as ClientError;
 use kreplicate_wire::Api;
 
-use super::configs::{describe_ops, is_config_refusal};
+use super::configs::is_config_refusal;
 use super::error::{Problems, TopicSyncError};
+use super::validate_only_refusal::{ChangesRefused, ValidateOnlyRefusal};
 use super::TopicSync;
 use crate::error::EngineError;
 
@@ -29,7 +30,7 @@ pub(crate) struct TopicToCreate {
     pub(crate) configs: BTreeMap<String, String>,
     /// What CreateTopics with `validate_only` answered: `None` when not asked (the target
     /// does not honour it), `Some(Ok)` accepted, `Some(Err(why))` refused.
-    pub(crate) validated: Option<Result<(), String>>,
+    pub(crate) validated: Option<Result<(), ValidateOnlyRefusal>>,
 }
 
 /// A target topic with fewer partitions than its source.
@@ -59,7 +60,7 @@ pub(crate) struct ConfigChange {
     pub(crate) ops: Vec<AlterOp>,
     /// What IncrementalAlterConfigs with `validate_only` answered, as for
     /// [`TopicToCreate::validated`]; a refusal names the changes refused.
-    pub(crate) validated: Option<Result<(), String>>,
+    pub(crate) validated: Option<Result<(), ValidateOnlyRefusal>>,
 }
 
 /// What one round of the topic sync would do now.
@@ -286,7 +287,11 @@ impl TopicSync {
     /// [`validate_creation`](Self::validate_creation)) whether it would apply `ops` to
     /// `topic`. A config refusal of several changes is narrowed down change by change, as the
     /// sync applies them.
-    async fn validate_changes(&self, topic: &str, ops: &[AlterOp]) -> Result<(), String> {
+    async fn validate_changes(
+        &self,
+        topic: &str,
+        ops: &[AlterOp],
+    ) -> Result<(), ValidateOnlyRefusal> {
         let admin = &self.target.admin;
         let refusal = |e: &ClientError| matches!(e, ClientError::Broker(b) if is_config_refusal(b));
         match admin.validate_topic_config_changes(topic, ops).await {
@@ -299,13 +304,18 @@ impl TopicSync {
                         .await
                     {
                         Ok(()) => {}
-                        Err(e) => refused
-                            .push(format!("{} ({e})", describe_ops(std::slice::from_ref(op)))),
+                        Err(source) => refused.push(ChangesRefused {
+                            ops: vec![op.clone()],
+                            source,
+                        }),
                     }
                 }
-                Err(format!("refuses {}", refused.join("; ")))
+                Err(ValidateOnlyRefusal::Changes(refused))
             }
-            Err(e) => Err(format!("refuses {} ({e})", describe_ops(ops))),
+            Err(source) => Err(ValidateOnlyRefusal::Changes(vec![ChangesRefused {
+                ops: ops.to_vec(),
+                source,
+            }])),
         }
     }
 
@@ -353,7 +363,7 @@ impl TopicSync {
         match self.target.admin.create_topics(&new, true).await {
             Ok(outcomes) => {
                 for (t, (_, outcome)) in topics.iter_mut().zip(outcomes) {
-                    t.validated = Some(outcome.map_err(|e| e.to_string()));
+                    t.validated = Some(outcome.map_err(ValidateOnlyRefusal::Creation));
                 }
             }
             Err(e) => unknown.push(format!(
