@@ -70,6 +70,9 @@ struct State {
     /// Config names IncrementalAlterConfigs refuses with POLICY_VIOLATION, the whole resource
     /// then left unchanged (as a managed service's alter policy does).
     refused_configs: BTreeSet<String>,
+    /// Config names IncrementalAlterConfigs refuses with POLICY_VIOLATION when a resource
+    /// changes all of them at once (each alone is accepted).
+    refused_together: BTreeSet<String>,
     /// What DescribeCluster reports as this principal's authorized operations on the cluster
     /// (KIP-430 bit field); `None`: the fake's default answer, which reports none.
     cluster_operations: Option<i32>,
@@ -350,6 +353,18 @@ fn alter_configs(
                         "altering {} is not allowed",
                         c.name.as_str()
                     ))));
+            }
+            let together = !state.refused_together.is_empty()
+                && state
+                    .refused_together
+                    .iter()
+                    .all(|name| r.configs.iter().any(|c| c.name.as_str() == name));
+            if together {
+                return AlterConfigsResourceResponse::default()
+                    .with_resource_type(r.resource_type)
+                    .with_resource_name(r.resource_name.clone())
+                    .with_error_code(POLICY_VIOLATION)
+                    .with_error_message(Some(s("these changes are not allowed together")));
             }
             // Kafka's validate_only: checked, not applied.
             if req.validate_only {
@@ -1301,6 +1316,63 @@ async fn a_lasting_problem_is_warned_about_once() {
             .get(),
         3
     );
+}
+
+/// Changes a target's policy refuses together, though it accepts each alone, are reported as
+/// refused together, naming them all (not an empty "refuses ").
+#[tokio::test]
+async fn plan_reports_changes_refused_only_together() {
+    let source = FakeCluster::start(
+        "fake-source",
+        State {
+            topics: topics(&[("orders", 1)]),
+            configs: [(
+                "orders".to_string(),
+                kafka_listing(dynamic(&[
+                    ("cleanup.policy", "compact"),
+                    ("retention.ms", "7000"),
+                ])),
+            )]
+            .into(),
+            ..State::default()
+        },
+    );
+    let target = FakeCluster::start(
+        "fake-target",
+        State {
+            topics: topics(&[("src.orders", 1)]),
+            configs: [("src.orders".to_string(), kafka_listing(BTreeMap::new()))].into(),
+            refused_together: ["cleanup.policy".to_string(), "retention.ms".to_string()].into(),
+            ..State::default()
+        },
+    );
+    let mut config = config(
+        &source,
+        &target,
+        &["orders"],
+        TopicNaming::PrefixedWithSourceClusterAlias,
+    );
+    config.flags.copy_topic_configurations = true;
+    let (mut sync, _) = topic_sync(&source, &target, config, TopicSyncOptions::default()).await;
+    let plan = sync.plan().await.unwrap();
+
+    assert_eq!(plan.alter.len(), 1, "{:?}", plan.alter);
+    let Some(Err(why)) = &plan.alter[0].validated else {
+        panic!("expected a refusal: {:?}", plan.alter[0]);
+    };
+    assert_eq!(
+        why.to_string(),
+        format!(
+            "refuses cleanup.policy=compact, retention.ms=7000 (IncrementalAlterConfigs failed on \
+             broker {} for topic src.orders: PolicyViolation (code 44): these changes are not \
+             allowed together)",
+            target.broker.addr()
+        )
+    );
+    // Nothing was written: validate_only.
+    assert!(target.state().configs["src.orders"]
+        .values()
+        .all(|c| c.source != DYNAMIC_TOPIC));
 }
 
 /// `plan` against a Kafka-like target (CreatePartitions, validate_only honoured, ACLs, a

@@ -310,6 +310,13 @@ impl TopicSync {
                         }),
                     }
                 }
+                // Each accepted alone but not together: the refusal is of them all.
+                if refused.is_empty() {
+                    refused.push(ChangesRefused {
+                        ops: ops.to_vec(),
+                        source: e,
+                    });
+                }
                 Err(ValidateOnlyRefusal::Changes(refused))
             }
             Err(source) => Err(ValidateOnlyRefusal::Changes(vec![ChangesRefused {
