@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use super::handshake::handshake;
 use super::{ConnectionConfig, ConnectionError};
 use crate::frame::decode_frame;
+use crate::lock::lock;
 use crate::protocol::{
     api_name, decode_response, encode_request, peek_correlation_id, ApiVersionTable,
     NoCommonVersion,
@@ -71,12 +72,6 @@ impl Shared {
             reason,
         }
     }
-}
-
-/// A std mutex guard that ignores poisoning: the map stays consistent because no code panics
-/// while holding it.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 test_util_pub! {

@@ -14,6 +14,7 @@ use super::partition_worker::{Input, PartitionWorker};
 use super::record::{DeliveryFuture, ProducerRecord, RecordsDelivery};
 use super::ProducerConfig;
 use crate::client::{Client, Error, Result};
+use crate::lock::lock;
 
 /// Queued messages per partition worker; memory is bounded by the byte semaphore, this only
 /// bounds the number of tiny messages.
@@ -43,10 +44,6 @@ impl std::fmt::Debug for Producer {
             .field("identity", &self.identity)
             .finish()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Producer {
