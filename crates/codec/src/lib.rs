@@ -82,6 +82,7 @@ mod batch;
 mod builder;
 mod compression;
 mod control;
+mod control_error;
 mod error;
 mod legacy;
 mod recompress;
@@ -94,6 +95,7 @@ pub use batch::{RecordBatch, RewriteFields, TimestampType, RECORD_BATCH_HEADER_S
 pub use builder::RecordBatchBuilder;
 pub use compression::{Compression, DEFAULT_MAX_DECOMPRESSED_SIZE};
 pub use control::{ControlKind, ControlRecord};
+pub use control_error::ControlRecordError;
 pub use error::CodecError;
 pub use legacy::LegacyBatch;
 pub use record::{Header, Record, Records};
