@@ -242,21 +242,22 @@ impl BrokerConnection {
     ) -> Result<(i16, R::Response), ConnectionError> {
         let api = api_name(R::KEY);
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
-        let frame = encode_request(request, version, correlation_id, &self.client_id).map_err(
-            |message| ConnectionError::Encode {
-                broker: self.broker().to_string(),
-                api,
-                message,
-            },
-        )?;
+        let frame =
+            encode_request(request, version, correlation_id, &self.client_id).map_err(|error| {
+                ConnectionError::Encode {
+                    broker: self.broker().to_string(),
+                    api,
+                    message: error.to_string(),
+                }
+            })?;
         let response = self.round_trip(api, correlation_id, frame).await?;
-        let (got, body) = decode_response::<R>(response, version).map_err(|message| {
+        let (got, body) = decode_response::<R>(response, version).map_err(|error| {
             // A frame we cannot decode leaves us unsure where the stream stands.
             self.close(format!("undecodable {api} response"));
             ConnectionError::Malformed {
                 broker: self.broker().to_string(),
                 api,
-                message,
+                message: error.to_string(),
             }
         })?;
         debug_assert_eq!(got, correlation_id);
