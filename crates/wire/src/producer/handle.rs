@@ -49,7 +49,9 @@ impl std::fmt::Debug for Producer {
 impl Producer {
     /// Creates a producer on `client`, obtaining a producer id from the cluster.
     pub async fn new(client: Client, config: ProducerConfig) -> Result<Self> {
-        config.validate().map_err(Error::Config)?;
+        config
+            .validate()
+            .map_err(|error| Error::Config(error.to_string()))?;
         let identity = ProducerIdentity::init(&client).await?;
         Ok(Producer {
             memory: Arc::new(Semaphore::new(config.buffer_bytes)),
