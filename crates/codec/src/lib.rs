@@ -85,6 +85,7 @@ mod control;
 mod control_error;
 mod error;
 mod legacy;
+mod legacy_length_error;
 mod recompress;
 mod record;
 mod record_set;
