@@ -356,9 +356,9 @@ impl RecordBatch {
         })?;
         ControlRecord::parse(&key, first.value.as_deref())
             .map(Some)
-            .map_err(|detail| CodecError::InvalidControlRecord {
+            .map_err(|error| CodecError::InvalidControlRecord {
                 base_offset,
-                detail,
+                detail: error.to_string(),
             })
     }
 

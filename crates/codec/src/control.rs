@@ -4,6 +4,8 @@
 //! types). Value of a marker: `version i16 (0) | coordinator_epoch i32` (later versions may
 //! append fields, which are ignored).
 
+use crate::control_error::ControlRecordError;
+
 /// What a control record marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ControlKind {
@@ -37,13 +39,15 @@ pub struct ControlRecord {
 
 impl ControlRecord {
     /// Decodes a control record from its key and value; the error says what is wrong.
-    pub fn parse(key: &[u8], value: Option<&[u8]>) -> Result<ControlRecord, String> {
+    pub fn parse(key: &[u8], value: Option<&[u8]>) -> Result<ControlRecord, ControlRecordError> {
         let [kv0, kv1, t0, t1, ..] = *key else {
-            return Err(format!("control key of {} bytes, need 4", key.len()));
+            return Err(ControlRecordError::KeyTooShort { len: key.len() });
         };
         let key_version = i16::from_be_bytes([kv0, kv1]);
         if key_version < 0 {
-            return Err(format!("negative control key version {key_version}"));
+            return Err(ControlRecordError::NegativeKeyVersion {
+                version: key_version,
+            });
         }
         let kind = match i16::from_be_bytes([t0, t1]) {
             0 => ControlKind::Abort,
@@ -57,19 +61,16 @@ impl ControlRecord {
             });
         }
         let Some(value) = value else {
-            return Err("transaction marker has a null value".to_string());
+            return Err(ControlRecordError::NullMarkerValue);
         };
         let [vv0, vv1, e0, e1, e2, e3, ..] = *value else {
-            return Err(format!(
-                "transaction marker value of {} bytes, need 6",
-                value.len()
-            ));
+            return Err(ControlRecordError::MarkerValueTooShort { len: value.len() });
         };
         let value_version = i16::from_be_bytes([vv0, vv1]);
         if value_version < 0 {
-            return Err(format!(
-                "negative transaction marker version {value_version}"
-            ));
+            return Err(ControlRecordError::NegativeMarkerVersion {
+                version: value_version,
+            });
         }
         Ok(ControlRecord {
             kind,
@@ -121,6 +122,44 @@ mod tests {
         assert!(ControlRecord::parse(&[0xff, 0xff, 0, 1], Some(&[0; 6])).is_err());
         assert!(ControlRecord::parse(&[0, 0, 0, 1], None).is_err());
         assert!(ControlRecord::parse(&[0, 0, 0, 1], Some(&[0, 0, 1])).is_err());
+    }
+
+    #[test]
+    fn each_malformation_is_its_own_error_with_its_text() {
+        let check = |key: &[u8], value: Option<&[u8]>, error, text: &str| {
+            assert_eq!(ControlRecord::parse(key, value), Err(error));
+            assert_eq!(error.to_string(), text);
+        };
+        check(
+            &[0, 0, 0],
+            Some(&[0; 6]),
+            ControlRecordError::KeyTooShort { len: 3 },
+            "control key of 3 bytes, need 4",
+        );
+        check(
+            &[0xff, 0xfe, 0, 1],
+            Some(&[0; 6]),
+            ControlRecordError::NegativeKeyVersion { version: -2 },
+            "negative control key version -2",
+        );
+        check(
+            &[0, 0, 0, 0],
+            None,
+            ControlRecordError::NullMarkerValue,
+            "transaction marker has a null value",
+        );
+        check(
+            &[0, 0, 0, 1],
+            Some(&[0, 0, 1]),
+            ControlRecordError::MarkerValueTooShort { len: 3 },
+            "transaction marker value of 3 bytes, need 6",
+        );
+        check(
+            &[0, 0, 0, 1],
+            Some(&[0x80, 0, 0, 0, 0, 0]),
+            ControlRecordError::NegativeMarkerVersion { version: i16::MIN },
+            "negative transaction marker version -32768",
+        );
     }
 
     #[test]

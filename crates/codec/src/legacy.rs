@@ -14,6 +14,7 @@ use bytes::Bytes;
 use crate::batch::TimestampType;
 use crate::compression::{self, Compression, Lz4Header};
 use crate::error::CodecError;
+use crate::legacy_length_error::LegacyLengthError;
 use crate::record::Record;
 
 const OFFSET: usize = 0;
@@ -322,9 +323,9 @@ impl LegacyBatch {
 }
 
 /// Reads an i32 length (-1 = null) and returns the byte range that follows.
-fn nullable_range(b: &[u8], pos: &mut usize) -> Result<Option<(usize, usize)>, String> {
+fn nullable_range(b: &[u8], pos: &mut usize) -> Result<Option<(usize, usize)>, LegacyLengthError> {
     let Some(len_bytes) = b.get(*pos..*pos + 4) else {
-        return Err(format!("length truncated at byte {}", *pos));
+        return Err(LegacyLengthError::Truncated { at: *pos });
     };
     let len = i32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
     *pos += 4;
@@ -336,13 +337,55 @@ fn nullable_range(b: &[u8], pos: &mut usize) -> Result<Option<(usize, usize)>, S
         .ok()
         .and_then(|l| start.checked_add(l))
         .filter(|&e| e <= b.len())
-        .ok_or_else(|| {
-            format!(
-                "length {len} at byte {} does not fit the {} bytes left",
-                start - 4,
-                b.len() - start
-            )
+        .ok_or(LegacyLengthError::DoesNotFit {
+            len,
+            at: start - 4,
+            left: b.len() - start,
         })?;
     *pos = end;
     Ok(Some((start, end)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nullable_ranges_and_their_errors() {
+        let read = |b: &[u8]| {
+            let mut pos = 0;
+            nullable_range(b, &mut pos).map(|range| (range, pos))
+        };
+        assert_eq!(read(&[0, 0, 0, 2, 9, 9, 7]), Ok((Some((4, 6)), 6)));
+        assert_eq!(read(&[0xff; 4]), Ok((None, 4)));
+        let errors = [
+            (
+                read(&[0, 0, 0]),
+                LegacyLengthError::Truncated { at: 0 },
+                "length truncated at byte 0",
+            ),
+            (
+                read(&[0, 0, 0, 5, 1, 2]),
+                LegacyLengthError::DoesNotFit {
+                    len: 5,
+                    at: 0,
+                    left: 2,
+                },
+                "length 5 at byte 0 does not fit the 2 bytes left",
+            ),
+            (
+                read(&[0xff, 0xff, 0xff, 0xfe]),
+                LegacyLengthError::DoesNotFit {
+                    len: -2,
+                    at: 0,
+                    left: 0,
+                },
+                "length -2 at byte 0 does not fit the 0 bytes left",
+            ),
+        ];
+        for (got, error, text) in errors {
+            assert_eq!(got, Err(error.clone()));
+            assert_eq!(error.to_string(), text);
+        }
+    }
 }

@@ -82,8 +82,10 @@ mod batch;
 mod builder;
 mod compression;
 mod control;
+mod control_error;
 mod error;
 mod legacy;
+mod legacy_length_error;
 mod recompress;
 mod record;
 mod record_set;
@@ -94,6 +96,7 @@ pub use batch::{RecordBatch, RewriteFields, TimestampType, RECORD_BATCH_HEADER_S
 pub use builder::RecordBatchBuilder;
 pub use compression::{Compression, DEFAULT_MAX_DECOMPRESSED_SIZE};
 pub use control::{ControlKind, ControlRecord};
+pub use control_error::ControlRecordError;
 pub use error::CodecError;
 pub use legacy::LegacyBatch;
 pub use record::{Header, Record, Records};

@@ -95,6 +95,7 @@ pub mod producer;
 // the connection, transport and SASL layers public.
 mod connection;
 mod frame;
+mod lock;
 mod protocol;
 #[cfg(feature = "test-util")]
 pub mod sasl;

@@ -2,14 +2,16 @@
 
 use std::io::Write;
 
-use super::{read_bounded, DecompressFailure};
+use super::{compress_failed, read_bounded, Compression, DecompressFailure};
+use crate::error::CodecError;
 
 pub(super) fn decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressFailure> {
     read_bounded(flate2::read::MultiGzDecoder::new(input), input, limit)
 }
 
-pub(super) fn compress_into(input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+pub(super) fn compress_into(input: &[u8], out: &mut Vec<u8>) -> Result<(), CodecError> {
+    let failed = |e: std::io::Error| compress_failed(Compression::Gzip, e);
     let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::default());
-    enc.write_all(input).map_err(|e| e.to_string())?;
-    enc.finish().map(|_| ()).map_err(|e| e.to_string())
+    enc.write_all(input).map_err(failed)?;
+    enc.finish().map(|_| ()).map_err(failed)
 }

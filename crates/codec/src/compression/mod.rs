@@ -200,7 +200,7 @@ pub(crate) fn compress_into(
     input: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
-    let result = match codec {
+    match codec {
         Compression::None => {
             out.extend_from_slice(input);
             Ok(())
@@ -217,9 +217,17 @@ pub(crate) fn compress_into(
         #[cfg(feature = "zstd")]
         Compression::Zstd => zstd::compress_into(input, out),
         #[allow(unreachable_patterns)] // reachable only when a codec feature is off
-        _ => return Err(CodecError::CompressionDisabled { codec }),
-    };
-    result.map_err(|detail| CodecError::Compress { codec, detail })
+        _ => Err(CodecError::CompressionDisabled { codec }),
+    }
+}
+
+/// The error of `codec`'s compressor, which reported `detail`.
+#[cfg(any(feature = "gzip", feature = "snappy", feature = "zstd"))]
+fn compress_failed(codec: Compression, detail: impl std::fmt::Display) -> CodecError {
+    CodecError::Compress {
+        codec,
+        detail: detail.to_string(),
+    }
 }
 
 /// Reads a decoder to its end, failing once more than `limit` bytes come out.

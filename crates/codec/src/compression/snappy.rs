@@ -1,7 +1,8 @@
 //! snappy with xerial framing (the Java client's `SnappyOutputStream`); raw snappy is accepted
 //! when reading.
 
-use super::DecompressFailure;
+use super::{compress_failed, Compression, DecompressFailure};
+use crate::error::CodecError;
 
 pub(super) const XERIAL_MAGIC: [u8; 8] = [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0];
 const XERIAL_HEADER_LEN: usize = 16;
@@ -62,7 +63,7 @@ fn snappy_raw_into(
     Ok(out)
 }
 
-pub(super) fn compress_into(input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+pub(super) fn compress_into(input: &[u8], out: &mut Vec<u8>) -> Result<(), CodecError> {
     out.extend_from_slice(&XERIAL_MAGIC);
     out.extend_from_slice(&1i32.to_be_bytes()); // version
     out.extend_from_slice(&1i32.to_be_bytes()); // minimum compatible version
@@ -74,9 +75,9 @@ pub(super) fn compress_into(input: &[u8], out: &mut Vec<u8>) -> Result<(), Strin
         out.resize(start + snap::raw::max_compress_len(chunk.len()), 0);
         let n = encoder
             .compress(chunk, &mut out[start..])
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| compress_failed(Compression::Snappy, e))?;
         out.truncate(start + n);
-        let n = u32::try_from(n).map_err(|e| e.to_string())?;
+        let n = u32::try_from(n).map_err(|e| compress_failed(Compression::Snappy, e))?;
         out[len_at..start].copy_from_slice(&n.to_be_bytes());
     }
     Ok(())

@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use super::{read_bounded, DecompressFailure};
+use super::{compress_failed, read_bounded, Compression, DecompressFailure};
+use crate::error::CodecError;
 
 pub(super) fn decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressFailure> {
     let decoder = ::zstd::stream::read::Decoder::with_buffer(input)
@@ -10,9 +11,10 @@ pub(super) fn decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, Decompre
     read_bounded(decoder, input, limit)
 }
 
-pub(super) fn compress_into(input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+pub(super) fn compress_into(input: &[u8], out: &mut Vec<u8>) -> Result<(), CodecError> {
+    let failed = |e: std::io::Error| compress_failed(Compression::Zstd, e);
     // Level 3 is zstd's and the Java client's default.
-    let mut enc = ::zstd::stream::write::Encoder::new(out, 3).map_err(|e| e.to_string())?;
-    enc.write_all(input).map_err(|e| e.to_string())?;
-    enc.finish().map(|_| ()).map_err(|e| e.to_string())
+    let mut enc = ::zstd::stream::write::Encoder::new(out, 3).map_err(failed)?;
+    enc.write_all(input).map_err(failed)?;
+    enc.finish().map(|_| ()).map_err(failed)
 }

@@ -17,6 +17,7 @@ use super::metadata::{ClusterMetadata, TopicMetadata};
 use super::retry::RetryPolicy;
 use super::{Error, Result};
 use crate::connection::{BrokerConnection, ConnectionConfig, ConnectionError};
+use crate::lock::lock;
 use crate::protocol::BrokerError;
 
 /// Settings for a [`Client`].
@@ -112,10 +113,6 @@ impl std::fmt::Debug for Client {
             .field("bootstrap", &self.inner.config.bootstrap_servers)
             .finish()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Client {

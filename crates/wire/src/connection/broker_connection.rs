@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use super::handshake::handshake;
 use super::{ConnectionConfig, ConnectionError};
 use crate::frame::decode_frame;
+use crate::lock::lock;
 use crate::protocol::{
     api_name, decode_response, encode_request, peek_correlation_id, ApiVersionTable,
     NoCommonVersion,
@@ -71,12 +72,6 @@ impl Shared {
             reason,
         }
     }
-}
-
-/// A std mutex guard that ignores poisoning: the map stays consistent because no code panics
-/// while holding it.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 test_util_pub! {
@@ -247,21 +242,22 @@ impl BrokerConnection {
     ) -> Result<(i16, R::Response), ConnectionError> {
         let api = api_name(R::KEY);
         let correlation_id = self.next_correlation_id.fetch_add(1, Ordering::Relaxed);
-        let frame = encode_request(request, version, correlation_id, &self.client_id).map_err(
-            |message| ConnectionError::Encode {
-                broker: self.broker().to_string(),
-                api,
-                message,
-            },
-        )?;
+        let frame =
+            encode_request(request, version, correlation_id, &self.client_id).map_err(|error| {
+                ConnectionError::Encode {
+                    broker: self.broker().to_string(),
+                    api,
+                    message: error.to_string(),
+                }
+            })?;
         let response = self.round_trip(api, correlation_id, frame).await?;
-        let (got, body) = decode_response::<R>(response, version).map_err(|message| {
+        let (got, body) = decode_response::<R>(response, version).map_err(|error| {
             // A frame we cannot decode leaves us unsure where the stream stands.
             self.close(format!("undecodable {api} response"));
             ConnectionError::Malformed {
                 broker: self.broker().to_string(),
                 api,
-                message,
+                message: error.to_string(),
             }
         })?;
         debug_assert_eq!(got, correlation_id);

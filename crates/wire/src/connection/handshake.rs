@@ -50,10 +50,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Lockstep<'_, S> {
         let api = api_name(R::KEY);
         self.correlation_id += 1;
         let frame = encode_request(request, version, self.correlation_id, self.client_id).map_err(
-            |message| ConnectionError::Encode {
+            |error| ConnectionError::Encode {
                 broker: self.broker.to_string(),
                 api,
-                message,
+                message: error.to_string(),
             },
         )?;
         let response = tokio::time::timeout(self.timeout, async {
@@ -103,14 +103,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Lockstep<'_, S> {
                 },
             }
         })?;
-        let (correlation_id, body) =
-            decode_response::<R>(response, version).map_err(|message| {
-                ConnectionError::Malformed {
-                    broker: self.broker.to_string(),
-                    api,
-                    message,
-                }
-            })?;
+        let (correlation_id, body) = decode_response::<R>(response, version).map_err(|error| {
+            ConnectionError::Malformed {
+                broker: self.broker.to_string(),
+                api,
+                message: error.to_string(),
+            }
+        })?;
         if correlation_id != self.correlation_id {
             return Err(ConnectionError::Malformed {
                 broker: self.broker.to_string(),

@@ -14,6 +14,7 @@ use super::partition_worker::{Input, PartitionWorker};
 use super::record::{DeliveryFuture, ProducerRecord, RecordsDelivery};
 use super::ProducerConfig;
 use crate::client::{Client, Error, Result};
+use crate::lock::lock;
 
 /// Queued messages per partition worker; memory is bounded by the byte semaphore, this only
 /// bounds the number of tiny messages.
@@ -45,14 +46,12 @@ impl std::fmt::Debug for Producer {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl Producer {
     /// Creates a producer on `client`, obtaining a producer id from the cluster.
     pub async fn new(client: Client, config: ProducerConfig) -> Result<Self> {
-        config.validate().map_err(Error::Config)?;
+        config
+            .validate()
+            .map_err(|error| Error::Config(error.to_string()))?;
         let identity = ProducerIdentity::init(&client).await?;
         Ok(Producer {
             memory: Arc::new(Semaphore::new(config.buffer_bytes)),

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use kreplicate_codec::Compression;
 
+use crate::lock::lock;
+
 /// A v2 batch's header (RecordBatch fields up to `records count`).
 const BATCH_OVERHEAD: usize = 61;
 
@@ -30,7 +32,7 @@ pub(super) struct MessageLimits {
 impl MessageLimits {
     /// The limit cell of `topic`, shared with its partition workers so a change reaches them.
     pub(super) fn cell(&self, topic: &str) -> Arc<AtomicUsize> {
-        let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        let mut topics = lock(&self.topics);
         topics.entry(topic.to_string()).or_default().clone()
     }
 

@@ -3,6 +3,7 @@
 
 mod batch;
 mod config;
+mod config_error;
 mod handle;
 mod identity;
 mod locate;

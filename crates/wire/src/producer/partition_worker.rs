@@ -50,6 +50,7 @@ use super::message_limit;
 use super::record::{ProduceError, ProducerRecord, RecordMetadata, RecordsMetadata};
 use super::ProducerConfig;
 use crate::client::{Backoff, Client, Error};
+use crate::lock::lock;
 use crate::protocol::BrokerError;
 
 pub(super) type RecordReply = oneshot::Sender<Result<RecordMetadata, ProduceError>>;
@@ -605,10 +606,6 @@ impl Reply {
             Reply::Part { group, .. } => lock(&group).fail(error),
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn deliver(batch: Sealed, base_offset: i64, partition: i32) {

@@ -4,6 +4,7 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
 
+use super::api_error::{DecodeError, EncodeError};
 use super::Api;
 
 /// A human name for an API key, for error messages ("Fetch", "SaslAuthenticate"). Every
@@ -23,7 +24,7 @@ pub(crate) fn encode_request<R: Request>(
     version: i16,
     correlation_id: i32,
     client_id: &str,
-) -> Result<Bytes, String> {
+) -> Result<Bytes, EncodeError> {
     let header = RequestHeader::default()
         .with_request_api_key(R::KEY)
         .with_request_api_version(version)
@@ -33,17 +34,16 @@ pub(crate) fn encode_request<R: Request>(
     let size = header
         .compute_size(header_version)
         .and_then(|h| request.compute_size(version).map(|b| h + b))
-        .map_err(|e| e.to_string())?;
-    let length =
-        i32::try_from(size).map_err(|_| format!("request of {size} bytes is too large"))?;
+        .map_err(EncodeError::Field)?;
+    let length = i32::try_from(size).map_err(|_| EncodeError::TooLarge { size })?;
     let mut buf = BytesMut::with_capacity(4 + size);
     buf.extend_from_slice(&length.to_be_bytes());
     header
         .encode(&mut buf, header_version)
-        .map_err(|e| e.to_string())?;
+        .map_err(EncodeError::Field)?;
     request
         .encode(&mut buf, version)
-        .map_err(|e| e.to_string())?;
+        .map_err(EncodeError::Field)?;
     Ok(buf.freeze())
 }
 
@@ -52,12 +52,11 @@ pub(crate) fn encode_request<R: Request>(
 pub(crate) fn decode_response<R: Request>(
     mut frame: Bytes,
     version: i16,
-) -> Result<(i32, R::Response), String> {
+) -> Result<(i32, R::Response), DecodeError> {
     let header_version =
         <R::Response as kafka_protocol::protocol::HeaderVersion>::header_version(version);
-    let header =
-        ResponseHeader::decode(&mut frame, header_version).map_err(|e| format!("header: {e}"))?;
-    let body = R::Response::decode(&mut frame, version).map_err(|e| format!("body: {e}"))?;
+    let header = ResponseHeader::decode(&mut frame, header_version).map_err(DecodeError::Header)?;
+    let body = R::Response::decode(&mut frame, version).map_err(DecodeError::Body)?;
     Ok((header.correlation_id, body))
 }
 
@@ -103,6 +102,34 @@ mod tests {
         let (corr, decoded) = decode_response::<ApiVersionsRequest>(frame, 3).unwrap();
         assert_eq!(corr, 9);
         assert_eq!(decoded.throttle_time_ms, 7);
+    }
+
+    #[test]
+    fn encoding_errors_say_what_failed() {
+        let err = encode_request(&ApiVersionsRequest::default(), 9, 1, "me").unwrap_err();
+        assert!(matches!(err, EncodeError::Field(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "specified version not supported by this message type"
+        );
+        let too_large = EncodeError::TooLarge { size: 1 << 31 };
+        assert_eq!(
+            too_large.to_string(),
+            "request of 2147483648 bytes is too large"
+        );
+    }
+
+    #[test]
+    fn decoding_errors_name_the_part_that_failed() {
+        let err =
+            decode_response::<ApiVersionsRequest>(Bytes::from_static(&[0, 0]), 3).unwrap_err();
+        assert!(matches!(err, DecodeError::Header(_)), "{err:?}");
+        assert!(err.to_string().starts_with("header: "), "{err}");
+        // Correlation id 1, then a body cut inside its first field (error code i16).
+        let err = decode_response::<ApiVersionsRequest>(Bytes::from_static(&[0, 0, 0, 1, 0]), 3)
+            .unwrap_err();
+        assert!(matches!(err, DecodeError::Body(_)), "{err:?}");
+        assert!(err.to_string().starts_with("body: "), "{err}");
     }
 
     #[test]

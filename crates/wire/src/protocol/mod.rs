@@ -3,6 +3,7 @@
 //! kinds with this crate's [`Api`] and [`BrokerErrorKind`], not `kafka-protocol`'s types.
 
 mod api;
+mod api_error;
 mod broker_error;
 mod broker_error_kind;
 mod kafka_api;

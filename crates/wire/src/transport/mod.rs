@@ -14,6 +14,7 @@ mod address;
 mod connect;
 mod handshake_error;
 mod no_hostname_verifier;
+mod no_usable_ca;
 mod stream;
 mod system_roots;
 mod tls_config;

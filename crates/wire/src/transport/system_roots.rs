@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 use rustls::pki_types::CertificateDer;
 use rustls::RootCertStore;
 
+use super::no_usable_ca::NoUsableCa;
 use crate::connection::ConnectionError;
 
 /// The variables that replace the platform locations (the `rustls-native-certs` rule).
@@ -23,7 +24,7 @@ const ENV_VARS: [&str; 2] = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
 /// The roots to trust without a configured CA. Read on first use and kept for the process: the
 /// store is a few hundred kilobytes of PEM, and every connector shares the result.
 pub(super) fn system_roots() -> Result<Arc<RootCertStore>, ConnectionError> {
-    static ROOTS: OnceLock<Result<Arc<RootCertStore>, String>> = OnceLock::new();
+    static ROOTS: OnceLock<Result<Arc<RootCertStore>, NoUsableCa>> = OnceLock::new();
     ROOTS
         .get_or_init(|| {
             let loaded = rustls_native_certs::load_native_certs();
@@ -44,7 +45,7 @@ pub(super) fn system_roots() -> Result<Arc<RootCertStore>, ConnectionError> {
             Ok(Arc::new(choice.store))
         })
         .clone()
-        .map_err(ConnectionError::TlsConfig)
+        .map_err(|error| ConnectionError::TlsConfig(error.to_string()))
 }
 
 /// `SSL_CERT_FILE=…` and/or `SSL_CERT_DIR=…` as set, when they replace the platform store:
@@ -79,7 +80,7 @@ fn choose(
     certs: Vec<CertificateDer<'static>>,
     mut errors: Vec<String>,
     env_override: Option<String>,
-) -> Result<Choice, String> {
+) -> Result<Choice, NoUsableCa> {
     let mut store = RootCertStore::empty();
     let (_, unusable) = store.add_parsable_certificates(certs);
     if unusable > 0 {
@@ -100,9 +101,7 @@ fn choose(
         errors.join("; ")
     };
     if let Some(vars) = env_override {
-        return Err(format!(
-            "no usable CA certificate in the trust store named by {vars}: {why}"
-        ));
+        return Err(NoUsableCa { vars, why });
     }
     Ok(Choice {
         store: RootCertStore {
@@ -170,7 +169,8 @@ tL4ndQavEi51mI38AjEAi/V3bNTIZargCyzuFJ0nN6T5U6VR5CmD1/iQMVtCnwr1
             vec!["failed to read PEM from file".into()],
             Some("SSL_CERT_FILE=/nonexistent.pem".into()),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             err,
             "no usable CA certificate in the trust store named by SSL_CERT_FILE=/nonexistent.pem: \

@@ -16,6 +16,7 @@ use super::no_hostname_verifier::NoHostnameVerifier;
 use super::system_roots::system_roots;
 use super::tls_config::TlsConfig;
 use crate::connection::ConnectionError;
+use crate::lock::lock;
 
 /// Distinct TLS configurations kept by [`TlsConnector::cached`]. A process talks to a handful of
 /// clusters; past this the cache is emptied rather than grown.
@@ -103,13 +104,12 @@ impl TlsConnector {
     pub(crate) fn cached(config: &TlsConfig) -> Result<Self, ConnectionError> {
         static CACHE: OnceLock<Mutex<HashMap<TlsConfig, TlsConnector>>> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-        // A poisoned lock only means another thread panicked mid-insert; the map is still valid.
-        if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(config) {
+        if let Some(hit) = lock(cache).get(config) {
             return Ok(hit.clone());
         }
         // Build outside the lock: parsing PEM and roots takes a while.
         let built = TlsConnector::new(config)?;
-        let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = lock(cache);
         if map.len() >= CACHE_CAPACITY {
             map.clear();
         }
