@@ -197,7 +197,11 @@ def since(rev, crates, now_paths):
     subprocess.run(["git", "worktree", "add", "-q", "--detach", tree, rev], check=True)
     try:
         for crate in crates:
-            _, _, then_paths = count(rustdoc_json(crate, "", target, cwd=tree))
+            try:
+                _, _, then_paths = count(rustdoc_json(crate, "", target, cwd=tree))
+            except subprocess.CalledProcessError:
+                print(f"{crate}: not a library package at {rev}")
+                continue
             then, now = named_keys(then_paths), named_keys(now_paths[crate])
             kept = then & now
             print(
