@@ -74,13 +74,6 @@ impl Producer {
         self.config.compression
     }
 
-    /// The largest throttle time (ms) the cluster's brokers asked for since the last call;
-    /// resets it. Kept by the client, shared with everything else using it
-    /// ([`Client::take_throttle_ms`]).
-    pub fn take_throttle_ms(&self) -> u64 {
-        self.client.take_throttle_ms()
-    }
-
     /// Tells the producer `topic`'s `max.message.bytes`: batches built for it from then on stay
     /// within it, so that only a record too large on its own is refused (MESSAGE_TOO_LARGE).
     /// Pass-through batches are written as they are: check them with
