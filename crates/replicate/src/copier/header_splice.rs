@@ -27,8 +27,9 @@ impl Copier {
         if self.s.panic_hook.is_some() || batch.base_offset() < self.s.careful_until {
             return Ok(false);
         }
-        let compression = self.s.producer.compression();
-        let Ok(Some(spliced)) = splice(batch, compression, self.s.source, self.s.partition) else {
+        // TargetCompressionType, which the producer's own batches use too.
+        let spliced = splice(batch, self.s.compression, self.s.source, self.s.partition);
+        let Ok(Some(spliced)) = spliced else {
             return Ok(false);
         };
         if spliced.size() > limit {

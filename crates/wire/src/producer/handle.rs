@@ -68,12 +68,6 @@ impl Producer {
         self.identity
     }
 
-    /// The codec batches built from records are compressed with (pass-through batches keep
-    /// their own).
-    pub fn compression(&self) -> kreplicate_codec::Compression {
-        self.config.compression
-    }
-
     /// Tells the producer `topic`'s `max.message.bytes`: batches built for it from then on stay
     /// within it, so that only a record too large on its own is refused (MESSAGE_TOO_LARGE).
     /// Pass-through batches are written as they are: check them with
