@@ -15,6 +15,7 @@ use bytes::{Bytes, BytesMut};
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, Error as ClientError};
 use kreplicate_wire::fetcher::{scan_partition, IsolationLevel};
+use kreplicate_wire::BrokerErrorKind;
 
 use crate::provenance::ClusterFingerprint;
 
@@ -103,7 +104,7 @@ pub(crate) async fn ensure_topic(target: &Client) -> Result<(), ClientError> {
         .await?;
     for (name, result) in results {
         if let Err(e) = result {
-            if !e.is_already_exists() {
+            if e.kind() != BrokerErrorKind::TopicAlreadyExists {
                 // Already there is fine; anything else is not.
                 return Err(ClientError::Broker(e.with_topic(name)));
             }

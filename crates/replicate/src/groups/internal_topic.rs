@@ -4,9 +4,7 @@
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, Error as ClientError};
 use kreplicate_wire::fetcher::{high_watermark, log_start_offset, IsolationLevel};
-
-/// TOPIC_ALREADY_EXISTS.
-const TOPIC_ALREADY_EXISTS: i16 = 36;
+use kreplicate_wire::BrokerErrorKind;
 
 /// Creates `topic` (one partition, `cleanup.policy=compact`) unless it exists.
 pub(crate) async fn ensure_compacted_topic(
@@ -21,7 +19,7 @@ pub(crate) async fn ensure_compacted_topic(
         .await?;
     for (name, result) in results {
         if let Err(e) = result {
-            if e.code != TOPIC_ALREADY_EXISTS {
+            if e.kind() != BrokerErrorKind::TopicAlreadyExists {
                 return Err(ClientError::Broker(e.with_topic(name)));
             }
         }
@@ -50,5 +48,5 @@ pub(crate) fn is_missing_topic(e: &ClientError) -> bool {
     matches!(
         e,
         ClientError::UnknownTopic { .. } | ClientError::UnknownPartition { .. }
-    ) || matches!(e, ClientError::Broker(b) if b.kind() == kreplicate_wire::BrokerErrorKind::UnknownTopicOrPartition)
+    ) || matches!(e, ClientError::Broker(b) if b.kind() == BrokerErrorKind::UnknownTopicOrPartition)
 }

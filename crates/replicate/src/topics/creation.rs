@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kreplicate_wire::admin::NewTopic;
 use kreplicate_wire::client::{Error as ClientError, TopicMetadata};
-use kreplicate_wire::Api;
+use kreplicate_wire::{Api, BrokerErrorKind};
 
 use super::configs::is_config_refusal;
 use super::error::Problems;
@@ -187,7 +187,7 @@ impl TopicCreator {
                         .created
                         .insert(name, w.configs.keys().cloned().collect());
                 }
-                Err(e) if e.is_already_exists() => recheck.push(name),
+                Err(e) if e.kind() == BrokerErrorKind::TopicAlreadyExists => recheck.push(name),
                 Err(e) if is_config_refusal(&e) && !w.configs.is_empty() => {
                     problems.push(
                         w.source,
@@ -221,7 +221,9 @@ impl TopicCreator {
                             state.partitions.insert(name.clone(), w.partitions);
                             state.created.insert(name, BTreeSet::new());
                         }
-                        Err(e) if e.is_already_exists() => recheck.push(name),
+                        Err(e) if e.kind() == BrokerErrorKind::TopicAlreadyExists => {
+                            recheck.push(name)
+                        }
                         Err(e) => {
                             problems.push(w.source, target.error(Some(&w.target), OPERATION, e))
                         }

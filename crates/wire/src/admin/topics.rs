@@ -58,9 +58,11 @@ impl NewTopic {
 }
 
 impl BrokerError {
-    /// TOPIC_ALREADY_EXISTS: a create found the topic there already.
-    pub fn is_already_exists(&self) -> bool {
-        self.kind() == BrokerErrorKind::TopicAlreadyExists
+    test_util_pub! {
+        /// TOPIC_ALREADY_EXISTS: a create found the topic there already.
+        pub fn is_already_exists(&self) -> bool {
+            self.kind() == BrokerErrorKind::TopicAlreadyExists
+        }
     }
 
     test_util_pub! {
@@ -75,8 +77,8 @@ impl BrokerError {
 type TopicOutcome = (String, Result<(), BrokerError>);
 
 impl Admin {
-    /// Creates `topics` on the controller. Returns each topic's outcome in input order;
-    /// [`BrokerError::is_already_exists`] tells an existing topic apart. Unless
+    /// Creates `topics` on the controller. Returns each topic's outcome in input order; an
+    /// existing topic's error is of kind [`BrokerErrorKind::TopicAlreadyExists`]. Unless
     /// `validate_only`, returns only after Metadata shows every created topic with its
     /// partitions (bounded by the connection's request timeout).
     pub async fn create_topics(
