@@ -102,11 +102,11 @@ pub(crate) async fn ensure_topic(target: &Client) -> Result<(), ClientError> {
     let results = Admin::new(target.clone())
         .create_topics(&[topic], false)
         .await?;
-    for (name, result) in results {
+    for (_, result) in results {
         if let Err(e) = result {
             if e.kind() != BrokerErrorKind::TopicAlreadyExists {
-                // Already there is fine; anything else is not.
-                return Err(ClientError::Broker(e.with_topic(name)));
+                // Already there is fine; anything else is not (the error names the topic).
+                return Err(ClientError::Broker(e));
             }
         }
     }

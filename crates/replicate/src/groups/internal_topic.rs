@@ -17,10 +17,11 @@ pub(crate) async fn ensure_compacted_topic(
     let results = Admin::new(client.clone())
         .create_topics(&[new], false)
         .await?;
-    for (name, result) in results {
+    for (_, result) in results {
         if let Err(e) = result {
+            // The error names the topic.
             if e.kind() != BrokerErrorKind::TopicAlreadyExists {
-                return Err(ClientError::Broker(e.with_topic(name)));
+                return Err(ClientError::Broker(e));
             }
         }
     }

@@ -77,8 +77,9 @@ impl BrokerError {
 type TopicOutcome = (String, Result<(), BrokerError>);
 
 impl Admin {
-    /// Creates `topics` on the controller. Returns each topic's outcome in input order; an
-    /// existing topic's error is of kind [`BrokerErrorKind::TopicAlreadyExists`]. Unless
+    /// Creates `topics` on the controller. Returns each topic's outcome in input order (an
+    /// error names its topic); an existing topic's error is of kind
+    /// [`BrokerErrorKind::TopicAlreadyExists`]. Unless
     /// `validate_only`, returns only after Metadata shows every created topic with its
     /// partitions (bounded by the connection's request timeout).
     pub async fn create_topics(

@@ -49,10 +49,12 @@ impl BrokerError {
         self
     }
 
-    /// The same error, naming `topic`.
-    pub fn with_topic(mut self, topic: impl Into<String>) -> Self {
-        self.topic = Some(topic.into());
-        self
+    test_util_pub! {
+        /// The same error, naming `topic`.
+        pub fn with_topic(mut self, topic: impl Into<String>) -> Self {
+            self.topic = Some(topic.into());
+            self
+        }
     }
 
     test_util_pub! {
