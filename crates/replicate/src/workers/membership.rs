@@ -160,8 +160,9 @@ impl WorkerLink {
             claims: claims.clone(),
             metrics_address: options.metrics_address.clone(),
         });
+        let group = super::group_id(replicator);
         let config = GroupMemberConfig {
-            group_id: super::group_id(replicator),
+            group_id: group.clone(),
             topics: Vec::new(),
             session_timeout: options.session_timeout,
             rebalance_timeout: options.rebalance_timeout,
@@ -172,6 +173,7 @@ impl WorkerLink {
         let rejoin = Arc::new(Notify::new());
         let task = tokio::spawn(run_member(
             member,
+            group,
             options.heartbeat_interval,
             options.session_timeout,
             publish,
@@ -273,6 +275,7 @@ impl Drop for WorkerLink {
 #[allow(clippy::too_many_arguments)]
 async fn run_member(
     mut member: GroupMember,
+    group: String,
     heartbeat_interval: Duration,
     session_timeout: Duration,
     publish: watch::Sender<Membership>,
@@ -281,7 +284,6 @@ async fn run_member(
     claims: Arc<Mutex<Claims>>,
     metrics: Arc<ReplicatorMetrics>,
 ) {
-    let group = member.group_id().to_string();
     let mut failures = 0u32;
     // A stop that interrupts a join: the coordinator gave this worker nothing yet.
     let mut join_pending = false;

@@ -246,11 +246,6 @@ impl GroupMember {
         }
     }
 
-    /// The group id.
-    pub fn group_id(&self) -> &str {
-        &self.config.group_id
-    }
-
     test_util_pub! {
         /// The id the coordinator gave us (empty before the first join).
         pub fn member_id(&self) -> &str {
