@@ -11,8 +11,13 @@
 //! - [`strict`]: a layer in front of Tansu that enforces Apache Kafka's broker-side rules
 //!   (sizes, keys, timestamps, sequences, authorization, config policies).
 //! - [`python`]: runs the confluent-kafka helper scripts (an independent librdkafka peer).
+//! - [`test_child`]: a test binary re-executed as a child process, to kill and restart it.
+//! - [`continuous_load`]: a steady produce load on a source topic while a test runs.
+//! - [`stored_records`]: what a broker stores (records, end offsets, last writers), for asserts.
+//! - [`registered_producers`]: the producer ids a kreplicate process logged, to name writers.
 
 pub mod certs;
+pub mod continuous_load;
 pub mod fake_broker;
 pub mod fake_msk_api;
 pub mod fault_proxy;
@@ -22,8 +27,10 @@ pub mod mock_cluster;
 pub mod msk;
 pub mod ports;
 pub mod python;
+pub mod registered_producers;
 pub mod scram_server;
 pub mod secrets_manager;
 pub mod stored_records;
 pub mod strict;
 pub mod tansu;
+pub mod test_child;
