@@ -8,87 +8,24 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use common::{plain_cluster, request, write, Running};
-use kreplicate_codec::Record;
-use kreplicate_testkit::stored_records::records_with_producer_ids;
+use kreplicate_codec::{Compression, Record};
+use kreplicate_testkit::continuous_load::{ContinuousLoad, LoadShape};
+use kreplicate_testkit::registered_producers::registered_producer_ids;
+use kreplicate_testkit::stored_records::{caught_up, last_writers, records_with_producer_ids};
 use kreplicate_testkit::tansu::TansuBroker;
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::fetcher::{
-    high_watermark, FetchConfig, FetchPosition, Fetcher, IsolationLevel,
-};
-use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 
 const TOPIC: &str = "twice";
 const PARTITIONS: i32 = 8;
 
-fn fetcher(client: &Client) -> Fetcher {
-    Fetcher::new(
-        client.clone(),
-        FetchConfig {
-            isolation: IsolationLevel::ReadUncommitted,
-            max_wait: Duration::from_millis(10),
-            ..FetchConfig::default()
-        },
-    )
-}
-
-/// The end offset and the producer id of the last batch of each target partition.
-async fn last_writers(client: &Client, fetcher: &Fetcher) -> Vec<(i64, Option<i64>)> {
-    let mut out = Vec::new();
-    for partition in 0..PARTITIONS {
-        let end = high_watermark(client, TOPIC, partition).await.unwrap_or(0);
-        if end == 0 {
-            out.push((0, None));
-            continue;
-        }
-        let position = FetchPosition {
-            topic: TOPIC.into(),
-            partition,
-            offset: end - 1,
-        };
-        let (_, result) = fetcher
-            .fetch(std::slice::from_ref(&position))
-            .await
-            .pop()
-            .unwrap();
-        let pid = result
-            .ok()
-            .and_then(|f| f.visible_batches().ok())
-            .and_then(|v| {
-                v.batches
-                    .last()
-                    .and_then(|b| b.as_v2())
-                    .map(|b| b.producer_id())
-            });
-        out.push((end, pid));
-    }
-    out
-}
-
 /// The producer ids an instance registered on the target (its log's "producer id registered
 /// on the target" lines).
 fn registered(instance: &Running) -> BTreeSet<i64> {
-    registered_in(&instance.stderr())
-}
-
-fn strip_colours(line: &str) -> String {
-    let mut plain = String::new();
-    let mut escape = false;
-    for c in line.chars() {
-        match (escape, c) {
-            (false, '\u{1b}') => escape = true,
-            (true, 'm') => escape = false,
-            (true, _) => {}
-            (false, c) => plain.push(c),
-        }
-    }
-    plain
+    registered_producer_ids(&instance.stderr())
 }
 
 /// Waits (at most 120 s) until every partition got copies past `since` and the last batches
@@ -101,10 +38,9 @@ async fn settle(
     since: &[i64],
     what: &str,
 ) -> Vec<i64> {
-    let fetcher = fetcher(target);
     let started = Instant::now();
     loop {
-        let now = last_writers(target, &fetcher).await;
+        let now = last_writers(target, TOPIC, PARTITIONS).await;
         let ids: Vec<BTreeSet<i64>> = instances.iter().map(|i| registered(i)).collect();
         let mut per_instance = vec![0usize; instances.len()];
         let mut unknown = Vec::new();
@@ -143,38 +79,17 @@ async fn two_instances_with_the_same_inputs_never_both_write_one_partition() {
         .unwrap();
 
     // Continuous load: 2 records per partition every 50 ms until stopped (at most 4 000 rounds).
-    let producing = Arc::new(AtomicBool::new(true));
-    let produced = Arc::new(AtomicUsize::new(0));
-    let load = {
-        let (producing, produced) = (producing.clone(), produced.clone());
-        let producer = Producer::new(source_client.clone(), ProducerConfig::default())
-            .await
-            .unwrap();
-        tokio::spawn(async move {
-            let mut i = 0usize;
-            for _ in 0..4000 {
-                if !producing.load(Ordering::Relaxed) {
-                    break;
-                }
-                for _ in 0..PARTITIONS * 2 {
-                    let record = ProducerRecord {
-                        key: Some(Bytes::from(format!("k{i}"))),
-                        value: Some(Bytes::from(format!("v{i:08}"))),
-                        timestamp: Some(1_700_000_000_000 + i as i64),
-                        ..ProducerRecord::default()
-                    };
-                    let partition = (i % PARTITIONS as usize) as i32;
-                    drop(producer.send(TOPIC, partition, record).await.unwrap());
-                    i += 1;
-                }
-                producer.flush().await;
-                produced.store(i, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            producer.flush().await;
-            produced.store(i, Ordering::Relaxed);
-        })
-    };
+    let load = ContinuousLoad::start(
+        source_client.clone(),
+        TOPIC,
+        PARTITIONS,
+        LoadShape {
+            records_per_round: PARTITIONS as usize * 2,
+            pause: Duration::from_millis(50),
+            compression: Compression::None,
+            max_rounds: 4000,
+        },
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let json = request(
@@ -213,7 +128,7 @@ async fn two_instances_with_the_same_inputs_never_both_write_one_partition() {
     first.signal("KILL");
     let killed = first.wait(Duration::from_secs(10));
     assert_eq!(killed.code, None, "killed by the signal");
-    let first_ids = registered_in(&killed.stderr);
+    let first_ids = registered_producer_ids(&killed.stderr);
     settle(
         &target_client,
         &[&second],
@@ -223,21 +138,8 @@ async fn two_instances_with_the_same_inputs_never_both_write_one_partition() {
     )
     .await;
 
-    producing.store(false, Ordering::Relaxed);
-    load.await.unwrap();
-    let total = produced.load(Ordering::Relaxed);
-    let mut caught_up = false;
-    for _ in 0..600 {
-        let mut copied = 0;
-        for p in 0..PARTITIONS {
-            copied += high_watermark(&target_client, TOPIC, p).await.unwrap() as usize;
-        }
-        if copied >= total {
-            caught_up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let total = load.stop().await;
+    let caught_up = caught_up(&target_client, TOPIC, PARTITIONS, total).await;
     let second_ids = registered(&second);
     second.signal("TERM");
     let stopped = second.wait(Duration::from_secs(60));
@@ -306,21 +208,6 @@ async fn two_instances_with_the_same_inputs_never_both_write_one_partition() {
         stdout.contains(&format!("EQUAL: {PARTITIONS} partitions verified")),
         "{stdout}"
     );
-}
-
-/// [`registered`] over a finished instance's log.
-fn registered_in(stderr: &str) -> BTreeSet<i64> {
-    stderr
-        .lines()
-        .filter(|l| l.contains("producer id registered on the target"))
-        .filter_map(|l| {
-            strip_colours(l)
-                .split("producer_id=")
-                .nth(1)
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|n| n.parse().ok())
-        })
-        .collect()
 }
 
 /// The instances' logs in a temporary directory that is kept (and named) only if the test

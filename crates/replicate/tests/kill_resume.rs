@@ -7,23 +7,20 @@
 //! The child process is this same test binary, re-executed to run `child_replicator` with the
 //! configuration in an environment variable.
 
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use kreplicate_codec::{Compression, Record};
+use kreplicate_codec::Compression;
 use kreplicate_offsets::Translation;
 use kreplicate_replicate::CreateReplicatorRequest;
 use kreplicate_replicate::Provenance;
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator};
+use kreplicate_testkit::continuous_load::{ContinuousLoad, LoadShape};
 use kreplicate_testkit::msk::ReplicatorJson;
+use kreplicate_testkit::stored_records::{end_offsets, records};
 use kreplicate_testkit::tansu::TansuBroker;
+use kreplicate_testkit::test_child::{self, TestChild};
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::fetcher::{FetchConfig, FetchPosition, Fetcher, IsolationLevel};
-use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 use rand::Rng;
 
 const CHILD_ENV: &str = "KREPLICATE_TEST_CHILD_CONFIG";
@@ -50,14 +47,10 @@ fn options(mode: DataMode) -> EngineOptions {
 #[test]
 #[ignore = "run only as the child process of the killed_ten_times_* tests"]
 fn child_replicator() {
-    let Ok(json) = std::env::var(CHILD_ENV) else {
+    // Logs go to the parent's chosen file (kept for post-mortems when the test fails).
+    let Some(json) = test_child::input(CHILD_ENV) else {
         return;
     };
-    // Logs go to the parent's chosen file (kept for post-mortems when the test fails).
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("info,kreplicate_replicate=debug")
-        .with_writer(std::io::stderr)
-        .try_init();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let config = CreateReplicatorRequest::parse(&json)
@@ -73,107 +66,27 @@ fn child_replicator() {
     });
 }
 
-fn spawn_child(json: &str, mode: DataMode, log: &std::path::Path) -> Child {
+fn spawn_child(json: &str, mode: DataMode, log: &std::path::Path) -> TestChild {
     let mode = match mode {
         DataMode::Header => "header",
         DataMode::Batch => "batch",
     };
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child_replicator", "--nocapture"])
-        .env(CHILD_ENV, json)
-        .env(CHILD_MODE_ENV, mode)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap()
+    TestChild::spawn(
+        "child_replicator",
+        &[(CHILD_ENV, json), (CHILD_MODE_ENV, mode)],
+        log.to_path_buf(),
+    )
 }
 
 /// Records on the target so far: the sum of its partitions' high watermarks (0 while the
 /// topic does not exist yet).
 async fn target_count(target: &Client) -> i64 {
-    let mut sum = 0;
-    for p in 0..PARTITIONS {
-        sum += kreplicate_wire::fetcher::high_watermark(target, "load", p)
-            .await
-            .unwrap_or(0);
-    }
-    sum
+    end_offsets(target, "load", PARTITIONS).await.iter().sum()
 }
 
 /// Every record of every partition, in offset order.
-async fn read_all(client: &Client, topic: &str) -> Vec<Vec<Record>> {
-    try_read_all(client, topic).await.unwrap()
-}
-
-async fn try_read_all_partitions(client: &Client, topic: &str, n: i32) -> Vec<Vec<Record>> {
-    let mut out = Vec::new();
-    let fetcher = Fetcher::new(
-        client.clone(),
-        FetchConfig {
-            isolation: IsolationLevel::ReadUncommitted,
-            max_wait: Duration::from_millis(10),
-            ..FetchConfig::default()
-        },
-    );
-    for partition in 0..n {
-        let mut position = FetchPosition {
-            topic: topic.into(),
-            partition,
-            offset: 0,
-        };
-        let mut records = Vec::new();
-        loop {
-            let (_, result) = fetcher
-                .fetch(std::slice::from_ref(&position))
-                .await
-                .pop()
-                .unwrap();
-            let (batch, next) = result.unwrap().records().unwrap();
-            if next == position.offset {
-                break;
-            }
-            records.extend(batch);
-            position.offset = next;
-        }
-        out.push(records);
-    }
-    out
-}
-
-async fn try_read_all(
-    client: &Client,
-    topic: &str,
-) -> Result<Vec<Vec<Record>>, kreplicate_wire::client::Error> {
-    let fetcher = Fetcher::new(
-        client.clone(),
-        FetchConfig {
-            isolation: IsolationLevel::ReadUncommitted,
-            max_wait: Duration::from_millis(10),
-            ..FetchConfig::default()
-        },
-    );
-    let mut out = Vec::new();
-    for partition in 0..PARTITIONS {
-        let end = kreplicate_wire::fetcher::high_watermark(client, topic, partition).await?;
-        let mut position = FetchPosition {
-            topic: topic.into(),
-            partition,
-            offset: 0,
-        };
-        let mut records = Vec::new();
-        while position.offset < end {
-            let (_, result) = fetcher
-                .fetch(std::slice::from_ref(&position))
-                .await
-                .pop()
-                .unwrap();
-            let (batch, next) = result.unwrap().records().unwrap();
-            records.extend(batch);
-            position.offset = next;
-        }
-        out.push(records);
-    }
-    Ok(out)
+async fn read_all(client: &Client, topic: &str) -> Vec<Vec<kreplicate_codec::Record>> {
+    records(client, topic, PARTITIONS).await
 }
 
 /// Batch mode, the default; the load is SNAPPY and so is the target: every batch is written
@@ -211,42 +124,18 @@ async fn killed_ten_times(mode: DataMode, compression: &str) {
         .unwrap();
 
     // Continuous load on the source.
-    let producing = Arc::new(AtomicBool::new(true));
-    let produced = Arc::new(AtomicUsize::new(0));
-    let load = {
-        let (producing, produced) = (producing.clone(), produced.clone());
-        let client = source_client.clone();
-        tokio::spawn(async move {
-            let producer = Producer::new(
-                client,
-                ProducerConfig {
-                    compression: Compression::Snappy,
-                    ..ProducerConfig::default()
-                },
-            )
-            .await
-            .unwrap();
-            let mut i = 0usize;
-            while producing.load(Ordering::Relaxed) {
-                for _ in 0..50 {
-                    let partition = (i % PARTITIONS as usize) as i32;
-                    let record = ProducerRecord {
-                        key: Some(Bytes::from(format!("k{i}"))),
-                        value: Some(Bytes::from(format!("v{i:08}"))),
-                        timestamp: Some(1_700_000_000_000 + i as i64),
-                        ..ProducerRecord::default()
-                    };
-                    drop(producer.send("load", partition, record).await.unwrap());
-                    i += 1;
-                }
-                producer.flush().await;
-                produced.store(i, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            producer.flush().await;
-            produced.store(i, Ordering::Relaxed);
-        })
-    };
+    let load = ContinuousLoad::start(
+        source_client.clone(),
+        "load",
+        PARTITIONS,
+        LoadShape {
+            records_per_round: 50,
+            pause: Duration::from_millis(20),
+            compression: Compression::Snappy,
+            // A bound only (over half an hour): the test stops the load after its ten kills.
+            max_rounds: 100_000,
+        },
+    );
 
     let json = config_json(&source, &target, compression);
     let logs = tempfile::tempdir().unwrap().keep();
@@ -264,7 +153,7 @@ async fn killed_ten_times(mode: DataMode, compression: &str) {
             if now >= from + copied {
                 break;
             }
-            if let Some(status) = child.try_wait().unwrap() {
+            if let Some(status) = child.exited() {
                 panic!("round {round}: the child ended by itself ({status}); log {log:?}");
             }
             assert!(
@@ -274,16 +163,13 @@ async fn killed_ten_times(mode: DataMode, compression: &str) {
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        child.kill().unwrap(); // SIGKILL
-        let status = child.wait().unwrap();
+        let status = child.kill(); // SIGKILL
         assert!(
             !status.success(),
             "round {round}: the child was killed, not finished"
         );
     }
-    producing.store(false, Ordering::Relaxed);
-    load.await.unwrap();
-    let total = produced.load(Ordering::Relaxed);
+    let total = load.stop().await;
     assert!(total > 1000, "load was produced: {total}");
 
     // A last run catches up.
@@ -340,7 +226,7 @@ async fn killed_ten_times(mode: DataMode, compression: &str) {
             for (r, from) in t.iter().zip(&copied_from).skip(i.saturating_sub(3)).take(6) {
                 eprintln!("target {} <- source {from}", r.offset);
             }
-            let cps = try_read_all_partitions(&target_client, "__kreplicate-checkpoints", 1).await;
+            let cps = records(&target_client, "__kreplicate-checkpoints", 1).await;
             for r in cps.iter().flatten() {
                 let key = r.key.as_ref().unwrap();
                 if key[key.len() - 4..] == [0, 0, 0, partition as u8] {

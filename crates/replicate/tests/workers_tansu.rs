@@ -10,23 +10,24 @@
 //! Each worker is this test binary re-executed to run `child_worker` (as in kill_resume.rs).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use kreplicate_codec::Compression;
 use kreplicate_replicate::CreateReplicatorRequest;
 use kreplicate_replicate::Provenance;
 use kreplicate_replicate::{DataMode, EngineOptions, Replicator, WorkerGroupOptions};
+use kreplicate_testkit::continuous_load::{ContinuousLoad, LoadShape};
 use kreplicate_testkit::msk::ReplicatorJson;
-use kreplicate_testkit::stored_records::records_with_producer_ids;
+use kreplicate_testkit::registered_producers::registered_producer_ids;
+use kreplicate_testkit::stored_records::{
+    caught_up, end_offsets, last_writers, records_with_producer_ids,
+};
 use kreplicate_testkit::tansu::TansuBroker;
+use kreplicate_testkit::test_child::{self, TestChild};
 use kreplicate_wire::admin::{Admin, NewTopic};
 use kreplicate_wire::client::{Client, ClientConfig};
-use kreplicate_wire::fetcher::{
-    high_watermark, FetchConfig, FetchPosition, Fetcher, IsolationLevel,
-};
+use kreplicate_wire::fetcher::high_watermark;
 use kreplicate_wire::producer::{Producer, ProducerConfig, ProducerRecord};
 
 const CHILD_ENV: &str = "KREPLICATE_TEST_WORKER_CONFIG";
@@ -55,13 +56,9 @@ fn options() -> EngineOptions {
 #[test]
 #[ignore = "run only as a child process of the worker tests"]
 fn child_worker() {
-    let Ok(json) = std::env::var(CHILD_ENV) else {
+    let Some(json) = test_child::input(CHILD_ENV) else {
         return;
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("info,kreplicate_replicate=debug")
-        .with_writer(std::io::stderr)
-        .try_init();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let config = CreateReplicatorRequest::parse(&json)
@@ -69,123 +66,23 @@ fn child_worker() {
             .validate()
             .unwrap();
         let replicator = Replicator::start(config, options()).await.unwrap();
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
-        term.recv().await;
+        test_child::terminated().await;
         replicator.shutdown().await.unwrap();
     });
 }
 
-struct Worker {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-/// A failed test leaves no worker behind.
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn spawn_worker(json: &str, log: std::path::PathBuf) -> Worker {
-    let child = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child_worker", "--nocapture"])
-        .env(CHILD_ENV, json)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    Worker { child, log }
-}
-
-/// SIGTERM (a graceful stop: LeaveGroup), then waits for a clean exit.
-fn terminate(w: Worker) {
-    let mut w = w;
-    let status = Command::new("kill")
-        .args(["-TERM", &w.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = w.child.try_wait().unwrap() {
-            assert!(status.success(), "worker exit {status}; log {:?}", w.log);
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "worker did not stop; log {:?}",
-            w.log
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The producer id of the last batch of each target partition (`None`: empty).
-async fn last_writers(fetcher: &Fetcher, target: &Client) -> Vec<(i64, Option<i64>)> {
-    let mut out = Vec::new();
-    for partition in 0..PARTITIONS {
-        let end = high_watermark(target, "load", partition).await.unwrap_or(0);
-        if end == 0 {
-            out.push((0, None));
-            continue;
-        }
-        let position = FetchPosition {
-            topic: "load".into(),
-            partition,
-            offset: end - 1,
-        };
-        let (_, result) = fetcher
-            .fetch(std::slice::from_ref(&position))
-            .await
-            .pop()
-            .unwrap();
-        let pid = result
-            .ok()
-            .and_then(|f| f.visible_batches().ok())
-            .and_then(|v| {
-                v.batches
-                    .last()
-                    .and_then(|b| b.as_v2().map(|b| b.producer_id()))
-            });
-        out.push((end, pid));
-    }
-    out
+fn spawn_worker(json: &str, log: std::path::PathBuf) -> TestChild {
+    TestChild::spawn("child_worker", &[(CHILD_ENV, json)], log)
 }
 
 /// Which running worker registered each producer id (from its log's "producer id registered
 /// on the target" lines).
-fn producer_owners(workers: &[Worker]) -> BTreeMap<i64, String> {
+fn producer_owners(workers: &[TestChild]) -> BTreeMap<i64, String> {
     let mut owners = BTreeMap::new();
     for w in workers {
-        let text = std::fs::read_to_string(&w.log).unwrap_or_default();
-        for line in text
-            .lines()
-            .filter(|l| l.contains("producer id registered on the target"))
-        {
-            // Drop the terminal colours, then read `producer_id=N`.
-            let mut plain = String::new();
-            let mut escape = false;
-            for c in line.chars() {
-                match (escape, c) {
-                    (false, '\u{1b}') => escape = true,
-                    (true, 'm') => escape = false,
-                    (true, _) => {}
-                    (false, c) => plain.push(c),
-                }
-            }
-            if let Some(pid) = plain
-                .split("producer_id=")
-                .nth(1)
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|n| n.parse::<i64>().ok())
-            {
-                owners.insert(pid, w.log.display().to_string());
-            }
+        let text = std::fs::read_to_string(w.log()).unwrap_or_default();
+        for pid in registered_producer_ids(&text) {
+            owners.insert(pid, w.log().display().to_string());
         }
     }
     owners
@@ -195,17 +92,16 @@ fn producer_owners(workers: &[Worker]) -> BTreeMap<i64, String> {
 /// batches come from exactly `n` producers, each writing 24/n partitions (±1): the group
 /// settled on `n` workers. Returns how long it took and the end offsets.
 async fn settle(
-    fetcher: &Fetcher,
     target: &Client,
     n: usize,
     since: &[i64],
     what: &str,
-    workers: &mut [Worker],
+    workers: &mut [TestChild],
 ) -> (Duration, Vec<i64>) {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(120);
     loop {
-        let now = last_writers(fetcher, target).await;
+        let now = last_writers(target, "load", PARTITIONS).await;
         let progressed = now.iter().zip(since).all(|((end, _), s)| end > s);
         // A worker may write under more than one producer id (a partition that continues
         // under a fresh id after a refusal): producer ids are grouped by the worker whose log
@@ -229,10 +125,10 @@ async fn settle(
             return (started.elapsed(), now.iter().map(|(e, _)| *e).collect());
         }
         for w in workers.iter_mut() {
-            if let Some(status) = w.child.try_wait().unwrap() {
+            if let Some(status) = w.exited() {
                 panic!(
                     "{what}: a worker ended by itself ({status}); log {:?}",
-                    w.log
+                    w.log()
                 );
             }
         }
@@ -246,11 +142,7 @@ async fn settle(
 
 /// The target partitions' end offsets now.
 async fn ends_now(target: &Client) -> Vec<i64> {
-    let mut out = Vec::new();
-    for p in 0..PARTITIONS {
-        out.push(high_watermark(target, "load", p).await.unwrap_or(0));
-    }
-    out
+    end_offsets(target, "load", PARTITIONS).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,50 +160,24 @@ async fn workers_share_partitions_and_handoffs_lose_and_duplicate_nothing() {
         .await
         .unwrap();
 
-    let producing = Arc::new(AtomicBool::new(true));
-    let produced = Arc::new(AtomicUsize::new(0));
-    let load = {
-        let (producing, produced) = (producing.clone(), produced.clone());
-        let client = source_client.clone();
-        tokio::spawn(async move {
-            let producer = Producer::new(client, ProducerConfig::default())
-                .await
-                .unwrap();
-            let mut i = 0usize;
-            while producing.load(Ordering::Relaxed) {
-                for _ in 0..PARTITIONS * 2 {
-                    let record = ProducerRecord {
-                        key: Some(Bytes::from(format!("k{i}"))),
-                        value: Some(Bytes::from(format!("v{i:08}"))),
-                        timestamp: Some(1_700_000_000_000 + i as i64),
-                        ..ProducerRecord::default()
-                    };
-                    let partition = (i % PARTITIONS as usize) as i32;
-                    drop(producer.send("load", partition, record).await.unwrap());
-                    i += 1;
-                }
-                producer.flush().await;
-                produced.store(i, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            producer.flush().await;
-            produced.store(i, Ordering::Relaxed);
-        })
-    };
+    let load = ContinuousLoad::start(
+        source_client.clone(),
+        "load",
+        PARTITIONS,
+        LoadShape {
+            records_per_round: PARTITIONS as usize * 2,
+            pause: Duration::from_millis(50),
+            compression: Compression::None,
+            // A bound only (over an hour): the test stops the load after its last phase.
+            max_rounds: 100_000,
+        },
+    );
 
     // A unique replicator name: a unique worker group (Tansu can wedge a reused one).
     let name = format!("workers-{}", std::process::id());
     let json = ReplicatorJson::new(&name, &source, &target, &["load"]).json();
     let logs = tempfile::tempdir().unwrap().keep();
     eprintln!("worker logs in {}", logs.display());
-    let fetcher = Fetcher::new(
-        target_client.clone(),
-        FetchConfig {
-            isolation: IsolationLevel::ReadUncommitted,
-            max_wait: Duration::from_millis(10),
-            ..FetchConfig::default()
-        },
-    );
     let mut spawned = 0;
     let mut next_worker = |json: &str| {
         spawned += 1;
@@ -319,36 +185,19 @@ async fn workers_share_partitions_and_handoffs_lose_and_duplicate_nothing() {
     };
 
     // Scale out one worker at a time: 1, 2, 3 (the times go to docs/scaling.md).
-    let mut workers: Vec<Worker> = Vec::new();
+    let mut workers: Vec<TestChild> = Vec::new();
     for n in 1..=3 {
         workers.push(next_worker(&json));
         let ends = ends_now(&target_client).await;
-        let (took, _) = settle(
-            &fetcher,
-            &target_client,
-            n,
-            &ends,
-            "scaling out",
-            &mut workers,
-        )
-        .await;
+        let (took, _) = settle(&target_client, n, &ends, "scaling out", &mut workers).await;
         eprintln!("{} -> {n} workers: settled in {took:?}", n - 1);
     }
 
     // SIGKILL one: its partitions move to the two others.
     let mut killed = workers.remove(0);
-    killed.child.kill().unwrap();
-    killed.child.wait().unwrap();
+    killed.kill();
     let ends = ends_now(&target_client).await;
-    let (moved, ends) = settle(
-        &fetcher,
-        &target_client,
-        2,
-        &ends,
-        "after SIGKILL",
-        &mut workers,
-    )
-    .await;
+    let (moved, ends) = settle(&target_client, 2, &ends, "after SIGKILL", &mut workers).await;
     eprintln!("a SIGKILLed worker's partitions moved in {moved:?} (session timeout {SESSION:?})");
     assert!(
         moved < SESSION * 4,
@@ -357,15 +206,7 @@ async fn workers_share_partitions_and_handoffs_lose_and_duplicate_nothing() {
 
     // A fourth worker joins the two left.
     workers.push(next_worker(&json));
-    let (took, _) = settle(
-        &fetcher,
-        &target_client,
-        3,
-        &ends,
-        "a fourth worker",
-        &mut workers,
-    )
-    .await;
+    let (took, _) = settle(&target_client, 3, &ends, "a fourth worker", &mut workers).await;
     eprintln!("a fourth worker joined; settled in {took:?}");
 
     // Rolling restart: each stopped with SIGTERM (LeaveGroup) and replaced.
@@ -374,38 +215,17 @@ async fn workers_share_partitions_and_handoffs_lose_and_duplicate_nothing() {
         // deploy/kubernetes/): on Tansu, a member leaving while others' JoinGroups are
         // pending stalls the group for about 30 s (docs/test-brokers.md).
         let old = workers.remove(i);
-        terminate(old);
+        old.terminate();
         workers.insert(i, next_worker(&json));
         let ends = ends_now(&target_client).await;
-        let (took, _) = settle(
-            &fetcher,
-            &target_client,
-            3,
-            &ends,
-            "rolling restart",
-            &mut workers,
-        )
-        .await;
+        let (took, _) = settle(&target_client, 3, &ends, "rolling restart", &mut workers).await;
         eprintln!("rolling restart step {i} settled in {took:?}");
     }
 
-    producing.store(false, Ordering::Relaxed);
-    load.await.unwrap();
-    let total = produced.load(Ordering::Relaxed);
-    let mut caught_up = false;
-    for _ in 0..600 {
-        let mut copied = 0;
-        for p in 0..PARTITIONS {
-            copied += high_watermark(&target_client, "load", p).await.unwrap() as usize;
-        }
-        if copied >= total {
-            caught_up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let total = load.stop().await;
+    let caught_up = caught_up(&target_client, "load", PARTITIONS, total).await;
     for w in workers {
-        terminate(w);
+        w.terminate();
     }
     assert!(caught_up, "the target caught up with {total} records");
 
