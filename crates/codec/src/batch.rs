@@ -13,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::compression::{self, Compression, Lz4Header};
 use crate::control::ControlRecord;
+use crate::control_error::ControlRecordError;
 use crate::error::CodecError;
 use crate::record::Records;
 
@@ -348,17 +349,17 @@ impl RecordBatch {
             .next()
             .ok_or(CodecError::InvalidControlRecord {
                 base_offset,
-                detail: "control batch holds no record".to_string(),
+                source: ControlRecordError::NoRecord,
             })??;
         let key = first.key.ok_or(CodecError::InvalidControlRecord {
             base_offset,
-            detail: "control record has a null key".to_string(),
+            source: ControlRecordError::NullKey,
         })?;
         ControlRecord::parse(&key, first.value.as_deref())
             .map(Some)
-            .map_err(|error| CodecError::InvalidControlRecord {
+            .map_err(|source| CodecError::InvalidControlRecord {
                 base_offset,
-                detail: error.to_string(),
+                source,
             })
     }
 

@@ -3,10 +3,16 @@
 /// What is wrong with a control record ([`ControlRecord::parse`](crate::ControlRecord::parse)).
 ///
 /// In a batch it is reported as [`CodecError::InvalidControlRecord`](crate::CodecError),
-/// whose `detail` is this error's text.
+/// whose `source` it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ControlRecordError {
+    /// A control batch holds no record.
+    #[error("control batch holds no record")]
+    NoRecord,
+    /// The control record's key is null.
+    #[error("control record has a null key")]
+    NullKey,
     /// The key is shorter than its version and type (4 bytes).
     #[error("control key of {len} bytes, need 4")]
     KeyTooShort {

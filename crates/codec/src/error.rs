@@ -151,13 +151,14 @@ pub enum CodecError {
         detail: String,
     },
 
-    /// A control record's key or value is malformed.
-    #[error("invalid control record in batch with base offset {base_offset}: {detail}")]
+    /// A control batch's record, key or value is malformed.
+    #[error("invalid control record in batch with base offset {base_offset}: {source}")]
     InvalidControlRecord {
         /// Base offset of the control batch.
         base_offset: i64,
         /// What is wrong.
-        detail: String,
+        #[source]
+        source: crate::ControlRecordError,
     },
 
     /// The batch builder was asked for something a v2 batch cannot hold.

@@ -479,10 +479,21 @@ fn control_batches_decode_their_marker() {
     b.control(true).base_offset(8);
     b.push(1, None, Some(&[0, 0, 0, 0, 0, 0]), &[]).unwrap();
     let batch = RecordBatch::new(b.build().unwrap()).unwrap();
-    assert!(matches!(
-        batch.control_record(),
-        Err(CodecError::InvalidControlRecord { base_offset: 8, .. })
-    ));
+    let error = batch.control_record().unwrap_err();
+    assert_eq!(
+        error,
+        CodecError::InvalidControlRecord {
+            base_offset: 8,
+            source: kreplicate_codec::ControlRecordError::NullKey,
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "invalid control record in batch with base offset 8: control record has a null key"
+    );
+    // The cause is the control record's own error, for callers walking the chain.
+    let source = std::error::Error::source(&error).unwrap();
+    assert_eq!(source.to_string(), "control record has a null key");
 }
 
 #[test]
